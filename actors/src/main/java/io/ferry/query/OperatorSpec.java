@@ -1,0 +1,130 @@
+package io.ferry.query;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.List;
+
+/**
+ * What one logic node does, as data: persisted with the node and sent to whichever member hosts
+ * it. {@code io.ferry.query.ops.Operators} turns a spec into running operator logic.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = OperatorSpec.Generate.class, name = "generate"),
+  @JsonSubTypes.Type(value = OperatorSpec.ReadJsonLines.class, name = "read-json-lines"),
+  @JsonSubTypes.Type(value = OperatorSpec.Filter.class, name = "filter"),
+  @JsonSubTypes.Type(value = OperatorSpec.Project.class, name = "project"),
+  @JsonSubTypes.Type(value = OperatorSpec.Window.class, name = "window"),
+  @JsonSubTypes.Type(value = OperatorSpec.Collect.class, name = "collect"),
+  @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines")
+})
+public sealed interface OperatorSpec {
+
+  /** Sources have no upstream; their input anchor is an offset into something replayable. */
+  default boolean isSource() {
+    return this instanceof Generate || this instanceof ReadJsonLines;
+  }
+
+  /** Sinks end a query; they may take several upstreams with the same schema (a union). */
+  default boolean isSink() {
+    return this instanceof Collect || this instanceof WriteJsonLines;
+  }
+
+  /**
+   * A replayable seeded source: record {@code i} is a pure function of (seed, i). Emits {@code
+   * key: STRING, value: LONG, ts: TIMESTAMP, owner: STRING (pii)}.
+   *
+   * @param keys number of distinct keys ({@code k0 .. k<keys-1>})
+   * @param count records to emit, or -1 for an endless stream
+   * @param startMs event time of record 0, epoch millis
+   * @param stepMs event time advance per record, millis
+   * @param disorderMs event times jitter up to this many millis behind their slot (out-of-order input)
+   * @param ratePerSecond records per second at most, 0 for as fast as downstream pulls
+   */
+  record Generate(
+      long seed, int keys, long count, long startMs, long stepMs, long disorderMs, long ratePerSecond)
+      implements OperatorSpec {
+    public static final Schema SCHEMA =
+        Schema.of(
+            Field.of("key", FieldType.STRING),
+            Field.of("value", FieldType.LONG),
+            Field.of("ts", FieldType.TIMESTAMP),
+            Field.pii("owner", FieldType.STRING));
+
+    public Generate {
+      if (keys < 1) {
+        throw new QueryException("generate: keys must be at least 1, got " + keys);
+      }
+      if (count < -1) {
+        throw new QueryException("generate: count must be -1 (endless) or >= 0, got " + count);
+      }
+      if (stepMs < 0 || disorderMs < 0 || ratePerSecond < 0) {
+        throw new QueryException("generate: stepMs, disorderMs and ratePerSecond must be >= 0");
+      }
+    }
+  }
+
+  /**
+   * Reads a file of JSON objects, one per line; the input anchor is the byte offset of the next
+   * line. Values are converted to the schema's types; a line that does not fit fails the node with
+   * its offset in the message.
+   */
+  record ReadJsonLines(String path, Schema schema) implements OperatorSpec {}
+
+  record Filter(Predicate predicate) implements OperatorSpec {}
+
+  /**
+   * Keeps, drops or masks fields. {@code keep} empty means all fields; {@code mask} replaces a
+   * STRING field's value with a one-way hash and clears its PII tag.
+   */
+  record Project(List<String> keep, List<String> drop, List<String> mask) implements OperatorSpec {
+    public Project {
+      keep = List.copyOf(keep);
+      drop = List.copyOf(drop);
+      mask = List.copyOf(mask);
+    }
+  }
+
+  enum AggregateFn {
+    COUNT,
+    SUM,
+    MIN,
+    MAX,
+    AVG
+  }
+
+  /** One aggregate of a window: {@code fn(field) AS as}; field is ignored for COUNT. */
+  record Aggregate(AggregateFn fn, String field, String as) {}
+
+  /**
+   * A keyed tumbling window on event time. The watermark is the highest event time seen minus
+   * {@code allowedLatenessMs}; a window closes (and emits one row per key, in key order) when the
+   * watermark passes its end. Rows for closed windows are counted as late and dropped. Emits {@code
+   * key, window_start, window_end} and then the aggregates.
+   */
+  record Window(
+      String keyField, String timeField, long sizeMs, long allowedLatenessMs, List<Aggregate> aggregates)
+      implements OperatorSpec {
+    public Window {
+      if (sizeMs <= 0) {
+        throw new QueryException("window: size must be positive, got " + sizeMs + " ms");
+      }
+      if (allowedLatenessMs < 0) {
+        throw new QueryException("window: allowed lateness must be >= 0, got " + allowedLatenessMs + " ms");
+      }
+      aggregates = List.copyOf(aggregates);
+      if (aggregates.isEmpty()) {
+        throw new QueryException("window: at least one aggregate is needed");
+      }
+    }
+  }
+
+  /** An in-cluster sink: keeps its rows in its output log, readable through the API. */
+  record Collect() implements OperatorSpec {}
+
+  /**
+   * Appends rows as JSON lines to a file on the member that hosts the sink. Once-only: the file is
+   * truncated back to the last committed length when the node restarts.
+   */
+  record WriteJsonLines(String path) implements OperatorSpec {}
+}

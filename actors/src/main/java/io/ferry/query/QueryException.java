@@ -1,0 +1,8 @@
+package io.ferry.query;
+
+/** A query that cannot run as given: the message says which node and why. Nothing was started. */
+public class QueryException extends RuntimeException {
+  public QueryException(String message) {
+    super(message);
+  }
+}

@@ -1,0 +1,237 @@
+package io.ferry.query;
+
+import io.ferry.query.OperatorSpec.Aggregate;
+import io.ferry.query.OperatorSpec.AggregateFn;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A query as a graph of operator nodes, built with {@code io.ferry.api.Query} or by hand. {@link
+ * #compile()} checks it (cycles, missing upstreams, unknown fields, type mismatches) and derives
+ * each node's schemas; a graph that does not compile starts nothing.
+ */
+public record QueryGraph(QueryId id, List<NodeDef> nodes) {
+
+  public QueryGraph {
+    nodes = List.copyOf(nodes);
+  }
+
+  /** Checks the graph and returns its nodes in topological order (sources first). */
+  public List<NodeSpec> compile() {
+    if (nodes.isEmpty()) {
+      throw new QueryException("query " + id + " has no nodes");
+    }
+    Map<NodeId, NodeDef> byId = new LinkedHashMap<>();
+    for (NodeDef n : nodes) {
+      if (byId.put(n.id(), n) != null) {
+        throw new QueryException("query " + id + ": node id '" + n.id() + "' is used twice");
+      }
+    }
+    Map<NodeId, List<NodeId>> outputs = new HashMap<>();
+    for (NodeDef n : nodes) {
+      outputs.putIfAbsent(n.id(), new ArrayList<>());
+      checkArity(n);
+      Set<NodeId> seen = new HashSet<>();
+      for (NodeId in : n.inputs()) {
+        if (!byId.containsKey(in)) {
+          throw new QueryException(
+              "query " + id + ": node '" + n.id() + "' reads from '" + in + "', which is not a node of the query");
+        }
+        if (!seen.add(in)) {
+          throw new QueryException("query " + id + ": node '" + n.id() + "' reads from '" + in + "' twice");
+        }
+        outputs.computeIfAbsent(in, k -> new ArrayList<>()).add(n.id());
+      }
+    }
+    List<NodeId> order = topologicalOrder(byId, outputs);
+    Map<NodeId, Schema> out = new HashMap<>();
+    List<NodeSpec> specs = new ArrayList<>();
+    for (NodeId nid : order) {
+      NodeDef n = byId.get(nid);
+      if (!n.op().isSink() && outputs.get(nid).isEmpty()) {
+        throw new QueryException(
+            "query " + id + ": node '" + nid + "' has no downstream node: its output would go nowhere");
+      }
+      Schema in = inputSchema(n, out);
+      Schema o = outputSchema(n, in);
+      out.put(nid, o);
+      specs.add(new NodeSpec(id, nid, n.op(), n.inputs(), outputs.get(nid), in, o));
+    }
+    return specs;
+  }
+
+  private void checkArity(NodeDef n) {
+    String where = "query " + id + ": node '" + n.id() + "'";
+    if (n.op().isSource() && !n.inputs().isEmpty()) {
+      throw new QueryException(where + " is a source and cannot read from " + n.inputs());
+    }
+    if (!n.op().isSource() && n.inputs().isEmpty()) {
+      throw new QueryException(where + " has no upstream: only sources may have none");
+    }
+    if (!n.op().isSource() && !n.op().isSink() && n.inputs().size() != 1) {
+      throw new QueryException(where + " takes exactly one upstream, got " + n.inputs());
+    }
+  }
+
+  private List<NodeId> topologicalOrder(Map<NodeId, NodeDef> byId, Map<NodeId, List<NodeId>> outputs) {
+    Map<NodeId, Integer> indegree = new HashMap<>();
+    byId.values().forEach(n -> indegree.put(n.id(), n.inputs().size()));
+    Deque<NodeId> ready = new ArrayDeque<>();
+    byId.keySet().stream().filter(n -> indegree.get(n) == 0).forEach(ready::add);
+    List<NodeId> order = new ArrayList<>();
+    while (!ready.isEmpty()) {
+      NodeId n = ready.poll();
+      order.add(n);
+      for (NodeId d : outputs.get(n)) {
+        if (indegree.merge(d, -1, Integer::sum) == 0) {
+          ready.add(d);
+        }
+      }
+    }
+    if (order.size() != byId.size()) {
+      List<NodeId> inCycle = new ArrayList<>(byId.keySet());
+      inCycle.removeAll(order);
+      throw new QueryException("query " + id + " has a cycle through nodes " + inCycle);
+    }
+    return order;
+  }
+
+  private Schema inputSchema(NodeDef n, Map<NodeId, Schema> out) {
+    if (n.inputs().isEmpty()) {
+      return null;
+    }
+    Schema first = out.get(n.inputs().get(0));
+    for (NodeId in : n.inputs()) {
+      Schema s = out.get(in);
+      if (!s.equals(first)) {
+        throw new QueryException(
+            "query " + id + ": node '" + n.id() + "' unions inputs with different schemas: '"
+                + n.inputs().get(0) + "' emits " + first + " but '" + in + "' emits " + s);
+      }
+    }
+    return first;
+  }
+
+  private Schema outputSchema(NodeDef n, Schema in) {
+    String where = "query " + id + ": node '" + n.id() + "'";
+    OperatorSpec op = n.op();
+    if (op instanceof OperatorSpec.Generate) {
+      return OperatorSpec.Generate.SCHEMA;
+    } else if (op instanceof OperatorSpec.ReadJsonLines r) {
+      if (r.schema() == null || r.schema().size() == 0) {
+        throw new QueryException(where + " reads JSON lines but declares no fields");
+      }
+      return r.schema();
+    } else if (op instanceof OperatorSpec.Filter f) {
+      checkPredicate(f.predicate(), in, where);
+      return in;
+    } else if (op instanceof OperatorSpec.Project p) {
+      return projectSchema(p, in, where);
+    } else if (op instanceof OperatorSpec.Window w) {
+      return windowSchema(w, in, where);
+    } else if (op instanceof OperatorSpec.WriteJsonLines w && (w.path() == null || w.path().isBlank())) {
+      throw new QueryException(where + " writes JSON lines but has no path");
+    }
+    return in;
+  }
+
+  /** Checks fields and literal types of a filter condition against its input. */
+  public static void checkPredicate(Predicate p, Schema in, String where) {
+    if (p instanceof Predicate.Compare c) {
+      Field f = in.require(c.field(), where);
+      Object lit = c.literal();
+      boolean ok =
+          switch (f.type()) {
+            case STRING -> lit instanceof String;
+            case LONG, TIMESTAMP -> lit instanceof Long;
+            case DOUBLE -> lit instanceof Double || lit instanceof Long;
+            case BOOLEAN -> lit instanceof Boolean && (c.op() == Predicate.Op.EQ || c.op() == Predicate.Op.NE);
+          };
+      if (!ok) {
+        throw new QueryException(
+            where + ": type mismatch in " + c.field() + " " + c.op().symbol + " " + describe(lit)
+                + ": field '" + c.field() + "' is " + f.type());
+      }
+    } else if (p instanceof Predicate.And a) {
+      a.all().forEach(x -> checkPredicate(x, in, where));
+    } else if (p instanceof Predicate.Or o) {
+      o.any().forEach(x -> checkPredicate(x, in, where));
+    } else if (p instanceof Predicate.Not n) {
+      checkPredicate(n.predicate(), in, where);
+    }
+  }
+
+  private static String describe(Object lit) {
+    if (lit == null) {
+      return "NULL";
+    }
+    return (lit instanceof String s ? "'" + s + "'" : String.valueOf(lit)) + " (" + lit.getClass().getSimpleName() + ")";
+  }
+
+  private static Schema projectSchema(OperatorSpec.Project p, Schema in, String where) {
+    p.keep().forEach(f -> in.require(f, where));
+    p.drop().forEach(f -> in.require(f, where));
+    for (String m : p.mask()) {
+      Field f = in.require(m, where);
+      if (f.type() != FieldType.STRING) {
+        throw new QueryException(where + ": type mismatch: can only mask STRING fields, '" + m + "' is " + f.type());
+      }
+      if (p.drop().contains(m) || (!p.keep().isEmpty() && !p.keep().contains(m))) {
+        throw new QueryException(where + ": field '" + m + "' is both masked and dropped");
+      }
+    }
+    List<Field> fields = new ArrayList<>();
+    for (Field f : in.fields()) {
+      boolean kept = (p.keep().isEmpty() || p.keep().contains(f.name())) && !p.drop().contains(f.name());
+      if (kept) {
+        fields.add(p.mask().contains(f.name()) ? Field.of(f.name(), f.type()) : f);
+      }
+    }
+    if (fields.isEmpty()) {
+      throw new QueryException(where + " drops every field");
+    }
+    return new Schema(fields);
+  }
+
+  private static Schema windowSchema(OperatorSpec.Window w, Schema in, String where) {
+    Field key = in.require(w.keyField(), where);
+    if (key.type() == FieldType.DOUBLE) {
+      throw new QueryException(where + ": type mismatch: the window key '" + key.name() + "' cannot be DOUBLE");
+    }
+    Field time = in.require(w.timeField(), where);
+    if (time.type() != FieldType.TIMESTAMP && time.type() != FieldType.LONG) {
+      throw new QueryException(
+          where + ": type mismatch: the event time field '" + time.name() + "' must be TIMESTAMP or LONG, not " + time.type());
+    }
+    List<Field> fields = new ArrayList<>();
+    fields.add(new Field("key", key.type(), key.pii()));
+    fields.add(Field.of("window_start", FieldType.TIMESTAMP));
+    fields.add(Field.of("window_end", FieldType.TIMESTAMP));
+    for (Aggregate a : w.aggregates()) {
+      if (a.fn() == AggregateFn.COUNT) {
+        fields.add(Field.of(a.as(), FieldType.LONG));
+        continue;
+      }
+      Field f = in.require(a.field(), where);
+      if (!f.type().numeric()) {
+        throw new QueryException(
+            where + ": type mismatch: " + a.fn() + "(" + f.name() + ") needs a numeric field, '" + f.name() + "' is " + f.type());
+      }
+      FieldType t =
+          switch (a.fn()) {
+            case AVG -> FieldType.DOUBLE;
+            case SUM -> f.type() == FieldType.DOUBLE ? FieldType.DOUBLE : FieldType.LONG;
+            default -> f.type() == FieldType.TIMESTAMP ? FieldType.LONG : f.type();
+          };
+      fields.add(new Field(a.as(), t, f.pii()));
+    }
+    return new Schema(fields);
+  }
+}

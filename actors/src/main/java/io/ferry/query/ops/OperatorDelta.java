@@ -1,0 +1,12 @@
+package io.ferry.query.ops;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+/** The state change of one processed batch; persisted inside the node's event. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "d")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = WindowDelta.class, name = "window"),
+  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink")
+})
+public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta {}

@@ -1,0 +1,12 @@
+package io.ferry.query.ops;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+/** An operator's state as stored in a node snapshot. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "s")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = WindowState.class, name = "window"),
+  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink")
+})
+public sealed interface OperatorState permits WindowState, FileSinkDelta {}

@@ -1,0 +1,120 @@
+package io.ferry.persistence;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+
+/**
+ * The embedded default journal: Pekko Persistence JDBC on an H2 file database. Members of a local
+ * cluster share one database file: in one JVM they share H2's in-process database; a second JVM on
+ * the same machine reaches it through the TCP server that {@code AUTO_SERVER=TRUE} starts in the
+ * first. Called by the runtime before an {@code ActorSystem} starts.
+ */
+public final class H2Journal {
+
+  private static final String SCHEMA_RESOURCE = "schema/h2/h2-create-schema.sql";
+
+  private H2Journal() {}
+
+  /** The URL of the database under a member's data directory. */
+  public static String defaultUrl(Path dataDir) {
+    Path base = dataDir.toAbsolutePath().resolve("journal").resolve("ferry");
+    return "jdbc:h2:file:" + base + ";AUTO_SERVER=TRUE";
+  }
+
+  /** Picks the configured URL or the default one under {@code dataDir}. */
+  public static String url(Config config, Path dataDir) {
+    String configured = config.getString("ferry.persistence.h2.url");
+    return configured.isBlank() ? defaultUrl(dataDir) : configured;
+  }
+
+  /**
+   * Configuration that selects the JDBC journal, snapshot store and read journal on {@code url}. It
+   * goes in front of the user's configuration.
+   */
+  public static Config config(String url, int maxConnections) {
+    Map<String, Object> db =
+        Map.of(
+            "url", url,
+            "user", "ferry",
+            "password", "",
+            "driver", "org.h2.Driver",
+            "numThreads", maxConnections,
+            "maxConnections", maxConnections,
+            "minConnections", 1);
+    return ConfigFactory.parseMap(
+            Map.of(
+                "pekko-persistence-jdbc.shared-databases.slick.profile", "slick.jdbc.H2Profile$",
+                "pekko-persistence-jdbc.shared-databases.slick.db",
+                    ConfigValueFactory.fromMap(db)))
+        .withFallback(
+            ConfigFactory.parseString(
+                String.join(
+                    "\n",
+                    "pekko.persistence.journal.plugin = jdbc-journal",
+                    "pekko.persistence.snapshot-store.plugin = jdbc-snapshot-store",
+                    "jdbc-journal.use-shared-db = slick",
+                    "jdbc-snapshot-store.use-shared-db = slick",
+                    "jdbc-read-journal.use-shared-db = slick",
+                    "jdbc-durable-state-store.use-shared-db = slick")));
+  }
+
+  /**
+   * Creates the journal, snapshot and durable-state tables if they are missing. Safe to call from
+   * every member at start: every statement is idempotent.
+   */
+  public static void ensureSchema(String url) {
+    String script = readSchema();
+    try (Connection c = DriverManager.getConnection(url, "ferry", "");
+        Statement st = c.createStatement()) {
+      for (String raw : script.split(";")) {
+        String sql = raw.strip();
+        if (sql.isEmpty()) {
+          continue;
+        }
+        // The shipped script creates one index without IF NOT EXISTS; make every statement re-runnable.
+        st.execute(sql.replace("CREATE UNIQUE INDEX \"", "CREATE UNIQUE INDEX IF NOT EXISTS \""));
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot create the H2 journal schema at " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Makes sure the directory of a file URL exists, so H2 can create the database in it. */
+  public static void ensureDirectory(String url) {
+    String prefix = "jdbc:h2:file:";
+    if (!url.startsWith(prefix)) {
+      return;
+    }
+    String path = url.substring(prefix.length()).split(";", 2)[0];
+    try {
+      Path parent = Path.of(path).toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create the journal directory for " + url + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String readSchema() {
+    try (InputStream in = H2Journal.class.getClassLoader().getResourceAsStream(SCHEMA_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException(SCHEMA_RESOURCE + " is missing: is pekko-persistence-jdbc on the classpath?");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + SCHEMA_RESOURCE, e);
+    }
+  }
+}
