@@ -1,0 +1,386 @@
+package io.ferry.query.node;
+
+import io.ferry.persistence.CborSerializable;
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.OperatorSpec;
+import io.ferry.query.QueryId;
+import io.ferry.query.Row;
+import io.ferry.query.node.NodeEvent.BatchProcessed;
+import io.ferry.query.node.NodeEvent.Configured;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiFunction;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * A logic node: one operator of a deployed query, a persistent entity of its own shard. A thin
+ * shell over {@link NodeState}: it pulls batches from its upstreams, persists one {@link
+ * BatchProcessed} per batch, and answers its consumers' long-poll pulls from its output log.
+ * Entity id {@code <query>/<node>}.
+ */
+public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, NodeEvent, NodeState> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ferry-logic-node");
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Runs {@code spec} under {@code deploymentId}; sent again and again by the query registry, idempotent. */
+  public record Start(NodeSpec spec, String deploymentId) implements Command {}
+
+  /** A consumer asks for rows after {@code after}; {@code after} acknowledges everything before it. */
+  public record Pull(String deploymentId, String consumer, long after, int max, ActorRef<Command> replyTo)
+      implements Command {}
+
+  /** Rows [from, next) of {@code upstream}'s output, or its end ({@code done}, no rows). */
+  public record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done)
+      implements Command {}
+
+  /** Reads an in-cluster sink after {@code after}, acknowledging everything before it. */
+  public record Read(long after, int max, ActorRef<SinkRows> replyTo) implements Command {}
+
+  /** Rows [from, next) of an in-cluster sink; {@code gap} when {@code from} was already dropped. */
+  public record SinkRows(long from, List<Row> rows, long next, boolean done, boolean gap) implements CborSerializable {}
+
+  public record GetStatus(ActorRef<NodeStatus> replyTo) implements Command {}
+
+  /** The query was undeployed: persist that and stop. */
+  public record Retire(String deploymentId) implements Command {}
+
+  /** Where a node is and how far it got. */
+  public record NodeStatus(
+      String entityId,
+      String address,
+      boolean configured,
+      String deploymentId,
+      Map<String, Long> inputAnchors,
+      long outputAnchor,
+      long retainedRows,
+      boolean done)
+      implements CborSerializable {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private enum ReadSource implements Command {
+    INSTANCE
+  }
+
+  /** Finds the entity of another node of the same query. */
+  public interface Peers extends BiFunction<QueryId, NodeId, RecipientRef<Command>> {}
+
+  public static String entityId(QueryId query, NodeId node) {
+    return query.value() + "/" + node.value();
+  }
+
+  public static Behavior<Command> create(String entityId, NodeSettings settings, Peers peers) {
+    return Behaviors.withTimers(
+        timers ->
+            Behaviors.setup(
+                ctx -> {
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tick());
+                  return new LogicNode(entityId, settings, peers, ctx, timers);
+                }));
+  }
+
+  private final String entityId;
+  private final NodeSettings settings;
+  private final Peers peers;
+  private final ActorContext<Command> ctx;
+  private final long pullTimeoutNanos;
+  private final long longPollNanos;
+  /** Pulls this node has sent and not yet had answered, by upstream: the send time in nanos. */
+  private final Map<NodeId, Long> pullsInFlight = new HashMap<>();
+  /** Pulls this node holds for its consumers until it has rows for them (long poll). */
+  private final Map<String, HeldPull> heldPulls = new HashMap<>();
+  private boolean readScheduled;
+  private long paceStartNanos = -1;
+  private long pacedRows;
+
+  private record HeldPull(Pull pull, long sinceNanos) {}
+
+  private LogicNode(String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId));
+    this.entityId = entityId;
+    this.settings = settings;
+    this.peers = peers;
+    this.ctx = ctx;
+    this.pullTimeoutNanos = settings.pullTimeout().toNanos();
+    this.longPollNanos = settings.longPoll().toNanos();
+  }
+
+  @Override
+  public NodeState emptyState() {
+    return new NodeState();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 1).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SnapshotAdapter<NodeState> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(NodeState state) {
+        return state.snapshot();
+      }
+
+      @Override
+      public NodeState fromJournal(Object from) {
+        return NodeState.fromSnapshot((NodeSnapshot) from);
+      }
+    };
+  }
+
+  @Override
+  public SignalHandler<NodeState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              state.recovered();
+              if (state.configured()) {
+                ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
+                drive(state);
+              }
+            })
+        .onSignal(PostStop.instance(), NodeState::close)
+        .build();
+  }
+
+  @Override
+  public EventHandler<NodeState, NodeEvent> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onAnyEvent(
+            (state, event) -> {
+              state.apply(event);
+              return state;
+            });
+  }
+
+  @Override
+  public CommandHandler<Command, NodeEvent, NodeState> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Start.class, this::onStart)
+        .onCommand(Pull.class, this::onPull)
+        .onCommand(Batch.class, this::onBatch)
+        .onCommand(Read.class, this::onRead)
+        .onCommand(GetStatus.class, this::onGetStatus)
+        .onCommand(Retire.class, this::onRetire)
+        .onCommand(Tick.class, this::onTick)
+        .onCommand(ReadSource.class, this::onReadSource)
+        .build();
+  }
+
+  private Effect<NodeEvent, NodeState> onStart(NodeState state, Start start) {
+    if (state.configured() && state.deploymentId().equals(start.deploymentId())) {
+      return Effect().none();
+    }
+    if (!start.spec().id().equals(nodeIdOf(entityId)) || !start.spec().query().equals(queryIdOf(entityId))) {
+      throw new IllegalArgumentException("entity " + entityId + " was sent the spec of " + start.spec().query() + "/" + start.spec().id());
+    }
+    ctx.getLog().info("node={} deployment={} starts {}", entityId, start.deploymentId(), start.spec().op().getClass().getSimpleName());
+    pullsInFlight.clear();
+    heldPulls.clear();
+    return Effect().persist(new Configured(start.spec(), start.deploymentId())).thenRun(this::drive);
+  }
+
+  private Effect<NodeEvent, NodeState> onPull(NodeState state, Pull pull) {
+    if (!state.configured() || !state.deploymentId().equals(pull.deploymentId())) {
+      return Effect().none(); // the consumer retries once this node runs the same deployment
+    }
+    if (!answer(state, pull)) {
+      heldPulls.put(pull.consumer(), new HeldPull(pull, System.nanoTime()));
+    }
+    // The pull may have acknowledged rows, making room for more input.
+    drive(state);
+    return Effect().none();
+  }
+
+  /** Answers a pull if there is something to say; false when it must be held (long poll). */
+  private boolean answer(NodeState state, Pull pull) {
+    Optional<NodeState.Served> served = state.serve(pull.consumer(), pull.after(), Math.min(pull.max(), settings.batchRowsMax()));
+    if (served.isEmpty()) {
+      return false;
+    }
+    NodeState.Served s = served.get();
+    if (s.gap()) {
+      ctx.getLog().error("node={} consumer={} asked after {} but the log starts at {}: rows were dropped too early",
+          entityId, pull.consumer(), pull.after(), state.outputBase());
+      return true;
+    }
+    pull.replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done()));
+    return true;
+  }
+
+  private Effect<NodeEvent, NodeState> onBatch(NodeState state, Batch batch) {
+    if (!state.configured() || !state.deploymentId().equals(batch.deploymentId())) {
+      return Effect().none();
+    }
+    Optional<BatchProcessed> event = state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done());
+    if (batch.from() == state.inputAnchor(batch.upstream())) {
+      pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
+    }
+    if (event.isEmpty()) {
+      drive(state);
+      return Effect().none();
+    }
+    return Effect().persist(event.get()).thenRun(this::afterPersist);
+  }
+
+  private Effect<NodeEvent, NodeState> onReadSource(NodeState state, ReadSource read) {
+    readScheduled = false;
+    if (!state.configured() || !state.isSource() || !state.wantsInput(settings.retainRowsMax())) {
+      return Effect().none();
+    }
+    int max = paceBudget(state);
+    Optional<BatchProcessed> event = state.readSource(max);
+    if (event.isEmpty()) {
+      return Effect().none(); // nothing yet: the next tick tries again
+    }
+    pacedRows += event.get().outputs().size();
+    return Effect().persist(event.get()).thenRun(this::afterPersist);
+  }
+
+  /** Rows a paced generator may emit now, so a demo source produces at its configured rate. */
+  private int paceBudget(NodeState state) {
+    int max = settings.batchRowsMax();
+    if (state.spec().op() instanceof OperatorSpec.Generate g && g.ratePerSecond() > 0) {
+      long now = System.nanoTime();
+      if (paceStartNanos < 0) {
+        paceStartNanos = now;
+      }
+      long allowed = (long) ((now - paceStartNanos) / 1e9 * g.ratePerSecond()) - pacedRows;
+      max = (int) Math.max(0, Math.min(max, allowed));
+    }
+    return max;
+  }
+
+  private void afterPersist(NodeState state) {
+    serveHeld(state);
+    drive(state);
+  }
+
+  private Effect<NodeEvent, NodeState> onRead(NodeState state, Read read) {
+    if (!state.configured()) {
+      read.replyTo().tell(new SinkRows(read.after(), List.of(), read.after(), false, false));
+      return Effect().none();
+    }
+    Optional<NodeState.Served> served = state.serve(NodeState.READER, read.after(), Math.min(read.max(), settings.batchRowsMax()));
+    NodeState.Served s = served.orElse(new NodeState.Served(read.after(), List.of(), read.after(), false, false));
+    read.replyTo().tell(new SinkRows(s.from(), s.rows(), s.next(), s.done(), s.gap()));
+    drive(state);
+    return Effect().none();
+  }
+
+  private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {
+    if (!state.configured() || state.retired() || !state.deploymentId().equals(retire.deploymentId())) {
+      return Effect().none();
+    }
+    ctx.getLog().info("node={} deployment={} retired", entityId, retire.deploymentId());
+    heldPulls.clear();
+    pullsInFlight.clear();
+    return Effect().persist(new NodeEvent.Retired(retire.deploymentId())).thenStop();
+  }
+
+  private Effect<NodeEvent, NodeState> onGetStatus(NodeState state, GetStatus get) {
+    Map<String, Long> anchors = new HashMap<>();
+    if (state.configured()) {
+      state.inputAnchors().forEach((k, v) -> anchors.put(k.value(), v));
+    }
+    get.replyTo().tell(
+        new NodeStatus(
+            entityId,
+            ctx.getSystem().address().toString(),
+            state.configured(),
+            state.configured() ? state.deploymentId() : "",
+            anchors,
+            state.configured() ? state.outputAnchor() : 0,
+            state.configured() ? state.unacknowledged() : 0,
+            state.configured() && state.outputDone()));
+    return Effect().none();
+  }
+
+  private Effect<NodeEvent, NodeState> onTick(NodeState state, Tick tick) {
+    if (!state.configured()) {
+      return Effect().none();
+    }
+    long now = System.nanoTime();
+    // Answer held pulls that waited a full long poll, so consumers know this node is alive.
+    heldPulls.values().removeIf(
+        h -> {
+          if (now - h.sinceNanos() < longPollNanos) {
+            return false;
+          }
+          h.pull().replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), h.pull().after(), List.of(), h.pull().after(), false));
+          return true;
+        });
+    // A pull that got no answer was lost (a hand-off drops messages): send it again.
+    pullsInFlight.values().removeIf(sent -> now - sent > pullTimeoutNanos);
+    drive(state);
+    return Effect().none();
+  }
+
+  private void serveHeld(NodeState state) {
+    heldPulls.values().removeIf(h -> answer(state, h.pull()));
+  }
+
+  /** Sends the pulls (or schedules the source read) the node may make now. */
+  private void drive(NodeState state) {
+    if (!state.configured() || !state.wantsInput(settings.retainRowsMax())) {
+      return;
+    }
+    if (state.isSource()) {
+      if (!readScheduled) {
+        readScheduled = true;
+        ctx.getSelf().tell(ReadSource.INSTANCE);
+      }
+      return;
+    }
+    long now = System.nanoTime();
+    for (NodeId upstream : state.openInputs()) {
+      if (pullsInFlight.containsKey(upstream)) {
+        continue;
+      }
+      pullsInFlight.put(upstream, now);
+      peers.apply(state.spec().query(), upstream)
+          .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf()));
+    }
+  }
+
+  static QueryId queryIdOf(String entityId) {
+    int slash = entityId.indexOf('/');
+    if (slash < 0) {
+      throw new IllegalArgumentException("logic node entity id must be <query>/<node>, got " + entityId);
+    }
+    return new QueryId(entityId.substring(0, slash));
+  }
+
+  static NodeId nodeIdOf(String entityId) {
+    return new NodeId(entityId.substring(entityId.indexOf('/') + 1));
+  }
+
+}

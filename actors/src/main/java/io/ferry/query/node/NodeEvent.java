@@ -1,0 +1,34 @@
+package io.ferry.query.node;
+
+import io.ferry.persistence.CborSerializable;
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.Row;
+import io.ferry.query.ops.OperatorDelta;
+import java.util.List;
+
+/** What a logic node persists. One {@link BatchProcessed} per input batch. */
+public sealed interface NodeEvent extends CborSerializable {
+
+  /** The node learned what it runs; a new deployment id starts it afresh. */
+  record Configured(NodeSpec spec, String deploymentId) implements NodeEvent {}
+
+  /**
+   * One input batch, handled: the input anchor moved from {@code from} to {@code next} on {@code
+   * upstream} (the node itself for a source), the operator changed by {@code delta}, and {@code
+   * outputs} were appended to the output log. Input anchor, state and output move together, so a
+   * node that restarts anywhere resumes exactly here.
+   */
+  record BatchProcessed(
+      NodeId upstream,
+      long from,
+      long next,
+      boolean upstreamDone,
+      OperatorDelta delta,
+      List<Row> outputs,
+      boolean outputDone)
+      implements NodeEvent {}
+
+  /** The query was undeployed: the node takes no more input and serves nothing. */
+  record Retired(String deploymentId) implements NodeEvent {}
+}

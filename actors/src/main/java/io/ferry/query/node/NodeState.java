@@ -1,0 +1,292 @@
+package io.ferry.query.node;
+
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.Row;
+import io.ferry.query.node.NodeEvent.BatchProcessed;
+import io.ferry.query.node.NodeEvent.Configured;
+import io.ferry.query.ops.Operator;
+import io.ferry.query.ops.Operators;
+import io.ferry.query.ops.SourceReader;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The pull/anchor protocol of one logic node as plain Java: which batches it accepts, what it
+ * persists for them, what it serves to its consumers and when its output log may shrink. The
+ * {@link LogicNode} actor persists the events this class produces and feeds them back to {@link
+ * #apply}; the simulator drives it directly.
+ */
+public final class NodeState {
+
+  /** The consumer key of an in-cluster sink's API reader. */
+  public static final String READER = "@reader";
+
+  private NodeSpec spec;
+  private String deploymentId;
+  private final Map<NodeId, Long> inputAnchors = new LinkedHashMap<>();
+  private final Set<NodeId> inputsDone = new HashSet<>();
+  private OutputLog log = new OutputLog(0, List.of());
+  private boolean outputDone;
+  private boolean retired;
+  private Operator operator;
+  private SourceReader source;
+  private final Map<String, Long> acks = new HashMap<>();
+
+  /** True once a {@link Configured} event has been applied. */
+  public boolean configured() {
+    return spec != null;
+  }
+
+  public NodeSpec spec() {
+    return spec;
+  }
+
+  public String deploymentId() {
+    return deploymentId;
+  }
+
+  public boolean isSource() {
+    return spec.op().isSource();
+  }
+
+  public long inputAnchor(NodeId upstream) {
+    return inputAnchors.getOrDefault(upstream, 0L);
+  }
+
+  public Map<NodeId, Long> inputAnchors() {
+    return Map.copyOf(inputAnchors);
+  }
+
+  public boolean inputDone(NodeId upstream) {
+    return inputsDone.contains(upstream);
+  }
+
+  public long outputAnchor() {
+    return log.end();
+  }
+
+  public long outputBase() {
+    return log.base();
+  }
+
+  public boolean outputDone() {
+    return outputDone;
+  }
+
+  /** True once the node's query was undeployed. */
+  public boolean retired() {
+    return retired;
+  }
+
+  /** The upstreams this node still pulls from (none for a source). */
+  public List<NodeId> openInputs() {
+    List<NodeId> open = new ArrayList<>();
+    for (NodeId in : spec.inputs()) {
+      if (!inputsDone.contains(in)) {
+        open.add(in);
+      }
+    }
+    return open;
+  }
+
+  /** Who consumes this node's output: its downstream nodes, or the API reader of an in-cluster sink. */
+  public List<String> consumers() {
+    if (spec.op() instanceof io.ferry.query.OperatorSpec.Collect) {
+      return List.of(READER);
+    }
+    List<String> c = new ArrayList<>();
+    spec.outputs().forEach(o -> c.add(o.value()));
+    return c;
+  }
+
+  /** Output rows not yet persisted by every consumer. */
+  public long unacknowledged() {
+    return log.retained();
+  }
+
+  /**
+   * Whether the node may take more input: it has not ended, and its retained output stays under
+   * {@code retainMax} rows (back pressure from slow consumers).
+   */
+  public boolean wantsInput(long retainMax) {
+    return configured() && !retired && !outputDone && log.retained() < retainMax;
+  }
+
+  /**
+   * The event for a batch from {@code upstream}, or empty when the batch must be ignored: its
+   * {@code from} is not this node's anchor (a stale, repeated or reordered reply), or it brings
+   * nothing new.
+   */
+  public Optional<BatchProcessed> onBatch(NodeId upstream, long from, List<Row> rows, long next, boolean done) {
+    if (!configured() || retired || !spec.inputs().contains(upstream) || inputsDone.contains(upstream)) {
+      return Optional.empty();
+    }
+    long anchor = inputAnchor(upstream);
+    if (from != anchor) {
+      return Optional.empty();
+    }
+    if (next - from != rows.size()) {
+      throw new IllegalStateException(
+          "batch from " + upstream + " claims anchors " + from + ".." + next + " but holds " + rows.size() + " rows");
+    }
+    if (done) {
+      if (!rows.isEmpty()) {
+        throw new IllegalStateException("a final batch from " + upstream + " must be empty, got " + rows.size() + " rows");
+      }
+      boolean last = openInputs().size() == 1;
+      Operator.Step step = last ? operator.finish() : Operator.Step.EMPTY;
+      return Optional.of(new BatchProcessed(upstream, from, next, true, step.delta(), step.outputs(), last));
+    }
+    if (rows.isEmpty()) {
+      return Optional.empty();
+    }
+    Operator.Step step = operator.process(rows);
+    return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
+  }
+
+  /** The event for the next read of a source node, or empty when there is nothing new yet. */
+  public Optional<BatchProcessed> readSource(int max) {
+    if (!configured() || !isSource() || outputDone || max <= 0) {
+      return Optional.empty();
+    }
+    long anchor = inputAnchor(spec.id());
+    SourceReader.Read read = source.read(anchor, max);
+    if (read.rows().isEmpty() && !read.end()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new BatchProcessed(spec.id(), anchor, read.next(), read.end(), null, read.rows(), read.end()));
+  }
+
+  /** Applies a persisted event, live or during recovery. */
+  public void apply(NodeEvent event) {
+    if (event instanceof Configured c) {
+      configure(c.spec(), c.deploymentId());
+    } else if (event instanceof NodeEvent.Retired r) {
+      if (r.deploymentId().equals(deploymentId)) {
+        retired = true;
+        close();
+      }
+    } else if (event instanceof BatchProcessed b) {
+      long anchor = inputAnchor(b.upstream());
+      if (b.from() != anchor) {
+        throw new IllegalStateException(
+            "event for " + b.upstream() + " starts at anchor " + b.from() + " but the node is at " + anchor);
+      }
+      inputAnchors.put(b.upstream(), b.next());
+      if (b.upstreamDone()) {
+        inputsDone.add(b.upstream());
+      }
+      if (operator != null) {
+        operator.apply(b.delta());
+      }
+      log.append(b.outputs());
+      outputDone |= b.outputDone();
+    }
+  }
+
+  private void configure(NodeSpec newSpec, String newDeployment) {
+    close();
+    spec = newSpec;
+    deploymentId = newDeployment;
+    inputAnchors.clear();
+    inputsDone.clear();
+    acks.clear();
+    log = new OutputLog(0, List.of());
+    outputDone = false;
+    retired = false;
+    if (newSpec.op().isSource()) {
+      operator = null;
+      source = Operators.source(newSpec);
+    } else {
+      source = null;
+      operator = Operators.create(newSpec);
+    }
+  }
+
+  /**
+   * Serves a consumer's pull for rows after {@code after}: a batch when there is something to
+   * send (rows, or the end of the stream), empty when the consumer must wait (long poll). The
+   * pull's {@code after} is also the consumer's acknowledgement: it has persisted everything
+   * before it, so the log may drop what every consumer has acknowledged.
+   */
+  public Optional<Served> serve(String consumer, long after, int max) {
+    if (!configured() || retired || !consumers().contains(consumer)) {
+      return Optional.empty();
+    }
+    if (after > log.end()) {
+      throw new IllegalStateException(
+          "consumer " + consumer + " asks after anchor " + after + " but " + spec.id() + " has output only " + log.end());
+    }
+    acknowledge(consumer, after);
+    if (after < log.base()) {
+      return Optional.of(new Served(after, List.of(), after, false, true));
+    }
+    if (after < log.end()) {
+      List<Row> rows = log.slice(after, max);
+      return Optional.of(new Served(after, rows, after + rows.size(), false, false));
+    }
+    return outputDone ? Optional.of(new Served(after, List.of(), after, true, false)) : Optional.empty();
+  }
+
+  private void acknowledge(String consumer, long after) {
+    acks.merge(consumer, after, Math::max);
+    long min = Long.MAX_VALUE;
+    for (String c : consumers()) {
+      min = Math.min(min, acks.getOrDefault(c, log.base()));
+    }
+    log.trimBelow(min);
+  }
+
+  /** A reply to a pull. {@code gap} means the consumer asked below what the log still holds. */
+  public record Served(long from, List<Row> rows, long next, boolean done, boolean gap) {}
+
+  /** Called once recovery has replayed every event. */
+  public void recovered() {
+    if (operator != null) {
+      operator.recovered();
+    }
+  }
+
+  public void close() {
+    if (operator != null) {
+      operator.close();
+    }
+    if (source != null) {
+      source.close();
+    }
+  }
+
+  public NodeSnapshot snapshot() {
+    Map<String, Long> anchors = new LinkedHashMap<>();
+    inputAnchors.forEach((k, v) -> anchors.put(k.value(), v));
+    List<String> done = inputsDone.stream().map(NodeId::value).sorted().toList();
+    return new NodeSnapshot(
+        spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired,
+        operator == null ? null : operator.snapshot());
+  }
+
+  public static NodeState fromSnapshot(NodeSnapshot s) {
+    NodeState state = new NodeState();
+    if (s.spec() == null) {
+      return state;
+    }
+    state.configure(s.spec(), s.deploymentId());
+    s.inputAnchors().forEach((k, v) -> state.inputAnchors.put(new NodeId(k), v));
+    s.inputsDone().forEach(k -> state.inputsDone.add(new NodeId(k)));
+    state.log = new OutputLog(s.outputBase(), s.retained());
+    state.outputDone = s.outputDone();
+    state.retired = s.retired();
+    if (state.operator != null) {
+      state.operator.restore(s.operatorState());
+    }
+    return state;
+  }
+}

@@ -1,0 +1,166 @@
+package io.ferry.api;
+
+import io.ferry.query.NodeId;
+import io.ferry.query.QueryGraph;
+import io.ferry.query.QueryId;
+import io.ferry.query.node.LogicNode;
+import io.ferry.query.node.NodeSettings;
+import io.ferry.runtime.MemberSettings;
+import io.ferry.runtime.internal.QueryRegistry;
+import io.ferry.runtime.internal.ShardLocations;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.external.ExternalShardAllocationStrategy;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.SingletonActor;
+
+/**
+ * Ferry attached to an {@code ActorSystem}: the embedding API. {@code Ferry.get(system)} starts the
+ * logic-node sharding and the query registry on a cluster member (it must carry the {@code
+ * worker} role and a {@code site-<name>} role to host nodes); then deploy, read and undeploy.
+ */
+public final class Ferry implements Extension {
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final ActorRef<QueryRegistry.Command> registry;
+  private final Duration askTimeout;
+
+  private Ferry(ActorSystem<?> system) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = system.settings().config().getDuration("ferry.api.ask-timeout");
+    NodeSettings nodeSettings = NodeSettings.from(system.settings().config());
+    LogicNode.Peers peers = (q, n) -> entity(q, n);
+    sharding.init(
+        Entity.of(LogicNode.TYPE_KEY, ctx -> LogicNode.create(ctx.getEntityId(), nodeSettings, peers))
+            .withRole(MemberSettings.WORKER_ROLE)
+            .withMessageExtractor(new OneShardPerNode())
+            .withAllocationStrategy(new ExternalShardAllocationStrategy(system, LogicNode.TYPE_KEY.name(), scala.concurrent.duration.Duration.create(5, "s"))));
+    ShardLocations locations =
+        new ShardLocations(
+            system, LogicNode.TYPE_KEY.name(), system.settings().config().getDuration("ferry.registry.location-write-timeout"));
+    Duration tick = system.settings().config().getDuration("ferry.registry.tick");
+    QueryRegistry.Nodes nodes = (q, n) -> entity(q, n);
+    this.registry =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                        Behaviors.supervise(QueryRegistry.create(nodes, locations, tick))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
+                        "ferry-query-registry")
+                    .withSettings(
+                        org.apache.pekko.cluster.typed.ClusterSingletonSettings.create(system)
+                            .withRole(MemberSettings.WORKER_ROLE)));
+  }
+
+  /** Ferry on {@code system}, attached on first use. */
+  public static Ferry get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  private static final class Id extends ExtensionId<Ferry> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public Ferry createExtension(ActorSystem<?> system) {
+      return new Ferry(system);
+    }
+  }
+
+  /** Deploys a query; fails with {@link FerryException} saying why when it cannot run as placed. */
+  public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement) {
+    return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(
+            registry, r -> new QueryRegistry.Deploy(graph, placement.sites(), r), askTimeout, system.scheduler())
+        .thenApply(
+            reply -> {
+              if (reply instanceof QueryRegistry.Deployed d) {
+                return new Deployment(d.query(), d.deploymentId(), d.members());
+              }
+              throw new FerryException(((QueryRegistry.Rejected) reply).reason());
+            });
+  }
+
+  public CompletionStage<Done> undeploy(QueryId query) {
+    return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(
+            registry, r -> new QueryRegistry.Undeploy(query, r), askTimeout, system.scheduler())
+        .thenApply(
+            reply -> {
+              if (reply instanceof QueryRegistry.Rejected rejected) {
+                throw new FerryException(rejected.reason());
+              }
+              return Done.getInstance();
+            });
+  }
+
+  /**
+   * Reads an in-cluster sink's rows after {@code after}. The call acknowledges every row before
+   * {@code after}: the sink may then drop them, so read on from the returned {@code next}.
+   */
+  public CompletionStage<LogicNode.SinkRows> read(QueryId query, NodeId sink, long after, int max) {
+    return entity(query, sink).ask(r -> new LogicNode.Read(after, max, r), askTimeout);
+  }
+
+  public CompletionStage<List<QueryRegistry.QueryInfo>> queries() {
+    return AskPattern.<QueryRegistry.Command, QueryRegistry.Queries>ask(
+            registry, QueryRegistry.GetQueries::new, askTimeout, system.scheduler())
+        .thenApply(QueryRegistry.Queries::queries);
+  }
+
+  /** The status of every node of a deployed query, where it runs and how far it got. */
+  public CompletionStage<List<LogicNode.NodeStatus>> status(QueryId query) {
+    return queries()
+        .thenCompose(
+            all -> {
+              QueryRegistry.QueryInfo info =
+                  all.stream()
+                      .filter(q -> q.query().equals(query))
+                      .findFirst()
+                      .orElseThrow(() -> new FerryException("query " + query + " is not deployed"));
+              List<CompletableFuture<LogicNode.NodeStatus>> asks = new ArrayList<>();
+              info.nodes()
+                  .forEach(n -> asks.add(entity(query, n.id()).<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, askTimeout).toCompletableFuture()));
+              return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+                  .thenApply(v -> asks.stream().map(CompletableFuture::join).toList());
+            });
+  }
+
+  public EntityRef<LogicNode.Command> entity(QueryId query, NodeId node) {
+    return sharding.entityRefFor(LogicNode.TYPE_KEY, LogicNode.entityId(query, node));
+  }
+
+  /** Each logic node is its own shard, so it can be placed and moved alone. */
+  private static final class OneShardPerNode
+      extends ShardingMessageExtractor<ShardingEnvelope<LogicNode.Command>, LogicNode.Command> {
+    @Override
+    public String entityId(ShardingEnvelope<LogicNode.Command> envelope) {
+      return envelope.entityId();
+    }
+
+    @Override
+    public String shardId(String entityId) {
+      return entityId;
+    }
+
+    @Override
+    public LogicNode.Command unwrapMessage(ShardingEnvelope<LogicNode.Command> envelope) {
+      return envelope.message();
+    }
+  }
+}

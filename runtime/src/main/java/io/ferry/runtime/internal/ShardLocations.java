@@ -1,0 +1,67 @@
+package io.ferry.runtime.internal;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.ddata.DistributedData;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.Replicator;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.pattern.Patterns;
+
+/**
+ * Writes logic-node shard locations for Pekko's external shard allocation strategy. Pekko's own
+ * client writes locally and lets gossip spread the change over seconds; Ferry writes to every
+ * member before it starts or moves a node, so the coordinator allocates the shard where the
+ * placement says on the first message instead of at the requester.
+ */
+public final class ShardLocations {
+
+  private final ActorRef replicator;
+  private final SelfUniqueAddress self;
+  private final LWWMapKey<String, String> key;
+  private final Duration timeout;
+
+  public ShardLocations(ActorSystem<?> system, String typeName, Duration timeout) {
+    this.replicator = DistributedData.get(Adapter.toClassic(system)).replicator();
+    this.self = DistributedData.get(Adapter.toClassic(system)).selfUniqueAddress();
+    // The key ExternalShardAllocationStrategy subscribes to (stable since Akka 2.6's external allocation).
+    this.key = LWWMapKey.create("external-sharding-" + typeName);
+    this.timeout = timeout;
+  }
+
+  /** Sets shard → member address for every entry; completes once every reachable member has it. */
+  public CompletionStage<Done> set(Map<String, String> locations) {
+    Replicator.Update<LWWMap<String, String>> update =
+        new Replicator.Update<>(
+            key,
+            LWWMap.create(),
+            new Replicator.WriteAll(scala.concurrent.duration.Duration.fromNanos(timeout.toNanos())),
+            Optional.empty(),
+            existing -> {
+              LWWMap<String, String> m = existing;
+              for (Map.Entry<String, String> e : locations.entrySet()) {
+                m = m.put(self, e.getKey(), e.getValue());
+              }
+              return m;
+            });
+    return Patterns.ask(replicator, update, timeout.multipliedBy(2))
+        .thenApply(
+            reply -> {
+              if (reply instanceof Replicator.UpdateSuccess) {
+                return Done.getInstance();
+              }
+              // A timeout still wrote locally; gossip finishes the job. Say so but go on.
+              if (reply instanceof Replicator.UpdateTimeout) {
+                return Done.getInstance();
+              }
+              throw new IllegalStateException("shard location update failed: " + reply);
+            });
+  }
+}
