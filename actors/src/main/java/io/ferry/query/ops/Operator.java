@@ -9,7 +9,7 @@ import java.util.List;
  * delta, both live and when replaying the journal. So {@code process} and {@code finish} must not
  * change the operator: only {@code apply} does.
  */
-public interface Operator {
+public interface Operator extends AutoCloseable {
 
   /** Computes the outputs and state change for one input batch. */
   Step process(List<Row> input);
@@ -29,6 +29,16 @@ public interface Operator {
 
   /** Restores state from a snapshot taken by {@link #snapshot()}; null leaves it empty. */
   default void restore(OperatorState state) {}
+
+  /**
+   * Called once after the node's recovery (snapshot and journal replay) completed, before any new
+   * input: an operator with outside effects puts them back in line with its recovered state here.
+   */
+  default void recovered() {}
+
+  /** The node stopped: releases files and other resources. The operator is not used afterwards. */
+  @Override
+  default void close() {}
 
   /** Outputs of one step and the change to apply to the operator's state. */
   record Step(List<Row> outputs, OperatorDelta delta) {

@@ -1,0 +1,39 @@
+package io.ferry.query.ops;
+
+import io.ferry.query.NodeSpec;
+import io.ferry.query.OperatorSpec;
+
+/** Turns a compiled node's spec into its running logic; called by the logic node when it starts. */
+public final class Operators {
+  private Operators() {}
+
+  /** The operator of a non-source node. */
+  public static Operator create(NodeSpec spec) {
+    OperatorSpec op = spec.op();
+    if (op instanceof OperatorSpec.Filter f) {
+      return new FilterOperator(f.predicate(), spec.inputSchema());
+    } else if (op instanceof OperatorSpec.Project p) {
+      return new ProjectOperator(p, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.Window w) {
+      return new WindowOperator(w, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.Collect) {
+      return new CollectOperator();
+    } else if (op instanceof OperatorSpec.WriteJsonLines w) {
+      return new JsonLinesFileSink(w.path(), spec.inputSchema());
+    }
+    throw new IllegalArgumentException(
+        "node " + spec.id() + " is a " + op.getClass().getSimpleName() + ": sources have a reader, not an operator");
+  }
+
+  /** The reader of a source node. */
+  public static SourceReader source(NodeSpec spec) {
+    OperatorSpec op = spec.op();
+    if (op instanceof OperatorSpec.Generate g) {
+      return new GeneratorReader(g);
+    } else if (op instanceof OperatorSpec.ReadJsonLines r) {
+      return new JsonLinesReader(r.path(), r.schema());
+    }
+    throw new IllegalArgumentException(
+        "node " + spec.id() + " is a " + op.getClass().getSimpleName() + ", not a source");
+  }
+}
