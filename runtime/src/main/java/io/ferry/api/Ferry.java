@@ -52,7 +52,7 @@ public final class Ferry implements Extension {
         Entity.of(LogicNode.TYPE_KEY, ctx -> LogicNode.create(ctx.getEntityId(), nodeSettings, peers))
             .withRole(MemberSettings.WORKER_ROLE)
             .withMessageExtractor(new OneShardPerNode())
-            .withAllocationStrategy(new ExternalShardAllocationStrategy(system, LogicNode.TYPE_KEY.name(), scala.concurrent.duration.Duration.create(5, "s"))));
+            .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, LogicNode.TYPE_KEY.name(), Duration.ofSeconds(5))));
     ShardLocations locations =
         new ShardLocations(
             system, LogicNode.TYPE_KEY.name(), system.settings().config().getDuration("ferry.registry.location-write-timeout"));

@@ -10,6 +10,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.ddata.DistributedData;
 import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMapKey;
 import org.apache.pekko.cluster.ddata.Replicator;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
@@ -25,7 +26,7 @@ public final class ShardLocations {
 
   private final ActorRef replicator;
   private final SelfUniqueAddress self;
-  private final LWWMapKey<String, String> key;
+  private final Key<LWWMap<String, String>> key;
   private final Duration timeout;
 
   public ShardLocations(ActorSystem<?> system, String typeName, Duration timeout) {
