@@ -1,0 +1,208 @@
+package io.ferry.cli;
+
+import com.typesafe.config.ConfigFactory;
+import io.ferry.api.Deployment;
+import io.ferry.api.Ferry;
+import io.ferry.check.OnceOnlyChecker;
+import io.ferry.check.ReferenceRun;
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.OperatorSpec;
+import io.ferry.query.QueryGraph;
+import io.ferry.query.QueryId;
+import io.ferry.query.Row;
+import io.ferry.query.node.LogicNode;
+import io.ferry.query.ops.Operators;
+import io.ferry.query.ops.SourceReader;
+import io.ferry.runtime.FerryNode;
+import io.ferry.runtime.LocalCluster;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ferry demo}: a cloud member and two edge sites, each its own ActorSystem on loopback,
+ * run the sample query; progress every second; at the end the sinks are checked against the same
+ * query run in one thread without the cluster. With {@code --crash} the member hosting window-a is
+ * crashed mid-stream and replaced.
+ */
+public final class Demo {
+
+  public record Options(long recordsPerSite, long ratePerSite, boolean crash, Path dataDir, Duration timeout) {}
+
+  /** What a demo run measured; {@code ok()} when both sinks are once-only. */
+  public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive) {
+    public boolean ok() {
+      return sink.ok() && archive.ok();
+    }
+  }
+
+  private final Options options;
+  private final PrintStream out;
+
+  public Demo(Options options, PrintStream out) {
+    this.options = options;
+    this.out = out;
+  }
+
+  public Result run() throws Exception {
+    Path archive = options.dataDir().resolve("archive.jsonl");
+    QueryGraph graph = SampleQuery.graph(SampleQuery.QUERY, options.recordsPerSite(), options.ratePerSite(), archive);
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    sites.put("edge-b", "edge");
+    out.printf("ferry demo: data in %s%n", options.dataDir().toAbsolutePath());
+    out.println("starting members: cloud, edge-a, edge-b (one ActorSystem each, loopback, shared H2 journal) ...");
+    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
+      for (FerryNode n : cluster.live()) {
+        out.printf("  member %s  roles %s%n", n.address(), n.settings().roles());
+      }
+      Ferry ferry = cluster.member("cloud").ferry();
+      Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
+      d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
+
+      QueryId q = d.query();
+      List<Row> rows = new ArrayList<>();
+      long after = 0;
+      boolean crashed = !options.crash();
+      long started = System.nanoTime();
+      long lastReport = 0;
+      long deadline = started + options.timeout().toNanos();
+      while (true) {
+        LogicNode.SinkRows batch = read(cluster, q, after);
+        if (batch != null) {
+          if (batch.gap()) {
+            throw new IllegalStateException("the sink dropped rows before they were read");
+          }
+          rows.addAll(batch.rows());
+          after = batch.next();
+          if (batch.done()) {
+            break;
+          }
+        }
+        long now = System.nanoTime();
+        if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
+          lastReport = now;
+          long produced = progress(cluster, q, rows.size(), now - started);
+          if (!crashed && produced >= options.recordsPerSite()) {
+            crashed = true;
+            crashWindowMember(cluster, d);
+          }
+        }
+        if (now > deadline) {
+          throw new IllegalStateException("the demo did not finish within " + options.timeout() + "; " + rows.size() + " rows read");
+        }
+        if (batch == null || batch.rows().isEmpty()) {
+          Thread.sleep(50);
+        }
+      }
+      double seconds = (System.nanoTime() - started) / 1e9;
+      awaitArchive(cluster, q);
+      Map<NodeId, List<Row>> reference = ReferenceRun.run(graph, 100_000_000);
+      List<Row> expected = reference.get(new NodeId(SampleQuery.SINK));
+      OnceOnlyChecker.Verdict sink = OnceOnlyChecker.check(expected, rows);
+      OnceOnlyChecker.Verdict file = OnceOnlyChecker.check(expected, readArchive(graph, archive));
+      long in = reference.get(new NodeId("src-a")).size() + reference.get(new NodeId("src-b")).size();
+      long passed = reference.get(new NodeId("filter-a")).size() + reference.get(new NodeId("filter-b")).size();
+      out.println();
+      out.printf("summary: %.1f s, records in=%d (%.0f/s), passed filter=%d, records out=%d window results%n",
+          seconds, in, in / seconds, passed, rows.size());
+      out.printf("  sink %-7s %s%n", SampleQuery.SINK, sink);
+      out.printf("  sink %-7s %s%n", SampleQuery.ARCHIVE, file);
+      Result result = new Result(in, rows.size(), sink, file);
+      out.printf("lost=%d duplicated=%d -> %s%n", sink.lost() + file.lost(), sink.duplicated() + file.duplicated(),
+          result.ok() ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
+      return result;
+    }
+  }
+
+  private LogicNode.SinkRows read(LocalCluster cluster, QueryId q, long after) {
+    try {
+      return cluster.member("cloud").ferry().read(q, new NodeId(SampleQuery.SINK), after, 5000)
+          .toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      out.println("  (sink not reachable yet: " + e.getClass().getSimpleName() + ")");
+      return null;
+    }
+  }
+
+  /** Prints one progress line; returns the rows the slower source has produced. */
+  private long progress(LocalCluster cluster, QueryId q, long sinkRows, long elapsedNanos) {
+    try {
+      List<LogicNode.NodeStatus> status = cluster.member("cloud").ferry().status(q).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      StringBuilder line = new StringBuilder(String.format("  %5.1fs", elapsedNanos / 1e9));
+      long slowest = Long.MAX_VALUE;
+      for (LogicNode.NodeStatus s : status) {
+        String node = s.entityId().substring(s.entityId().indexOf('/') + 1);
+        if (node.startsWith("src-")) {
+          slowest = Math.min(slowest, s.outputAnchor());
+          line.append(String.format("  %s=%d", node, s.outputAnchor()));
+        } else if (node.startsWith("window-")) {
+          line.append(String.format("  %s=%d", node, s.outputAnchor()));
+        }
+      }
+      line.append(String.format("  sink=%d", sinkRows));
+      out.println(line);
+      return slowest == Long.MAX_VALUE ? 0 : slowest;
+    } catch (Exception e) {
+      out.println("  (status unavailable: " + e.getClass().getSimpleName() + ")");
+      return 0;
+    }
+  }
+
+  private void crashWindowMember(LocalCluster cluster, Deployment d) {
+    String address = d.members().get("window-a");
+    FerryNode victim = cluster.memberAt(address);
+    out.printf("CRASH: stopping %s (site %s, hosts window-a) without leaving the cluster%n", address, victim.settings().site());
+    victim.crash();
+    FerryNode replacement = cluster.startMember(victim.settings().site(), victim.settings().tier());
+    out.printf("  started replacement %s at site %s%n", replacement.address(), victim.settings().site());
+  }
+
+  /** Waits until the archive sink has written everything it will write. */
+  private void awaitArchive(LocalCluster cluster, QueryId q) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      LogicNode.NodeStatus s =
+          cluster.member("cloud").ferry().entity(q, new NodeId(SampleQuery.ARCHIVE))
+              .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(5))
+              .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      if (s.done()) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the archive sink did not finish within 60 s");
+  }
+
+  /** Reads the archive file back with Ferry's own JSON-lines reader and the windows' schema. */
+  static List<Row> readArchive(QueryGraph graph, Path archive) {
+    NodeSpec sinkSpec = graph.compile().stream().filter(s -> s.id().value().equals(SampleQuery.ARCHIVE)).findFirst().orElseThrow();
+    if (!Files.exists(archive)) {
+      return List.of();
+    }
+    NodeSpec reader =
+        new NodeSpec(graph.id(), new NodeId("check"), new OperatorSpec.ReadJsonLines(archive.toString(), sinkSpec.inputSchema()),
+            List.of(), List.of(), null, sinkSpec.inputSchema());
+    List<Row> rows = new ArrayList<>();
+    try (SourceReader r = Operators.source(reader)) {
+      long anchor = 0;
+      while (true) {
+        SourceReader.Read read = r.read(anchor, 10_000);
+        if (read.rows().isEmpty()) {
+          return rows;
+        }
+        rows.addAll(read.rows());
+        anchor = read.next();
+      }
+    }
+  }
+}

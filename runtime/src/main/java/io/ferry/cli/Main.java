@@ -1,0 +1,106 @@
+package io.ferry.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+
+/** The {@code ferry} command line. Each command says what it did and exits non-zero on failure. */
+public final class Main {
+
+  private static final String USAGE =
+      String.join(
+          "\n",
+          "usage: ferry <command> [options]",
+          "",
+          "commands:",
+          "  demo      run a local cloud + two edge sites cluster with the sample query and check once-only",
+          "            --records N   rows per edge source (default 200000)",
+          "            --rate R      rows per second per source, 0 = unpaced (default 50000)",
+          "            --crash       crash the member hosting window-a mid-stream and start a replacement",
+          "            --data DIR    data directory (default .ferry/demo-<time>)",
+          "            --timeout S   give up after S seconds (default 600)",
+          "  help      this text");
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    int code;
+    try {
+      code = run(List.of(args));
+    } catch (IllegalArgumentException e) {
+      System.err.println("ferry: " + e.getMessage());
+      code = 2;
+    } catch (Exception e) {
+      System.err.println("ferry: " + e);
+      e.printStackTrace(System.err);
+      code = 1;
+    }
+    System.exit(code);
+  }
+
+  static int run(List<String> args) throws Exception {
+    Deque<String> a = new ArrayDeque<>(args);
+    String command = a.isEmpty() ? "help" : a.poll();
+    switch (command) {
+      case "demo":
+        return demo(a);
+      case "help":
+      case "--help":
+      case "-h":
+        System.out.println(USAGE);
+        return 0;
+      default:
+        throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
+    }
+  }
+
+  private static int demo(Deque<String> a) throws Exception {
+    long records = 200_000;
+    long rate = 50_000;
+    boolean crash = false;
+    Path data = Path.of(".ferry", "demo-" + System.currentTimeMillis());
+    long timeout = 600;
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      switch (opt) {
+        case "--records" -> records = positive(opt, value(opt, a));
+        case "--rate" -> rate = nonNegative(opt, value(opt, a));
+        case "--crash" -> crash = true;
+        case "--data" -> data = Path.of(value(opt, a));
+        case "--timeout" -> timeout = positive(opt, value(opt, a));
+        default -> throw new IllegalArgumentException("demo: unknown option '" + opt + "'\n" + USAGE);
+      }
+    }
+    Demo.Result result = new Demo(new Demo.Options(records, rate, crash, data, Duration.ofSeconds(timeout)), System.out).run();
+    return result.ok() ? 0 : 1;
+  }
+
+  private static String value(String opt, Deque<String> a) {
+    if (a.isEmpty()) {
+      throw new IllegalArgumentException(opt + " needs a value");
+    }
+    return a.poll();
+  }
+
+  private static long positive(String opt, String v) {
+    long n = nonNegative(opt, v);
+    if (n == 0) {
+      throw new IllegalArgumentException(opt + " must be positive, got " + v);
+    }
+    return n;
+  }
+
+  private static long nonNegative(String opt, String v) {
+    try {
+      long n = Long.parseLong(v);
+      if (n < 0) {
+        throw new IllegalArgumentException(opt + " must not be negative, got " + v);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(opt + " takes a number, got '" + v + "'");
+    }
+  }
+}

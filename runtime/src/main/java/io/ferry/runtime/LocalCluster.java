@@ -1,0 +1,173 @@
+package io.ferry.runtime;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * A whole multi-site cluster in one JVM: each member its own {@code ActorSystem} on loopback, all
+ * sharing one H2 journal under one data directory. Used by the demo, the benchmark and the
+ * integration tests; a real deployment runs one member per process instead.
+ */
+public final class LocalCluster implements AutoCloseable {
+
+  private final Path dataDir;
+  private final Config overrides;
+  private final String seed;
+  private final List<FerryNode> members = new ArrayList<>();
+
+  private LocalCluster(Path dataDir, Config overrides, int seedPort) {
+    this.dataDir = dataDir;
+    this.overrides = overrides;
+    this.seed = "pekko://" + MemberSettings.SYSTEM_NAME + "@127.0.0.1:" + seedPort;
+  }
+
+  /**
+   * Starts one member per entry of {@code sites} (site name → tier), the first as the seed, and
+   * waits until all are Up.
+   */
+  public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout) {
+    LocalCluster cluster = new LocalCluster(dataDir, overrides, freePort());
+    boolean first = true;
+    for (Map.Entry<String, String> e : sites.entrySet()) {
+      cluster.startMember(e.getKey(), e.getValue(), first);
+      first = false;
+    }
+    cluster.awaitAllUp(timeout);
+    return cluster;
+  }
+
+  /** Starts another member at {@code site} (e.g. a replacement for a crashed one). */
+  public FerryNode startMember(String site, String tier) {
+    return startMember(site, tier, false);
+  }
+
+  private FerryNode startMember(String site, String tier, boolean isSeed) {
+    int port = isSeed ? Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) : 0;
+    Map<String, Object> m = new HashMap<>();
+    m.put("ferry.member.tier", tier);
+    m.put("ferry.member.site", site);
+    m.put("ferry.member.host", "127.0.0.1");
+    m.put("ferry.member.port", port);
+    m.put("ferry.member.seed-nodes", List.of(seed));
+    m.put("ferry.member.data-dir", dataDir.toString());
+    FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(overrides));
+    synchronized (members) {
+      members.add(node);
+    }
+    return node;
+  }
+
+  public void awaitAllUp(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (FerryNode n : live()) {
+      n.awaitUp(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+    }
+    FerryNode any = live().get(0);
+    while (true) {
+      long up = 0;
+      for (var member : Cluster.get(any.system()).state().getMembers()) {
+        if (member.status() == MemberStatus.up()) {
+          up++;
+        }
+      }
+      if (up >= live().size()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("only " + up + " of " + live().size() + " members came up within " + timeout);
+      }
+      sleep(20);
+    }
+  }
+
+  /** Members that have not been crashed or closed. */
+  public List<FerryNode> live() {
+    synchronized (members) {
+      return members.stream().filter(n -> !n.system().whenTerminated().isCompleted()).toList();
+    }
+  }
+
+  /** The live member at {@code site} (the first, if there are several). */
+  public FerryNode member(String site) {
+    return live().stream()
+        .filter(n -> n.settings().site().equals(site))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no live member at site " + site));
+  }
+
+  /** The live member whose address is {@code address}. */
+  public FerryNode memberAt(String address) {
+    return live().stream()
+        .filter(n -> n.address().equals(address))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no live member at " + address));
+  }
+
+  /** Any live member, for API calls. */
+  public FerryNode any() {
+    return live().get(0);
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** Waits until the survivors have removed every crashed member (the split-brain resolver downed it). */
+  public void awaitCrashedRemoved(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      FerryNode any = any();
+      long members = 0;
+      for (var member : Cluster.get(any.system()).state().getMembers()) {
+        members++;
+      }
+      if (members == live().size() && Cluster.get(any.system()).state().getUnreachable().isEmpty()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("crashed members were not removed within " + timeout);
+      }
+      sleep(50);
+    }
+  }
+
+  @Override
+  public void close() {
+    List<FerryNode> all = new ArrayList<>(live());
+    // Leave in reverse start order so the seed goes last.
+    for (int i = all.size() - 1; i >= 0; i--) {
+      try {
+        all.get(i).close();
+      } catch (RuntimeException e) {
+        all.get(i).crash();
+      }
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException("no free port on loopback", e);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}
