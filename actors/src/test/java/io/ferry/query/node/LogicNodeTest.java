@@ -413,6 +413,61 @@ class LogicNodeTest {
   }
 
   @Test
+  void windowNodeEventsAndSnapshotSerializeWithTheirOperatorState() {
+    NodeId w = new NodeId("w");
+    List<NodeSpec> specs =
+        new QueryGraph(
+                new QueryId("t" + QUERIES.incrementAndGet()),
+                List.of(
+                    new NodeDef(SRC, new OperatorSpec.Generate(42, 3, 10, 1_000, 10, 0, 0), List.of()),
+                    new NodeDef(
+                        w,
+                        new OperatorSpec.Window(
+                            "key", "ts", 100, 0,
+                            List.of(
+                                new OperatorSpec.Aggregate(OperatorSpec.AggregateFn.COUNT, null, "n"),
+                                new OperatorSpec.Aggregate(OperatorSpec.AggregateFn.AVG, "value", "avg"))),
+                        List.of(SRC)),
+                    new NodeDef(new NodeId("out"), new OperatorSpec.Collect(), List.of(w))))
+            .compile();
+    NodeState state = new NodeState();
+    state.apply(new Configured(spec(specs, "w"), "d1"));
+    SerializationTestKit serialization = new SerializationTestKit(testKit.system());
+    List<Row> in = rows(0, 150); // event times 1000..1149: the window [1000, 1100) closes
+
+    BatchProcessed event = state.onBatch(SRC, 0, in, 150, false).orElseThrow();
+    assertTrue(event.delta() != null && !event.outputs().isEmpty(), "a window delta and closed-window rows");
+    state.apply(serialization.verifySerialization(event, true));
+    NodeSnapshot snapshot = state.snapshot();
+    assertTrue(snapshot.operatorState() != null, "open windows are in the snapshot");
+    NodeState restored = NodeState.fromSnapshot(serialization.verifySerialization(snapshot, true));
+
+    BatchProcessed end = state.onBatch(SRC, 150, List.of(), 150, true).orElseThrow();
+    assertEquals(end, restored.onBatch(SRC, 150, List.of(), 150, true).orElseThrow(),
+        "the restored window flushes the same open windows");
+  }
+
+  @Test
+  void newDeploymentStartsTheNodeAfresh() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    node.runCommand(new Batch("d1", SRC, 0, rows(0, 4), 4, false));
+    expectPull(upstream, 4);
+
+    var result = node.runCommand(new LogicNode.Start(f, "d2"));
+
+    assertEquals(List.of(new Configured(f, "d2")), result.events());
+    assertEquals(0, node.getState().inputAnchor(SRC));
+    assertEquals(0, node.getState().outputAnchor());
+    Pull pull = expectPull(upstream, 0);
+    assertEquals("d2", pull.deploymentId());
+    assertTrue(node.runCommand(new Batch("d1", SRC, 0, rows(0, 4), 4, false)).hasNoEvents(), "old deployment's batch");
+    assertEquals(1, node.runCommand(new Batch("d2", SRC, 0, rows(0, 4), 4, false)).events().size());
+  }
+
+  @Test
   void everyMessageAndEventSerializes() {
     List<NodeSpec> specs = graph();
     SerializationTestKit serialization = new SerializationTestKit(testKit.system());
