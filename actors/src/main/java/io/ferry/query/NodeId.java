@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 
 /** Names one logic node inside a query. */
 public record NodeId(String value) {
-  @JsonCreator
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
   public NodeId {
     Names.check("node id", value);
   }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 
 /** Names a deployed query; part of every logic node's entity id. */
 public record QueryId(String value) {
-  @JsonCreator
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
   public QueryId {
     Names.check("query id", value);
   }

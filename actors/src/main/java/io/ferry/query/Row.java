@@ -25,7 +25,7 @@ public final class Row {
     return new Row(values.clone());
   }
 
-  @JsonCreator
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
   static Row fromList(List<Object> values) {
     return new Row(values.toArray());
   }

@@ -14,7 +14,7 @@ public final class Schema {
   private final List<Field> fields;
   private final Map<String, Integer> index;
 
-  @JsonCreator
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
   public Schema(List<Field> fields) {
     this.fields = List.copyOf(fields);
     this.index = new HashMap<>();

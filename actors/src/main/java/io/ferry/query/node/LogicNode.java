@@ -212,6 +212,9 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (!state.configured() || !state.deploymentId().equals(pull.deploymentId())) {
       return Effect().none(); // the consumer retries once this node runs the same deployment
     }
+    if (state.retired()) {
+      return Effect().none(); // holding the pull would answer it empty, as if the node were alive
+    }
     if (!answer(state, pull)) {
       heldPulls.put(pull.consumer(), new HeldPull(pull, System.nanoTime()));
     }
