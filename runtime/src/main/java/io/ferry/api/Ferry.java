@@ -62,12 +62,27 @@ public final class Ferry implements Extension {
         ClusterSingleton.get(system)
             .init(
                 SingletonActor.of(
-                        Behaviors.supervise(QueryRegistry.create(nodes, locations, tick))
+                        Behaviors.supervise(QueryRegistry.create(nodes, locations, tick, removalGrace(system.settings().config())))
                             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
                         "ferry-query-registry")
                     .withSettings(
                         org.apache.pekko.cluster.typed.ClusterSingletonSettings.create(system)
                             .withRole(MemberSettings.WORKER_ROLE)));
+  }
+
+  /**
+   * How long after a crashed member's removal its nodes wait before they are placed elsewhere:
+   * the shard coordinator keeps a removed member's shards for the down-removal margin (with the
+   * split-brain resolver: its stable-after), so the other side of a partition can stop them first.
+   */
+  static Duration removalGrace(com.typesafe.config.Config config) {
+    Duration extra = config.getDuration("ferry.registry.removal-grace");
+    String margin = config.getString("pekko.cluster.down-removal-margin");
+    Duration removal =
+        margin.equals("off")
+            ? config.getDuration("pekko.cluster.split-brain-resolver.stable-after")
+            : config.getDuration("pekko.cluster.down-removal-margin");
+    return removal.plus(extra);
   }
 
   /** Ferry on {@code system}, attached on first use. */

@@ -92,7 +92,7 @@ public final class Demo {
         if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
           lastReport = now;
           long produced = progress(cluster, q, rows.size(), now - started);
-          if (!crashed && produced >= options.recordsPerSite()) {
+          if (!crashed && produced >= options.recordsPerSite() / 3) {
             crashed = true;
             crashWindowMember(cluster, d);
           }

@@ -98,13 +98,13 @@ public final class QueryRegistry
   /** Finds a logic node's entity. */
   public interface Nodes extends BiFunction<QueryId, NodeId, RecipientRef<LogicNode.Command>> {}
 
-  public static Behavior<Command> create(Nodes nodes, ShardLocations locations, Duration tick) {
+  public static Behavior<Command> create(Nodes nodes, ShardLocations locations, Duration tick, Duration removalGrace) {
     return Behaviors.withTimers(
         timers ->
             Behaviors.setup(
                 ctx -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, tick);
-                  return new QueryRegistry(ctx, nodes, locations);
+                  return new QueryRegistry(ctx, nodes, locations, removalGrace);
                 }));
   }
 
@@ -117,9 +117,13 @@ public final class QueryRegistry
   private final Set<String> ready = new HashSet<>();
   private final Map<String, ActorRef<DeployReply>> waiting = new HashMap<>();
   private boolean writing;
+  /** Placed-at addresses no longer in the membership, and since when (nanos). */
+  private final Map<String, Long> removedSince = new HashMap<>();
+  private final Duration removalGrace;
 
-  private QueryRegistry(ActorContext<Command> ctx, Nodes nodes, ShardLocations locations) {
+  private QueryRegistry(ActorContext<Command> ctx, Nodes nodes, ShardLocations locations, Duration removalGrace) {
     super(PersistenceId.ofUniqueId("ferry-query-registry"));
+    this.removalGrace = removalGrace;
     this.ctx = ctx;
     this.nodes = nodes;
     this.locations = locations;
@@ -262,7 +266,7 @@ public final class QueryRegistry
         siteOf.put(LogicNode.entityId(s.query(), s.id()), d.placement().get(s.id().value()));
       }
     }
-    Map<String, String> chosen = Assigner.assign(siteOf, liveMembersBySite(), placed);
+    Map<String, String> chosen = Assigner.assign(siteOf, liveMembersBySite(), placed, crashedMembers());
     Map<String, String> changed = new LinkedHashMap<>();
     chosen.forEach(
         (node, addr) -> {
@@ -315,8 +319,9 @@ public final class QueryRegistry
       if (members.size() != specs.size()) {
         continue;
       }
+      // The first Start goes out on the next tick: by then the coordinator's allocation strategy
+      // has been notified of the new locations, so the nodes start where they are placed.
       ready.add(q);
-      start(d);
       ActorRef<DeployReply> replyTo = waiting.remove(q);
       if (replyTo != null) {
         replyTo.tell(new Deployed(d.graph().id(), d.deploymentId(), members));
@@ -330,11 +335,43 @@ public final class QueryRegistry
     }
   }
 
+  /**
+   * Members that failed (unreachable or downed) and those removed less than the removal grace
+   * ago: the shard coordinator may not have released their shards yet, and a location change
+   * then starts a hand-off that waits for the hand-off timeout.
+   */
+  private Set<String> crashedMembers() {
+    var state = Cluster.get(ctx.getSystem()).state();
+    Set<String> crashed = new HashSet<>();
+    Set<String> members = new HashSet<>();
+    state.getMembers().forEach(m -> members.add(m.address().toString()));
+    long now = System.nanoTime();
+    for (String addr : new HashSet<>(placed.values())) {
+      if (!members.contains(addr)) {
+        long since = removedSince.computeIfAbsent(addr, a -> now);
+        if (now - since < removalGrace.toNanos()) {
+          crashed.add(addr);
+        }
+      }
+    }
+    removedSince.keySet().retainAll(placed.values());
+    for (Member m : state.getUnreachable()) {
+      crashed.add(m.address().toString());
+    }
+    for (Member m : state.getMembers()) {
+      if (m.status() == MemberStatus.down()) {
+        crashed.add(m.address().toString());
+      }
+    }
+    return crashed;
+  }
+
   /** Site name → addresses of its Up members that run logic nodes. */
   private Map<String, List<String>> liveMembersBySite() {
     Map<String, List<String>> sites = new TreeMap<>();
-    for (Member m : Cluster.get(ctx.getSystem()).state().getMembers()) {
-      if (m.status() != MemberStatus.up() || !m.hasRole(MemberSettings.WORKER_ROLE)) {
+    var state = Cluster.get(ctx.getSystem()).state();
+    for (Member m : state.getMembers()) {
+      if (m.status() != MemberStatus.up() || !m.hasRole(MemberSettings.WORKER_ROLE) || state.getUnreachable().contains(m)) {
         continue;
       }
       for (String role : m.getRoles()) {
