@@ -53,12 +53,19 @@ public final class LocalCluster implements AutoCloseable {
 
   private FerryNode startMember(String site, String tier, boolean isSeed) {
     int port = isSeed ? Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) : 0;
+    // A later member joins through every live member, so it can join after the first seed died.
+    List<String> seeds = new ArrayList<>();
+    if (isSeed) {
+      seeds.add(seed);
+    } else {
+      live().forEach(n -> seeds.add(n.address()));
+    }
     Map<String, Object> m = new HashMap<>();
     m.put("ferry.member.tier", tier);
     m.put("ferry.member.site", site);
     m.put("ferry.member.host", "127.0.0.1");
     m.put("ferry.member.port", port);
-    m.put("ferry.member.seed-nodes", List.of(seed));
+    m.put("ferry.member.seed-nodes", seeds);
     m.put("ferry.member.data-dir", dataDir.toString());
     FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(overrides));
     synchronized (members) {
