@@ -15,6 +15,7 @@ public record MemberSettings(String tier, String site, String host, int port, Li
   public static final String WORKER_ROLE = "worker";
   public static final String SYSTEM_NAME = "ferry";
   private static final Pattern SITE = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  private static final Pattern SEED = Pattern.compile("pekko://" + SYSTEM_NAME + "@[^@/\\s]+:[0-9]{1,5}");
 
   public MemberSettings {
     if (!tier.equals("edge") && !tier.equals("cloud")) {
@@ -28,7 +29,7 @@ public record MemberSettings(String tier, String site, String host, int port, Li
       throw new IllegalArgumentException("ferry.member.port must be 0..65535, got " + port);
     }
     for (String seed : seedNodes) {
-      if (!seed.startsWith("pekko://" + SYSTEM_NAME + "@")) {
+      if (!SEED.matcher(seed).matches()) {
         throw new IllegalArgumentException(
             "ferry.member.seed-nodes entries must look like pekko://" + SYSTEM_NAME + "@host:port, got '" + seed + "'");
       }
@@ -37,15 +38,16 @@ public record MemberSettings(String tier, String site, String host, int port, Li
   }
 
   public static MemberSettings from(Config config) {
+    // Full paths, so Typesafe Config's own errors name ferry.member.port rather than port.
+    String p = "ferry.member.";
     try {
-      Config c = config.getConfig("ferry.member");
       return new MemberSettings(
-          c.getString("tier"),
-          c.getString("site"),
-          c.getString("host"),
-          c.getInt("port"),
-          c.getStringList("seed-nodes"),
-          Path.of(c.getString("data-dir")));
+          config.getString(p + "tier"),
+          config.getString(p + "site"),
+          config.getString(p + "host"),
+          config.getInt(p + "port"),
+          config.getStringList(p + "seed-nodes"),
+          Path.of(config.getString(p + "data-dir")));
     } catch (ConfigException e) {
       throw new IllegalArgumentException("invalid member configuration: " + e.getMessage(), e);
     }
