@@ -21,6 +21,8 @@ public final class Main {
           "            --crash       crash the member hosting window-a mid-stream and start a replacement",
           "            --data DIR    data directory (default .ferry/demo-<time>)",
           "            --timeout S   give up after S seconds (default 600)",
+          "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
+          "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
           "  help      this text");
 
   private Main() {}
@@ -46,6 +48,9 @@ public final class Main {
     switch (command) {
       case "demo":
         return demo(a);
+      case "bench":
+        io.ferry.bench.PipelineBench.main(a.toArray(String[]::new));
+        return 0;
       case "help":
       case "--help":
       case "-h":
