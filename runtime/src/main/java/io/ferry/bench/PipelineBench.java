@@ -49,6 +49,8 @@ public final class PipelineBench {
     Path base = Files.createTempDirectory("ferry-bench");
     System.out.printf("ferry pipeline benchmark: %d rows per source, 2 sources, %d cores, H2 journal in %s%n", records, cores, base);
     System.out.println("every batch is one journal event at each node (source, filter, window, sink)");
+    // One unmeasured run first, so the figures are of compiled code rather than of the JIT warming up.
+    throughput(base.resolve("warmup"), 1, Math.max(10_000, records / 5));
     for (int members : new int[] {1, 3}) {
       Throughput t = throughput(base.resolve("tp-" + members), members, records);
       System.out.printf(
