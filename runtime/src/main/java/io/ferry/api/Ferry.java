@@ -1,5 +1,7 @@
 package io.ferry.api;
 
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
@@ -41,6 +43,7 @@ public final class Ferry implements Extension {
   private final ClusterSharding sharding;
   private final ActorRef<QueryRegistry.Command> registry;
   private final Duration askTimeout;
+  private final Duration migrationTimeout;
 
   private Ferry(ActorSystem<?> system) {
     this.system = system;
@@ -56,13 +59,20 @@ public final class Ferry implements Extension {
     ShardLocations locations =
         new ShardLocations(
             system, LogicNode.TYPE_KEY.name(), system.settings().config().getDuration("ferry.registry.location-write-timeout"));
-    Duration tick = system.settings().config().getDuration("ferry.registry.tick");
+    com.typesafe.config.Config config = system.settings().config();
+    QueryRegistry.Settings registrySettings =
+        new QueryRegistry.Settings(
+            config.getDuration("ferry.registry.tick"),
+            removalGrace(config),
+            config.getDuration("ferry.migration.step-timeout"),
+            config.getDuration("ferry.migration.resume-retry"));
+    this.migrationTimeout = config.getDuration("ferry.migration.step-timeout").multipliedBy(4);
     QueryRegistry.Nodes nodes = (q, n) -> entity(q, n);
     this.registry =
         ClusterSingleton.get(system)
             .init(
                 SingletonActor.of(
-                        Behaviors.supervise(QueryRegistry.create(nodes, locations, tick, removalGrace(system.settings().config())))
+                        Behaviors.supervise(QueryRegistry.create(nodes, locations, registrySettings))
                             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
                         "ferry-query-registry")
                     .withSettings(
@@ -130,6 +140,32 @@ public final class Ferry implements Extension {
    */
   public CompletionStage<LogicNode.SinkRows> read(QueryId query, NodeId sink, long after, int max) {
     return entity(query, sink).ask(r -> new LogicNode.Read(after, max, r), askTimeout);
+  }
+
+  /**
+   * Moves nodes of a running query to another site while the query runs: stop (checkpoint),
+   * relocate, restore, resume. Completes when the migration has ended, with a report of its steps
+   * and its outcome (COMPLETED at the target, or ROLLED_BACK at the source and why); fails with
+   * {@link FerryException} when the instruction is refused (unknown query, node or site, a site
+   * with no live member, a node already moving, a move that would carry PII off the edge).
+   */
+  public CompletionStage<MigrationReport> migrate(MigrationInstruction instruction) {
+    return AskPattern.<QueryRegistry.Command, QueryRegistry.MigrateReply>ask(
+            registry, r -> new QueryRegistry.Migrate(instruction, r), migrationTimeout, system.scheduler())
+        .thenApply(
+            reply -> {
+              if (reply instanceof QueryRegistry.MigrationEnded e) {
+                return e.report();
+              }
+              throw new FerryException(((QueryRegistry.Rejected) reply).reason());
+            });
+  }
+
+  /** Running and recent migrations, oldest first. */
+  public CompletionStage<List<MigrationReport>> migrations() {
+    return AskPattern.<QueryRegistry.Command, QueryRegistry.Migrations>ask(
+            registry, QueryRegistry.GetMigrations::new, askTimeout, system.scheduler())
+        .thenApply(QueryRegistry.Migrations::migrations);
   }
 
   public CompletionStage<List<QueryRegistry.QueryInfo>> queries() {

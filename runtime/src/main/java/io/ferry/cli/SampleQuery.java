@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The demo's query: at each of two edge sites a seeded sensor stream is filtered and aggregated
- * in one-second tumbling windows; the cloud collects both sites' window results in an in-cluster
+ * The demo's query: at each of two edge sites a seeded sensor stream is filtered, stripped of its
+ * PII field and aggregated in one-second tumbling windows; the cloud collects both sites' window results in an in-cluster
  * sink and archives them in a JSON-lines file.
  */
 public final class SampleQuery {
@@ -29,9 +29,11 @@ public final class SampleQuery {
     for (String site : new String[] {"a", "b"}) {
       q.generate("src-" + site, new OperatorSpec.Generate(site.equals("a") ? 11 : 23, 16, recordsPerSite, 1_700_000_000_000L, 2, 300, ratePerSite))
           .filter("filter-" + site, "src-" + site, Predicate.field("value", Predicate.Op.GE, 100L))
+          // The owner is PII: it is dropped at the edge, so the window may run in the cloud too.
+          .project("anon-" + site, "filter-" + site, Query.project().drop("owner"))
           .window(
               "window-" + site,
-              "filter-" + site,
+              "anon-" + site,
               Query.tumbling("key", "ts", Duration.ofSeconds(1))
                   .allowedLateness(Duration.ofMillis(200))
                   .count("n")
@@ -51,8 +53,8 @@ public final class SampleQuery {
   public static Placement placement(boolean withArchive) {
     Placement.Builder p =
         Placement.builder()
-            .place("edge-a", "src-a", "filter-a", "window-a")
-            .place("edge-b", "src-b", "filter-b", "window-b")
+            .place("edge-a", "src-a", "filter-a", "anon-a", "window-a")
+            .place("edge-b", "src-b", "filter-b", "anon-b", "window-b")
             .place("cloud", SINK);
     if (withArchive) {
       p.place("cloud", ARCHIVE);

@@ -62,6 +62,33 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   public record GetStatus(ActorRef<NodeStatus> replyTo) implements Command {}
 
+  /**
+   * Step 1 of a move: stop pulling, persist the checkpoint (an event and a snapshot) and reply
+   * with its sequence number. Idempotent for the same migration.
+   */
+  public record Pause(String migrationId, ActorRef<MoveReply> replyTo) implements Command {}
+
+  /**
+   * Last step of a move: if this node runs at {@code expectedAddress} and its recovery has reached
+   * {@code checkpointSeqNr}, take input again. Idempotent.
+   */
+  public record Resume(String migrationId, String expectedAddress, long checkpointSeqNr, ActorRef<MoveReply> replyTo)
+      implements Command {}
+
+  public sealed interface MoveReply extends CborSerializable {}
+
+  /** The reason a node gives when asked to pause before it has been started. */
+  public static final String NOT_RUNNING = "node is not running yet";
+
+  /** Paused at {@code address} with its checkpoint at {@code seqNr}. */
+  public record PausedAt(String migrationId, String entityId, String address, long seqNr) implements MoveReply {}
+
+  /** Taking input again at {@code address}. */
+  public record ResumedAt(String migrationId, String entityId, String address) implements MoveReply {}
+
+  /** Not resumed: the node runs at {@code address}, not where expected, or its recovery is behind. */
+  public record NotResumed(String migrationId, String entityId, String address, String reason) implements MoveReply {}
+
   /** The query was undeployed: persist that and stop. */
   public record Retire(String deploymentId) implements Command {}
 
@@ -74,7 +101,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       Map<String, Long> inputAnchors,
       long outputAnchor,
       long retainedRows,
-      boolean done)
+      boolean done,
+      String pausedBy)
       implements CborSerializable {}
 
   private enum Tick implements Command {
@@ -139,6 +167,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   }
 
   @Override
+  public boolean shouldSnapshot(NodeState state, NodeEvent event, long sequenceNr) {
+    // The checkpoint of a move: the target recovers from this snapshot instead of replaying events.
+    return event instanceof NodeEvent.Paused;
+  }
+
+  @Override
   public SnapshotAdapter<NodeState> snapshotAdapter() {
     return new SnapshotAdapter<>() {
       @Override
@@ -190,6 +224,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(Read.class, this::onRead)
         .onCommand(GetStatus.class, this::onGetStatus)
         .onCommand(Retire.class, this::onRetire)
+        .onCommand(Pause.class, this::onPause)
+        .onCommand(Resume.class, this::onResume)
         .onCommand(Tick.class, this::onTick)
         .onCommand(ReadSource.class, this::onReadSource)
         .build();
@@ -299,6 +335,54 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     return Effect().none();
   }
 
+  private Effect<NodeEvent, NodeState> onPause(NodeState state, Pause pause) {
+    String here = ctx.getSystem().address().toString();
+    if (!state.configured()) {
+      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, NOT_RUNNING));
+      return Effect().none();
+    }
+    if (state.pausedBy().map(pause.migrationId()::equals).orElse(false)) {
+      pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx)));
+      return Effect().none();
+    }
+    if (state.pausedBy().isPresent()) {
+      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, "already paused by migration " + state.pausedBy().get()));
+      return Effect().none();
+    }
+    pullsInFlight.clear();
+    ctx.getLog().info("node={} migration={} paused at {}", entityId, pause.migrationId(), here);
+    return Effect()
+        .persist(new NodeEvent.Paused(pause.migrationId()))
+        .thenRun(s -> pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx))));
+  }
+
+  private Effect<NodeEvent, NodeState> onResume(NodeState state, Resume resume) {
+    String here = ctx.getSystem().address().toString();
+    if (!here.equals(resume.expectedAddress())) {
+      resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "runs at " + here));
+      return Effect().none();
+    }
+    long seqNr = lastSequenceNumber(ctx);
+    if (seqNr < resume.checkpointSeqNr()) {
+      // A journal replicated across sites may lag: recover again rather than resume from an older state.
+      ctx.getLog().warn("node={} recovered to {} but the checkpoint is {}: restarting recovery", entityId, seqNr, resume.checkpointSeqNr());
+      resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "recovery at " + seqNr + " is behind the checkpoint " + resume.checkpointSeqNr()));
+      return Effect().stop();
+    }
+    if (!state.pausedBy().map(resume.migrationId()::equals).orElse(false)) {
+      resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));
+      return Effect().none();
+    }
+    ctx.getLog().info("node={} migration={} resumed at {}", entityId, resume.migrationId(), here);
+    return Effect()
+        .persist(new NodeEvent.Resumed(resume.migrationId()))
+        .thenRun(
+            s -> {
+              resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));
+              drive(s);
+            });
+  }
+
   private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {
     if (!state.configured() || state.retired() || !state.deploymentId().equals(retire.deploymentId())) {
       return Effect().none();
@@ -323,7 +407,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             anchors,
             state.configured() ? state.outputAnchor() : 0,
             state.configured() ? state.unacknowledged() : 0,
-            state.configured() && state.outputDone()));
+            state.configured() && state.outputDone(),
+            state.configured() ? state.pausedBy().orElse("") : ""));
     return Effect().none();
   }
 

@@ -31,4 +31,13 @@ public sealed interface NodeEvent extends CborSerializable {
 
   /** The query was undeployed: the node takes no more input and serves nothing. */
   record Retired(String deploymentId) implements NodeEvent {}
+
+  /**
+   * The node stopped taking input for a move (the checkpoint): it still serves its consumers, and
+   * a snapshot is taken with this event.
+   */
+  record Paused(String migrationId) implements NodeEvent {}
+
+  /** The move is over (at the target, or rolled back at the source): the node takes input again. */
+  record Resumed(String migrationId) implements NodeEvent {}
 }

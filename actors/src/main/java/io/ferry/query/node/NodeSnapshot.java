@@ -20,5 +20,6 @@ public record NodeSnapshot(
     List<Row> retained,
     boolean outputDone,
     boolean retired,
+    String pausedBy,
     OperatorState operatorState)
     implements CborSerializable {}

@@ -35,6 +35,8 @@ public final class NodeState {
   private OutputLog log = new OutputLog(0, List.of());
   private boolean outputDone;
   private boolean retired;
+  /** The migration that paused this node, or null. */
+  private String pausedBy;
   private Operator operator;
   private SourceReader source;
   private final Map<String, Long> acks = new HashMap<>();
@@ -80,6 +82,11 @@ public final class NodeState {
     return outputDone;
   }
 
+  /** The migration that paused this node, if one did and has not resumed it. */
+  public Optional<String> pausedBy() {
+    return Optional.ofNullable(pausedBy);
+  }
+
   /** True once the node's query was undeployed. */
   public boolean retired() {
     return retired;
@@ -116,7 +123,7 @@ public final class NodeState {
    * {@code retainMax} rows (back pressure from slow consumers).
    */
   public boolean wantsInput(long retainMax) {
-    return configured() && !retired && !outputDone && log.retained() < retainMax;
+    return configured() && !retired && pausedBy == null && !outputDone && log.retained() < retainMax;
   }
 
   /**
@@ -125,7 +132,7 @@ public final class NodeState {
    * nothing new.
    */
   public Optional<BatchProcessed> onBatch(NodeId upstream, long from, List<Row> rows, long next, boolean done) {
-    if (!configured() || retired || !spec.inputs().contains(upstream) || inputsDone.contains(upstream)) {
+    if (!configured() || retired || pausedBy != null || !spec.inputs().contains(upstream) || inputsDone.contains(upstream)) {
       return Optional.empty();
     }
     long anchor = inputAnchor(upstream);
@@ -153,7 +160,7 @@ public final class NodeState {
 
   /** The event for the next read of a source node, or empty when there is nothing new yet. */
   public Optional<BatchProcessed> readSource(int max) {
-    if (!configured() || !isSource() || outputDone || max <= 0) {
+    if (!configured() || !isSource() || outputDone || pausedBy != null || max <= 0) {
       return Optional.empty();
     }
     long anchor = inputAnchor(spec.id());
@@ -169,6 +176,12 @@ public final class NodeState {
   public void apply(NodeEvent event) {
     if (event instanceof Configured c) {
       configure(c.spec(), c.deploymentId());
+    } else if (event instanceof NodeEvent.Paused p) {
+      pausedBy = p.migrationId();
+    } else if (event instanceof NodeEvent.Resumed r) {
+      if (r.migrationId().equals(pausedBy)) {
+        pausedBy = null;
+      }
     } else if (event instanceof NodeEvent.Retired r) {
       if (r.deploymentId().equals(deploymentId)) {
         retired = true;
@@ -202,6 +215,7 @@ public final class NodeState {
     log = new OutputLog(0, List.of());
     outputDone = false;
     retired = false;
+    pausedBy = null;
     if (newSpec.op().isSource()) {
       operator = null;
       source = Operators.source(newSpec);
@@ -269,7 +283,7 @@ public final class NodeState {
     inputAnchors.forEach((k, v) -> anchors.put(k.value(), v));
     List<String> done = inputsDone.stream().map(NodeId::value).sorted().toList();
     return new NodeSnapshot(
-        spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired,
+        spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired, pausedBy,
         operator == null ? null : operator.snapshot());
   }
 
@@ -284,6 +298,7 @@ public final class NodeState {
     state.log = new OutputLog(s.outputBase(), s.retained());
     state.outputDone = s.outputDone();
     state.retired = s.retired();
+    state.pausedBy = s.pausedBy();
     if (state.operator != null) {
       state.operator.restore(s.operatorState());
     }

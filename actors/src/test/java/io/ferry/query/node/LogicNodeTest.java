@@ -485,7 +485,7 @@ class LogicNodeTest {
             new LogicNode.Read(0, 10, sinkRef),
             new LogicNode.SinkRows(0, rows(0, 2), 2, false, false),
             new LogicNode.GetStatus(statusRef),
-            new LogicNode.NodeStatus("t/f", "pekko://x", true, "d1", Map.of("src", 3L), 5, 2, false),
+            new LogicNode.NodeStatus("t/f", "pekko://x", true, "d1", Map.of("src", 3L), 5, 2, false, ""),
             new LogicNode.Retire("d1"),
             new NodeEvent.Retired("d1"),
             new Configured(spec(specs, "f"), "d1"),
