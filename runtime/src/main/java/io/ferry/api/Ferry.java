@@ -65,7 +65,8 @@ public final class Ferry implements Extension {
             config.getDuration("ferry.registry.tick"),
             removalGrace(config),
             config.getDuration("ferry.migration.step-timeout"),
-            config.getDuration("ferry.migration.resume-retry"));
+            config.getDuration("ferry.migration.resume-retry"),
+            config.getDuration("ferry.migration.hold-before-restore"));
     this.migrationTimeout = config.getDuration("ferry.migration.step-timeout").multipliedBy(4);
     QueryRegistry.Nodes nodes = (q, n) -> entity(q, n);
     this.registry =

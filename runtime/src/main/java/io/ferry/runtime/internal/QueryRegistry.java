@@ -195,7 +195,7 @@ public final class QueryRegistry
   public interface Nodes extends BiFunction<QueryId, NodeId, RecipientRef<LogicNode.Command>> {}
 
   /** Timings of the placement manager, read from {@code ferry.registry} and {@code ferry.migration}. */
-  public record Settings(Duration tick, Duration removalGrace, Duration stepTimeout, Duration resumeRetry) {}
+  public record Settings(Duration tick, Duration removalGrace, Duration stepTimeout, Duration resumeRetry, Duration holdBeforeRestore) {}
 
   public static Behavior<Command> create(Nodes nodes, ShardLocations locations, Settings settings) {
     return Behaviors.withTimers(
@@ -649,9 +649,13 @@ public final class QueryRegistry
   private void resumeAll(State state, Move m, Flight f) {
     f.waitingFor.clear();
     f.waitingFor.addAll(m.nodes());
-    f.deadlineNanos = System.nanoTime() + settings.stepTimeout().toNanos();
+    f.deadlineNanos = System.nanoTime() + settings.stepTimeout().plus(settings.holdBeforeRestore()).toNanos();
     place(state);
-    askResume(state, m, f);
+    if (settings.holdBeforeRestore().isZero()) {
+      askResume(state, m, f);
+    } else {
+      timers.startSingleTimer("move-" + m.id(), new MoveTimer(m.id()), settings.holdBeforeRestore());
+    }
   }
 
   private void askResume(State state, Move m, Flight f) {
