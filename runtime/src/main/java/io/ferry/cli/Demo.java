@@ -5,6 +5,8 @@ import io.ferry.api.Deployment;
 import io.ferry.api.Ferry;
 import io.ferry.check.OnceOnlyChecker;
 import io.ferry.check.ReferenceRun;
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
@@ -24,17 +26,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ferry demo}: a cloud member and two edge sites, each its own ActorSystem on loopback,
  * run the sample query; progress every second; at the end the sinks are checked against the same
- * query run in one thread without the cluster. With {@code --crash} the member hosting window-a is
- * crashed mid-stream and replaced.
+ * query run in one thread without the cluster. While data flows, window-a moves edge-a → cloud and
+ * back; with {@code --crash} the member hosting window-a is also crashed mid-stream and replaced.
  */
 public final class Demo {
 
-  public record Options(long recordsPerSite, long ratePerSite, boolean crash, Path dataDir, Duration timeout) {}
+  public record Options(long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout) {}
 
   /** What a demo run measured; {@code ok()} when both sinks are once-only. */
   public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive) {
@@ -73,6 +76,8 @@ public final class Demo {
       List<Row> rows = new ArrayList<>();
       long after = 0;
       boolean crashed = !options.crash();
+      List<CompletableFuture<MigrationReport>> moves = new ArrayList<>();
+      int movesStarted = options.moves() ? 0 : 2;
       long started = System.nanoTime();
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
@@ -92,7 +97,15 @@ public final class Demo {
         if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
           lastReport = now;
           long produced = progress(cluster, q, rows.size(), now - started);
-          if (!crashed && produced >= options.recordsPerSite() / 3) {
+          // One move each way while data flows: window-a edge-a -> cloud, then back.
+          if (movesStarted == 0 && produced >= options.recordsPerSite() / 5) {
+            movesStarted++;
+            moves.add(move(cluster, q, "cloud"));
+          } else if (movesStarted == 1 && produced >= options.recordsPerSite() * 2 / 5 && moves.get(0).isDone()) {
+            movesStarted++;
+            moves.add(move(cluster, q, "edge-a"));
+          }
+          if (!crashed && produced >= options.recordsPerSite() * 3 / 5 && moves.stream().allMatch(CompletableFuture::isDone)) {
             crashed = true;
             crashWindowMember(cluster, d);
           }
@@ -117,11 +130,40 @@ public final class Demo {
           seconds, in, in / seconds, passed, rows.size());
       out.printf("  sink %-7s %s%n", SampleQuery.SINK, sink);
       out.printf("  sink %-7s %s%n", SampleQuery.ARCHIVE, file);
+      for (CompletableFuture<MigrationReport> m : moves) {
+        MigrationReport r = m.get(60, TimeUnit.SECONDS);
+        out.printf("  move %s %s -> %s: %s, node paused %d ms%n", r.nodes(), r.from().values(), r.to(), r.outcome(), r.pauseMillis());
+      }
       Result result = new Result(in, rows.size(), sink, file);
       out.printf("lost=%d duplicated=%d -> %s%n", sink.lost() + file.lost(), sink.duplicated() + file.duplicated(),
           result.ok() ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
+      if (options.hold()) {
+        out.println();
+        for (FerryNode n : cluster.live()) {
+          out.printf("  member %s site %s%n", n.address(), n.settings().site());
+        }
+        out.println("the cluster stays up (--hold): try ./ferry status and ./ferry migrate; Ctrl-C stops it");
+        new java.util.concurrent.CountDownLatch(1).await();
+      }
       return result;
     }
+  }
+
+  /** Starts moving window-a to {@code site}; prints the report when the move has ended. */
+  private CompletableFuture<MigrationReport> move(LocalCluster cluster, QueryId q, String site) {
+    out.printf("MOVE: window-a -> %s while data flows%n", site);
+    return cluster.member("cloud").ferry()
+        .migrate(new MigrationInstruction(q.value(), List.of("window-a"), site))
+        .toCompletableFuture()
+        .whenComplete(
+            (r, e) -> {
+              if (e != null) {
+                out.println("  move failed: " + e.getMessage());
+              } else {
+                out.printf("  moved window-a %s -> %s: %s, paused %d ms, steps %s%n", r.from().get("window-a"), r.to(), r.outcome(),
+                    r.pauseMillis(), r.steps().stream().map(s -> s.name() + " " + s.durationMillis() + " ms").toList());
+              }
+            });
   }
 
   private LogicNode.SinkRows read(LocalCluster cluster, QueryId q, long after) {

@@ -19,6 +19,8 @@ public final class Main {
           "            --records N   rows per edge source (default 200000)",
           "            --rate R      rows per second per source, 0 = unpaced (default 50000)",
           "            --crash       crash the member hosting window-a mid-stream and start a replacement",
+          "            --no-moves    do not move window-a edge-a -> cloud -> edge-a while data flows",
+          "            --hold        keep the cluster running after the summary (for ferry status / migrate)",
           "            --data DIR    data directory (default .ferry/demo-<time>)",
           "            --timeout S   give up after S seconds (default 600)",
           "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
@@ -65,6 +67,8 @@ public final class Main {
     long records = 200_000;
     long rate = 50_000;
     boolean crash = false;
+    boolean moves = true;
+    boolean hold = false;
     Path data = Path.of(".ferry", "demo-" + System.currentTimeMillis());
     long timeout = 600;
     while (!a.isEmpty()) {
@@ -73,12 +77,14 @@ public final class Main {
         case "--records" -> records = positive(opt, value(opt, a));
         case "--rate" -> rate = nonNegative(opt, value(opt, a));
         case "--crash" -> crash = true;
+        case "--no-moves" -> moves = false;
+        case "--hold" -> hold = true;
         case "--data" -> data = Path.of(value(opt, a));
         case "--timeout" -> timeout = positive(opt, value(opt, a));
         default -> throw new IllegalArgumentException("demo: unknown option '" + opt + "'\n" + USAGE);
       }
     }
-    Demo.Result result = new Demo(new Demo.Options(records, rate, crash, data, Duration.ofSeconds(timeout)), System.out).run();
+    Demo.Result result = new Demo(new Demo.Options(records, rate, crash, moves, hold, data, Duration.ofSeconds(timeout)), System.out).run();
     return result.ok() ? 0 : 1;
   }
 
