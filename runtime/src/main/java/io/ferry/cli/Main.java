@@ -25,6 +25,7 @@ public final class Main {
           "            --timeout S   give up after S seconds (default 600)",
           "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
           "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
+          "  bench-moves  measure the migration pause edge<->cloud, small and >10 MB window state [MOVES_PER_DIRECTION]",
           "  help      this text");
 
   private Main() {}
@@ -52,6 +53,9 @@ public final class Main {
         return demo(a);
       case "bench":
         io.ferry.bench.PipelineBench.main(a.toArray(String[]::new));
+        return 0;
+      case "bench-moves":
+        io.ferry.bench.MigrationBench.main(a.toArray(String[]::new));
         return 0;
       case "help":
       case "--help":

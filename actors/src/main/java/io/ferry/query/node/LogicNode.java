@@ -75,6 +75,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   public record Resume(String migrationId, String expectedAddress, long checkpointSeqNr, ActorRef<MoveReply> replyTo)
       implements Command {}
 
+  /**
+   * An upstream has just started (after a move or a crash): a pull a consumer sent to its earlier
+   * incarnation is lost, so pull again now instead of waiting for the pull timeout.
+   */
+  public record Poke(String deploymentId, NodeId upstream) implements Command {}
+
   public sealed interface MoveReply extends CborSerializable {}
 
   /** The reason a node gives when asked to pause before it has been started. */
@@ -196,6 +202,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
               state.recovered();
               if (state.configured()) {
                 ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
+                pokeConsumers(state);
                 drive(state);
               }
             })
@@ -225,6 +232,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(GetStatus.class, this::onGetStatus)
         .onCommand(Retire.class, this::onRetire)
         .onCommand(Pause.class, this::onPause)
+        .onCommand(Poke.class, this::onPoke)
         .onCommand(Resume.class, this::onResume)
         .onCommand(Tick.class, this::onTick)
         .onCommand(ReadSource.class, this::onReadSource)
@@ -335,6 +343,21 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     return Effect().none();
   }
 
+  private Effect<NodeEvent, NodeState> onPoke(NodeState state, Poke poke) {
+    if (state.configured() && state.deploymentId().equals(poke.deploymentId()) && state.spec().inputs().contains(poke.upstream())) {
+      pullsInFlight.remove(poke.upstream());
+      drive(state);
+    }
+    return Effect().none();
+  }
+
+  /** Tells this node's downstream nodes to pull again: their pulls to an earlier incarnation are lost. */
+  private void pokeConsumers(NodeState state) {
+    for (NodeId downstream : state.spec().outputs()) {
+      peers.apply(state.spec().query(), downstream).tell(new Poke(state.deploymentId(), state.spec().id()));
+    }
+  }
+
   private Effect<NodeEvent, NodeState> onPause(NodeState state, Pause pause) {
     String here = ctx.getSystem().address().toString();
     if (!state.configured()) {
@@ -379,6 +402,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .thenRun(
             s -> {
               resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));
+              pokeConsumers(s);
               drive(s);
             });
   }

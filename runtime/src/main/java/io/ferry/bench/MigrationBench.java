@@ -1,0 +1,163 @@
+package io.ferry.bench;
+
+import com.typesafe.config.ConfigFactory;
+import io.ferry.api.Deployment;
+import io.ferry.api.Ferry;
+import io.ferry.api.Placement;
+import io.ferry.api.Query;
+import io.ferry.persistence.H2Journal;
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
+import io.ferry.query.NodeId;
+import io.ferry.query.OperatorSpec;
+import io.ferry.query.QueryGraph;
+import io.ferry.query.node.LogicNode;
+import io.ferry.runtime.LocalCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The migration pause: a window node moves edge → cloud and back while an endless paced source
+ * feeds it. Prints, per direction, p50/p99 of (a) the gap at the sink — the longest time between
+ * two consecutive deliveries around the move — and (b) the node's own pause from the stop request
+ * to its resume at the target; once with small window state and once with more than 10 MB.
+ */
+public final class MigrationBench {
+
+  private MigrationBench() {}
+
+  public static void main(String[] args) throws Exception {
+    int moves = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+    Path base = Files.createTempDirectory("ferry-move-bench");
+    System.out.printf("ferry migration benchmark: %d moves per direction, 3 members on loopback, H2 journal in %s%n", moves, base);
+    run(base.resolve("small"), "small", 16, 1_000, moves);
+    run(base.resolve("large"), "large", 150_000, 3_600_000, moves);
+  }
+
+  private static void run(Path dir, String label, int keys, long windowMs, int moves) throws Exception {
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    sites.put("edge-b", "edge");
+    QueryGraph graph =
+        Query.named("bench")
+            .generate("src", new OperatorSpec.Generate(3, keys, -1, 1_700_000_000_000L, 2, 0, 20_000))
+            .project("anon", "src", Query.project().drop("owner"))
+            .window("window", "anon", Query.tumbling("key", "ts", Duration.ofMillis(windowMs)).count("n").sum("value", "total").max("value", "high"))
+            .collect("out", "window")
+            .build();
+    Placement placement = Placement.builder().place("edge-a", "src", "anon", "window").place("cloud", "out").build();
+    try (LocalCluster cluster = LocalCluster.start(dir, sites, ConfigFactory.parseString("pekko.loglevel = WARNING"), Duration.ofSeconds(60))) {
+      Ferry ferry = cluster.member("cloud").ferry();
+      Deployment d = ferry.deploy(graph, placement).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      List<Long> arrivals = new CopyOnWriteArrayList<>();
+      AtomicBoolean running = new AtomicBoolean(true);
+      Thread reader = new Thread(() -> read(ferry, d, arrivals, running), "bench-reader");
+      reader.start();
+      TimeUnit.SECONDS.sleep(label.equals("large") ? 12 : 3); // let state build up
+      Map<String, List<Long>> gaps = new LinkedHashMap<>();
+      Map<String, List<Long>> pauses = new LinkedHashMap<>();
+      for (int i = 0; i < moves; i++) {
+        for (String to : new String[] {"cloud", "edge-a"}) {
+          String direction = to.equals("cloud") ? "edge->cloud" : "cloud->edge";
+          long start = System.currentTimeMillis();
+          MigrationReport r =
+              ferry.migrate(new MigrationInstruction("bench", List.of("window"), to)).toCompletableFuture().get(120, TimeUnit.SECONDS);
+          if (!r.outcome().equals(MigrationReport.COMPLETED)) {
+            throw new IllegalStateException("move did not complete: " + r);
+          }
+          TimeUnit.MILLISECONDS.sleep(600);
+          pauses.computeIfAbsent(direction, k -> new ArrayList<>()).add(r.pauseMillis());
+          if (label.equals("small")) {
+            gaps.computeIfAbsent(direction, k -> new ArrayList<>()).add(largestGap(arrivals, start - 100, r.endedAtMillis() + 500));
+          }
+        }
+      }
+      running.set(false);
+      reader.join();
+      long snapshotBytes = snapshotBytes(dir);
+      for (String direction : pauses.keySet()) {
+        System.out.printf("pause  state=%-5s (%s snapshot)  %-12s  n=%d  node pause p50=%d p99=%d ms%s%n",
+            label, human(snapshotBytes), direction, pauses.get(direction).size(), pct(pauses.get(direction), 50), pct(pauses.get(direction), 99),
+            gaps.containsKey(direction)
+                ? String.format("   sink gap p50=%d p99=%d ms", pct(gaps.get(direction), 50), pct(gaps.get(direction), 99))
+                : "");
+      }
+    }
+  }
+
+  private static void read(Ferry ferry, Deployment d, List<Long> arrivals, AtomicBoolean running) {
+    long after = 0;
+    while (running.get()) {
+      try {
+        LogicNode.SinkRows r = ferry.read(d.query(), new NodeId("out"), after, 10_000).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        if (!r.rows().isEmpty()) {
+          arrivals.add(System.currentTimeMillis());
+        }
+        after = r.next();
+        if (r.rows().isEmpty()) {
+          TimeUnit.MILLISECONDS.sleep(2);
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        // the sink is busy or moving: read again
+      }
+    }
+  }
+
+  /** The longest time between consecutive deliveries within [from, to], counting the edges. */
+  private static long largestGap(List<Long> arrivals, long from, long to) {
+    long prev = from;
+    long gap = 0;
+    for (long a : arrivals) {
+      if (a < from) {
+        prev = a;
+        continue;
+      }
+      if (a > to) {
+        gap = Math.max(gap, a - prev);
+        return gap;
+      }
+      gap = Math.max(gap, a - prev);
+      prev = a;
+    }
+    return Math.max(gap, to - prev);
+  }
+
+  private static long pct(List<Long> values, int p) {
+    long[] v = values.stream().mapToLong(Long::longValue).sorted().toArray();
+    return v[(int) Math.min(v.length - 1, Math.ceil(v.length * p / 100.0) - 1)];
+  }
+
+  /** Size of the window node's newest snapshot in the journal. */
+  private static long snapshotBytes(Path dataDir) {
+    try (Connection c = DriverManager.getConnection(H2Journal.defaultUrl(dataDir), "ferry", "");
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT LENGTH(\"snapshot_payload\") FROM \"snapshot\" WHERE \"persistence_id\" LIKE '%bench/window' ORDER BY \"sequence_number\" DESC LIMIT 1")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static String human(long bytes) {
+    if (bytes < 0) {
+      return "?";
+    }
+    return bytes >= 1 << 20 ? String.format("%.1f MB", bytes / 1048576.0) : String.format("%.0f KB", bytes / 1024.0);
+  }
+}
