@@ -67,6 +67,9 @@ public final class LocalCluster implements AutoCloseable {
     m.put("ferry.member.port", port);
     m.put("ferry.member.seed-nodes", seeds);
     m.put("ferry.member.data-dir", dataDir.toString());
+    if (!overrides.hasPath("ferry.http.port")) {
+      m.put("ferry.http.port", 0); // every member of this JVM binds its own endpoint
+    }
     FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(overrides));
     synchronized (members) {
       members.add(node);
@@ -118,6 +121,13 @@ public final class LocalCluster implements AutoCloseable {
         .filter(n -> n.address().equals(address))
         .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no live member at " + address));
+  }
+
+  /** The management endpoint URL of the live member at {@code site}. */
+  public String httpUrl(String site) {
+    return member(site)
+        .httpUrl()
+        .orElseThrow(() -> new IllegalStateException("the member at site " + site + " runs no management endpoint (ferry.http.enabled = off)"));
   }
 
   /** Any live member, for API calls. */
