@@ -26,6 +26,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -456,7 +457,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
   }
 
   private static CompletionStage<HttpResponse> done(HttpResponse response) {
-    return java.util.concurrent.CompletableFuture.completedFuture(response);
+    return CompletableFuture.completedFuture(response);
   }
 
   private static Map<Class<?>, String> opKinds() {
