@@ -110,6 +110,16 @@ public final class Ferry implements Extension {
     }
   }
 
+  /** How long an API call waits for the cluster ({@code ferry.api.ask-timeout}). */
+  public Duration askTimeout() {
+    return askTimeout;
+  }
+
+  /** How long {@link #migrate} waits for a migration to end: four times {@code ferry.migration.step-timeout}. */
+  public Duration migrationTimeout() {
+    return migrationTimeout;
+  }
+
   /** Deploys a query; fails with {@link FerryException} saying why when it cannot run as placed. */
   public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement) {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(

@@ -63,9 +63,10 @@ public final class Demo {
     sites.put("edge-b", "edge");
     out.printf("ferry demo: data in %s%n", options.dataDir().toAbsolutePath());
     out.println("starting members: cloud, edge-a, edge-b (one ActorSystem each, loopback, shared H2 journal) ...");
-    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
+    int httpPort = portFree(8558) ? 8558 : 0;
+    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.empty(), Duration.ofSeconds(60), httpPort)) {
       for (FerryNode n : cluster.live()) {
-        out.printf("  member %s  roles %s%n", n.address(), n.settings().roles());
+        out.printf("  member %s  roles %s  management %s%n", n.address(), n.settings().roles(), n.httpUrl().orElse("off"));
       }
       Ferry ferry = cluster.member("cloud").ferry();
       Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -140,12 +141,23 @@ public final class Demo {
       if (options.hold()) {
         out.println();
         for (FerryNode n : cluster.live()) {
-          out.printf("  member %s site %s%n", n.address(), n.settings().site());
+          out.printf("  member %s site %s management %s%n", n.address(), n.settings().site(), n.httpUrl().orElse("off"));
         }
-        out.println("the cluster stays up (--hold): try ./ferry status and ./ferry migrate; Ctrl-C stops it");
+        String url = cluster.member("cloud").httpUrl().orElse("");
+        out.println("the cluster stays up (--hold); Ctrl-C stops it. Try:");
+        out.println("  ./ferry status --url " + url);
+        out.println("  ./ferry migrate --query " + q + " --node window-b --to cloud --url " + url);
         new java.util.concurrent.CountDownLatch(1).await();
       }
       return result;
+    }
+  }
+
+  private static boolean portFree(int port) {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
     }
   }
 

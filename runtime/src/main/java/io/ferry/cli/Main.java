@@ -1,8 +1,10 @@
 package io.ferry.cli;
 
+import io.ferry.placement.MigrationInstruction;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
@@ -26,6 +28,15 @@ public final class Main {
           "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
           "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
           "  bench-moves  measure the migration pause edge<->cloud, small and >10 MB window state [MOVES_PER_DIRECTION]",
+          "  status    list the deployed queries of a running cluster: each node's operator, site, member,",
+          "            output anchor and state (running, done, paused by a migration)",
+          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
+          "  migrate   move nodes of a running query to another site and wait until the move has ended;",
+          "            exits 0 when it COMPLETED, 1 when it was refused or ROLLED_BACK",
+          "            --query Q     the query",
+          "            --node N      a node to move; repeat to move several together",
+          "            --to SITE     the site to move them to",
+          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
           "  help      this text");
 
   private Main() {}
@@ -51,6 +62,10 @@ public final class Main {
     switch (command) {
       case "demo":
         return demo(a);
+      case "status":
+        return status(a);
+      case "migrate":
+        return migrate(a);
       case "bench":
         io.ferry.bench.PipelineBench.main(a.toArray(String[]::new));
         return 0;
@@ -90,6 +105,62 @@ public final class Main {
     }
     Demo.Result result = new Demo(new Demo.Options(records, rate, crash, moves, hold, data, Duration.ofSeconds(timeout)), System.out).run();
     return result.ok() ? 0 : 1;
+  }
+
+  private static int status(Deque<String> a) {
+    String url = ManagementClient.DEFAULT_URL;
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      if (!opt.equals("--url")) {
+        throw new IllegalArgumentException("status: unknown option '" + opt + "'\n" + USAGE);
+      }
+      url = value(opt, a);
+    }
+    ManagementClient client = new ManagementClient(url, System.out, System.err);
+    return explained(() -> client.status());
+  }
+
+  private static int migrate(Deque<String> a) {
+    String url = ManagementClient.DEFAULT_URL;
+    String query = null;
+    String to = null;
+    List<String> nodes = new ArrayList<>();
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      switch (opt) {
+        case "--query" -> query = value(opt, a);
+        case "--node" -> nodes.add(value(opt, a));
+        case "--to" -> to = value(opt, a);
+        case "--url" -> url = value(opt, a);
+        default -> throw new IllegalArgumentException("migrate: unknown option '" + opt + "'\n" + USAGE);
+      }
+    }
+    if (query == null) {
+      throw new IllegalArgumentException("migrate needs --query Q: the query whose nodes move");
+    }
+    if (nodes.isEmpty()) {
+      throw new IllegalArgumentException("migrate needs at least one --node N: the node(s) to move");
+    }
+    if (to == null) {
+      throw new IllegalArgumentException("migrate needs --to SITE: the site to move the nodes to");
+    }
+    ManagementClient client = new ManagementClient(url, System.out, System.err);
+    MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
+    return explained(() -> client.migrate(instruction));
+  }
+
+  private interface ClientCall {
+    int run() throws ManagementClient.Failed;
+  }
+
+  /** Runs a client command; a failure it has explained prints its message and exits 1. */
+  private static int explained(ClientCall call) {
+    try {
+      return call.run();
+    } catch (ManagementClient.Failed e) {
+      System.err.println("ferry: " + e.getMessage());
+      return 1;
+    }
   }
 
   private static String value(String opt, Deque<String> a) {

@@ -4,8 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.ferry.api.Ferry;
+import io.ferry.http.ManagementServer;
 import io.ferry.persistence.H2Journal;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -16,7 +19,8 @@ import org.apache.pekko.cluster.typed.Join;
 
 /**
  * One Ferry cluster member: an {@code ActorSystem} with the worker, tier and site roles, Artery
- * TCP, the split-brain resolver and the journal, with Ferry attached. Used by the launcher, the
+ * TCP, the split-brain resolver and the journal, with Ferry attached and (unless {@code
+ * ferry.http.enabled} is off) its management endpoint listening. Used by the launcher, the
  * demo and the tests; people with their own {@code ActorSystem} use {@link Ferry#get} instead.
  */
 public final class FerryNode implements AutoCloseable {
@@ -24,24 +28,29 @@ public final class FerryNode implements AutoCloseable {
   private final MemberSettings settings;
   private final ActorSystem<Void> system;
   private final Ferry ferry;
+  private final ManagementServer http;
 
-  private FerryNode(MemberSettings settings, ActorSystem<Void> system) {
+  private FerryNode(MemberSettings settings, ActorSystem<Void> system, Ferry ferry, ManagementServer http) {
     this.settings = settings;
     this.system = system;
-    this.ferry = Ferry.get(system);
+    this.ferry = ferry;
+    this.http = http;
   }
 
   /** Boots a member from {@code config} (its {@code ferry.member} section says what it is). */
   public static FerryNode start(Config config) {
     Config withDefaults = config.withFallback(ConfigFactory.load());
     MemberSettings member = MemberSettings.from(withDefaults);
+    ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
     try {
       if (member.seedNodes().isEmpty()) {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
       }
-      return new FerryNode(member, system);
+      Ferry ferry = Ferry.get(system);
+      ManagementServer http = httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings) : null;
+      return new FerryNode(member, system, ferry, http);
     } catch (RuntimeException e) {
       system.terminate();
       throw e;
@@ -78,6 +87,16 @@ public final class FerryNode implements AutoCloseable {
     return ferry;
   }
 
+  /** The port the management endpoint listens on; empty when {@code ferry.http.enabled} is off. */
+  public OptionalInt httpPort() {
+    return http == null ? OptionalInt.empty() : OptionalInt.of(http.port());
+  }
+
+  /** The management endpoint's base URL, such as {@code http://127.0.0.1:8558}; empty when it is off. */
+  public Optional<String> httpUrl() {
+    return http == null ? Optional.empty() : Optional.of(http.url());
+  }
+
   public String address() {
     return Cluster.get(system).selfMember().address().toString();
   }
@@ -97,14 +116,22 @@ public final class FerryNode implements AutoCloseable {
   /** Leaves the cluster gracefully (its nodes hand off first) and stops the system. */
   @Override
   public void close() {
+    unbindHttp();
     CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
     awaitTermination();
   }
 
   /** Stops the system at once without leaving: to the others this member has crashed. */
   public void crash() {
+    unbindHttp();
     system.terminate();
     awaitTermination();
+  }
+
+  private void unbindHttp() {
+    if (http != null) {
+      http.close();
+    }
   }
 
   private void awaitTermination() {

@@ -24,6 +24,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Config overrides;
   private final String seed;
   private final List<FerryNode> members = new ArrayList<>();
+  private int seedHttpPort;
 
   private LocalCluster(Path dataDir, Config overrides, int seedPort) {
     this.dataDir = dataDir;
@@ -36,7 +37,13 @@ public final class LocalCluster implements AutoCloseable {
    * waits until all are Up.
    */
   public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout) {
+    return start(dataDir, sites, overrides, timeout, 0);
+  }
+
+  /** As above; the first member's management endpoint listens on {@code seedHttpPort} (0: any free port). */
+  public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout, int seedHttpPort) {
     LocalCluster cluster = new LocalCluster(dataDir, overrides, freePort());
+    cluster.seedHttpPort = seedHttpPort;
     boolean first = true;
     for (Map.Entry<String, String> e : sites.entrySet()) {
       cluster.startMember(e.getKey(), e.getValue(), first);
@@ -67,6 +74,9 @@ public final class LocalCluster implements AutoCloseable {
     m.put("ferry.member.port", port);
     m.put("ferry.member.seed-nodes", seeds);
     m.put("ferry.member.data-dir", dataDir.toString());
+    if (!overrides.hasPath("ferry.http.port")) {
+      m.put("ferry.http.port", isSeed ? seedHttpPort : 0); // every member of this JVM binds its own endpoint
+    }
     FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(overrides));
     synchronized (members) {
       members.add(node);
@@ -118,6 +128,13 @@ public final class LocalCluster implements AutoCloseable {
         .filter(n -> n.address().equals(address))
         .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no live member at " + address));
+  }
+
+  /** The management endpoint URL of the live member at {@code site}. */
+  public String httpUrl(String site) {
+    return member(site)
+        .httpUrl()
+        .orElseThrow(() -> new IllegalStateException("the member at site " + site + " runs no management endpoint (ferry.http.enabled = off)"));
   }
 
   /** Any live member, for API calls. */

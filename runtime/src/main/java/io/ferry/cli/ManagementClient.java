@@ -1,0 +1,231 @@
+package io.ferry.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code ferry status} and {@code ferry migrate} commands: a client of a member's management
+ * endpoint ({@code io.ferry.http.ManagementServer}). {@link Main} parses the arguments.
+ */
+final class ManagementClient {
+
+  static final String DEFAULT_URL = "http://127.0.0.1:8558";
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /** Reads answer within the member's API timeout (10 s by default); this leaves it room. */
+  private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+  /** The member bounds a migration by four step timeouts (60 s by default); this leaves it room. */
+  private static final Duration MIGRATE_TIMEOUT = Duration.ofMinutes(5);
+  private static final String MEMBER_PREFIX = "pekko://ferry@";
+
+  /** A failure already explained to the user; the command exits 1. */
+  static final class Failed extends Exception {
+    Failed(String message) {
+      super(message);
+    }
+  }
+
+  private final URI base;
+  private final PrintStream out;
+  private final PrintStream err;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+  private final ObjectMapper json = JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+  ManagementClient(String url, PrintStream out, PrintStream err) {
+    this.base = baseUri(url);
+    this.out = out;
+    this.err = err;
+  }
+
+  /** Checks {@code --url}: an http(s) URL with a host, such as http://127.0.0.1:8558. */
+  static URI baseUri(String url) {
+    URI uri;
+    try {
+      uri = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--url must be a URL like " + DEFAULT_URL + ", got '" + url + "': " + e.getMessage());
+    }
+    if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https")) || uri.getHost() == null) {
+      throw new IllegalArgumentException("--url must be an http:// URL with a host, like " + DEFAULT_URL + ", got '" + url + "'");
+    }
+    return uri;
+  }
+
+  /** Prints every deployed query's nodes: operator, site, member, output anchor and state. */
+  int status() throws Failed {
+    JsonNode queries = ok(send(HttpRequest.newBuilder(at("/queries")).timeout(READ_TIMEOUT).GET().build()), "listing queries");
+    if (queries.isEmpty()) {
+      out.println("no queries deployed (asked " + base + ")");
+      return 0;
+    }
+    boolean complete = true;
+    for (JsonNode q : queries) {
+      String query = q.path("query").asText();
+      out.println("query " + query + "  deployment " + q.path("deploymentId").asText());
+      Map<String, JsonNode> status = new HashMap<>();
+      HttpResponse<String> r = send(HttpRequest.newBuilder(at("/queries/" + query + "/status")).timeout(READ_TIMEOUT).GET().build());
+      if (r.statusCode() == 200) {
+        for (JsonNode s : parse(r)) {
+          status.put(s.path("node").asText(), s);
+        }
+      } else {
+        complete = false;
+        err.println("ferry: no status for query " + query + " (HTTP " + r.statusCode() + "): " + errorOf(r));
+      }
+      List<String[]> rows = new ArrayList<>();
+      rows.add(new String[] {"NODE", "OPERATOR", "SITE", "MEMBER", "OUTPUT", "STATE"});
+      for (JsonNode n : q.path("nodes")) {
+        String node = n.path("node").asText();
+        JsonNode s = status.get(node);
+        rows.add(new String[] {
+          node,
+          n.path("op").asText(),
+          n.path("site").asText(),
+          n.path("member").isTextual() ? shortMember(n.path("member").asText()) : "(not placed)",
+          s == null ? "?" : s.path("outputAnchor").asText(),
+          s == null ? "?" : state(s)
+        });
+      }
+      printTable(rows);
+    }
+    return complete ? 0 : 1;
+  }
+
+  /** Posts the instruction, waits for the move to end and prints its steps; 0 only when COMPLETED. */
+  int migrate(MigrationInstruction instruction) throws Failed {
+    String body;
+    try {
+      body = json.writeValueAsString(Map.of("query", instruction.query(), "nodes", instruction.nodes(), "to", instruction.toSite()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("could not write the instruction as JSON", e);
+    }
+    HttpRequest request =
+        HttpRequest.newBuilder(at("/migrations"))
+            .timeout(MIGRATE_TIMEOUT)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+            .build();
+    HttpResponse<String> r = send(request);
+    if (r.statusCode() == 409) {
+      err.println("ferry: migration refused: " + errorOf(r));
+      return 1;
+    }
+    MigrationReport report;
+    try {
+      report = json.treeToValue(ok(r, "migrating"), MigrationReport.class);
+    } catch (JsonProcessingException e) {
+      throw new Failed("the member at " + base + " answered with a report this client cannot read: " + e.getOriginalMessage());
+    }
+    out.println(
+        "migration " + report.id() + ": " + String.join(", ", report.nodes()) + " of query " + report.query() + " from " + report.from()
+            + " to " + report.to() + ": " + report.outcome() + " in " + report.pauseMillis() + " ms");
+    int width = report.steps().stream().mapToInt(s -> s.name().length()).max().orElse(0);
+    for (MigrationReport.Step s : report.steps()) {
+      out.printf("  %-" + width + "s %6d ms  %s%n", s.name(), s.durationMillis(), s.detail());
+    }
+    out.println("sites now: " + report.sites());
+    if (MigrationReport.COMPLETED.equals(report.outcome())) {
+      return 0;
+    }
+    err.println("ferry: migration " + report.id() + " " + report.outcome() + (report.reason().isEmpty() ? "" : ": " + report.reason()));
+    return 1;
+  }
+
+  // ---- HTTP
+
+  private URI at(String path) {
+    return URI.create(base + path);
+  }
+
+  private HttpResponse<String> send(HttpRequest request) throws Failed {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    } catch (ConnectException | HttpConnectTimeoutException e) {
+      throw new Failed("no Ferry member answers at " + base + ": is a cluster running? (start one with ./ferry demo --hold)");
+    } catch (HttpTimeoutException e) {
+      throw new Failed("the member at " + base + " did not answer " + request.method() + " " + request.uri().getPath() + " within "
+          + request.timeout().map(Duration::toSeconds).orElse(0L) + " s");
+    } catch (IOException e) {
+      throw new Failed("could not talk to " + base + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failed("interrupted while waiting for " + base);
+    }
+  }
+
+  /** The JSON of a 200 answer; any other status fails with the member's own error message. */
+  private JsonNode ok(HttpResponse<String> r, String doing) throws Failed {
+    if (r.statusCode() != 200) {
+      throw new Failed(doing + " failed (HTTP " + r.statusCode() + " from " + base + "): " + errorOf(r));
+    }
+    return parse(r);
+  }
+
+  private JsonNode parse(HttpResponse<String> r) throws Failed {
+    try {
+      return json.readTree(r.body());
+    } catch (JsonProcessingException e) {
+      throw new Failed("the answer from " + base + " is not JSON (is this a Ferry member?): " + e.getOriginalMessage());
+    }
+  }
+
+  private String errorOf(HttpResponse<String> r) {
+    try {
+      JsonNode e = json.readTree(r.body());
+      if (e != null && e.path("error").isTextual()) {
+        return e.path("error").asText();
+      }
+    } catch (JsonProcessingException e) {
+      // not one of the endpoint's JSON errors: show the body as it is
+    }
+    return r.body();
+  }
+
+  // ---- formatting
+
+  private static String state(JsonNode s) {
+    if (s.path("pausedBy").isTextual()) {
+      return "paused by " + s.path("pausedBy").asText();
+    }
+    return s.path("done").asBoolean() ? "done" : "running";
+  }
+
+  private static String shortMember(String address) {
+    return address.startsWith(MEMBER_PREFIX) ? address.substring(MEMBER_PREFIX.length()) : address;
+  }
+
+  private void printTable(List<String[]> rows) {
+    int[] widths = new int[rows.get(0).length];
+    for (String[] row : rows) {
+      for (int i = 0; i < row.length; i++) {
+        widths[i] = Math.max(widths[i], row[i].length());
+      }
+    }
+    for (String[] row : rows) {
+      StringBuilder line = new StringBuilder(" ");
+      for (int i = 0; i < row.length; i++) {
+        line.append(' ').append(row[i]).append(" ".repeat(widths[i] - row[i].length() + 1));
+      }
+      out.println(line.toString().stripTrailing());
+    }
+  }
+}

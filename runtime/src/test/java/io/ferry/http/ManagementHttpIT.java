@@ -1,0 +1,173 @@
+package io.ferry.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.ferry.cli.CliAccess;
+import io.ferry.cli.SampleQuery;
+import io.ferry.placement.MigrationReport;
+import io.ferry.runtime.LocalCluster;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The management endpoint over real HTTP on a three-site cluster: listing, status, a migration
+ * that completes, one refused for PII, malformed requests, and the {@code ferry status} and {@code
+ * ferry migrate} commands against it.
+ */
+class ManagementHttpIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(120);
+
+  @TempDir Path dir;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private record Answer(int status, JsonNode body, String contentType) {}
+
+  private Answer call(String method, String url, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(REQUEST_TIMEOUT);
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return new Answer(r.statusCode(), JSON.readTree(r.body()), r.headers().firstValue("Content-Type").orElse(""));
+  }
+
+  private static JsonNode node(JsonNode queries, String query, String node) {
+    for (JsonNode q : queries) {
+      if (q.path("query").asText().equals(query)) {
+        for (JsonNode n : q.path("nodes")) {
+          if (n.path("node").asText().equals(node)) {
+            return n;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no node " + query + "/" + node + " in " + queries);
+  }
+
+  private static void assertError(Answer a, int status, String fragment) {
+    assertEquals(status, a.status(), a::toString);
+    assertTrue(a.contentType().startsWith("application/json"), a::toString);
+    assertTrue(a.body().path("error").asText().contains(fragment), () -> "error lacks '" + fragment + "': " + a);
+  }
+
+  private static LocalCluster threeSites(Path data) {
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    sites.put("edge-b", "edge");
+    return LocalCluster.start(data, sites, ConfigFactory.empty(), Duration.ofSeconds(60));
+  }
+
+  @Test
+  void queriesStatusAndMigrationsOverHttp() throws Exception {
+    try (LocalCluster cluster = threeSites(dir.resolve("data"))) {
+      Set<Integer> ports = new HashSet<>();
+      cluster.live().forEach(m -> ports.add(m.httpPort().orElseThrow()));
+      assertEquals(3, ports.size(), "each member of one JVM listens on its own port: " + ports);
+      cluster.any().ferry().deploy(SampleQuery.graph("http", 20_000, 4_000, null), SampleQuery.placement(false))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      String url = cluster.httpUrl("cloud");
+
+      Answer health = call("GET", cluster.httpUrl("edge-b") + "/health", null);
+      assertEquals(200, health.status(), health::toString);
+      assertEquals("edge-b", health.body().path("site").asText());
+      assertEquals("edge", health.body().path("tier").asText());
+      assertEquals(cluster.member("edge-b").address(), health.body().path("member").asText());
+
+      Answer queries = call("GET", url + "/queries", null);
+      assertEquals(200, queries.status(), queries::toString);
+      JsonNode window = node(queries.body(), "http", "window-a");
+      assertEquals("window", window.path("op").asText());
+      assertEquals("edge-a", window.path("site").asText());
+      assertEquals(cluster.member("edge-a").address(), window.path("member").asText());
+      assertEquals("cloud", node(queries.body(), "http", SampleQuery.SINK).path("site").asText());
+
+      Answer status = call("GET", url + "/queries/http/status", null);
+      assertEquals(200, status.status(), status::toString);
+      assertEquals(queries.body().get(0).path("nodes").size(), status.body().size(), status::toString);
+      assertTrue(status.body().get(0).has("outputAnchor") && status.body().get(0).has("inputAnchors"), status::toString);
+      assertError(call("GET", url + "/queries/nope/status", null), 404, "nope");
+
+      Answer moved = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"to\":\"cloud\"}");
+      assertEquals(200, moved.status(), moved::toString);
+      assertEquals(MigrationReport.COMPLETED, moved.body().path("outcome").asText(), moved::toString);
+      assertEquals("cloud", moved.body().path("sites").path("window-a").asText(), moved::toString);
+      assertEquals("cloud", node(call("GET", url + "/queries", null).body(), "http", "window-a").path("site").asText());
+
+      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"filter-a\"],\"to\":\"cloud\"}"), 409, "PII");
+      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\""), 400, "malformed JSON");
+      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"]}"), 400, "'to'");
+      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[],\"to\":\"edge-a\"}"), 400, "'nodes'");
+      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"toSite\":\"edge-a\"}"), 400, "'toSite'");
+      assertError(call("POST", url + "/migrations", "{\"query\":\"" + "x".repeat(70_000) + "\"}"), 413, "request-bytes-max");
+      assertError(call("DELETE", url + "/queries", null), 405, "GET");
+      assertError(call("GET", url + "/nowhere", null), 404, "");
+
+      String id = moved.body().path("id").asText();
+      Answer one = call("GET", url + "/migrations/" + id, null);
+      assertEquals(200, one.status(), one::toString);
+      assertEquals(id, one.body().path("id").asText());
+      assertEquals(MigrationReport.COMPLETED, one.body().path("outcome").asText());
+      Answer all = call("GET", url + "/migrations", null);
+      assertEquals(1, all.body().size(), "refused moves are not recorded: " + all);
+      assertError(call("GET", url + "/migrations/m-nope", null), 404, "m-nope");
+
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      PrintStream saved = System.out;
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      try {
+        assertEquals(0, CliAccess.run(List.of("migrate", "--query", "http", "--node", "window-a", "--to", "edge-a", "--url", url)));
+        assertEquals(0, CliAccess.run(List.of("status", "--url", url)));
+      } finally {
+        System.setOut(saved);
+      }
+      String printed = out.toString(StandardCharsets.UTF_8);
+      System.out.println(printed);
+      assertTrue(printed.contains("COMPLETED") && printed.contains("restore"), printed);
+      assertTrue(printed.matches("(?s).*window-a\\s+window\\s+edge-a\\s.*"), printed);
+      assertEquals("edge-a", node(call("GET", url + "/queries", null).body(), "http", "window-a").path("site").asText());
+    }
+  }
+
+  @Test
+  void aTakenPortFailsTheMemberStartNamingTheSetting() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class,
+              () ->
+                  LocalCluster.start(
+                      dir.resolve("taken"),
+                      Map.of("cloud", "cloud"),
+                      ConfigFactory.parseMap(Map.of("ferry.http.port", taken.getLocalPort())),
+                      Duration.ofSeconds(30)));
+      assertTrue(e.getMessage().contains("ferry.http.port = " + taken.getLocalPort()), e::getMessage);
+      assertTrue(e.getMessage().contains("0 picks one"), e::getMessage);
+    }
+  }
+}
