@@ -353,6 +353,9 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   /** Tells this node's downstream nodes to pull again: their pulls to an earlier incarnation are lost. */
   private void pokeConsumers(NodeState state) {
+    if (state.retired()) {
+      return;
+    }
     for (NodeId downstream : state.spec().outputs()) {
       peers.apply(state.spec().query(), downstream).tell(new Poke(state.deploymentId(), state.spec().id()));
     }

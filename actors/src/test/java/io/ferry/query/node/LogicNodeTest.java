@@ -118,10 +118,20 @@ class LogicNodeTest {
   /** An entity of the node {@code spec} whose upstream pulls all go to {@code upstream}. */
   static EventSourcedBehaviorTestKit<Command, NodeEvent, NodeState> node(
       NodeSpec spec, NodeSettings nodeSettings, TestProbe<Command> upstream) {
+    return node(spec, nodeSettings, upstream, testKit.createTestProbe());
+  }
+
+  /** As above; the pokes the node sends its downstream nodes when it starts go to {@code downstream}. */
+  static EventSourcedBehaviorTestKit<Command, NodeEvent, NodeState> node(
+      NodeSpec spec, NodeSettings nodeSettings, TestProbe<Command> upstream, TestProbe<Command> downstream) {
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
-        LogicNode.create(LogicNode.entityId(spec.query(), spec.id()), nodeSettings, (q, n) -> upstream.ref()),
+        LogicNode.create(LogicNode.entityId(spec.query(), spec.id()), nodeSettings, peers(spec, upstream, downstream)),
         verifyAll());
+  }
+
+  static LogicNode.Peers peers(NodeSpec spec, TestProbe<Command> upstream, TestProbe<Command> downstream) {
+    return (q, n) -> spec.inputs().contains(n) ? upstream.ref() : downstream.ref();
   }
 
   static String persistenceId(NodeSpec spec) {
@@ -326,7 +336,8 @@ class LogicNodeTest {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
-    var node = node(f, settings, upstream);
+    TestProbe<Command> downstream = testKit.createTestProbe();
+    var node = node(f, settings, upstream, downstream);
     started(node, f, upstream);
     List<Row> in = rows(0, 10);
     node.runCommand(new Batch("d1", SRC, 0, in.subList(0, 6), 6, false));
@@ -335,6 +346,9 @@ class LogicNodeTest {
     expectPull(upstream, 10);
 
     NodeState recovered = node.restart().state();
+
+    // Its consumers' pulls to the earlier incarnation are lost: it tells them to pull again.
+    downstream.expectMessage(WAIT, new LogicNode.Poke("d1", F));
 
     assertTrue(recovered.configured());
     assertEquals("d1", recovered.deploymentId());
@@ -560,7 +574,7 @@ class LogicNodeTest {
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
     String entityId = LogicNode.entityId(f.query(), f.id());
-    ActorRef<Command> node = testKit.spawn(LogicNode.create(entityId, settings, (q, n) -> upstream.ref()));
+    ActorRef<Command> node = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe())));
     node.tell(new LogicNode.Start(f, "d1"));
     expectPull(upstream, 0);
 
@@ -570,7 +584,7 @@ class LogicNodeTest {
     List<Object> events = PersistenceTestKit.create(testKit.system()).persistedInStorage(persistenceId(f));
     assertEquals(new NodeEvent.Retired("d1"), events.get(events.size() - 1));
 
-    ActorRef<Command> again = testKit.spawn(LogicNode.create(entityId, settings, (q, n) -> upstream.ref()));
+    ActorRef<Command> again = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe())));
     again.tell(new LogicNode.Pull("d1", "out", 0, 100, consumer.ref()));
     TestProbe<LogicNode.NodeStatus> status = testKit.createTestProbe();
     again.tell(new LogicNode.GetStatus(status.ref()));
