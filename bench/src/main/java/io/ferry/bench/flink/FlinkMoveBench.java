@@ -2,6 +2,7 @@ package io.ferry.bench.flink;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,7 @@ import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.runtime.util.EnvironmentInformation;
 
 /**
  * What moving the sample query's window costs in Apache Flink: stop-with-savepoint, then a new job
@@ -53,20 +55,22 @@ public final class FlinkMoveBench {
 
   /** The two shapes: the sample query as is, and one holding well over 10 MB of window state. */
   enum StateSize {
-    SMALL(new SampleJob.Shape(11, 16, Duration.ofSeconds(1), 0), Duration.ofSeconds(5), Duration.ofSeconds(1)),
+    SMALL(16, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(1)),
     // 200k keys in 30-day windows: with 2 ms of event time per row, the window open at the start
     // (2,240,000 s into its 30 days) stays open for about 2.4 h at 20,000 rows/s, so every key's
     // accumulator and timer stay in state for the whole run instead of being emitted.
-    LARGE(new SampleJob.Shape(11, 200_000, Duration.ofDays(30), 0), Duration.ofSeconds(30), Duration.ofSeconds(3));
+    LARGE(200_000, Duration.ofDays(30), Duration.ofSeconds(30), Duration.ofSeconds(3));
 
-    final SampleJob.Shape shape;
+    final int keys;
+    final Duration window;
     /** Default run time before the first measured move: lets the key set fill the window state. */
     final Duration warmup;
     /** Run time after each restore before the next stop, so each stop sees a steady job. */
     final Duration settle;
 
-    StateSize(SampleJob.Shape shape, Duration warmup, Duration settle) {
-      this.shape = shape;
+    StateSize(int keys, Duration window, Duration warmup, Duration settle) {
+      this.keys = keys;
+      this.window = window;
       this.warmup = warmup;
       this.settle = settle;
     }
@@ -116,10 +120,17 @@ public final class FlinkMoveBench {
   record Move(long stopNanos, long restoreNanos, long restoreToSinkNanos, long savepointBytes) {}
 
   public static void main(String[] args) throws Exception {
-    Settings settings = Settings.parse(args);
-    SampleJob.Shape shape =
-        new SampleJob.Shape(
-            settings.state().shape.seed(), settings.state().shape.keys(), settings.state().shape.window(), settings.ratePerSecond());
+    Settings settings;
+    try {
+      settings = Settings.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("FlinkMoveBench: " + e.getMessage());
+      System.err.println("usage: [--state=small|large] [--n=20] [--rate=20000] [--warmup=5s] [--ferry-pause-ms=P50,P99]");
+      System.exit(2);
+      return;
+    }
+    // Seed 11 is site a's in the sample query.
+    SampleJob.Shape shape = new SampleJob.Shape(11, settings.state().keys, settings.state().window, settings.ratePerSecond());
     Path dir = Files.createTempDirectory("ferry-flink-bench");
     Path savepoints = dir.resolve("savepoints");
     Configuration config = configuration(dir);
@@ -166,13 +177,21 @@ public final class FlinkMoveBench {
     System.out.printf(
         Locale.ROOT,
         "flink %s: job running (keys=%d window=%s rate=%d rows/s); warm-up %s, then 1 unmeasured and %d measured moves%n",
-        org.apache.flink.runtime.util.EnvironmentInformation.getVersion(),
+        EnvironmentInformation.getVersion(),
         shape.keys(),
         shape.window(),
         shape.ratePerSecond(),
         settings.warmup(),
         settings.moves());
+    long rowsBefore = SampleJob.ROWS_AT_WINDOW.get();
+    long warmupStarted = System.nanoTime();
     Thread.sleep(settings.warmup().toMillis());
+    double warmupSeconds = (System.nanoTime() - warmupStarted) / 1e9;
+    // About 90% of the source rate: the filter drops values below 100 of 0..999.
+    System.out.printf(
+        Locale.ROOT,
+        "warm-up: %.0f rows/s reached the window%n",
+        (SampleJob.ROWS_AT_WINDOW.get() - rowsBefore) / warmupSeconds);
 
     List<Move> moves = new ArrayList<>();
     Optional<String> previousSavepoint = Optional.empty();
@@ -205,13 +224,13 @@ public final class FlinkMoveBench {
               ? awaitFirst(cluster, job, SampleJob.FIRST_AT_SINK_NANOS, stopEnded, "move " + i + ": the first result at the sink")
               : -1;
 
-      long savepointBytes = treeBytes(Path.of(java.net.URI.create(savepoint)));
+      long savepointBytes = treeBytes(Path.of(URI.create(savepoint)));
       if (i > 0) {
         moves.add(new Move(stopEnded - stopStarted, atWindow - stopEnded, atSink < 0 ? -1 : atSink - stopEnded, savepointBytes));
       }
       // The hashmap backend has read the whole savepoint into memory by the time records flow, and
       // the default restore mode (NO_CLAIM) leaves the files to us.
-      previousSavepoint.ifPresent(p -> deleteTree(Path.of(java.net.URI.create(p))));
+      previousSavepoint.ifPresent(p -> deleteTree(Path.of(URI.create(p))));
       previousSavepoint = Optional.of(savepoint);
       Thread.sleep(settings.state().settle.toMillis());
     }

@@ -49,6 +49,9 @@ final class SampleJob {
 
   static final AtomicLong FIRST_AT_SINK_NANOS = new AtomicLong();
 
+  /** Rows the window has taken in, over all jobs: shows the paced source keeps its rate. */
+  static final AtomicLong ROWS_AT_WINDOW = new AtomicLong();
+
   private SampleJob() {}
 
   static void resetProbes() {
@@ -164,6 +167,7 @@ final class SampleJob {
       if (FIRST_AT_WINDOW_NANOS.get() == 0) {
         FIRST_AT_WINDOW_NANOS.compareAndSet(0, System.nanoTime());
       }
+      ROWS_AT_WINDOW.incrementAndGet();
       long v = row.f1;
       acc.n++;
       acc.total += v;
