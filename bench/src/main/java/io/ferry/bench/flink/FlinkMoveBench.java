@@ -245,7 +245,7 @@ public final class FlinkMoveBench {
   private static long awaitFirst(MiniCluster cluster, JobID job, AtomicLong probe, long since, String what)
       throws Exception {
     long deadline = since + RESTORE_TIMEOUT.toNanos();
-    long nextStatusCheck = 0;
+    long nextStatusCheck = System.nanoTime();
     while (true) {
       long at = probe.get();
       if (at != 0) {
@@ -255,7 +255,7 @@ public final class FlinkMoveBench {
       if (now - deadline > 0) {
         throw new TimeoutException(what + " did not arrive within " + RESTORE_TIMEOUT + " (job " + job + ")");
       }
-      if (now - nextStatusCheck > 0) {
+      if (now - nextStatusCheck >= 0) {
         JobStatus status = cluster.getJobStatus(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         if (status.isTerminalState()) {
           JobResult result = cluster.requestJobResult(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
