@@ -52,13 +52,7 @@ public final class JsonLinesFileSink implements Operator {
     }
     FileChannel ch = channel();
     try {
-      long size = ch.size();
-      if (size < committedBytes) {
-        throw shorter(size);
-      }
-      if (size > committedBytes) {
-        ch.truncate(committedBytes);
-      }
+      cutBackToCommitted(ch);
       ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
       long position = committedBytes;
       while (buf.hasRemaining()) {
@@ -98,17 +92,28 @@ public final class JsonLinesFileSink implements Operator {
     }
   }
 
+  /**
+   * Cuts off what a batch that never committed wrote; true if there was something to cut. A file
+   * shorter than its committed length lost data outside Ferry: that is an error, never papered over.
+   */
+  private boolean cutBackToCommitted(FileChannel ch) throws IOException {
+    long size = ch.size();
+    if (size < committedBytes) {
+      throw shorter(size);
+    }
+    if (size > committedBytes) {
+      ch.truncate(committedBytes);
+      return true;
+    }
+    return false;
+  }
+
   /** Cuts off what a batch that never committed wrote; a file shorter than committed is an error. */
   @Override
   public void recovered() {
     FileChannel ch = channel();
     try {
-      long size = ch.size();
-      if (size < committedBytes) {
-        throw shorter(size);
-      }
-      if (size > committedBytes) {
-        ch.truncate(committedBytes);
+      if (cutBackToCommitted(ch)) {
         ch.force(false);
       }
     } catch (IOException e) {
