@@ -28,6 +28,14 @@ public final class Main {
           "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
           "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
           "  bench-moves  measure the migration pause edge<->cloud, small and >10 MB window state [MOVES_PER_DIRECTION]",
+          "  node      run one cluster member in this process until it is stopped (SIGTERM leaves gracefully)",
+          "            --config FILE  the member's HOCON: ferry.member (tier, site, host, port, seed-nodes,",
+          "                           data-dir), ferry.persistence (journal = h2 | cassandra), ferry.http",
+          "  submit    deploy a query to a running cluster through a member's management endpoint",
+          "            --file FILE   {\"graph\": <query graph JSON>, \"placement\": {\"node\": \"site\"}}",
+          "            --sample      the demo's query instead: --query NAME (readings) --records N (200000)",
+          "                          --rate R (5000) --archive PATH (a JSON-lines file sink in the cloud; optional)",
+          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
           "  status    list the deployed queries of a running cluster: each node's operator, site, member,",
           "            output anchor and state (running, done, paused by a migration)",
           "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
@@ -64,6 +72,10 @@ public final class Main {
         return demo(a);
       case "status":
         return status(a);
+      case "node":
+        return node(a);
+      case "submit":
+        return submit(a);
       case "migrate":
         return migrate(a);
       case "bench":
@@ -105,6 +117,75 @@ public final class Main {
     }
     Demo.Result result = new Demo(new Demo.Options(records, rate, crash, moves, hold, data, Duration.ofSeconds(timeout)), System.out).run();
     return result.ok() ? 0 : 1;
+  }
+
+  private static int node(Deque<String> a) throws Exception {
+    Path file = null;
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      if (!opt.equals("--config")) {
+        throw new IllegalArgumentException("node: unknown option '" + opt + "'\n" + USAGE);
+      }
+      file = Path.of(value(opt, a));
+    }
+    if (file == null) {
+      throw new IllegalArgumentException("node needs --config FILE: the member's configuration (see config/)");
+    }
+    if (!java.nio.file.Files.isReadable(file)) {
+      throw new IllegalArgumentException("node: cannot read the configuration file " + file.toAbsolutePath());
+    }
+    com.typesafe.config.Config config;
+    try {
+      config = com.typesafe.config.ConfigFactory.parseFile(file.toFile()).resolve();
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new IllegalArgumentException("node: " + file + " is not valid HOCON: " + e.getMessage());
+    }
+    if (!config.hasPath("ferry.member")) {
+      throw new IllegalArgumentException("node: " + file + " has no ferry.member section (tier, site, host, port, seed-nodes, data-dir)");
+    }
+    io.ferry.runtime.FerryNode member = io.ferry.runtime.FerryNode.start(config);
+    System.out.printf("ferry node: member %s roles %s journal %s management %s%n", member.address(), member.settings().roles(),
+        member.system().settings().config().getString("ferry.persistence.journal"), member.httpUrl().orElse("off"));
+    System.out.flush();
+    member.system().getWhenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+
+  private static int submit(Deque<String> a) throws Exception {
+    String url = ManagementClient.DEFAULT_URL;
+    Path file = null;
+    boolean sample = false;
+    String query = SampleQuery.QUERY;
+    long records = 200_000;
+    long rate = 5_000;
+    Path archive = null;
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      switch (opt) {
+        case "--file" -> file = Path.of(value(opt, a));
+        case "--sample" -> sample = true;
+        case "--query" -> query = value(opt, a);
+        case "--records" -> records = positive(opt, value(opt, a));
+        case "--rate" -> rate = nonNegative(opt, value(opt, a));
+        case "--archive" -> archive = Path.of(value(opt, a)).toAbsolutePath();
+        case "--url" -> url = value(opt, a);
+        default -> throw new IllegalArgumentException("submit: unknown option '" + opt + "'\n" + USAGE);
+      }
+    }
+    if (sample == (file != null)) {
+      throw new IllegalArgumentException("submit needs exactly one of --file FILE or --sample");
+    }
+    String body;
+    if (sample) {
+      var mapper = com.fasterxml.jackson.databind.json.JsonMapper.builder().build();
+      body = mapper.writeValueAsString(
+          java.util.Map.of("graph", SampleQuery.graph(query, records, rate, archive), "placement", SampleQuery.placement(archive != null).sites()));
+    } else {
+      body = java.nio.file.Files.readString(file);
+    }
+    ManagementClient client = new ManagementClient(url, System.out, System.err);
+    String payload = body;
+    return explained(() -> client.submit(payload));
   }
 
   private static int status(Deque<String> a) {

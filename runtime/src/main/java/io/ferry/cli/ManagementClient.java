@@ -110,6 +110,25 @@ final class ManagementClient {
     return complete ? 0 : 1;
   }
 
+  /** Deploys {@code body} ({"graph": ..., "placement": ...}) and prints where each node runs. */
+  int submit(String body) throws Failed {
+    HttpRequest request =
+        HttpRequest.newBuilder(at("/queries"))
+            .timeout(READ_TIMEOUT)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+            .build();
+    HttpResponse<String> r = send(request);
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: query refused: " + errorOf(r));
+      return 1;
+    }
+    JsonNode d = ok(r, "deploying the query");
+    out.println("deployed query " + d.path("query").asText() + " (deployment " + d.path("deploymentId").asText() + ")");
+    d.path("members").fields().forEachRemaining(e -> out.printf("  %-10s on %s%n", e.getKey(), e.getValue().asText()));
+    return 0;
+  }
+
   /** Posts the instruction, waits for the move to end and prints its steps; 0 only when COMPLETED. */
   int migrate(MigrationInstruction instruction) throws Failed {
     String body;

@@ -1,9 +1,13 @@
 package io.ferry.http;
 
+import java.util.LinkedHashMap;
+import io.ferry.query.QueryGraph;
+import io.ferry.api.Placement;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
@@ -143,6 +147,8 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
   private final MemberSettings member;
   private final Settings settings;
   private final ObjectMapper json = JsonMapper.builder().build();
+  /** Reads query graphs: integers in filter literals are Longs, as Ferry's field types are. */
+  private final ObjectMapper graphJson = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
   private volatile ServerBinding binding;
 
   private ManagementServer(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings) {
@@ -249,7 +255,15 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
                             "queries",
                             () ->
                                 concat(
-                                    pathEndOrSingleSlash(() -> get(() -> completeWithFuture(queries()))),
+                                    pathEndOrSingleSlash(
+                                        () ->
+                                            concat(
+                                                get(() -> completeWithFuture(queries())),
+                                                post(
+                                                    () ->
+                                                        withSizeLimit(
+                                                            settings.requestBytesMax(),
+                                                            () -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(deploy(body))))))),
                                     path(PathMatchers.segment().slash("status"), q -> get(() -> completeWithFuture(status(q)))))),
                         pathPrefix(
                             "migrations",
@@ -314,6 +328,31 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
           return json(StatusCodes.OK, out);
         },
         StatusCodes.NOT_FOUND);
+  }
+
+  /**
+   * Deploys {@code {"graph": <query graph>, "placement": {"node": "site", ...}}}; the graph is the
+   * JSON form of {@link QueryGraph} (what {@code ferry submit} sends). 201 with the members each
+   * node runs on, 409 when the cluster refuses it, 400 when the body cannot be read.
+   */
+  private CompletionStage<HttpResponse> deploy(String body) {
+    QueryGraph graph;
+    Placement placement;
+    try {
+      JsonNode root = graphJson.readTree(body);
+      if (root == null || !root.isObject() || !root.has("graph") || !root.has("placement")) {
+        throw new IllegalArgumentException("the request body must be {\"graph\": ..., \"placement\": {\"node\": \"site\"}}");
+      }
+      graph = graphJson.treeToValue(root.get("graph"), QueryGraph.class);
+      Map<String, String> sites = new LinkedHashMap<>();
+      root.get("placement").fields().forEachRemaining(e -> sites.put(e.getKey(), e.getValue().asText()));
+      placement = new Placement(sites);
+    } catch (JsonProcessingException e) {
+      return done(error(StatusCodes.BAD_REQUEST, "cannot read the query: " + e.getOriginalMessage()));
+    } catch (RuntimeException e) {
+      return done(error(StatusCodes.BAD_REQUEST, "cannot read the query: " + e.getMessage()));
+    }
+    return answer(ferry.deploy(graph, placement), d -> json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
   }
 
   private CompletionStage<HttpResponse> migrate(String body) {

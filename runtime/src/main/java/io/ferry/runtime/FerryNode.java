@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.ferry.api.Ferry;
 import io.ferry.http.ManagementServer;
+import io.ferry.persistence.CassandraJournal;
 import io.ferry.persistence.H2Journal;
 import java.time.Duration;
 import java.util.Optional;
@@ -12,6 +13,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -45,6 +47,10 @@ public final class FerryNode implements AutoCloseable {
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
     try {
+      if (full.getString("ferry.persistence.journal").equals("cassandra")) {
+        // Before any node can persist: the keyspaces and tables, created by Ferry itself.
+        CassandraJournal.ensureSchema(Adapter.toClassic(system), full.getDuration("ferry.persistence.cassandra.schema-timeout"));
+      }
       if (member.seedNodes().isEmpty()) {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
       }
@@ -66,8 +72,11 @@ public final class FerryNode implements AutoCloseable {
             .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(member.port()))
             .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(member.seedNodes()));
     String journal = config.getString("ferry.persistence.journal");
+    if (journal.equals("cassandra")) {
+      return c.withFallback(CassandraJournal.config(config));
+    }
     if (!journal.equals("h2")) {
-      throw new IllegalArgumentException("ferry.persistence.journal must be h2 (cassandra comes with issue 5), got '" + journal + "'");
+      throw new IllegalArgumentException("ferry.persistence.journal must be h2 or cassandra, got '" + journal + "'");
     }
     String url = H2Journal.url(config, member.dataDir());
     H2Journal.ensureDirectory(url);
