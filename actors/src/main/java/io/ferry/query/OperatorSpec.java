@@ -1,5 +1,6 @@
 package io.ferry.query;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.util.List;
@@ -21,11 +22,13 @@ import java.util.List;
 public sealed interface OperatorSpec {
 
   /** Sources have no upstream; their input anchor is an offset into something replayable. */
+  @JsonIgnore
   default boolean isSource() {
     return this instanceof Generate || this instanceof ReadJsonLines;
   }
 
   /** Sinks end a query; they may take several upstreams with the same schema (a union). */
+  @JsonIgnore
   default boolean isSink() {
     return this instanceof Collect || this instanceof WriteJsonLines;
   }

@@ -193,7 +193,7 @@ final class ManagementClient {
 
   /** The JSON of a 200 answer; any other status fails with the member's own error message. */
   private JsonNode ok(HttpResponse<String> r, String doing) throws Failed {
-    if (r.statusCode() != 200) {
+    if (r.statusCode() / 100 != 2) {
       throw new Failed(doing + " failed (HTTP " + r.statusCode() + " from " + base + "): " + errorOf(r));
     }
     return parse(r);
