@@ -70,7 +70,9 @@ public final class CassandraJournal {
                 // Ferry does not tag events: no tag tables to write.
                 PLUGIN + ".events-by-tag.enabled", false,
                 // A member may start before Cassandra answers: keep trying instead of failing the member.
-                "datastax-java-driver.advanced.reconnect-on-init", true)));
+                "datastax-java-driver.advanced.reconnect-on-init", true,
+                // After an outage, reconnect within seconds rather than the driver's 60 s backoff cap.
+                "datastax-java-driver.advanced.reconnection-policy.max-delay", "2s")));
   }
 
   /**

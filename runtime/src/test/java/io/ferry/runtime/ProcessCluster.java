@@ -1,0 +1,201 @@
+package io.ferry.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Cluster members as separate JVM processes ({@code ferry node --config FILE}), started from the
+ * test's own class path; crashed with SIGKILL, stopped with SIGTERM (a graceful leave). Talks to
+ * them only over their management endpoints, as an operator would.
+ */
+final class ProcessCluster implements AutoCloseable {
+
+  /** One member process: its site, ports, log and handle. */
+  record Member(String site, int port, int httpPort, Path log, Process process) {
+    String address() {
+      return "pekko://ferry@127.0.0.1:" + port;
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + httpPort;
+    }
+  }
+
+  private final Path dir;
+  private final String extraConfig;
+  private final List<Member> members = new ArrayList<>();
+  private final List<String> seeds = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final ObjectMapper json = new ObjectMapper();
+
+  ProcessCluster(Path dir, String extraConfig) {
+    this.dir = dir;
+    this.extraConfig = extraConfig;
+  }
+
+  /** Starts a member process at {@code site}; the first two started become the seed nodes. */
+  Member start(String site, String tier) throws IOException {
+    int port = freePort();
+    int httpPort = freePort();
+    if (seeds.size() < 2) {
+      seeds.add("\"pekko://ferry@127.0.0.1:" + port + "\"");
+    }
+    String name = site + "-" + port;
+    Path conf = dir.resolve(name + ".conf");
+    Files.writeString(
+        conf,
+        String.join(
+            "\n",
+            "ferry.member { tier = " + tier + ", site = " + site + ", host = \"127.0.0.1\", port = " + port + ",",
+            "  seed-nodes = [" + String.join(", ", seeds) + "], data-dir = \"" + dir.resolve("data-" + name) + "\" }",
+            "ferry.http.port = " + httpPort,
+            extraConfig));
+    Path log = dir.resolve(name + ".log");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx512m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("io.ferry.cli.Main");
+    cmd.add("node");
+    cmd.add("--config");
+    cmd.add(conf.toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Member m = new Member(site, port, httpPort, log, p);
+    synchronized (members) {
+      members.add(m);
+    }
+    return m;
+  }
+
+  /** Waits until every live member answers /health as Up. */
+  void awaitUp(Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (Member m : live()) {
+      while (true) {
+        if (!m.process().isAlive()) {
+          throw new IllegalStateException("member " + m.site() + " exited; its log:\n" + tail(m.log()));
+        }
+        Optional<JsonNode> h = get(m, "/health");
+        if (h.isPresent() && h.get().path("status").asText().equals("Up")) {
+          break;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("member " + m.site() + " did not come up; its log:\n" + tail(m.log()));
+        }
+        TimeUnit.MILLISECONDS.sleep(200);
+      }
+    }
+  }
+
+  List<Member> live() {
+    synchronized (members) {
+      return members.stream().filter(m -> m.process().isAlive()).toList();
+    }
+  }
+
+  Member at(String address) {
+    return live().stream().filter(m -> m.address().equals(address)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no live member at " + address));
+  }
+
+  /** kill -9: the member stops at once, mid-write, without leaving. */
+  void kill(Member m) throws InterruptedException {
+    m.process().destroyForcibly();
+    m.process().waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** GET from any live member that answers. */
+  Optional<JsonNode> get(String path) {
+    for (Member m : live()) {
+      Optional<JsonNode> r = get(m, path);
+      if (r.isPresent()) {
+        return r;
+      }
+    }
+    return Optional.empty();
+  }
+
+  Optional<JsonNode> get(Member m, String path) {
+    try {
+      HttpResponse<String> r =
+          http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? Optional.of(json.readTree(r.body())) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  /** A node's status field from GET /queries/{q}/status, or empty while no member answers. */
+  Optional<JsonNode> nodeStatus(String query, String node) {
+    return get("/queries/" + query + "/status").flatMap(all -> {
+      for (JsonNode n : all) {
+        if (n.path("node").asText().equals(node)) {
+          return Optional.of(n);
+        }
+      }
+      return Optional.empty();
+    });
+  }
+
+  /** The member address a node is placed on, per GET /queries. */
+  Optional<String> memberOf(String query, String node) {
+    return get("/queries").flatMap(all -> {
+      for (JsonNode q : all) {
+        if (q.path("query").asText().equals(query)) {
+          for (JsonNode n : q.path("nodes")) {
+            if (n.path("node").asText().equals(node) && n.path("member").isTextual()) {
+              return Optional.of(n.path("member").asText());
+            }
+          }
+        }
+      }
+      return Optional.empty();
+    });
+  }
+
+  static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */
+  @Override
+  public void close() throws InterruptedException {
+    for (Member m : live()) {
+      m.process().destroy();
+    }
+    for (Member m : new ArrayList<>(members)) {
+      if (!m.process().waitFor(30, TimeUnit.SECONDS)) {
+        m.process().destroyForcibly();
+      }
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
