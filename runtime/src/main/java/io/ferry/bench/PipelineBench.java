@@ -77,10 +77,14 @@ public final class PipelineBench {
   }
 
   static Throughput throughput(Path dir, int members, long records) throws Exception {
+    return throughput(dir, members, records, quiet());
+  }
+
+  static Throughput throughput(Path dir, int members, long records, Config config) throws Exception {
     QueryGraph graph = SampleQuery.graph("bench", records, 0, null);
     Placement placement =
         members == 3 ? SampleQuery.placement(false) : all(graph, "cloud");
-    try (LocalCluster cluster = LocalCluster.start(dir, sites(members), quiet(), Duration.ofSeconds(60))) {
+    try (LocalCluster cluster = LocalCluster.start(dir, sites(members), config, Duration.ofSeconds(60))) {
       Ferry ferry = cluster.any().ferry();
       long start = System.nanoTime();
       Deployment d = ferry.deploy(graph, placement).toCompletableFuture().get(30, TimeUnit.SECONDS);
