@@ -76,6 +76,8 @@ public final class JournalBench {
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
+    // A third member, so the survivors of the crash below are a majority and down the crashed one.
+    sites.put("edge-b", "edge");
     // Both nodes at the edge: the sink receives the source's PII field.
     QueryGraph g =
         Query.named("recovery")

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.api.Ferry;
@@ -43,7 +44,12 @@ class MigrationIT {
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
     sites.put("edge-b", "edge");
-    cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.empty(), Duration.ofSeconds(60));
+    cluster = LocalCluster.start(dir.resolve("data"), sites, journal(), Duration.ofSeconds(60));
+  }
+
+  /** The journal the members use: the embedded H2 default here; {@link MigrationCassandraIT} overrides it. */
+  protected Config journal() {
+    return ConfigFactory.empty();
   }
 
   @AfterEach
