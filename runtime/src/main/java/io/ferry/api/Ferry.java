@@ -1,5 +1,6 @@
 package io.ferry.api;
 
+import com.typesafe.config.Config;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
@@ -30,6 +31,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
@@ -46,10 +48,11 @@ public final class Ferry implements Extension {
   private final Duration migrationTimeout;
 
   private Ferry(ActorSystem<?> system) {
+    Config config = system.settings().config();
     this.system = system;
     this.sharding = ClusterSharding.get(system);
-    this.askTimeout = system.settings().config().getDuration("ferry.api.ask-timeout");
-    NodeSettings nodeSettings = NodeSettings.from(system.settings().config());
+    this.askTimeout = config.getDuration("ferry.api.ask-timeout");
+    NodeSettings nodeSettings = NodeSettings.from(config);
     LogicNode.Peers peers = (q, n) -> entity(q, n);
     sharding.init(
         Entity.of(LogicNode.TYPE_KEY, ctx -> LogicNode.create(ctx.getEntityId(), nodeSettings, peers))
@@ -57,9 +60,7 @@ public final class Ferry implements Extension {
             .withMessageExtractor(new OneShardPerNode())
             .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, LogicNode.TYPE_KEY.name(), Duration.ofSeconds(5))));
     ShardLocations locations =
-        new ShardLocations(
-            system, LogicNode.TYPE_KEY.name(), system.settings().config().getDuration("ferry.registry.location-write-timeout"));
-    com.typesafe.config.Config config = system.settings().config();
+        new ShardLocations(system, LogicNode.TYPE_KEY.name(), config.getDuration("ferry.registry.location-write-timeout"));
     QueryRegistry.Settings registrySettings =
         new QueryRegistry.Settings(
             config.getDuration("ferry.registry.tick"),
@@ -77,7 +78,7 @@ public final class Ferry implements Extension {
                             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
                         "ferry-query-registry")
                     .withSettings(
-                        org.apache.pekko.cluster.typed.ClusterSingletonSettings.create(system)
+                        ClusterSingletonSettings.create(system)
                             .withRole(MemberSettings.WORKER_ROLE)));
   }
 
@@ -86,7 +87,7 @@ public final class Ferry implements Extension {
    * the shard coordinator keeps a removed member's shards for the down-removal margin (with the
    * split-brain resolver: its stable-after), so the other side of a partition can stop them first.
    */
-  static Duration removalGrace(com.typesafe.config.Config config) {
+  static Duration removalGrace(Config config) {
     Duration extra = config.getDuration("ferry.registry.removal-grace");
     String margin = config.getString("pekko.cluster.down-removal-margin");
     Duration removal =

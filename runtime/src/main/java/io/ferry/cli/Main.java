@@ -1,12 +1,22 @@
 package io.ferry.cli;
 
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import io.ferry.bench.JournalBench;
+import io.ferry.bench.MigrationBench;
+import io.ferry.bench.PipelineBench;
 import io.ferry.placement.MigrationInstruction;
+import io.ferry.runtime.FerryNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 
 /** The {@code ferry} command line. Each command says what it did and exits non-zero on failure. */
 public final class Main {
@@ -81,13 +91,13 @@ public final class Main {
       case "migrate":
         return migrate(a);
       case "bench":
-        io.ferry.bench.PipelineBench.main(a.toArray(String[]::new));
+        PipelineBench.main(a.toArray(String[]::new));
         return 0;
       case "bench-journal":
-        io.ferry.bench.JournalBench.main(a.toArray(String[]::new));
+        JournalBench.main(a.toArray(String[]::new));
         return 0;
       case "bench-moves":
-        io.ferry.bench.MigrationBench.main(a.toArray(String[]::new));
+        MigrationBench.main(a.toArray(String[]::new));
         return 0;
       case "help":
       case "--help":
@@ -136,19 +146,19 @@ public final class Main {
     if (file == null) {
       throw new IllegalArgumentException("node needs --config FILE: the member's configuration (see config/)");
     }
-    if (!java.nio.file.Files.isReadable(file)) {
+    if (!Files.isReadable(file)) {
       throw new IllegalArgumentException("node: cannot read the configuration file " + file.toAbsolutePath());
     }
-    com.typesafe.config.Config config;
+    Config config;
     try {
-      config = com.typesafe.config.ConfigFactory.parseFile(file.toFile()).resolve();
-    } catch (com.typesafe.config.ConfigException e) {
+      config = ConfigFactory.parseFile(file.toFile()).resolve();
+    } catch (ConfigException e) {
       throw new IllegalArgumentException("node: " + file + " is not valid HOCON: " + e.getMessage());
     }
     if (!config.hasPath("ferry.member")) {
       throw new IllegalArgumentException("node: " + file + " has no ferry.member section (tier, site, host, port, seed-nodes, data-dir)");
     }
-    io.ferry.runtime.FerryNode member = io.ferry.runtime.FerryNode.start(config);
+    FerryNode member = FerryNode.start(config);
     System.out.printf("ferry node: member %s roles %s journal %s management %s%n", member.address(), member.settings().roles(),
         member.system().settings().config().getString("ferry.persistence.journal"), member.httpUrl().orElse("off"));
     System.out.flush();
@@ -182,11 +192,11 @@ public final class Main {
     }
     String body;
     if (sample) {
-      var mapper = com.fasterxml.jackson.databind.json.JsonMapper.builder().build();
+      var mapper = JsonMapper.builder().build();
       body = mapper.writeValueAsString(
-          java.util.Map.of("graph", SampleQuery.graph(query, records, rate, archive), "placement", SampleQuery.placement(archive != null).sites()));
+          Map.of("graph", SampleQuery.graph(query, records, rate, archive), "placement", SampleQuery.placement(archive != null).sites()));
     } else {
-      body = java.nio.file.Files.readString(file);
+      body = Files.readString(file);
     }
     ManagementClient client = new ManagementClient(url, System.out, System.err);
     String payload = body;
