@@ -199,6 +199,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onSignal(
             RecoveryCompleted.instance(),
             state -> {
+              NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), true);
               state.recovered();
               if (state.configured()) {
                 ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
@@ -206,7 +207,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
                 drive(state);
               }
             })
-        .onSignal(PostStop.instance(), NodeState::close)
+        .onSignal(
+            PostStop.instance(),
+            state -> {
+              NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), false);
+              state.close();
+            })
         .build();
   }
 
@@ -484,6 +490,11 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       peers.apply(state.spec().query(), upstream)
           .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf()));
     }
+  }
+
+  /** This incarnation of the node: its actor's unique id. */
+  private String instance() {
+    return ctx.getSystem().address() + "#" + ctx.getSelf().path().uid();
   }
 
   static QueryId queryIdOf(String entityId) {

@@ -1,0 +1,243 @@
+package io.ferry.simulator.chaos;
+
+import com.typesafe.config.ConfigFactory;
+import io.ferry.api.Deployment;
+import io.ferry.cli.SampleQuery;
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
+import io.ferry.query.NodeId;
+import io.ferry.query.QueryGraph;
+import io.ferry.query.Row;
+import io.ferry.query.node.LogicNode;
+import io.ferry.query.node.NodeLifecycle;
+import io.ferry.runtime.FerryNode;
+import io.ferry.runtime.LocalCluster;
+import io.ferry.simulator.report.RunReport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One real-stack chaos run: real members (one ActorSystem each, loopback, shared H2 journal) run
+ * the sample query while a fault schedule drawn from the seed crashes members (replaced at their
+ * site) and moves nodes between sites. The schedule replays from the seed; interleavings may
+ * differ. Collects what the checkers need: sink rows, node instance intervals, the time of the
+ * last fault and of the pipeline's end.
+ */
+public final class ChaosRun {
+
+  /** Nodes a move may pick, and the sites each may go to (PII stays at the edge). */
+  private static final Map<String, List<String>> MOVABLE =
+      Map.of(
+          "window-a", List.of("cloud", "edge-a", "edge-b"),
+          "window-b", List.of("cloud", "edge-a", "edge-b"),
+          SampleQuery.SINK, List.of("cloud", "edge-a", "edge-b"));
+
+  /** Everything the run observed, for the checkers and the report. */
+  public record Observed(
+      QueryGraph graph,
+      Path archive,
+      List<Row> sinkRows,
+      boolean finished,
+      long lastFaultMillis,
+      long finishedMillis,
+      List<NodeLifecycle.Change> lifecycle,
+      List<RunReport.Event> faults,
+      List<RunReport.Event> operations,
+      List<Long> migrationPausesMillis,
+      List<RunReport.Point> throughput,
+      Map<String, Double> probabilities,
+      long durationMillis) {}
+
+  /** A planned fault: what, and when after the start. */
+  record Planned(long atMillis, String kind, String target) {}
+
+  private ChaosRun() {}
+
+  /** The seeded fault schedule: counts drawn 0..2x the scenario's, times spread over the fault window. */
+  static List<Planned> schedule(Scenario s, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    List<Planned> plan = new ArrayList<>();
+    long window = s.faultWindow().toMillis();
+    for (Map.Entry<String, Integer> f : s.faults().entrySet()) {
+      int n = f.getValue() == 0 ? 0 : r.nextInt(2 * f.getValue() + 1);
+      for (int i = 0; i < n; i++) {
+        long at = 1_000 + r.nextLong(Math.max(1, window));
+        String target =
+            f.getKey().equals("migration")
+                ? pick(r, new ArrayList<>(new java.util.TreeSet<>(MOVABLE.keySet())))
+                : pick(r, List.of("window-a", "window-b", SampleQuery.SINK, "src-a", "src-b"));
+        plan.add(new Planned(at, f.getKey(), target));
+      }
+    }
+    plan.sort((a, b) -> Long.compare(a.atMillis(), b.atMillis()));
+    return plan;
+  }
+
+  private static String pick(SplittableRandom r, List<String> from) {
+    return from.get(r.nextInt(from.size()));
+  }
+
+  public static Observed run(Scenario s, long seed, Path dir) throws Exception {
+    SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    List<Planned> plan = schedule(s, seed);
+    Path archive = dir.resolve("archive.jsonl");
+    QueryGraph graph = SampleQuery.graph("chaos", s.recordsPerSource(), s.ratePerSource(), archive);
+    Map<String, String> sites = new LinkedHashMap<>();
+    s.sites().forEach((site, def) -> sites.put(site, def.tier()));
+    List<NodeLifecycle.Change> lifecycle = Collections.synchronizedList(new ArrayList<>());
+    List<RunReport.Event> faults = new ArrayList<>();
+    List<RunReport.Event> operations = Collections.synchronizedList(new ArrayList<>());
+    List<Long> pauses = Collections.synchronizedList(new ArrayList<>());
+    List<RunReport.Point> throughput = new ArrayList<>();
+    List<Row> rows = new ArrayList<>();
+    Map<String, Double> probabilities = new LinkedHashMap<>();
+    s.faults().forEach((k, v) -> probabilities.put(k + " (planned)", (double) plan.stream().filter(p -> p.kind().equals(k)).count()));
+    try (AutoCloseable listening = NodeLifecycle.listen(lifecycle::add);
+        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("pekko.loglevel = WARNING"), Duration.ofSeconds(60))) {
+      for (Map.Entry<String, Scenario.Site> e : s.sites().entrySet()) {
+        for (int i = 1; i < e.getValue().members(); i++) {
+          cluster.startMember(e.getKey(), e.getValue().tier());
+        }
+      }
+      cluster.awaitAllUp(Duration.ofSeconds(60));
+      long start = System.currentTimeMillis();
+      Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      operations.add(new RunReport.Event(0, "deploy", "query chaos on " + d.members()));
+      List<CompletableFuture<?>> moves = new ArrayList<>();
+      long after = 0;
+      boolean finished = false;
+      int next = 0;
+      long lastFault = 0;
+      long lastPoint = 0;
+      long deadline = start + s.faultWindow().toMillis() + 1_000 + s.livenessBound().toMillis();
+      while (System.currentTimeMillis() < deadline) {
+        long now = System.currentTimeMillis() - start;
+        while (next < plan.size() && plan.get(next).atMillis() <= now) {
+          Planned p = plan.get(next++);
+          lastFault = now;
+          inject(cluster, d, p, r, now, faults, operations, pauses, moves, start);
+        }
+        LogicNode.SinkRows batch = read(cluster, d, after);
+        if (batch != null) {
+          rows.addAll(batch.rows());
+          after = batch.next();
+          if (batch.done() && next >= plan.size()) {
+            finished = true;
+            break;
+          }
+        }
+        if (now - lastPoint >= 500) {
+          lastPoint = now;
+          throughput.add(new RunReport.Point(now, rows.size()));
+        }
+        if (batch == null || batch.rows().isEmpty()) {
+          TimeUnit.MILLISECONDS.sleep(20);
+        }
+      }
+      long finishedAt = System.currentTimeMillis() - start;
+      throughput.add(new RunReport.Point(finishedAt, rows.size()));
+      for (CompletableFuture<?> m : moves) {
+        try {
+          m.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          // recorded by the move itself
+        }
+      }
+      if (finished) {
+        awaitArchive(cluster, d);
+      }
+      return new Observed(graph, archive, rows, finished, lastFault, finishedAt, new ArrayList<>(lifecycle), faults,
+          new ArrayList<>(operations), new ArrayList<>(pauses), throughput, probabilities, System.currentTimeMillis() - start);
+    }
+  }
+
+  private static void inject(
+      LocalCluster cluster, Deployment d, Planned p, SplittableRandom r, long now, List<RunReport.Event> faults,
+      List<RunReport.Event> operations, List<Long> pauses, List<CompletableFuture<?>> moves, long start) throws Exception {
+    if (p.kind().equals("migration")) {
+      List<String> sites = MOVABLE.get(p.target());
+      String to = sites.get(r.nextInt(sites.size()));
+      faults.add(new RunReport.Event(now, "migration", p.target() + " -> " + to));
+      moves.add(
+          cluster.any().ferry().migrate(new MigrationInstruction(d.query().value(), List.of(p.target()), to))
+              .toCompletableFuture()
+              .whenComplete(
+                  (rep, e) -> {
+                    long at = System.currentTimeMillis() - start;
+                    if (e != null) {
+                      operations.add(new RunReport.Event(at, "migration-refused", p.target() + " -> " + to + ": " + rootMessage(e)));
+                    } else {
+                      operations.add(new RunReport.Event(at, "migration-" + rep.outcome().toLowerCase(), p.target() + " -> " + to + " in " + rep.pauseMillis() + " ms"));
+                      if (rep.outcome().equals(MigrationReport.COMPLETED)) {
+                        pauses.add(rep.pauseMillis());
+                      }
+                    }
+                  }));
+      return;
+    }
+    // member-crash: the member hosting the target node dies without leaving; a replacement starts at its site.
+    String address;
+    try {
+      address = cluster.any().ferry().queries().toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).members().get(p.target());
+    } catch (Exception e) {
+      faults.add(new RunReport.Event(now, "member-crash-skipped", p.target() + ": placement unknown (" + rootMessage(e) + ")"));
+      return;
+    }
+    var state = org.apache.pekko.cluster.typed.Cluster.get(cluster.any().system()).state();
+    long members = java.util.stream.StreamSupport.stream(state.getMembers().spliterator(), false).count();
+    // One crash at a time: with a crashed member not yet removed, a second crash could leave no majority.
+    if (address == null || cluster.live().size() < 3 || !state.getUnreachable().isEmpty() || members != cluster.live().size()) {
+      faults.add(new RunReport.Event(now, "member-crash-skipped", p.target() + ": an earlier crash is still being resolved"));
+      return;
+    }
+    FerryNode victim = cluster.memberAt(address);
+    faults.add(new RunReport.Event(now, "member-crash", victim.settings().site() + " " + address + " (hosts " + p.target() + ")"));
+    victim.crash();
+    FerryNode replacement = cluster.startMember(victim.settings().site(), victim.settings().tier());
+    operations.add(new RunReport.Event(System.currentTimeMillis() - start, "member-start", victim.settings().site() + " " + replacement.address()));
+  }
+
+  private static LogicNode.SinkRows read(LocalCluster cluster, Deployment d, long after) {
+    for (FerryNode via : cluster.live()) {
+      try {
+        return via.ferry().read(d.query(), new NodeId(SampleQuery.SINK), after, 5000).toCompletableFuture().get(3, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // moving, or that member is going away: try another
+      }
+    }
+    return null;
+  }
+
+  private static void awaitArchive(LocalCluster cluster, Deployment d) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      try {
+        LogicNode.NodeStatus s =
+            cluster.any().ferry().entity(d.query(), new NodeId(SampleQuery.ARCHIVE))
+                .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(3)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        if (s.done()) {
+          return;
+        }
+      } catch (Exception e) {
+        // moving: ask again
+      }
+      TimeUnit.MILLISECONDS.sleep(100);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage();
+  }
+}
