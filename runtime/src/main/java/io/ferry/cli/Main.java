@@ -57,6 +57,8 @@ public final class Main {
           "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
           "  bench-journal  batches/s, rows/s and the recovery time of a 10,000-event node on H2 and Cassandra",
           "            [ROWS_PER_SOURCE [CASSANDRA_HOST:PORT]]  (start Cassandra with scripts/cassandra start)",
+          "  simulate  seeded chaos runs with invariant checkers and reports (the simulator module):",
+          "            --scenario FILE (config/scenarios/) --seed N [--runs K] [--tier real-stack|deterministic] [--out DIR]",
           "  help      this text");
 
   private Main() {}
