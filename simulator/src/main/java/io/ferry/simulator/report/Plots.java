@@ -117,7 +117,7 @@ final class Plots {
     List<String> legend = new ArrayList<>();
     kinds.forEach(k -> legend.add(k + " (" + counts.get(k) + ")"));
     int legendRows = legendRows(legend);
-    Svg svg = new Svg(WIDTH, frame.bottom() + 50 + legendRows * 22, "faults injected over time, one lane per kind");
+    Svg svg = new Svg(WIDTH, frame.bottom() + 66 + legendRows * 22, "faults injected over time, one lane per kind");
 
     for (int lane = 0; lane < kinds.size(); lane++) {
       String kind = kinds.get(lane);
@@ -138,7 +138,7 @@ final class Plots {
     }
 
     double legendX = 10;
-    double legendY = frame.bottom() + 52;
+    double legendY = frame.bottom() + 70;
     for (int i = 0; i < kinds.size(); i++) {
       String text = label(legend.get(i));
       double width = 28 + text.length() * 7.5;

@@ -7,6 +7,7 @@ import io.ferry.simulator.report.RunReport.Event;
 import io.ferry.simulator.report.RunReport.SinkFigures;
 import io.ferry.simulator.report.RunReport.Verdict;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -192,7 +192,7 @@ public final class ReportWriter {
     } else {
       out.append("<table class=\"narrow\"><thead><tr><th>fault</th><th class=\"n\">probability</th></tr></thead><tbody>\n");
       probabilities.forEach((kind, p) -> out.append("<tr><td>").append(e(kind)).append("</td><td class=\"n\">")
-          .append(e(p == null ? "\u2014" : String.format(Locale.ROOT, "%.4g", p))).append("</td></tr>\n"));
+          .append(e(probability(p))).append("</td></tr>\n"));
       out.append("</tbody></table>\n");
     }
     out.append(Plots.faultTimeline(faults, report.durationMillis())).append("</section>\n");
@@ -279,6 +279,14 @@ public final class ReportWriter {
 
   private static void number(StringBuilder out, long value, boolean bad) {
     out.append("<td class=\"n").append(bad ? " badn" : "").append("\">").append(Html.count(value)).append("</td>");
+  }
+
+  /** As written in the scenario, not rounded: 0.005, not 0.005000 or 5.000e-03. */
+  private static String probability(Double p) {
+    if (p == null || p.isNaN() || p.isInfinite()) {
+      return String.valueOf(p);
+    }
+    return BigDecimal.valueOf(p).stripTrailingZeros().toPlainString();
   }
 
   private static boolean passed(RunReport report) {

@@ -31,6 +31,7 @@ class ReportWriterTest {
     assertTrue(html.contains(String.valueOf(SampleReports.SEED)), "the seed must be on the page");
     assertTrue(html.contains("<pre class=\"replay\"><code>mvn -q -pl simulator exec:java -Dferry.sim.seed="),
         "the replay command must be in a <code>");
+    assertTrue(html.contains("<td>crash</td><td class=\"n\">0.005</td>"), "probabilities as set, not padded");
   }
 
   @Test
