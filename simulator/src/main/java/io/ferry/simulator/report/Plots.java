@@ -26,6 +26,9 @@ final class Plots {
   /** Characters of a lane or link label; longer ones are cut with an ellipsis. */
   static final int LABEL_CHARS_MAX = 24;
 
+  /** Shortest time axis: a run under a second is drawn on a one-second axis, with distinct tick labels. */
+  static final long AXIS_MILLIS_MIN = 1_000;
+
   /** Okabe–Ito colours: told apart by colour-blind readers too. Kinds past the eighth reuse them. */
   private static final String[] PALETTE = {
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#8C6D1F"
@@ -45,7 +48,7 @@ final class Plots {
     List<Point> points = new ArrayList<>(series);
     points.sort(Comparator.comparingLong(Point::atMillis));
     points = thin(points, THROUGHPUT_POINTS_MAX);
-    long endMillis = Math.max(durationMillis, points.get(points.size() - 1).atMillis());
+    long endMillis = Math.max(AXIS_MILLIS_MIN, Math.max(durationMillis, points.get(points.size() - 1).atMillis()));
     long rowsMax = points.stream().mapToLong(Point::rows).max().orElse(0);
 
     Frame frame = new Frame(80, 20, WIDTH - 80 - 30, 260);
@@ -108,8 +111,8 @@ final class Plots {
     Map<String, Integer> counts = new TreeMap<>();
     faults.forEach(f -> counts.merge(kind(f), 1, Integer::sum));
     List<String> kinds = new ArrayList<>(colours.keySet());
-    long endMillis = Math.max(durationMillis,
-        faults.stream().mapToLong(Event::atMillis).max().orElse(0));
+    long endMillis = Math.max(AXIS_MILLIS_MIN, Math.max(durationMillis,
+        faults.stream().mapToLong(Event::atMillis).max().orElse(0)));
 
     int laneHeight = 26;
     int left = 190;
@@ -185,7 +188,7 @@ final class Plots {
   }
 
   /** One colour per fault kind, kinds in name order, so a kind keeps its colour between runs with the same kinds. */
-  static Map<String, String> kindColours(List<Event> faults) {
+  private static Map<String, String> kindColours(List<Event> faults) {
     Map<String, String> colours = new TreeMap<>();
     faults.forEach(f -> colours.put(kind(f), ""));
     int i = 0;
@@ -195,7 +198,7 @@ final class Plots {
     return colours;
   }
 
-  static String kind(Event event) {
+  private static String kind(Event event) {
     return event.kind() == null || event.kind().isEmpty() ? "(no kind)" : event.kind();
   }
 
@@ -246,7 +249,7 @@ final class Plots {
   }
 
   /** Step of 1, 2 or 5 times a power of ten that cuts {@code max} into about {@code parts}. */
-  static double niceStep(double max, int parts) {
+  private static double niceStep(double max, int parts) {
     if (max <= 0) {
       return 1;
     }
@@ -288,7 +291,7 @@ final class Plots {
 
     /** A time axis under the frame, 0 to {@code endMillis}, labelled in seconds. */
     void timeAxis(Svg svg, long endMillis) {
-      double endSeconds = Math.max(endMillis, 1) / 1000.0;
+      double endSeconds = endMillis / 1000.0;
       double step = niceStep(endSeconds, 8);
       svg.line(left, bottom(), left + width, bottom(), AXIS, 1);
       int ticks = (int) Math.floor(endSeconds / step + 1e-9);
