@@ -2,8 +2,11 @@ package io.ferry.simulator.protocol;
 
 import io.ferry.query.node.NodeEvent;
 import io.ferry.query.node.NodeSnapshot;
+import io.ferry.query.NodeId;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,6 +24,8 @@ final class SimJournal {
   private final List<Entry> events = new ArrayList<>();
   private Snapshot snapshot;
   private long lastSeqNr;
+  /** The input anchor per upstream as of the last durable event: what the node has persisted. */
+  private final Map<NodeId, Long> durableAnchors = new LinkedHashMap<>();
 
   SimJournal(String node) {
     this.node = node;
@@ -38,6 +43,15 @@ final class SimJournal {
     }
     events.add(new Entry(seqNr, event));
     lastSeqNr = seqNr;
+    if (event instanceof NodeEvent.Configured) {
+      durableAnchors.clear();
+    } else if (event instanceof NodeEvent.BatchProcessed b) {
+      durableAnchors.put(b.upstream(), b.next());
+    }
+  }
+
+  long durableAnchor(NodeId upstream) {
+    return durableAnchors.getOrDefault(upstream, 0L);
   }
 
   /** Keeps {@code s} if it is newer than the stored one, and deletes the events it covers. */

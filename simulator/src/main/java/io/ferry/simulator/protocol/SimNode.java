@@ -61,8 +61,11 @@ final class SimNode {
     /** Journal faults (stalls) stop at the heal time too. */
     boolean healed();
 
-    /** A consumer asked for rows the node had already dropped: once-only is broken. */
-    void gap(String instance, String consumer, long after, long base);
+    /**
+     * A consumer asked for rows the node had already dropped: once-only is broken if the consumer
+     * has not persisted them, a stale (repeated or overtaken) pull if it has.
+     */
+    void gap(String instance, NodeId upstream, String consumer, long after, long base);
   }
 
   private static final int STASH_MAX = 100_000;
@@ -272,7 +275,7 @@ final class SimNode {
     }
     NodeState.Served s = served.get();
     if (s.gap()) {
-      host.gap(instance, pull.consumer(), pull.after(), state.outputBase());
+      host.gap(instance, node, pull.consumer(), pull.after(), state.outputBase());
       return true;
     }
     host.network().send(

@@ -86,6 +86,11 @@ final class SimReader {
     throughput.add(new RunReport.Point(bucketMillis, rows.size()));
   }
 
+  /** The reader's anchor: every row before it has been read and kept. */
+  long anchor() {
+    return anchor;
+  }
+
   List<Row> rows() {
     return rows;
   }

@@ -89,7 +89,7 @@ class ProtocolSimulationTest {
       RunReport.Verdict onceOnly = r.checkers().stream().filter(v -> v.checker().equals("once-only")).findFirst().orElseThrow();
       if (!onceOnly.ok()) {
         caught.add(seed);
-        System.out.println("dedup off: seed " + seed + " caught: " + onceOnly.detail());
+        System.out.println("dedup off: seed " + seed + " caught: " + onceOnly.detail().substring(0, Math.min(120, onceOnly.detail().length())));
       }
     }
     System.out.println("dedup off: caught " + caught.size() + " of " + tried + " seeds with pDup > 0: " + caught);
