@@ -58,6 +58,31 @@ public final class ProtocolSimulation {
     }
   }
 
+  /**
+   * Replays one seed and prints its verdicts: {@code --seed N [--no-dedup]}. Until the {@code
+   * ferry} launcher gains a {@code simulate} command (it lives in runtime, which cannot see this
+   * module), run it with {@code java -cp <simulator classpath> io.ferry.simulator.protocol.ProtocolSimulation}.
+   */
+  public static void main(String[] args) {
+    long seed = 0;
+    Options options = Options.defaults();
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--seed") && i + 1 < args.length) {
+        seed = Long.parseLong(args[++i]);
+      } else if (args[i].equals("--no-dedup")) {
+        options = options.withDedup(false);
+      } else if (!args[i].equals("--tier") && !args[i].equals(TIER)) {
+        throw new IllegalArgumentException("usage: --seed N [--no-dedup], got " + args[i]);
+      }
+    }
+    RunReport r = run(seed, options);
+    System.out.println("seed " + r.seed() + " trace " + r.traceHash() + " simulated " + r.durationMillis() + " ms " + r.faultProbabilities());
+    r.faults().forEach(e -> System.out.println("  fault " + e.atMillis() + " ms " + e.kind() + " " + e.detail()));
+    r.operations().forEach(e -> System.out.println("  op    " + e.atMillis() + " ms " + e.kind() + " " + e.detail()));
+    r.checkers().forEach(v -> System.out.println((v.ok() ? "OK     " : "FAILED ") + v.checker() + ": " + v.detail()));
+    System.exit(r.ok() ? 0 : 1);
+  }
+
   public static RunReport run(long seed, Options options) {
     return new ProtocolSimulation(seed, options).execute();
   }
