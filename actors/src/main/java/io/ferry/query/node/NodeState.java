@@ -40,6 +40,17 @@ public final class NodeState {
   private Operator operator;
   private SourceReader source;
   private final Map<String, Long> acks = new HashMap<>();
+  /** Test-only, see {@link #disableDedupForSimulation()}. */
+  private boolean dedupDisabled;
+
+  /**
+   * TEST-ONLY, never called in production: accept every batch whatever its {@code from} (and let
+   * {@link #apply} move the anchor to its {@code next}), so the simulator can show that its
+   * once-only checker catches the duplicates the anchors otherwise prevent.
+   */
+  public void disableDedupForSimulation() {
+    dedupDisabled = true;
+  }
 
   /** True once a {@link Configured} event has been applied. */
   public boolean configured() {
@@ -136,7 +147,7 @@ public final class NodeState {
       return Optional.empty();
     }
     long anchor = inputAnchor(upstream);
-    if (from != anchor) {
+    if (from != anchor && !dedupDisabled) {
       return Optional.empty();
     }
     if (next - from != rows.size()) {
@@ -189,7 +200,7 @@ public final class NodeState {
       }
     } else if (event instanceof BatchProcessed b) {
       long anchor = inputAnchor(b.upstream());
-      if (b.from() != anchor) {
+      if (b.from() != anchor && !dedupDisabled) {
         throw new IllegalStateException(
             "event for " + b.upstream() + " starts at anchor " + b.from() + " but the node is at " + anchor);
       }

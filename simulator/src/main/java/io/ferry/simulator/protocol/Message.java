@@ -1,0 +1,55 @@
+package io.ferry.simulator.protocol;
+
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.Row;
+import java.util.List;
+
+/**
+ * What simulated logic nodes and the sink reader send each other: the small subset of {@code
+ * LogicNode.Command} the pull/anchor protocol uses, with instance ids in place of actor refs.
+ */
+sealed interface Message {
+
+  /** Trace text: kind and anchors, never row contents. */
+  String describe();
+
+  /** The registry's periodic, idempotent start. */
+  record Start(NodeSpec spec, String deploymentId) implements Message {
+    public String describe() {
+      return "Start " + spec.id().value();
+    }
+  }
+
+  /** {@code replyTo} is an instance id: a reply to an instance that has since stopped is lost. */
+  record Pull(String deploymentId, String consumer, long after, int max, String replyTo) implements Message {
+    public String describe() {
+      return "Pull from=" + consumer + " after=" + after + " replyTo=" + replyTo;
+    }
+  }
+
+  record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done) implements Message {
+    public String describe() {
+      return "Batch up=" + upstream.value() + " " + from + ".." + next + (done ? " done" : "");
+    }
+  }
+
+  record Poke(String deploymentId, NodeId upstream) implements Message {
+    public String describe() {
+      return "Poke up=" + upstream.value();
+    }
+  }
+
+  /** The sink reader's read ({@code Ferry.read}); the reply goes to the reader. */
+  record Read(long after, int max) implements Message {
+    public String describe() {
+      return "Read after=" + after;
+    }
+  }
+
+  record SinkRows(long from, List<Row> rows, long next, boolean done, boolean gap) implements Message {
+    public String describe() {
+      return "SinkRows " + from + ".." + next + (done ? " done" : "") + (gap ? " gap" : "");
+    }
+  }
+}
