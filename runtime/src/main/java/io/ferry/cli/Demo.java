@@ -238,7 +238,7 @@ public final class Demo {
   }
 
   /** Reads the archive file back with Ferry's own JSON-lines reader and the windows' schema. */
-  static List<Row> readArchive(QueryGraph graph, Path archive) {
+  public static List<Row> readArchive(QueryGraph graph, Path archive) {
     NodeSpec sinkSpec = graph.compile().stream().filter(s -> s.id().value().equals(SampleQuery.ARCHIVE)).findFirst().orElseThrow();
     if (!Files.exists(archive)) {
       return List.of();
