@@ -270,6 +270,15 @@ public final class NodeState {
     log.trimBelow(min);
   }
 
+  /**
+   * The highest anchor {@code consumer} has acknowledged. A pull below the log's base from a
+   * consumer that has acknowledged at least the base is a stale, delayed or repeated pull, not a
+   * loss: the consumer has persisted past it.
+   */
+  public long acknowledged(String consumer) {
+    return acks.getOrDefault(consumer, 0L);
+  }
+
   /** A reply to a pull. {@code gap} means the consumer asked below what the log still holds. */
   public record Served(long from, List<Row> rows, long next, boolean done, boolean gap) {}
 

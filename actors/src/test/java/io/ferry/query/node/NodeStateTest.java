@@ -267,6 +267,8 @@ class NodeStateTest {
 
     NodeState.Served gap = state.serve("b", 1, 100).orElseThrow();
     assertTrue(gap.gap(), "rows below the base are gone");
+    assertEquals(6, state.acknowledged("b"), "b already acknowledged past the base: that pull was a stale one");
+    assertEquals(0, state.acknowledged("nobody"));
 
     NodeState.Served served = state.serve("a", 4, 100).orElseThrow();
     assertEquals(kept(rows(0, 12)).subList(4, 6), served.rows(), "slices stay right after trimming");
