@@ -110,15 +110,17 @@ final class ManagementClient {
     return complete ? 0 : 1;
   }
 
+  private HttpRequest postJson(String path, String body, Duration timeout) {
+    return HttpRequest.newBuilder(at(path))
+        .timeout(timeout)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
+        .build();
+  }
+
   /** Deploys {@code body} ({"graph": ..., "placement": ...}) and prints where each node runs. */
   int submit(String body) throws Failed {
-    HttpRequest request =
-        HttpRequest.newBuilder(at("/queries"))
-            .timeout(READ_TIMEOUT)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
-            .build();
-    HttpResponse<String> r = send(request);
+    HttpResponse<String> r = send(postJson("/queries", body, READ_TIMEOUT));
     if (r.statusCode() == 409 || r.statusCode() == 400) {
       err.println("ferry: query refused: " + errorOf(r));
       return 1;
@@ -137,13 +139,7 @@ final class ManagementClient {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("could not write the instruction as JSON", e);
     }
-    HttpRequest request =
-        HttpRequest.newBuilder(at("/migrations"))
-            .timeout(MIGRATE_TIMEOUT)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8))
-            .build();
-    HttpResponse<String> r = send(request);
+    HttpResponse<String> r = send(postJson("/migrations", body, MIGRATE_TIMEOUT));
     if (r.statusCode() == 409) {
       err.println("ferry: migration refused: " + errorOf(r));
       return 1;

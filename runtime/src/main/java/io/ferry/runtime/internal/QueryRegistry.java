@@ -220,6 +220,8 @@ public final class QueryRegistry
   private boolean writing;
   /** Placed-at addresses no longer in the membership, and since when (nanos). */
   private final Map<String, Long> removedSince = new HashMap<>();
+  /** Compiled nodes by deployment id: a deployed graph is compiled once, not on every tick. */
+  private final Map<String, List<NodeSpec>> compiled = new HashMap<>();
   /** What each running migration still waits for; not persisted (rebuilt from the moves on restart). */
   private final Map<String, Flight> flights = new HashMap<>();
 
@@ -370,10 +372,11 @@ public final class QueryRegistry
         .thenRun(
             s -> {
               ready.remove(undeploy.query().value());
-              for (NodeSpec spec : d.graph().compile()) {
+              for (NodeSpec spec : specs(d)) {
                 nodes.apply(spec.query(), spec.id()).tell(new LogicNode.Retire(d.deploymentId()));
                 placed.remove(LogicNode.entityId(spec.query(), spec.id()));
               }
+              compiled.remove(d.deploymentId());
               ctx.getLog().info("query={} undeployed", undeploy.query());
               undeploy.replyTo().tell(new Undeployed(undeploy.query()));
             });
@@ -383,7 +386,7 @@ public final class QueryRegistry
     List<QueryInfo> out = new ArrayList<>();
     for (Entry e : state.queries().values()) {
       QueryDeployed d = e.deployed();
-      List<NodeSpec> specs = d.graph().compile();
+      List<NodeSpec> specs = specs(d);
       Map<String, String> members = new TreeMap<>();
       for (NodeSpec s : specs) {
         String addr = placed.get(LogicNode.entityId(s.query(), s.id()));
@@ -414,7 +417,7 @@ public final class QueryRegistry
     }
     Map<String, String> siteOf = new HashMap<>();
     for (Entry e : state.queries().values()) {
-      for (NodeSpec s : e.deployed().graph().compile()) {
+      for (NodeSpec s : specs(e.deployed())) {
         siteOf.put(LogicNode.entityId(s.query(), s.id()), e.placement().get(s.id().value()));
       }
     }
@@ -479,7 +482,7 @@ public final class QueryRegistry
 
   private Map<String, String> members(QueryDeployed d) {
     Map<String, String> members = new TreeMap<>();
-    for (NodeSpec s : d.graph().compile()) {
+    for (NodeSpec s : specs(d)) {
       String addr = placed.get(LogicNode.entityId(s.query(), s.id()));
       if (addr != null) {
         members.put(s.id().value(), addr);
@@ -488,8 +491,12 @@ public final class QueryRegistry
     return members;
   }
 
+  private List<NodeSpec> specs(QueryDeployed d) {
+    return compiled.computeIfAbsent(d.deploymentId(), id -> d.graph().compile());
+  }
+
   private void start(QueryDeployed d) {
-    for (NodeSpec spec : d.graph().compile()) {
+    for (NodeSpec spec : specs(d)) {
       nodes.apply(spec.query(), spec.id()).tell(new LogicNode.Start(spec, d.deploymentId()));
     }
   }
@@ -532,7 +539,7 @@ public final class QueryRegistry
       return "a migration needs at least one node";
     }
     Map<String, NodeSpec> specs = new HashMap<>();
-    e.deployed().graph().compile().forEach(s -> specs.put(s.id().value(), s));
+    specs(e.deployed()).forEach(s -> specs.put(s.id().value(), s));
     Map<String, List<String>> sites = liveMembersBySite();
     if (!sites.containsKey(in.toSite())) {
       Set<String> known = new TreeSet<>(e.placement().values());
@@ -563,9 +570,9 @@ public final class QueryRegistry
   }
 
   /** The nodes of an instruction, downstream nodes first (the order they are paused in). */
-  private static List<String> downstreamFirst(State state, MigrationInstruction in) {
+  private List<String> downstreamFirst(State state, MigrationInstruction in) {
     List<String> order = new ArrayList<>();
-    List<NodeSpec> topo = state.queries().get(in.query()).deployed().graph().compile();
+    List<NodeSpec> topo = specs(state.queries().get(in.query()).deployed());
     for (int i = topo.size() - 1; i >= 0; i--) {
       String n = topo.get(i).id().value();
       if (in.nodes().contains(n)) {
