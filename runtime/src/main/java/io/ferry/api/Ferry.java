@@ -1,6 +1,11 @@
 package io.ferry.api;
 
 import com.typesafe.config.Config;
+import io.ferry.blocks.BlockAgent;
+import io.ferry.blocks.BlockBackend;
+import io.ferry.blocks.BlockFrontend;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
@@ -11,9 +16,11 @@ import io.ferry.query.node.NodeSettings;
 import io.ferry.runtime.MemberSettings;
 import io.ferry.runtime.internal.QueryRegistry;
 import io.ferry.runtime.internal.ShardLocations;
+import io.ferry.runtime.internal.VolumeRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
@@ -44,6 +51,7 @@ public final class Ferry implements Extension {
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final ActorRef<QueryRegistry.Command> registry;
+  private final ActorRef<VolumeRegistry.Command> volumes;
   private final Duration askTimeout;
   private final Duration migrationTimeout;
 
@@ -80,6 +88,16 @@ public final class Ferry implements Extension {
                     .withSettings(
                         ClusterSingletonSettings.create(system)
                             .withRole(MemberSettings.WORKER_ROLE)));
+    // Volume migration: an agent on every member hosts backends and frontends; a singleton places them.
+    system.systemActorOf(BlockAgent.create(), "ferry-block-agent", org.apache.pekko.actor.typed.Props.empty());
+    this.volumes =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                        Behaviors.supervise(VolumeRegistry.create(config.getDuration("ferry.registry.tick")))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
+                        "ferry-volume-registry")
+                    .withSettings(ClusterSingletonSettings.create(system).withRole(MemberSettings.WORKER_ROLE)));
   }
 
   /**
@@ -201,6 +219,81 @@ public final class Ferry implements Extension {
                   .forEach(n -> asks.add(entity(query, n.id()).<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, askTimeout).toCompletableFuture()));
               return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
                   .thenApply(v -> asks.stream().map(CompletableFuture::join).toList());
+            });
+  }
+
+  /**
+   * Starts migrating a volume: its backend opens the source image at the source site, its frontend
+   * serves it over NBD at the target site at once (reads fetched on demand) while the rest copies
+   * in the background. Fails with {@link FerryException} when refused (a site without a live
+   * member, a volume already migrating).
+   */
+  public CompletionStage<VolumeRegistry.Accepted> startVolume(VolumeSpec spec) {
+    return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Reply>ask(
+            volumes, r -> new VolumeRegistry.StartVolume(spec, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::accepted);
+  }
+
+  /** Stops a volume migration: the export goes away; blocks already copied stay in the target's store. */
+  public CompletionStage<VolumeRegistry.Accepted> stopVolume(VolumeId volume) {
+    return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Reply>ask(
+            volumes, r -> new VolumeRegistry.StopVolume(volume, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::accepted);
+  }
+
+  private static VolumeRegistry.Accepted accepted(VolumeRegistry.Reply reply) {
+    if (reply instanceof VolumeRegistry.Accepted a) {
+      return a;
+    }
+    throw new FerryException(((VolumeRegistry.Refused) reply).reason());
+  }
+
+  /** Running volume migrations and where their halves run. */
+  public CompletionStage<List<VolumeRegistry.VolumeInfo>> volumes() {
+    return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Volumes>ask(
+            volumes, VolumeRegistry.GetVolumes::new, askTimeout, system.scheduler())
+        .thenApply(VolumeRegistry.Volumes::volumes);
+  }
+
+  /** A volume migration's phase, progress and NBD URL, from its frontend and backend. */
+  public CompletionStage<VolumeStatus> volumeStatus(VolumeId volume) {
+    return volumes()
+        .thenCompose(
+            all -> {
+              VolumeRegistry.VolumeInfo info =
+                  all.stream()
+                      .filter(v -> v.spec().volume().equals(volume))
+                      .findFirst()
+                      .orElseThrow(() -> new FerryException("volume " + volume + " is not migrating"));
+              CompletableFuture<Optional<BlockFrontend.StatusReply>> f =
+                  info.frontend().isEmpty()
+                      ? CompletableFuture.completedFuture(Optional.empty())
+                      : AskPattern.<BlockFrontend.Command, BlockFrontend.StatusReply>ask(info.frontend().get(), BlockFrontend.GetStatus::new, askTimeout, system.scheduler())
+                          .thenApply(Optional::of)
+                          .exceptionally(e -> Optional.empty())
+                          .toCompletableFuture();
+              CompletableFuture<Optional<BlockBackend.StatusReply>> b =
+                  info.backend().isEmpty()
+                      ? CompletableFuture.completedFuture(Optional.empty())
+                      : AskPattern.<BlockBackend.Command, BlockBackend.StatusReply>ask(info.backend().get(), BlockBackend.GetStatus::new, askTimeout, system.scheduler())
+                          .thenApply(Optional::of)
+                          .exceptionally(e -> Optional.empty())
+                          .toCompletableFuture();
+              return f.thenCombine(
+                  b,
+                  (fr, br) -> {
+                    String phase = fr.map(BlockFrontend.StatusReply::phase).orElse("WAITING");
+                    String error = br.map(BlockBackend.StatusReply::error).orElse("");
+                    return new VolumeStatus(
+                        info.spec(),
+                        phase,
+                        fr.map(BlockFrontend.StatusReply::nbdUrl).orElse(""),
+                        info.frontendMember(),
+                        info.backendMember(),
+                        fr.flatMap(BlockFrontend.StatusReply::status),
+                        br.flatMap(BlockBackend.StatusReply::status),
+                        error);
+                  });
             });
   }
 

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -57,6 +58,9 @@ public final class Main {
           "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
           "  bench-journal  batches/s, rows/s and the recovery time of a 10,000-event node on H2 and Cassandra",
           "            [ROWS_PER_SOURCE [CASSANDRA_HOST:PORT]]  (start Cassandra with scripts/cassandra start)",
+          "  volume    start|status|stop a volume migration (the volume is served over NBD at the target while it copies):",
+          "            volume start VOL --source-site SITE --path IMAGE --target-site SITE [--block-size BYTES] [--trace FILE] [--url URL]",
+          "            volume status VOL [--url URL]    volume stop VOL [--url URL]",
           "  simulate  seeded chaos runs with invariant checkers and reports (the simulator module):",
           "            --scenario FILE (config/scenarios/) --seed N [--runs K] [--tier real-stack|deterministic] [--out DIR]",
           "  help      this text");
@@ -92,6 +96,8 @@ public final class Main {
         return submit(a);
       case "migrate":
         return migrate(a);
+      case "volume":
+        return volume(a);
       case "bench":
         PipelineBench.main(a.toArray(String[]::new));
         return 0;
@@ -245,6 +251,54 @@ public final class Main {
     ManagementClient client = new ManagementClient(url, System.out, System.err);
     MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
     return explained(() -> client.migrate(instruction));
+  }
+
+  private static int volume(Deque<String> a) {
+    String verb = a.isEmpty() ? "" : a.poll();
+    String url = ManagementClient.DEFAULT_URL;
+    Map<String, Object> request = new LinkedHashMap<>();
+    String volume = null;
+    while (!a.isEmpty()) {
+      String opt = a.poll();
+      switch (opt) {
+        case "--volume" -> volume = value(opt, a);
+        case "--source-site" -> request.put("sourceSite", value(opt, a));
+        case "--path" -> request.put("sourcePath", value(opt, a));
+        case "--target-site" -> request.put("targetSite", value(opt, a));
+        case "--block-size" -> request.put("blockSize", positive(opt, value(opt, a)));
+        case "--trace" -> request.put("trace", value(opt, a));
+        case "--url" -> url = value(opt, a);
+        default -> {
+          if (opt.startsWith("--") || volume != null) {
+            throw new IllegalArgumentException("volume: unknown option '" + opt + "'\n" + USAGE);
+          }
+          volume = opt;
+        }
+      }
+    }
+    if (volume == null) {
+      throw new IllegalArgumentException("volume " + verb + " needs a volume id (--volume ID or as the last word)");
+    }
+    ManagementClient client = new ManagementClient(url, System.out, System.err);
+    String id = volume;
+    switch (verb) {
+      case "start" -> {
+        for (String need : List.of("sourceSite", "sourcePath", "targetSite")) {
+          if (!request.containsKey(need)) {
+            throw new IllegalArgumentException("volume start needs --source-site SITE, --path IMAGE and --target-site SITE");
+          }
+        }
+        request.put("volume", id);
+        return explained(() -> client.volumeStart(request));
+      }
+      case "status" -> {
+        return explained(() -> client.volumeStatus(id));
+      }
+      case "stop" -> {
+        return explained(() -> client.volumeStop(id));
+      }
+      default -> throw new IllegalArgumentException("volume takes start, status or stop, got '" + verb + "'\n" + USAGE);
+    }
   }
 
   private interface ClientCall {

@@ -165,6 +165,64 @@ final class ManagementClient {
     return 1;
   }
 
+  /** Starts a volume migration; prints where its halves run and how to read the export. */
+  int volumeStart(Map<String, Object> request) throws Failed {
+    String body;
+    try {
+      body = json.writeValueAsString(request);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("could not write the request as JSON", e);
+    }
+    HttpResponse<String> r = send(postJson("/volumes", body, READ_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: volume migration refused: " + errorOf(r));
+      return 1;
+    }
+    JsonNode a = ok(r, "starting the volume migration");
+    out.println("volume " + a.path("volume").asText() + " migrating: backend on " + shortMember(a.path("backendMember").asText())
+        + ", frontend on " + shortMember(a.path("frontendMember").asText()));
+    out.println("its export appears in `ferry volume status " + a.path("volume").asText() + "` as soon as the frontend attached");
+    return 0;
+  }
+
+  /** Prints a volume migration's phase, progress, bytes by kind and NBD URL. */
+  int volumeStatus(String volume) throws Failed {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(at("/volumes/" + volume)).timeout(READ_TIMEOUT).GET().build());
+    if (r.statusCode() == 404 || r.statusCode() == 400) {
+      err.println("ferry: " + errorOf(r));
+      return 1;
+    }
+    JsonNode st = ok(r, "reading the volume's status");
+    JsonNode f = st.path("frontend");
+    JsonNode t = f.path("transfer");
+    out.println("volume " + volume + "  " + st.path("phase").asText() + "  " + st.path("spec").path("sourceSite").asText() + ":" + st.path("spec").path("sourcePath").asText()
+        + " -> " + st.path("spec").path("targetSite").asText());
+    out.println("  export    " + st.path("nbdUrl").asText());
+    out.println("  frontend  " + shortMember(st.path("frontendMember").asText()) + "   backend " + shortMember(st.path("backendMember").asText()));
+    if (f.isObject()) {
+      out.printf("  progress  %.1f%% (%d/%d blocks of %d bytes)%n", f.path("percent").asDouble(), f.path("blocksPresent").asLong(), f.path("blockCount").asLong(), f.path("blockSizeBytes").asLong());
+      out.println("  transfer  " + t);
+      out.println("  on-demand blocks fetched " + f.path("onDemandBlocksFetched").asLong() + ", duplicates " + f.path("duplicateBlocks").asLong()
+          + ", corrupt frames " + f.path("corruptFrames").asLong() + ", local writes " + f.path("localWrites").asLong());
+    }
+    if (!st.path("error").asText().isEmpty()) {
+      err.println("ferry: backend error: " + st.path("error").asText());
+      return 1;
+    }
+    return 0;
+  }
+
+  int volumeStop(String volume) throws Failed {
+    HttpResponse<String> r = send(postJson("/volumes/" + volume + "/stop", "", READ_TIMEOUT));
+    if (r.statusCode() == 404 || r.statusCode() == 400) {
+      err.println("ferry: " + errorOf(r));
+      return 1;
+    }
+    ok(r, "stopping the volume migration");
+    out.println("volume " + volume + " migration stopped; the blocks copied so far stay in the target's store");
+    return 0;
+  }
+
   // ---- HTTP
 
   private URI at(String path) {

@@ -13,6 +13,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Ferry;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
 import io.ferry.api.FerryException;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
@@ -144,9 +146,10 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
 
   private final ActorSystem<?> system;
   private final Ferry ferry;
+  private final long blockSizeDefault;
   private final MemberSettings member;
   private final Settings settings;
-  private final ObjectMapper json = JsonMapper.builder().build();
+  private final ObjectMapper json = JsonMapper.builder().addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module()).build();
   /** Reads query graphs: integers in filter literals are Longs, as Ferry's field types are. */
   private final ObjectMapper graphJson = JsonMapper.builder().enable(DeserializationFeature.USE_LONG_FOR_INTS).build();
   private volatile ServerBinding binding;
@@ -154,6 +157,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
   private ManagementServer(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings) {
     this.system = system;
     this.ferry = ferry;
+    this.blockSizeDefault = system.settings().config().getBytes("ferry.blocks.block-size");
     this.member = member;
     this.settings = settings;
   }
@@ -281,7 +285,111 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
                                                                 withSizeLimit(
                                                                     settings.requestBytesMax(),
                                                                     () -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(migrate(body)))))))),
-                                    path(PathMatchers.segment(), id -> get(() -> completeWithFuture(migration(id)))))))));
+                                    path(PathMatchers.segment(), id -> get(() -> completeWithFuture(migration(id)))))),
+                        pathPrefix(
+                            "volumes",
+                            () ->
+                                concat(
+                                    pathEndOrSingleSlash(
+                                        () ->
+                                            concat(
+                                                get(() -> completeWithFuture(volumes())),
+                                                post(
+                                                    () ->
+                                                        withSizeLimit(
+                                                            settings.requestBytesMax(),
+                                                            () -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(startVolume(body))))))),
+                                    path(PathMatchers.segment().slash("stop"), v -> post(() -> completeWithFuture(stopVolume(v)))),
+                                    path(PathMatchers.segment(), v -> get(() -> completeWithFuture(volumeStatus(v)))))))));
+  }
+
+  // ---- volumes
+
+  /** A running volume migration as the endpoint lists it. */
+  record VolumeView(String volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile, String backendMember, String frontendMember) {}
+
+  private CompletionStage<HttpResponse> volumes() {
+    return answer(
+        ferry.volumes(),
+        all ->
+            json(
+                StatusCodes.OK,
+                all.stream()
+                    .map(v -> new VolumeView(v.spec().volume().value(), v.spec().sourceSite(), v.spec().sourcePath(), v.spec().targetSite(), v.spec().blockSizeBytes(), v.spec().traceFile(), v.backendMember(), v.frontendMember()))
+                    .toList()),
+        StatusCodes.INTERNAL_SERVER_ERROR);
+  }
+
+  private CompletionStage<HttpResponse> startVolume(String body) {
+    VolumeSpec spec;
+    try {
+      spec = parseVolume(body);
+    } catch (IllegalArgumentException e) {
+      return done(error(StatusCodes.BAD_REQUEST, e.getMessage()));
+    }
+    return answer(ferry.startVolume(spec), a -> json(StatusCodes.CREATED, a), StatusCodes.CONFLICT);
+  }
+
+  private CompletionStage<HttpResponse> stopVolume(String volume) {
+    VolumeId id;
+    try {
+      id = new VolumeId(volume);
+    } catch (IllegalArgumentException e) {
+      return done(error(StatusCodes.BAD_REQUEST, e.getMessage()));
+    }
+    return answer(ferry.stopVolume(id), a -> json(StatusCodes.OK, a), StatusCodes.NOT_FOUND);
+  }
+
+  private CompletionStage<HttpResponse> volumeStatus(String volume) {
+    VolumeId id;
+    try {
+      id = new VolumeId(volume);
+    } catch (IllegalArgumentException e) {
+      return done(error(StatusCodes.BAD_REQUEST, e.getMessage()));
+    }
+    return answer(ferry.volumeStatus(id), st -> json(StatusCodes.OK, st), StatusCodes.NOT_FOUND);
+  }
+
+  static final String VOLUME_EXAMPLE =
+      "{\"volume\": \"vm-1\", \"sourceSite\": \"edge-a\", \"sourcePath\": \"/images/vm-1.img\", \"targetSite\": \"cloud\", \"blockSize\": 65536, \"trace\": \"/traces/boot.trace\"}";
+  private static final Set<String> VOLUME_FIELDS = Set.of("volume", "sourceSite", "sourcePath", "targetSite", "blockSize", "trace");
+
+  /** Reads a volume migration request, naming the field that is wrong; unknown fields are refused. */
+  VolumeSpec parseVolume(String body) {
+    JsonNode root;
+    try {
+      root = json.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "malformed JSON at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr() + ": "
+              + e.getOriginalMessage() + "; expected " + VOLUME_EXAMPLE);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException("the request body must be a JSON object like " + VOLUME_EXAMPLE);
+    }
+    for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!VOLUME_FIELDS.contains(name)) {
+        throw new IllegalArgumentException("unknown field '" + name + "'; a volume migration has " + new java.util.TreeSet<>(VOLUME_FIELDS));
+      }
+    }
+    String volume = text(root, "volume", "the volume id (also its NBD export name)");
+    String sourceSite = text(root, "sourceSite", "the site that holds the source image");
+    String sourcePath = text(root, "sourcePath", "the source image's path at the source site");
+    String targetSite = text(root, "targetSite", "the site to migrate the volume to");
+    long blockSize = blockSizeDefault;
+    JsonNode bs = root.get("blockSize");
+    if (bs != null && !bs.isNull()) {
+      if (!bs.canConvertToLong()) {
+        throw new IllegalArgumentException("field 'blockSize' must be a number of bytes, got " + bs);
+      }
+      blockSize = bs.asLong();
+    }
+    JsonNode trace = root.get("trace");
+    if (trace != null && !trace.isNull() && !trace.isTextual()) {
+      throw new IllegalArgumentException("field 'trace' must be a path (string), got " + trace);
+    }
+    return new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize), trace == null || trace.isNull() ? "" : trace.asText());
   }
 
   // ---- routes

@@ -1,0 +1,91 @@
+package io.ferry.blocks;
+
+import io.ferry.persistence.CborSerializable;
+import java.util.Optional;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * One per member: starts the backends and frontends of volumes the volume registry places on this
+ * member, as its children, and stops them. Registered with the receptionist so the registry finds
+ * every member able to host them. Ensure messages are idempotent; the registry repeats them.
+ */
+public final class BlockAgent {
+
+  public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-block-agent");
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record EnsureBackend(VolumeSpec spec, ActorRef<BackendAt> replyTo) implements Command {}
+
+  public record EnsureFrontend(VolumeSpec spec, ActorRef<BlockBackend.Command> backend, ActorRef<FrontendAt> replyTo) implements Command {}
+
+  /** Stops the volume's backend or frontend here, if any, and records that its migration stopped. */
+  public record StopVolume(VolumeId volume, ActorRef<Done> replyTo) implements Command {}
+
+  public record BackendAt(VolumeId volume, ActorRef<BlockBackend.Command> backend, ActorRef<Command> agent) implements CborSerializable {}
+
+  public record FrontendAt(VolumeId volume, ActorRef<BlockFrontend.Command> frontend, ActorRef<Command> agent) implements CborSerializable {}
+
+  public static Behavior<Command> create() {
+    return Behaviors.setup(
+        ctx -> {
+          ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
+          return Behaviors.receive(Command.class)
+              .onMessage(EnsureBackend.class, m -> {
+                ActorRef<BlockBackend.Command> b = backend(ctx, m.spec().volume());
+                b.tell(new BlockBackend.Start(m.spec()));
+                m.replyTo().tell(new BackendAt(m.spec().volume(), b, ctx.getSelf()));
+                return Behaviors.same();
+              })
+              .onMessage(EnsureFrontend.class, m -> {
+                ActorRef<BlockFrontend.Command> f = frontend(ctx, m.spec().volume());
+                f.tell(new BlockFrontend.Start(m.spec()));
+                f.tell(new BlockFrontend.UseBackend(m.backend()));
+                m.replyTo().tell(new FrontendAt(m.spec().volume(), f, ctx.getSelf()));
+                return Behaviors.same();
+              })
+              .onMessage(StopVolume.class, m -> {
+                Optional<ActorRef<Void>> b = ctx.getChild(backendName(m.volume()));
+                Optional<ActorRef<Void>> f = ctx.getChild(frontendName(m.volume()));
+                // Stop persists Stopped, so a member that restarts does not serve the volume again.
+                backend(ctx, m.volume()).tell(new BlockBackend.Stop(ctx.getSystem().ignoreRef()));
+                frontend(ctx, m.volume()).tell(new BlockFrontend.Stop(ctx.getSystem().ignoreRef()));
+                ctx.getLog().info("volume={} stopping (backend here: {}, frontend here: {})", m.volume(), b.isPresent(), f.isPresent());
+                m.replyTo().tell(Done.getInstance());
+                return Behaviors.same();
+              })
+              .build();
+        });
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ActorRef<BlockBackend.Command> backend(ActorContext<Command> ctx, VolumeId v) {
+    String name = backendName(v);
+    return ctx.getChild(name)
+        .map(r -> (ActorRef<BlockBackend.Command>) (ActorRef<?>) r)
+        .orElseGet(() -> ctx.spawn(Behaviors.supervise(BlockBackend.create(v)).onFailure(SupervisorStrategy.restart()), name));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ActorRef<BlockFrontend.Command> frontend(ActorContext<Command> ctx, VolumeId v) {
+    String name = frontendName(v);
+    return ctx.getChild(name)
+        .map(r -> (ActorRef<BlockFrontend.Command>) (ActorRef<?>) r)
+        .orElseGet(() -> ctx.spawn(Behaviors.supervise(BlockFrontend.create(v)).onFailure(SupervisorStrategy.restart()), name));
+  }
+
+  static String backendName(VolumeId v) {
+    return "backend-" + v.value();
+  }
+
+  static String frontendName(VolumeId v) {
+    return "frontend-" + v.value();
+  }
+}

@@ -1,0 +1,257 @@
+package io.ferry.blocks;
+
+import com.typesafe.config.Config;
+import io.ferry.persistence.blocks.BlockStore;
+import io.ferry.persistence.blocks.BlockStoreSettings;
+import io.ferry.transport.aeron.BlockReceiver;
+import io.ferry.transport.aeron.BlockSender;
+import io.ferry.transport.aeron.BlockStream;
+import io.ferry.transport.aeron.BlockTransport;
+import io.ferry.transport.aeron.FrameHandler;
+import io.ferry.transport.aeron.TransportSettings;
+import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.DecodeResult;
+import io.ferry.transport.nbd.NbdExport;
+import io.ferry.transport.nbd.NbdServer;
+import io.ferry.transport.nbd.NbdServerSettings;
+import io.ferry.transport.shaping.LinkEmulator;
+import io.ferry.transport.shaping.LinkProfile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What one member needs to take part in volume migrations, started on first use and closed when
+ * the member stops: the Aeron block transport and its receiver (frames dispatched to the volume's
+ * frontend by volume key), the target block store, the NBD server exporting every volume whose
+ * frontend runs here, and WAN emulation of outbound block links when configured.
+ */
+public final class BlockResources implements Extension {
+
+  private static final Logger log = LoggerFactory.getLogger(BlockResources.class);
+
+  private final BlockSettings settings;
+  private final String site;
+  private final String host;
+  private final BlockTransport transport;
+  private final BlockReceiver receiver;
+  private final BlockStore store;
+  private final FileLock storeLock;
+  private final NbdServer nbd;
+  private final ExecutorService readPool;
+  private final SourceHashIndex hotIndex = new SourceHashIndex(4_000_000);
+  private final Map<Long, FrontendVolume> frontends = new ConcurrentHashMap<>();
+  private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
+  private final List<LinkEmulator> emulators = new ArrayList<>();
+
+  private BlockResources(ActorSystem<?> system) {
+    Config config = system.settings().config();
+    this.settings = BlockSettings.from(config);
+    this.site = config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local";
+    this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
+    Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
+    try {
+      // The store belongs to the site's first free slot: a member restarted with the same data
+      // directory finds the blocks it already holds; two members of one site in one data
+      // directory (tests, the demo) get a store each.
+      Path siteDir = dataDir.resolve("blocks").resolve(site);
+      Files.createDirectories(siteDir);
+      FileLock lock = null;
+      Path storeDir = null;
+      for (int slot = 0; lock == null; slot++) {
+        if (slot >= 64) {
+          throw new IOException("no free block store slot under " + siteDir + " (64 members of one site share this data directory?)");
+        }
+        Path candidate = siteDir.resolve("slot-" + slot);
+        Files.createDirectories(candidate);
+        FileChannel ch = FileChannel.open(candidate.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+          lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+          lock = null;
+        }
+        if (lock == null) {
+          ch.close();
+        } else {
+          storeDir = candidate;
+        }
+      }
+      this.storeLock = lock;
+      this.store = BlockStore.open(storeDir, BlockStoreSettings.defaults());
+      Path aeronDir = dataDir.resolve("aeron").resolve(site + "-" + UUID.randomUUID().toString().substring(0, 8));
+      this.transport =
+          BlockTransport.start(
+              TransportSettings.forLink(aeronDir, settings.linkBandwidthBitsPerSecond(), settings.linkRtt(), settings.blockSizeMaxBytes()));
+      this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch());
+      AtomicInteger n = new AtomicInteger();
+      this.readPool =
+          Executors.newFixedThreadPool(
+              4,
+              r -> {
+                Thread t = new Thread(r, "ferry-block-io-" + site + "-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+              });
+      NbdServerSettings d = NbdServerSettings.defaults();
+      this.nbd =
+          NbdServer.start(
+              new NbdServerSettings(
+                  settings.nbdHost().isEmpty() ? host : settings.nbdHost(),
+                  settings.nbdPort(),
+                  settings.nbdConnectionsMax(),
+                  settings.nbdInFlightMax(),
+                  settings.nbdRequestBytesMax(),
+                  d.handshakeTimeout()),
+              name -> Optional.ofNullable((NbdExport) exports.get(name)),
+              () -> List.copyOf(exports.keySet()));
+      log.info("block resources of site={}: store {} , block data on udp {}:{}, NBD on {}", site, storeDir, host, receiver.port(), nbd.address());
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not start the block resources of site " + site, e);
+    }
+    system.getWhenTerminated().thenRun(this::close);
+  }
+
+  public static BlockResources get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  private static final class Id extends ExtensionId<BlockResources> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public BlockResources createExtension(ActorSystem<?> system) {
+      return new BlockResources(system);
+    }
+  }
+
+  public BlockSettings settings() {
+    return settings;
+  }
+
+  public BlockStore store() {
+    return store;
+  }
+
+  public ExecutorService ioPool() {
+    return readPool;
+  }
+
+  public SourceHashIndex hotIndex() {
+    return hotIndex;
+  }
+
+  public String dataHost() {
+    return host;
+  }
+
+  public int dataPort() {
+    return receiver.port();
+  }
+
+  /** The NBD URL of a volume exported here, as qemu-img and nbdinfo take it. */
+  public String nbdUrl(VolumeId volume) {
+    return "nbd://" + nbd.address().getHostString() + ":" + nbd.port() + "/" + volume.value();
+  }
+
+  /** Frames for this volume go to {@code frontend}; it is exported over NBD once it has a geometry. */
+  public void registerFrontend(VolumeId volume, FrontendVolume frontend) {
+    FrontendVolume other = frontends.putIfAbsent(volume.key(), frontend);
+    if (other != null && other != frontend) {
+      throw new IllegalStateException("volume=" + volume + " shares its frame key with volume " + other.name() + " on this member; rename one");
+    }
+  }
+
+  public void export(VolumeId volume, FrontendVolume frontend) {
+    exports.put(volume.value(), frontend);
+  }
+
+  public void unregisterFrontend(VolumeId volume, FrontendVolume frontend) {
+    frontends.remove(volume.key(), frontend);
+    exports.remove(volume.value(), frontend);
+  }
+
+  /**
+   * A sender to a frontend's block endpoint; through an emulated WAN link (delay, bandwidth, loss)
+   * when {@code ferry.blocks.emulate} asks for one.
+   */
+  public BlockSender connect(String toHost, int toPort) {
+    if (!settings.emulated()) {
+      return transport.connect(toHost, toPort);
+    }
+    LinkEmulator emulator =
+        LinkEmulator.start(
+            host,
+            new InetSocketAddress(toHost, toPort),
+            new LinkProfile(
+                settings.emulateOneWayDelay(),
+                settings.emulateBandwidthBitsPerSecond(),
+                settings.emulateLossRate(),
+                Math.max(256 * 1024, TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2)) * 2),
+                toPort));
+    synchronized (emulators) {
+      emulators.add(emulator);
+    }
+    log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate());
+    return transport.connect(host, emulator.port());
+  }
+
+  private final class Dispatch implements FrameHandler {
+    @Override
+    public void onFrame(BlockStream stream, BlockFrameDecoder frame) {
+      FrontendVolume f = frontends.get(frame.volumeKey());
+      if (f != null) {
+        f.onFrame(stream, frame);
+      }
+    }
+
+    @Override
+    public void onCorrupt(BlockStream stream, DecodeResult result, BlockFrameDecoder partial) {
+      FrontendVolume f = partial.headerReadable() ? frontends.get(partial.volumeKey()) : null;
+      if (f != null) {
+        f.onCorrupt(stream, result, partial);
+      } else {
+        log.warn("site={} corrupt block frame on {} ({}) for no known volume: dropped", site, stream, result);
+      }
+    }
+  }
+
+  private void close() {
+    try {
+      nbd.close();
+    } catch (RuntimeException e) {
+      log.warn("closing the NBD server failed", e);
+    }
+    receiver.close();
+    synchronized (emulators) {
+      emulators.forEach(LinkEmulator::close);
+    }
+    transport.close();
+    readPool.shutdownNow();
+    store.close();
+    try {
+      storeLock.release();
+      storeLock.channel().close();
+    } catch (IOException e) {
+      log.warn("releasing the block store lock failed", e);
+    }
+  }
+}

@@ -1,0 +1,623 @@
+package io.ferry.blocks;
+
+import io.ferry.blocks.plan.TransferProgress;
+import io.ferry.persistence.blocks.BlockEntry;
+import io.ferry.persistence.blocks.BlockStore;
+import io.ferry.transport.aeron.BlockStream;
+import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.DecodeResult;
+import io.ferry.transport.nbd.Extent;
+import io.ferry.transport.nbd.NbdExport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The target side of one volume, without actors: serves the workload's reads and writes (it is the
+ * volume's NBD export) from the block store, fetches missing blocks on demand, stores the blocks that
+ * arrive over Aeron and returns background credits. Thread-safe: NBD connection threads, the Aeron
+ * receiver thread and the frontend actor call it concurrently. Writes follow the target-only policy:
+ * kept at the target, never written back, and never overwritten by a late block from the source.
+ */
+public final class FrontendVolume implements NbdExport {
+
+  private static final Logger log = LoggerFactory.getLogger(FrontendVolume.class);
+
+  /** Told when every block is present; called once, from the thread that stored the last block. */
+  public interface Listener {
+    void complete();
+  }
+
+  private final VolumeId volume;
+  private final String store_volume;
+  private final BlockStore store;
+  private final BlockSettings settings;
+  private final Executor readExecutor;
+  private final LongSupplier nanoClock;
+  private final Listener listener;
+
+  private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+  private final Object writeLock = new Object();
+
+  private volatile long sizeBytes = -1;
+  private volatile int blockSize;
+  private volatile long blockCount;
+  private volatile BackendLink backend;
+  private volatile long attachId;
+  private volatile boolean completed;
+  private TransferProgress progress;
+
+  // Background credits granted to the current attachment and blocks that arrived on it.
+  private final AtomicLong creditsGranted = new AtomicLong();
+  private final AtomicLong backgroundArrived = new AtomicLong();
+  private final AtomicLong creditsOwed = new AtomicLong();
+  private volatile long lastBackgroundNanos;
+
+  private final AtomicLong onDemandFetches = new AtomicLong();
+  private final AtomicLong duplicateBlocks = new AtomicLong();
+  private final AtomicLong refMisses = new AtomicLong();
+  private final AtomicLong corruptFrames = new AtomicLong();
+  private final AtomicLong localWrites = new AtomicLong();
+  private final AtomicLong framesOnDemand = new AtomicLong();
+  private final AtomicLong framesBackground = new AtomicLong();
+
+  private static final class Pending {
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    final long firstNanos;
+    volatile long lastAskNanos;
+    volatile boolean noRef;
+
+    Pending(long now) {
+      this.firstNanos = now;
+      this.lastAskNanos = now;
+    }
+  }
+
+  public FrontendVolume(VolumeId volume, BlockStore store, BlockSettings settings, Executor readExecutor, LongSupplier nanoClock, Listener listener) {
+    this.volume = volume;
+    this.store_volume = volume.value();
+    this.store = store;
+    this.settings = settings;
+    this.readExecutor = readExecutor;
+    this.nanoClock = nanoClock;
+    this.listener = listener;
+  }
+
+  /** The geometry the backend reported; registers the volume in the store (refused if it changed). */
+  public synchronized void geometry(long sizeBytes, int blockSize) throws IOException {
+    if (this.sizeBytes >= 0) {
+      if (this.sizeBytes != sizeBytes || this.blockSize != blockSize) {
+        throw new IllegalStateException(
+            "volume=" + volume + " geometry changed: " + this.sizeBytes + "/" + this.blockSize + " -> " + sizeBytes + "/" + blockSize);
+      }
+      return;
+    }
+    store.registerVolume(store_volume, sizeBytes, blockSize);
+    this.blockSize = blockSize;
+    this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
+    this.progress = new TransferProgress(blockCount, blockSize);
+    this.sizeBytes = sizeBytes;
+    progress.present(store.presentCount(store_volume));
+    checkComplete();
+  }
+
+  public boolean hasGeometry() {
+    return sizeBytes >= 0;
+  }
+
+  /** A new attachment to a backend: fetches everything the workload waits for again. */
+  public void attach(BackendLink link, long attachId) {
+    this.backend = link;
+    this.attachId = attachId;
+    creditsGranted.set(settings.backgroundCreditsMax());
+    backgroundArrived.set(0);
+    creditsOwed.set(0);
+    lastBackgroundNanos = nanoClock.getAsLong();
+    refetchAll(true);
+  }
+
+  public void detach() {
+    this.backend = null;
+  }
+
+  public long attachId() {
+    return attachId;
+  }
+
+  /** Blocks present at the target (stored, referenced, zero or written locally), as a bitmap. */
+  public BitSet present() {
+    return store.present(store_volume);
+  }
+
+  /** The source scan found these blocks all zero: they are present without any data crossing. */
+  public void zeroBlocks(BitSet zeros) throws IOException {
+    for (int b = zeros.nextSetBit(0); b >= 0; b = zeros.nextSetBit(b + 1)) {
+      if (b < blockCount && store.lookup(store_volume, b).isEmpty()) {
+        store.putZero(store_volume, b, false);
+        progress.sent("ZERO", 0, blockSize, nanoClock.getAsLong());
+        progress.present(1);
+        resolve(b);
+      }
+    }
+    checkComplete();
+  }
+
+  // ---------------------------------------------------------------- frames from the backend
+
+  /** One block arrived (called on the Aeron receiver thread). */
+  public void onFrame(BlockStream stream, BlockFrameDecoder frame) {
+    long b = frame.blockIndex();
+    if (sizeBytes < 0 || b < 0 || b >= blockCount || frame.blockLength() != blockSize) {
+      corruptFrames.incrementAndGet();
+      log.warn("volume={} frame for block {} length {} does not fit the volume ({} blocks of {}): dropped", volume, b, frame.blockLength(), blockCount, blockSize);
+      return;
+    }
+    long now = nanoClock.getAsLong();
+    if (stream == BlockStream.BACKGROUND) {
+      framesBackground.incrementAndGet();
+      if (frame.requestId() == attachId) {
+        backgroundArrived.incrementAndGet();
+        lastBackgroundNanos = now;
+        long owed = creditsOwed.incrementAndGet();
+        int batch = Math.max(1, settings.backgroundCreditsMax() / 4);
+        if (owed >= batch && creditsOwed.compareAndSet(owed, 0)) {
+          BackendLink link = backend;
+          if (link != null) {
+            creditsGranted.addAndGet(owed);
+            link.credit(attachId, (int) owed);
+          }
+        }
+      }
+    } else {
+      framesOnDemand.incrementAndGet();
+    }
+    try {
+      boolean had = store.lookup(store_volume, b).isPresent();
+      int wire = frame.payloadLength();
+      switch (frame.kind()) {
+        case ZERO -> store.putZero(store_volume, b, false);
+        case REF -> {
+          if (!store.putRef(store_volume, b, frame.hash(), false)) {
+            // The data this REF names has not arrived (it may travel on the other stream): ask
+            // for the bytes themselves.
+            refMisses.incrementAndGet();
+            if (!had) {
+              Pending p = pending.computeIfAbsent(b, k -> new Pending(now));
+              p.noRef = true;
+              BackendLink link = backend;
+              if (link != null) {
+                link.fetch(attachId, new long[] {b}, true);
+              }
+            }
+            return;
+          }
+        }
+        case LZ4, RAW -> store.put(store_volume, b, sha256(frame.blockBytes(), frame.blockLength()), frame.blockBytes(), 0, frame.blockLength(), false);
+        default -> throw new IllegalStateException("unknown frame kind " + frame.kind());
+      }
+      if (had) {
+        duplicateBlocks.incrementAndGet();
+      } else {
+        progress.sent(frame.kind().name(), wire, blockSize, now);
+        progress.present(1);
+      }
+      resolve(b);
+      checkComplete();
+    } catch (IOException e) {
+      // The block is not stored; a reader waiting for it fetches it again after fetch-timeout.
+      log.error("volume={} block={} could not be stored", volume, b, e);
+    }
+  }
+
+  /** A frame failed its checks: never stored; the block is asked for again if the workload waits. */
+  public void onCorrupt(BlockStream stream, DecodeResult result, BlockFrameDecoder partial) {
+    corruptFrames.incrementAndGet();
+    log.warn("volume={} corrupt frame on {} ({}), header readable={}", volume, stream, result, partial.headerReadable());
+    if (partial.headerReadable()) {
+      long b = partial.blockIndex();
+      BackendLink link = backend;
+      if (b >= 0 && b < blockCount && link != null && store.lookup(store_volume, b).isEmpty()) {
+        pending.computeIfAbsent(b, k -> new Pending(nanoClock.getAsLong()));
+        link.fetch(attachId, new long[] {b}, false);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- NBD export
+
+  @Override
+  public String name() {
+    return volume.value();
+  }
+
+  @Override
+  public long sizeBytes() {
+    return Math.max(0, sizeBytes);
+  }
+
+  @Override
+  public boolean readOnly() {
+    return false;
+  }
+
+  @Override
+  public CompletionStage<byte[]> read(long offset, int length) {
+    CompletableFuture<Void> ready = ensure(offset, length);
+    if (ready.isDone() && !ready.isCompletedExceptionally()) {
+      return CompletableFuture.completedFuture(assemble(offset, length));
+    }
+    return ready.thenApplyAsync(v -> assemble(offset, length), readExecutor);
+  }
+
+  @Override
+  public CompletionStage<Void> write(long offset, byte[] data) {
+    // Partially written blocks need their current contents first (read-modify-write).
+    long first = offset / blockSize;
+    long last = (offset + data.length - 1) / blockSize;
+    List<CompletableFuture<Void>> bases = new ArrayList<>();
+    if (offset % blockSize != 0) {
+      bases.add(ensure(first * blockSize, 1));
+    }
+    if ((offset + data.length) % blockSize != 0) {
+      bases.add(ensure(last * blockSize, 1));
+    }
+    return CompletableFuture.allOf(bases.toArray(CompletableFuture[]::new))
+        .thenRunAsync(() -> apply(offset, data, data.length), readExecutor);
+  }
+
+  @Override
+  public CompletionStage<Void> flush() {
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            store.sync();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        readExecutor);
+  }
+
+  @Override
+  public CompletionStage<Void> trim(long offset, long length) {
+    return writeZeroes(offset, length);
+  }
+
+  @Override
+  public CompletionStage<Void> writeZeroes(long offset, long length) {
+    long end = offset + length;
+    List<CompletionStage<Void>> parts = new ArrayList<>();
+    long pos = offset;
+    while (pos < end) {
+      long blockStart = pos / blockSize * blockSize;
+      long blockEnd = blockStart + blockSize;
+      if (pos == blockStart && end >= blockEnd) {
+        long b = pos / blockSize;
+        parts.add(CompletableFuture.runAsync(() -> zero(b), readExecutor));
+        pos = blockEnd;
+      } else {
+        int n = (int) (Math.min(end, blockEnd) - pos);
+        parts.add(write(pos, new byte[n]));
+        pos += n;
+      }
+    }
+    return CompletableFuture.allOf(parts.stream().map(CompletionStage::toCompletableFuture).toArray(CompletableFuture[]::new));
+  }
+
+  @Override
+  public CompletionStage<List<Extent>> blockStatus(long offset, long length) {
+    List<Extent> extents = new ArrayList<>();
+    long end = Math.min(sizeBytes, offset + length);
+    long pos = offset;
+    while (pos < end) {
+      long b = pos / blockSize;
+      long blockEnd = Math.min(sizeBytes, (b + 1) * blockSize);
+      boolean zero = store.lookup(store_volume, b).map(e -> e.kind() == BlockEntry.Kind.ZERO).orElse(false);
+      long n = blockEnd - pos;
+      if (!extents.isEmpty() && extents.get(extents.size() - 1).zero() == zero) {
+        Extent prev = extents.remove(extents.size() - 1);
+        extents.add(new Extent(prev.length() + n, zero, zero));
+      } else {
+        extents.add(new Extent(n, zero, zero));
+      }
+      pos = blockEnd;
+    }
+    return CompletableFuture.completedFuture(extents);
+  }
+
+  /** Completes when every block of [offset, offset+length) is present, fetching the missing ones. */
+  private CompletableFuture<Void> ensure(long offset, int length) {
+    if (sizeBytes < 0) {
+      return CompletableFuture.failedFuture(new IllegalStateException("volume=" + volume + " is not attached to its source yet"));
+    }
+    long first = offset / blockSize;
+    long last = (offset + Math.max(1, length) - 1) / blockSize;
+    List<CompletableFuture<Void>> waits = null;
+    long[] ask = null;
+    int asks = 0;
+    long now = nanoClock.getAsLong();
+    for (long b = first; b <= last; b++) {
+      if (store.lookup(store_volume, b).isPresent()) {
+        continue;
+      }
+      boolean[] created = {false};
+      Pending p = pending.computeIfAbsent(b, k -> {
+        created[0] = true;
+        return new Pending(now);
+      });
+      // Stored between the first check and the registration: resolve() may have missed us.
+      if (store.lookup(store_volume, b).isPresent()) {
+        resolve(b);
+        continue;
+      }
+      if (waits == null) {
+        waits = new ArrayList<>();
+        ask = new long[(int) (last - b + 1)];
+      }
+      waits.add(p.done);
+      if (created[0]) {
+        ask[asks++] = b;
+      }
+    }
+    if (waits == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (asks > 0) {
+      sendFetch(java.util.Arrays.copyOf(ask, asks), false);
+    }
+    return CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new));
+  }
+
+  private void sendFetch(long[] blocks, boolean noRef) {
+    BackendLink link = backend;
+    if (link == null) {
+      return; // sent when the frontend attaches
+    }
+    int max = settings.fetchBlocksMax();
+    for (int i = 0; i < blocks.length; i += max) {
+      long[] part = java.util.Arrays.copyOfRange(blocks, i, Math.min(blocks.length, i + max));
+      onDemandFetches.addAndGet(part.length);
+      link.fetch(attachId, part, noRef);
+    }
+  }
+
+  private byte[] assemble(long offset, int length) {
+    byte[] out = new byte[length];
+    byte[] block = new byte[blockSize];
+    long pos = offset;
+    int written = 0;
+    try {
+      while (written < length) {
+        long b = pos / blockSize;
+        int within = (int) (pos - b * blockSize);
+        int n = Math.min(length - written, blockSize - within);
+        if (!store.read(store_volume, b, block)) {
+          throw new IllegalStateException("volume=" + volume + " block=" + b + " vanished from the store");
+        }
+        System.arraycopy(block, within, out, written, n);
+        written += n;
+        pos += n;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("volume=" + volume + " read at " + offset + " failed", e);
+    }
+    return out;
+  }
+
+  private void apply(long offset, byte[] data, int length) {
+    byte[] block = new byte[blockSize];
+    long pos = offset;
+    int done = 0;
+    try {
+      synchronized (writeLock) {
+        while (done < length) {
+          long b = pos / blockSize;
+          int within = (int) (pos - b * blockSize);
+          int n = Math.min(length - done, blockSize - within);
+          boolean had = store.lookup(store_volume, b).isPresent();
+          if (n < blockSize) {
+            if (!store.read(store_volume, b, block)) {
+              throw new IllegalStateException("volume=" + volume + " block=" + b + " must be present before a partial write");
+            }
+          }
+          System.arraycopy(data, done, block, within, n);
+          if (isZero(block)) {
+            store.putZero(store_volume, b, true);
+          } else {
+            store.put(store_volume, b, sha256(block, blockSize), block, 0, blockSize, true);
+          }
+          localWrites.incrementAndGet();
+          if (!had) {
+            progress.present(1);
+          }
+          resolve(b);
+          done += n;
+          pos += n;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("volume=" + volume + " write at " + offset + " failed", e);
+    }
+    checkComplete();
+  }
+
+  private void zero(long b) {
+    try {
+      synchronized (writeLock) {
+        boolean had = store.lookup(store_volume, b).isPresent();
+        store.putZero(store_volume, b, true);
+        localWrites.incrementAndGet();
+        if (!had) {
+          progress.present(1);
+        }
+        resolve(b);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("volume=" + volume + " write zeroes at block " + b + " failed", e);
+    }
+    checkComplete();
+  }
+
+  private void resolve(long b) {
+    Pending p = pending.remove(b);
+    if (p != null) {
+      p.done.complete(null);
+    }
+  }
+
+  // ---------------------------------------------------------------- timers (the actor's tick)
+
+  /**
+   * Sends again the fetches not answered within fetch-timeout, fails reads waiting longer than
+   * read-timeout, and says whether the background copy stalled (credits out, nothing arriving):
+   * then the frontend re-attaches so the backend requeues what it had handed out.
+   */
+  public boolean tick() {
+    long now = nanoClock.getAsLong();
+    long fetchTimeout = settings.fetchTimeout().toNanos();
+    long readTimeout = settings.readTimeout().toNanos();
+    List<Long> again = new ArrayList<>();
+    List<Long> againNoRef = new ArrayList<>();
+    for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+      Pending p = e.getValue();
+      if (now - p.firstNanos > readTimeout) {
+        if (pending.remove(e.getKey(), p)) {
+          p.done.completeExceptionally(new TimeoutException("volume=" + volume + " block=" + e.getKey() + " not received within " + settings.readTimeout()));
+        }
+      } else if (now - p.lastAskNanos > fetchTimeout) {
+        p.lastAskNanos = now;
+        (p.noRef ? againNoRef : again).add(e.getKey());
+      }
+    }
+    if (!again.isEmpty()) {
+      sendFetch(again.stream().mapToLong(Long::longValue).toArray(), false);
+    }
+    if (!againNoRef.isEmpty()) {
+      sendFetch(againNoRef.stream().mapToLong(Long::longValue).toArray(), true);
+    }
+    return !completed
+        && backend != null
+        && sizeBytes >= 0
+        && now - lastBackgroundNanos > settings.backgroundStall().toNanos();
+  }
+
+  private void refetchAll(boolean resetClock) {
+    long now = nanoClock.getAsLong();
+    List<Long> plain = new ArrayList<>();
+    List<Long> noRef = new ArrayList<>();
+    for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+      if (resetClock) {
+        e.getValue().lastAskNanos = now;
+      }
+      (e.getValue().noRef ? noRef : plain).add(e.getKey());
+    }
+    if (!plain.isEmpty()) {
+      sendFetch(plain.stream().mapToLong(Long::longValue).toArray(), false);
+    }
+    if (!noRef.isEmpty()) {
+      sendFetch(noRef.stream().mapToLong(Long::longValue).toArray(), true);
+    }
+  }
+
+  private void checkComplete() {
+    if (!completed && sizeBytes >= 0 && store.presentCount(store_volume) >= blockCount) {
+      synchronized (this) {
+        if (completed) {
+          return;
+        }
+        completed = true;
+      }
+      log.info("volume={} every block present at the target ({} blocks)", volume, blockCount);
+      listener.complete();
+    }
+  }
+
+  public boolean completed() {
+    return completed;
+  }
+
+  // ---------------------------------------------------------------- status
+
+  public FrontendStatus status() {
+    long now = nanoClock.getAsLong();
+    long present = sizeBytes < 0 ? 0 : store.presentCount(store_volume);
+    return new FrontendStatus(
+        volume,
+        sizeBytes,
+        blockSize,
+        blockCount,
+        present,
+        blockCount == 0 ? 0 : 100.0 * present / blockCount,
+        completed,
+        progress == null ? Map.of() : progress.snapshot(now),
+        onDemandFetches.get(),
+        framesOnDemand.get(),
+        framesBackground.get(),
+        duplicateBlocks.get(),
+        refMisses.get(),
+        corruptFrames.get(),
+        localWrites.get(),
+        pending.size());
+  }
+
+  /** Progress as plain figures: how much is present, what crossed the wire, what went wrong. */
+  public record FrontendStatus(
+      VolumeId volume,
+      long sizeBytes,
+      int blockSizeBytes,
+      long blockCount,
+      long blocksPresent,
+      double percent,
+      boolean complete,
+      Map<String, Object> transfer,
+      long onDemandBlocksFetched,
+      long framesOnDemand,
+      long framesBackground,
+      long duplicateBlocks,
+      long refMisses,
+      long corruptFrames,
+      long localWrites,
+      long readsWaiting)
+      implements io.ferry.persistence.CborSerializable {}
+
+  // ---------------------------------------------------------------- helpers
+
+  private static boolean isZero(byte[] block) {
+    for (byte x : block) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("the JDK has no SHA-256", e);
+            }
+          });
+
+  static byte[] sha256(byte[] data, int length) {
+    MessageDigest md = SHA256.get();
+    md.update(data, 0, length);
+    return md.digest();
+  }
+}

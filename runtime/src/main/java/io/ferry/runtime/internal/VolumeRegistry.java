@@ -1,0 +1,347 @@
+package io.ferry.runtime.internal;
+
+import io.ferry.blocks.BlockAgent;
+import io.ferry.blocks.BlockBackend;
+import io.ferry.blocks.BlockFrontend;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
+import io.ferry.persistence.CborSerializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+
+/**
+ * The volume registry: a persistent cluster singleton that records volume migrations and keeps,
+ * for each running one, a backend on a live member of the source site and a frontend on a live
+ * member of the target site (through each member's {@link BlockAgent}), telling the frontend where
+ * its backend is. A member that dies has its part started again on another member of its site (or
+ * on the same member when it comes back: the frontend's blocks live in that member's store).
+ */
+public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Command, VolumeRegistry.Event, VolumeRegistry.State> {
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record StartVolume(VolumeSpec spec, ActorRef<Reply> replyTo) implements Command {}
+
+  public record StopVolume(VolumeId volume, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetVolumes(ActorRef<Volumes> replyTo) implements Command {}
+
+  public sealed interface Reply extends CborSerializable {}
+
+  public record Accepted(VolumeId volume, String backendMember, String frontendMember) implements Reply {}
+
+  public record Refused(String reason) implements Reply {}
+
+  public record Volumes(List<VolumeInfo> volumes) implements CborSerializable {}
+
+  /** One volume migration: what was asked, whether it stopped, where its two halves run now. */
+  public record VolumeInfo(
+      VolumeSpec spec,
+      boolean stopped,
+      Optional<ActorRef<BlockBackend.Command>> backend,
+      Optional<ActorRef<BlockFrontend.Command>> frontend,
+      String backendMember,
+      String frontendMember)
+      implements CborSerializable {}
+
+  private record AgentsChanged(Receptionist.Listing listing) implements Command {}
+
+  private record Tick() implements Command {}
+
+  private record BackendPlaced(BlockAgent.BackendAt at) implements Command {}
+
+  private record FrontendPlaced(BlockAgent.FrontendAt at) implements Command {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record VolumeStarted(VolumeSpec spec) implements Event {}
+
+  public record VolumeStopped(VolumeId volume) implements Event {}
+
+  public record State(Map<VolumeId, VolumeSpec> running, Set<VolumeId> stopped) implements CborSerializable {
+    State {
+      running = Map.copyOf(running);
+      stopped = Set.copyOf(stopped);
+    }
+  }
+
+  private static final class Placed {
+    ActorRef<BlockAgent.Command> backendAgent;
+    ActorRef<BlockBackend.Command> backend;
+    ActorRef<BlockAgent.Command> frontendAgent;
+    ActorRef<BlockFrontend.Command> frontend;
+  }
+
+  public static Behavior<Command> create(Duration tick) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new VolumeRegistry(ctx, timers, tick)));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final Map<VolumeId, Placed> placed = new HashMap<>();
+  private Set<ActorRef<BlockAgent.Command>> agents = Set.of();
+
+  private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
+    super(PersistenceId.ofUniqueId("ferry-volume-registry"));
+    this.ctx = ctx;
+    ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, AgentsChanged::new);
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(BlockAgent.KEY, listings));
+    timers.startTimerWithFixedDelay(new Tick(), tick);
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(Map.of(), Set.of());
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(StartVolume.class, this::onStart)
+        .onCommand(StopVolume.class, this::onStop)
+        .onCommand(GetVolumes.class, (s, c) -> {
+          c.replyTo().tell(new Volumes(infos(s)));
+          return Effect().none();
+        })
+        .onCommand(AgentsChanged.class, (s, c) -> {
+          agents = c.listing().getServiceInstances(BlockAgent.KEY);
+          ensureAll(s);
+          return Effect().none();
+        })
+        .onCommand(Tick.class, (s, c) -> {
+          ensureAll(s);
+          return Effect().none();
+        })
+        .onCommand(BackendPlaced.class, (s, c) -> {
+          VolumeSpec spec = s.running().get(c.at().volume());
+          if (spec == null) {
+            return Effect().none();
+          }
+          Placed p = placed.computeIfAbsent(spec.volume(), k -> new Placed());
+          if (!c.at().agent().equals(p.backendAgent)) {
+            return Effect().none(); // an answer from an agent the volume has since left
+          }
+          p.backend = c.at().backend();
+          ensureFrontend(spec, p);
+          return Effect().none();
+        })
+        .onCommand(FrontendPlaced.class, (s, c) -> {
+          Placed p = placed.get(c.at().volume());
+          if (p != null && c.at().agent().equals(p.frontendAgent)) {
+            p.frontend = c.at().frontend();
+          }
+          return Effect().none();
+        })
+        .build();
+  }
+
+  private Effect<Event, State> onStart(State s, StartVolume c) {
+    VolumeSpec spec = c.spec();
+    VolumeId v = spec.volume();
+    if (s.running().containsKey(v)) {
+      return refuse(c.replyTo(), "volume " + v + " is already migrating");
+    }
+    if (s.stopped().contains(v)) {
+      return refuse(c.replyTo(), "volume " + v + " was migrated before and stopped; start it under a new volume id");
+    }
+    for (VolumeSpec other : s.running().values()) {
+      if (other.volume().key() == v.key()) {
+        return refuse(c.replyTo(), "volume " + v + " has the same frame key as running volume " + other.volume() + "; choose another id");
+      }
+    }
+    Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite(), null);
+    if (source.isEmpty()) {
+      return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (known sites: " + sites() + ")");
+    }
+    Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite(), null);
+    if (target.isEmpty()) {
+      return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (known sites: " + sites() + ")");
+    }
+    return Effect()
+        .persist(new VolumeStarted(spec))
+        .thenRun(
+            st -> {
+              ctx.getLog().info("volume={} migration started: {} at site {} -> site {}", v, spec.sourcePath(), spec.sourceSite(), spec.targetSite());
+              ensure(spec);
+              c.replyTo().tell(new Accepted(v, memberOf(source.get()), memberOf(target.get())));
+            });
+  }
+
+  private Effect<Event, State> onStop(State s, StopVolume c) {
+    if (!s.running().containsKey(c.volume())) {
+      return refuse(c.replyTo(), "volume " + c.volume() + " is not migrating");
+    }
+    return Effect()
+        .persist(new VolumeStopped(c.volume()))
+        .thenRun(
+            st -> {
+              Placed p = placed.remove(c.volume());
+              // Every agent hears it: a part may run on a member the registry lost track of.
+              for (ActorRef<BlockAgent.Command> a : agents) {
+                a.tell(new BlockAgent.StopVolume(c.volume(), ctx.getSystem().ignoreRef()));
+              }
+              ctx.getLog().info("volume={} migration stopped (was at {} / {})", c.volume(),
+                  p == null || p.backendAgent == null ? "-" : memberOf(p.backendAgent),
+                  p == null || p.frontendAgent == null ? "-" : memberOf(p.frontendAgent));
+              c.replyTo().tell(new Accepted(c.volume(), "", ""));
+            });
+  }
+
+  private Effect<Event, State> refuse(ActorRef<Reply> to, String reason) {
+    to.tell(new Refused(reason));
+    return Effect().none();
+  }
+
+  private void ensureAll(State s) {
+    s.running().values().forEach(this::ensure);
+  }
+
+  /** Keeps the backend placed and started, then (on its answer) the frontend. */
+  private void ensure(VolumeSpec spec) {
+    Placed p = placed.computeIfAbsent(spec.volume(), k -> new Placed());
+    Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite(), p.backendAgent);
+    if (b.isEmpty()) {
+      return; // no live member at the source site: the frontend keeps serving what it has
+    }
+    if (!b.get().equals(p.backendAgent)) {
+      if (p.backendAgent != null) {
+        ctx.getLog().info("volume={} backend moves from {} to {}", spec.volume(), memberOf(p.backendAgent), memberOf(b.get()));
+      }
+      p.backendAgent = b.get();
+      p.backend = null;
+    }
+    ActorRef<BlockAgent.BackendAt> backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
+    p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, backendReply));
+    if (p.backend != null) {
+      ensureFrontend(spec, p);
+    }
+  }
+
+  private void ensureFrontend(VolumeSpec spec, Placed p) {
+    Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite(), p.frontendAgent);
+    if (f.isEmpty()) {
+      return;
+    }
+    if (!f.get().equals(p.frontendAgent)) {
+      if (p.frontendAgent != null) {
+        ctx.getLog().info("volume={} frontend moves from {} to {}", spec.volume(), memberOf(p.frontendAgent), memberOf(f.get()));
+      }
+      p.frontendAgent = f.get();
+      p.frontend = null;
+    }
+    ActorRef<BlockAgent.FrontendAt> frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
+    p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, frontendReply));
+  }
+
+  /**
+   * The agent to use at {@code site}: the current one while its member is up and reachable, else
+   * the live agent at that site with the lowest address.
+   */
+  private Optional<ActorRef<BlockAgent.Command>> agentAt(String site, ActorRef<BlockAgent.Command> current) {
+    Map<Address, Member> live = liveMembers();
+    if (current != null && agents.contains(current)) {
+      Member m = live.get(addressOf(current));
+      if (m != null && m.hasRole("site-" + site)) {
+        return Optional.of(current);
+      }
+    }
+    return agents.stream()
+        .filter(a -> {
+          Member m = live.get(addressOf(a));
+          return m != null && m.hasRole("site-" + site);
+        })
+        .min(Comparator.comparing(a -> addressOf(a).toString()));
+  }
+
+  private Map<Address, Member> liveMembers() {
+    Map<Address, Member> live = new HashMap<>();
+    var state = Cluster.get(ctx.getSystem()).state();
+    for (Member m : state.getMembers()) {
+      if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) {
+        live.put(m.address(), m);
+      }
+    }
+    return live;
+  }
+
+  private Set<String> sites() {
+    Set<String> sites = new java.util.TreeSet<>();
+    for (Member m : liveMembers().values()) {
+      m.getRoles().forEach(r -> {
+        if (r.startsWith("site-")) {
+          sites.add(r.substring(5));
+        }
+      });
+    }
+    return sites;
+  }
+
+  private Address addressOf(ActorRef<?> ref) {
+    Address a = ref.path().address();
+    return a.hasLocalScope() ? Cluster.get(ctx.getSystem()).selfMember().address() : a;
+  }
+
+  private String memberOf(ActorRef<?> ref) {
+    return addressOf(ref).toString();
+  }
+
+  private List<VolumeInfo> infos(State s) {
+    List<VolumeInfo> out = new ArrayList<>();
+    Map<VolumeId, VolumeSpec> ordered = new LinkedHashMap<>();
+    s.running().entrySet().stream().sorted(Map.Entry.comparingByKey(Comparator.comparing(VolumeId::value))).forEach(e -> ordered.put(e.getKey(), e.getValue()));
+    ordered.forEach((v, spec) -> {
+      Placed p = placed.get(v);
+      out.add(
+          new VolumeInfo(
+              spec,
+              false,
+              Optional.ofNullable(p == null ? null : p.backend),
+              Optional.ofNullable(p == null ? null : p.frontend),
+              p == null || p.backendAgent == null ? "" : memberOf(p.backendAgent),
+              p == null || p.frontendAgent == null ? "" : memberOf(p.frontendAgent)));
+    });
+    return out;
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(VolumeStarted.class, (s, e) -> {
+          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
+          running.put(e.spec().volume(), e.spec());
+          return new State(running, s.stopped());
+        })
+        .onEvent(VolumeStopped.class, (s, e) -> {
+          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
+          running.remove(e.volume());
+          Set<VolumeId> stopped = new HashSet<>(s.stopped());
+          stopped.add(e.volume());
+          return new State(running, stopped);
+        })
+        .build();
+  }
+}
