@@ -49,6 +49,9 @@ public final class BlockResources implements Extension {
 
   private static final Logger log = LoggerFactory.getLogger(BlockResources.class);
 
+  private static final long STORE_LOCK_WAIT_NANOS = 2_000_000_000L;
+  private static final int STORE_SLOTS_MAX = 64;
+
   private final BlockSettings settings;
   private final String site;
   private final String host;
@@ -75,24 +78,38 @@ public final class BlockResources implements Extension {
       // directory (tests, the demo) get a store each.
       Path siteDir = dataDir.resolve("blocks").resolve(site);
       Files.createDirectories(siteDir);
+      // A member restarted right after a crash may find its slot still locked for a moment (the
+      // crashed system closes its store as it terminates): wait for existing slots before
+      // opening a new, empty one.
       FileLock lock = null;
       Path storeDir = null;
-      for (int slot = 0; lock == null; slot++) {
-        if (slot >= 64) {
-          throw new IOException("no free block store slot under " + siteDir + " (64 members of one site share this data directory?)");
+      long deadline = System.nanoTime() + STORE_LOCK_WAIT_NANOS;
+      while (lock == null) {
+        int slots = 0;
+        while (Files.isDirectory(siteDir.resolve("slot-" + slots))) {
+          slots++;
         }
-        Path candidate = siteDir.resolve("slot-" + slot);
-        Files.createDirectories(candidate);
-        FileChannel ch = FileChannel.open(candidate.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-          lock = ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-          lock = null;
+        boolean waited = System.nanoTime() > deadline;
+        for (int slot = 0; lock == null && slot < (waited ? slots + 1 : Math.max(1, slots)); slot++) {
+          if (slot >= STORE_SLOTS_MAX) {
+            throw new IOException("no free block store slot under " + siteDir + " (" + STORE_SLOTS_MAX + " members of one site share this data directory?)");
+          }
+          Path candidate = siteDir.resolve("slot-" + slot);
+          Files.createDirectories(candidate);
+          FileChannel ch = FileChannel.open(candidate.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          try {
+            lock = ch.tryLock();
+          } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+          }
+          if (lock == null) {
+            ch.close();
+          } else {
+            storeDir = candidate;
+          }
         }
         if (lock == null) {
-          ch.close();
-        } else {
-          storeDir = candidate;
+          sleep(50);
         }
       }
       this.storeLock = lock;
@@ -231,6 +248,15 @@ public final class BlockResources implements Extension {
       } else {
         log.warn("site={} corrupt block frame on {} ({}) for no known volume: dropped", site, stream, result);
       }
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for a block store slot", e);
     }
   }
 

@@ -1,0 +1,216 @@
+package io.ferry.blocks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.ferry.api.Ferry;
+import io.ferry.api.VolumeStatus;
+import io.ferry.runtime.FerryNode;
+import io.ferry.runtime.LocalCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Volume migration between separate ActorSystems (a source edge site, a cloud target, a bystander
+ * edge site that holds the registry), with real NBD clients reading the target's export while the
+ * background copy still runs, writes through NBD, dedup across two images of one template, and the
+ * frontend's and the backend's member crashing mid-copy.
+ */
+class VolumeMigrationIT {
+
+  @TempDir Path dir;
+
+  /** Slow enough that the copy is still running while the clients read; 2 ms each way. */
+  private static Config shaped(String bandwidth) {
+    return ConfigFactory.parseString(
+        "ferry.blocks.emulate { one-way-delay = 2ms, bandwidth = \"" + bandwidth + "\" }\n"
+            + "ferry.blocks.background.stall-timeout = 3s\n");
+  }
+
+  private LocalCluster cluster(Config overrides) {
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("edge-b", "edge"); // the seed: oldest member, so it hosts the registries and never crashes here
+    sites.put("edge-a", "edge");
+    sites.put("cloud", "cloud");
+    return LocalCluster.start(dir.resolve("data"), sites, overrides, Duration.ofSeconds(60));
+  }
+
+  private Path image(String name, long seed, boolean changed) throws Exception {
+    Path tree = dir.resolve("tree-" + name);
+    TestImages.template(tree, seed, 24L << 20);
+    if (changed) {
+      TestImages.changeAFew(tree, seed + 1);
+    }
+    return TestImages.ext4(tree, dir.resolve(name + ".img"), 64);
+  }
+
+  private static VolumeStatus status(Ferry ferry, String volume) throws Exception {
+    return ferry.volumeStatus(new VolumeId(volume)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  private static VolumeStatus awaitExported(Ferry ferry, String volume) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      VolumeStatus st = status(ferry, volume);
+      if (st.frontend().isPresent() && !st.nbdUrl().isEmpty()) {
+        return st;
+      }
+      assertTrue(System.nanoTime() < deadline, "volume " + volume + " was not exported within 60 s: " + st);
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+  }
+
+  private static VolumeStatus awaitCopied(Ferry ferry, String volume, int seconds) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (true) {
+      VolumeStatus st;
+      try {
+        st = status(ferry, volume);
+      } catch (Exception e) {
+        st = null; // a member just crashed: ask again
+      }
+      if (st != null && st.copied()) {
+        return st;
+      }
+      assertTrue(System.nanoTime() < deadline, "volume " + volume + " not copied within " + seconds + " s: " + st);
+      TimeUnit.MILLISECONDS.sleep(200);
+    }
+  }
+
+  private static VolumeSpec spec(String volume, Path image) {
+    return new VolumeSpec(new VolumeId(volume), "edge-a", image.toString(), "cloud", 64 * 1024, "");
+  }
+
+  @Test
+  void realNbdClientsReadTheVolumeWhileItCopiesAndWritesReadBack() throws Exception {
+    Path src = image("vol-1", 11, false);
+    Path second = image("vol-2", 11, true);
+    try (LocalCluster c = cluster(shaped("40 Mbit"))) {
+      Ferry ferry = c.any().ferry();
+      ferry.startVolume(spec("vol-1", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      VolumeStatus st = awaitExported(ferry, "vol-1");
+      String url = st.nbdUrl();
+      assertFalse(st.copied(), "the background copy must still be running while the clients read");
+
+      String info = TestImages.run(List.of("nbdinfo", url));
+      assertTrue(info.contains(String.valueOf(Files.size(src))), "nbdinfo shows the export's size:\n" + info);
+      String list = TestImages.run(List.of("nbdinfo", "--list", url.substring(0, url.lastIndexOf('/'))));
+      assertTrue(list.contains("vol-1"), "nbdinfo --list shows the export:\n" + list);
+
+      String compare = TestImages.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", src.toString(), url));
+      assertTrue(compare.contains("Images are identical"), compare);
+      Path out = dir.resolve("copy.img");
+      TestImages.run(List.of("nbdcopy", url, out.toString()));
+      assertEquals(-1, Files.mismatch(src, out), "nbdcopy out of the export gives a byte-identical image");
+
+      // A write through NBD reads back (target-only: the source is not changed).
+      TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "write -P 0xab 4096 65536", url));
+      String readBack = TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
+      assertFalse(readBack.contains("Pattern verification failed"), readBack);
+
+      VolumeStatus done = awaitCopied(ferry, "vol-1", 120);
+      String after = TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
+      assertFalse(after.contains("Pattern verification failed"), "a late block from the source never overwrites a write:\n" + after);
+
+      BackendVolume.BackendStatus b = done.backend().orElseThrow();
+      long wire = b.bytesSent().values().stream().mapToLong(Long::longValue).sum();
+      double ratio = (double) wire / Files.size(src);
+      System.out.printf("vol-1: %d bytes on the wire for %d logical (%.3f); frames %s%n", wire, Files.size(src), ratio, b.framesSent());
+      assertTrue(ratio <= 0.5, "a half-empty image costs at most half its size on the wire, got " + ratio);
+
+      // The second image from the same template: the target holds most of its blocks already.
+      ferry.startVolume(spec("vol-2", second)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      VolumeStatus two = awaitCopied(ferry, "vol-2", 120);
+      Path out2 = dir.resolve("copy2.img");
+      TestImages.run(List.of("nbdcopy", two.nbdUrl(), out2.toString()));
+      assertEquals(-1, Files.mismatch(second, out2), "the second volume is byte-identical");
+      BackendVolume.BackendStatus b2 = two.backend().orElseThrow();
+      long wire2 = b2.bytesSent().values().stream().mapToLong(Long::longValue).sum();
+      double ratio2 = (double) wire2 / Files.size(second);
+      System.out.printf("vol-2: %d bytes on the wire for %d logical (%.3f); frames %s%n", wire2, Files.size(second), ratio2, b2.framesSent());
+      assertTrue(b2.framesSent().getOrDefault("REF", 0L) > 0, "blocks the target holds cross as REF");
+      assertTrue(ratio2 <= 0.1, "the second image of a template costs at most a tenth of its size, got " + ratio2);
+    }
+  }
+
+  @Test
+  void frontendMemberCrashMidCopyResumesWithoutResendingWhatArrived() throws Exception {
+    Path src = image("vol-f", 21, false);
+    try (LocalCluster c = cluster(shaped("20 Mbit"))) {
+      Ferry ferry = c.any().ferry();
+      ferry.startVolume(spec("vol-f", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      VolumeStatus st = awaitExported(ferry, "vol-f");
+      awaitPercent(ferry, "vol-f", 25);
+      FerryNode target = c.memberAt(st.frontendMember());
+      target.crash();
+      c.startMember("cloud", "cloud");
+      VolumeStatus done = awaitCopied(c.any().ferry(), "vol-f", 180);
+      Path out = dir.resolve("copy-f.img");
+      TestImages.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
+      assertEquals(-1, Files.mismatch(src, out), "byte-identical after the frontend's member crashed");
+      assertResentAtMostInFlight(done);
+    }
+  }
+
+  @Test
+  void backendMemberCrashMidCopyResumesWithoutResendingWhatArrived() throws Exception {
+    Path src = image("vol-b", 31, false);
+    try (LocalCluster c = cluster(shaped("20 Mbit"))) {
+      Ferry ferry = c.any().ferry();
+      ferry.startVolume(spec("vol-b", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      VolumeStatus st = awaitExported(ferry, "vol-b");
+      awaitPercent(ferry, "vol-b", 25);
+      FerryNode source = c.memberAt(st.backendMember());
+      source.crash();
+      c.startMember("edge-a", "edge");
+      VolumeStatus done = awaitCopied(c.any().ferry(), "vol-b", 180);
+      Path out = dir.resolve("copy-b.img");
+      TestImages.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
+      assertEquals(-1, Files.mismatch(src, out), "byte-identical after the backend's member crashed");
+      // The frontend survived: every block it received twice is counted there.
+      long dup = done.frontend().orElseThrow().duplicateBlocks();
+      long inFlight = inFlightBound(c.any());
+      System.out.printf("vol-b: %d blocks received twice (in-flight bound %d)%n", dup, inFlight);
+      assertTrue(dup <= inFlight, "blocks sent again after the restart: " + dup + " > in-flight bound " + inFlight);
+    }
+  }
+
+  /** Background credits plus one on-demand fetch: what may be on the way when a member dies. */
+  private static long inFlightBound(FerryNode any) {
+    BlockSettings s = BlockSettings.from(any.system().settings().config());
+    return s.backgroundCreditsMax() + s.fetchBlocksMax();
+  }
+
+  /** The backend survived a frontend restart: it sent no block twice beyond what was in flight. */
+  private static void assertResentAtMostInFlight(VolumeStatus done) {
+    BackendVolume.BackendStatus b = done.backend().orElseThrow();
+    long dataFrames = b.framesSent().getOrDefault("LZ4", 0L) + b.framesSent().getOrDefault("RAW", 0L) + b.framesSent().getOrDefault("REF", 0L);
+    long nonZero = b.blockCount() - b.zeroBlocks();
+    long extra = Math.max(0, dataFrames - nonZero);
+    System.out.printf("%s: %d data frames for %d non-zero blocks (%d extra)%n", b.volume(), dataFrames, nonZero, extra);
+    assertTrue(extra <= 64 + 64, "blocks sent again after the frontend restarted: " + extra);
+  }
+
+  private static void awaitPercent(Ferry ferry, String volume, double percent) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (true) {
+      VolumeStatus st = status(ferry, volume);
+      assertFalse(st.copied(), "the copy finished before the crash could land mid-copy: make the link slower");
+      if (st.percent() >= percent) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "volume " + volume + " did not reach " + percent + "%: " + st);
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
+  }
+}
