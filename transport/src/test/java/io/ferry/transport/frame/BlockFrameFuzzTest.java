@@ -1,0 +1,124 @@
+package io.ferry.transport.frame;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Random bytes and damaged valid frames must be rejected or decode to exactly the original block, never throw.
+ * Prints its seed; replay with {@code -Dferry.seed=N}.
+ */
+class BlockFrameFuzzTest {
+    private static final int BLOCK = 2048;
+    private static final int ROUNDS = 4000;
+
+    @Test
+    void damagedFramesAreRejectedOrExact() {
+        long seed = Long.getLong("ferry.seed", System.nanoTime());
+        System.out.println("BlockFrameFuzzTest seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+        Random random = new Random(seed);
+        BlockFrameEncoder encoder = new BlockFrameEncoder(BLOCK);
+        BlockFrameDecoder decoder = new BlockFrameDecoder(BLOCK);
+        UnsafeBuffer out = new UnsafeBuffer(new byte[BlockFrameEncoder.maxFrameLength(BLOCK) + 64]);
+        int round = 0;
+        try {
+            for (round = 0; round < ROUNDS; round++) {
+                byte[] noise = new byte[random.nextInt(BlockFrameEncoder.maxFrameLength(BLOCK) + 64)];
+                random.nextBytes(noise);
+                if (noise.length > 0 && random.nextBoolean()) {
+                    noise[0] = BlockFrame.VERSION;
+                }
+                DecodeResult noiseResult = decoder.decode(new UnsafeBuffer(noise), 0, noise.length);
+                if (noiseResult == DecodeResult.OK) {
+                    fail("random bytes accepted as a frame, round " + round + " seed " + seed);
+                }
+
+                int length = 1 + random.nextInt(BLOCK);
+                byte[] block = block(random, length);
+                byte[] hash = new byte[32];
+                random.nextBytes(hash);
+                boolean ref = random.nextInt(4) == 0;
+                int n = encoder.encode(random.nextInt(2), random.nextLong(), random.nextLong(), random.nextLong(),
+                    block, length, hash, ref, out, 0);
+                FrameKind kind = encoder.lastKind();
+                byte[] frame = Arrays.copyOf(out.byteArray(), n + 64);
+                int damagedLength = damage(random, frame, n);
+                DecodeResult result = decoder.decode(new UnsafeBuffer(frame), 0, damagedLength);
+                if (result == DecodeResult.OK) {
+                    assertEquals(kind, decoder.kind(), "accepted frame changed kind");
+                    assertEquals(length, decoder.blockLength(), "accepted frame changed length");
+                    if (kind == FrameKind.REF) {
+                        assertArrayEquals(hash, decoder.hash(), "accepted frame changed hash");
+                    } else {
+                        assertArrayEquals(Arrays.copyOf(block, length), decoder.copyBlock(),
+                            "accepted frame changed bytes");
+                    }
+                }
+            }
+        } catch (Throwable t) {
+            throw new AssertionError("failed in round " + round + ", replay with -Dferry.seed=" + seed, t);
+        }
+    }
+
+    private static byte[] block(Random random, int length) {
+        byte[] b = new byte[length];
+        switch (random.nextInt(3)) {
+            case 0 -> { }
+            case 1 -> random.nextBytes(b);
+            default -> {
+                for (int i = 0; i < length; i++) {
+                    b[i] = (byte) ('a' + random.nextInt(4));
+                }
+            }
+        }
+        return b;
+    }
+
+    /** Damages a frame in place and returns the length to decode. Sometimes leaves it intact. */
+    private static int damage(Random random, byte[] frame, int n) {
+        UnsafeBuffer view = new UnsafeBuffer(frame);
+        switch (random.nextInt(7)) {
+            case 0 -> {
+                return n;
+            }
+            case 1 -> {
+                int flips = 1 + random.nextInt(4);
+                for (int i = 0; i < flips; i++) {
+                    int bit = random.nextInt(n * 8);
+                    frame[bit / 8] ^= (byte) (1 << (bit % 8));
+                }
+                return n;
+            }
+            case 2 -> {
+                return random.nextInt(n);
+            }
+            case 3 -> {
+                return n + 1 + random.nextInt(64);
+            }
+            case 4 -> {
+                int field = random.nextBoolean() ? BlockFrame.BLOCK_LENGTH_OFFSET : BlockFrame.PAYLOAD_LENGTH_OFFSET;
+                int value = view.getInt(field, ByteOrder.LITTLE_ENDIAN);
+                view.putInt(field, random.nextBoolean() ? value + 1 + random.nextInt(64) : random.nextInt(),
+                    ByteOrder.LITTLE_ENDIAN);
+                return random.nextBoolean() ? n : Math.min(frame.length, n + random.nextInt(64));
+            }
+            case 5 -> {
+                frame[BlockFrame.KIND_OFFSET] = (byte) random.nextInt(5);
+                return n;
+            }
+            default -> {
+                int at = BlockFrame.HEADER_LENGTH + random.nextInt(Math.max(1, n - BlockFrame.HEADER_LENGTH));
+                if (at < n) {
+                    frame[at] = (byte) random.nextInt(256);
+                }
+                return n;
+            }
+        }
+    }
+}
