@@ -82,7 +82,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   public record VolumeStopped(VolumeId volume) implements Event {}
 
   public record State(Map<VolumeId, VolumeSpec> running, Set<VolumeId> stopped) implements CborSerializable {
-    State {
+    public State {
       running = Map.copyOf(running);
       stopped = Set.copyOf(stopped);
     }

@@ -172,6 +172,11 @@ public final class BlockFrameDecoder {
         return blockLength;
     }
 
+    /** Payload bytes of the last frame (after the header): what it cost on the wire beyond the header. */
+    public int payloadLength() {
+        return payloadLength;
+    }
+
     /** After OK with kind REF: the 32-byte SHA-256 (reused by the next decode). */
     public byte[] hash() {
         return hash;
