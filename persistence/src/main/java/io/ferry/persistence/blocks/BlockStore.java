@@ -441,6 +441,12 @@ public final class BlockStore implements AutoCloseable {
       if (blockId < 0) {
         return false;
       }
+      int raw = hashes.rawLength(blockId);
+      if (raw != map.blockLength(index) && raw != map.blockSizeBytes()) {
+        throw new IllegalArgumentException(
+            "block " + volume + "/" + index + " must be " + map.blockLength(index)
+                + " bytes, but the block with sha256 " + HashIndex.hex(sha256) + " has " + raw);
+      }
       int old = map.get(index);
       if (VolumeMap.isLocal(old) && !localWrite) {
         return false;

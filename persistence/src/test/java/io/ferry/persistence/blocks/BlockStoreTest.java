@@ -91,6 +91,8 @@ class BlockStoreTest {
       assertTrue(store.hasHash(sha(block)));
       assertTrue(store.putRef("a", 1, sha(block), false));
       assertFalse(store.putRef("a", 2, sha(random(BS, new Random(2))), false));
+      store.registerVolume("big", 4L * 65536, 65536);
+      assertThrows(IllegalArgumentException.class, () -> store.putRef("big", 0, sha(block), false));
       assertTrue(store.lookup("a", 2).isEmpty());
       List<byte[]> all = new ArrayList<>();
       store.forEachHash(all::add);
