@@ -1,0 +1,112 @@
+package io.ferry.blocks.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayDeque;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The package's primitive collections against the JDK's, on random operations. */
+class CollectionsTest {
+  @Test
+  void longIntHashMapMatchesHashMap() {
+    long seed = Seeds.seed("CollectionsTest");
+    Random rnd = new Random(seed);
+    LongIntHashMap m = new LongIntHashMap(4);
+    Map<Long, Integer> model = new HashMap<>();
+    for (int step = 0; step < 200_000; step++) {
+      // A small key range with collisions in the low bits, so probe runs form and deletions shift them.
+      long key = rnd.nextBoolean() ? rnd.nextInt(64) : rnd.nextInt(500) * 1024L;
+      switch (rnd.nextInt(3)) {
+        case 0 -> {
+          int v = rnd.nextInt(1000);
+          Integer before = model.put(key, v);
+          assertEquals(before == null ? LongIntHashMap.MISSING : before, m.put(key, v), "seed " + seed);
+        }
+        case 1 -> {
+          Integer before = model.remove(key);
+          assertEquals(before == null ? LongIntHashMap.MISSING : before, m.remove(key), "seed " + seed);
+        }
+        default -> assertEquals(model.containsKey(key), m.containsKey(key), "seed " + seed);
+      }
+      assertEquals(model.size(), m.size());
+    }
+    for (Map.Entry<Long, Integer> e : model.entrySet()) {
+      assertEquals(e.getValue(), m.get(e.getKey()));
+    }
+  }
+
+  @Test
+  void longRingMatchesArrayDeque() {
+    long seed = Seeds.seed("CollectionsTest");
+    Random rnd = new Random(seed);
+    LongRing r = new LongRing(40);
+    ArrayDeque<Long> model = new ArrayDeque<>();
+    for (int step = 0; step < 100_000; step++) {
+      long v = rnd.nextLong();
+      switch (rnd.nextInt(4)) {
+        case 0 -> {
+          if (model.size() == 40) {
+            model.pollFirst();
+          }
+          model.addLast(v);
+          r.pushBackDropFront(v);
+        }
+        case 1 -> {
+          if (model.size() == 40) {
+            model.pollLast();
+          }
+          model.addFirst(v);
+          r.pushFrontDropBack(v);
+        }
+        case 2 -> {
+          boolean room = model.size() < 40;
+          if (room) {
+            model.addLast(v);
+          }
+          assertEquals(room, r.offerBack(v));
+        }
+        default -> {
+          if (!model.isEmpty()) {
+            assertEquals((long) model.pollFirst(), r.pollFront(), "seed " + seed);
+          }
+        }
+      }
+      assertEquals(model.size(), r.size());
+    }
+  }
+
+  @Test
+  void longBitSetFindsClearBits() {
+    LongBitSet s = new LongBitSet(200);
+    assertEquals(0, s.nextClear(0));
+    for (int i = 0; i < 130; i++) {
+      assertTrue(s.set(i));
+    }
+    assertFalse(s.set(5));
+    assertEquals(130, s.nextClear(0));
+    s.set(131);
+    assertEquals(132, s.nextClear(131));
+    for (int i = 132; i < 200; i++) {
+      s.set(i);
+    }
+    assertEquals(130, s.nextClear(0));
+    s.set(130);
+    assertEquals(200, s.nextClear(0));
+    assertEquals(200, s.nextClear(500));
+    BitSet ref = new BitSet();
+    LongBitSet odd = new LongBitSet(64);
+    for (int i = 0; i < 64; i += 2) {
+      odd.set(i);
+      ref.set(i);
+    }
+    for (int i = 0; i < 64; i++) {
+      assertEquals(Math.min(ref.nextClearBit(i), 64), odd.nextClear(i));
+    }
+  }
+}
