@@ -115,6 +115,10 @@ public final class BackendVolume implements AutoCloseable {
     scanThread.start();
   }
 
+  private int credits() {
+    return settings.backgroundCredits(blockSize);
+  }
+
   public long sizeBytes() {
     return sizeBytes;
   }
@@ -153,7 +157,7 @@ public final class BackendVolume implements AutoCloseable {
       }
       onDemand = new OnDemandQueue(settings.onDemandQueueMax());
       noRefBlocks.clear();
-      credits = settings.backgroundCreditsMax();
+      credits = credits();
       complete = plan.complete();
       scannedNow = scanned;
       zerosNow = (BitSet) zeros.clone();
@@ -203,7 +207,7 @@ public final class BackendVolume implements AutoCloseable {
     if (attachId != this.attachId) {
       return;
     }
-    credits = Math.min(settings.backgroundCreditsMax(), credits + blocks);
+    credits = Math.min(credits(), credits + blocks);
     notifyAll();
   }
 

@@ -107,6 +107,18 @@ public record BlockSettings(
         c.getDuration("progress-log-interval"));
   }
 
+  /**
+   * Background blocks a volume may have on the way: about 1.25 bandwidth-delay products of the
+   * link (credits come back one way after the data went the other, so one BDP would only just fill
+   * it), at least 4 and at most {@code background.credits-max}. More would fill the link's queue and
+   * make on-demand replies wait behind background bytes.
+   */
+  public int backgroundCredits(int blockSizeBytes) {
+    double bdp = linkBandwidthBitsPerSecond / 8.0 * Math.max(1, linkRtt.toNanos()) / 1e9;
+    long blocks = (long) Math.ceil(1.25 * bdp / blockSizeBytes);
+    return (int) Math.max(4, Math.min(backgroundCreditsMax, blocks));
+  }
+
   /** True when block links and control messages between sites are shaped to emulate a WAN. */
   public boolean emulated() {
     return !emulateOneWayDelay.isZero() || emulateBandwidthBitsPerSecond > 0 || emulateLossRate > 0;

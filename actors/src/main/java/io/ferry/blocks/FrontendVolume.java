@@ -111,8 +111,14 @@ public final class FrontendVolume implements NbdExport {
     this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
     this.progress = new TransferProgress(blockCount, blockSize);
     this.sizeBytes = sizeBytes;
-    progress.present(store.presentCount(store_volume));
+    synchronized (progress) {
+      progress.present(store.presentCount(store_volume));
+    }
     checkComplete();
+  }
+
+  private int credits() {
+    return settings.backgroundCredits(blockSize);
   }
 
   public boolean hasGeometry() {
@@ -123,7 +129,7 @@ public final class FrontendVolume implements NbdExport {
   public void attach(BackendLink link, long attachId) {
     this.backend = link;
     this.attachId = attachId;
-    creditsGranted.set(settings.backgroundCreditsMax());
+    creditsGranted.set(credits());
     backgroundArrived.set(0);
     creditsOwed.set(0);
     lastBackgroundNanos = nanoClock.getAsLong();
@@ -148,8 +154,7 @@ public final class FrontendVolume implements NbdExport {
     for (int b = zeros.nextSetBit(0); b >= 0; b = zeros.nextSetBit(b + 1)) {
       if (b < blockCount && store.lookup(store_volume, b).isEmpty()) {
         store.putZero(store_volume, b, false);
-        progress.sent("ZERO", 0, blockSize, nanoClock.getAsLong());
-        progress.present(1);
+        record("ZERO", 0);
         resolve(b);
       }
     }
@@ -173,7 +178,7 @@ public final class FrontendVolume implements NbdExport {
         backgroundArrived.incrementAndGet();
         lastBackgroundNanos = now;
         long owed = creditsOwed.incrementAndGet();
-        int batch = Math.max(1, settings.backgroundCreditsMax() / 4);
+        int batch = Math.max(1, credits() / 4);
         if (owed >= batch && creditsOwed.compareAndSet(owed, 0)) {
           BackendLink link = backend;
           if (link != null) {
@@ -212,8 +217,7 @@ public final class FrontendVolume implements NbdExport {
       if (had) {
         duplicateBlocks.incrementAndGet();
       } else {
-        progress.sent(frame.kind().name(), wire, blockSize, now);
-        progress.present(1);
+        record(frame.kind().name(), wire);
       }
       resolve(b);
       checkComplete();
@@ -442,7 +446,7 @@ public final class FrontendVolume implements NbdExport {
           }
           localWrites.incrementAndGet();
           if (!had) {
-            progress.present(1);
+            record(null, 0);
           }
           resolve(b);
           done += n;
@@ -462,7 +466,7 @@ public final class FrontendVolume implements NbdExport {
         store.putZero(store_volume, b, true);
         localWrites.incrementAndGet();
         if (!had) {
-          progress.present(1);
+          record(null, 0);
         }
         resolve(b);
       }
@@ -470,6 +474,16 @@ public final class FrontendVolume implements NbdExport {
       throw new UncheckedIOException("volume=" + volume + " write zeroes at block " + b + " failed", e);
     }
     checkComplete();
+  }
+
+  /** One more block present (received as {@code kind} with {@code wireBytes}, or written locally when kind is null). */
+  private void record(String kind, long wireBytes) {
+    synchronized (progress) {
+      if (kind != null) {
+        progress.sent(kind, wireBytes, blockSize, nanoClock.getAsLong());
+      }
+      progress.present(store.presentCount(store_volume));
+    }
   }
 
   private void resolve(long b) {
@@ -563,7 +577,7 @@ public final class FrontendVolume implements NbdExport {
         present,
         blockCount == 0 ? 0 : 100.0 * present / blockCount,
         completed,
-        progress == null ? Map.of() : progress.snapshot(now),
+        progress == null ? Map.of() : snapshot(),
         onDemandFetches.get(),
         framesOnDemand.get(),
         framesBackground.get(),
@@ -572,6 +586,12 @@ public final class FrontendVolume implements NbdExport {
         corruptFrames.get(),
         localWrites.get(),
         pending.size());
+  }
+
+  private Map<String, Object> snapshot() {
+    synchronized (progress) {
+      return new java.util.LinkedHashMap<>(progress.snapshot(nanoClock.getAsLong()));
+    }
   }
 
   /** Progress as plain figures: how much is present, what crossed the wire, what went wrong. */
