@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -105,6 +106,13 @@ public final class NbdServer implements AutoCloseable {
             connection.join();
         }
         timer.shutdownNow();
+        try {
+            if (!timer.awaitTermination(JOIN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                LOG.warn("nbd timer did not stop within {} ms port={}", JOIN_TIMEOUT_MILLIS, port);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         LOG.info("nbd server closed port={}", port);
     }
 
