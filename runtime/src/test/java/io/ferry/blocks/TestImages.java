@@ -45,13 +45,24 @@ final class TestImages {
     }
   }
 
-  /** Changes a few files of a template tree (the "second image from the same template"). */
+  /**
+   * Changes a few files of a template tree in place, keeping their sizes (the "second image from
+   * the same template": same layout, a few files' blocks differ).
+   */
   static void changeAFew(Path dir, long seed) throws IOException {
     Random r = new Random(seed);
-    Files.writeString(dir.resolve("etc/changed.txt"), "this file is only in the second image " + r.nextLong() + "\n");
-    byte[] data = new byte[200_000];
-    r.nextBytes(data);
-    Files.write(dir.resolve("var/lib/new-blob.bin"), data);
+    int changed = 0;
+    try (var files = Files.list(dir.resolve("var/lib"))) {
+      for (Path f : files.sorted().limit(2).toList()) {
+        byte[] data = new byte[(int) Files.size(f)];
+        r.nextBytes(data);
+        Files.write(f, data);
+        changed++;
+      }
+    }
+    if (changed == 0) {
+      throw new IllegalStateException("no files to change under " + dir);
+    }
   }
 
   /** Builds an ext4 image of {@code sizeMiB} from {@code tree}, with a fixed UUID and hash seed. */

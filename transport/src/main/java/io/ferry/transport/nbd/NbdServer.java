@@ -35,6 +35,8 @@ public final class NbdServer implements AutoCloseable {
     private final int port;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
+    /** The timer's threads, joined on close: an executor reports termination before its thread is gone. */
+    private final Set<Thread> timerThreads = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
     private int nextConnectionId;
@@ -46,7 +48,11 @@ public final class NbdServer implements AutoCloseable {
         this.exportNames = exportNames;
         this.listener = listener;
         this.port = listener.getLocalPort();
-        this.timer = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "ferry-nbd-" + port + "-timer"));
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread thread = daemon(r, "ferry-nbd-" + port + "-timer");
+            timerThreads.add(thread);
+            return thread;
+        });
         this.timer.setRemoveOnCancelPolicy(true);
         this.acceptor = daemon(this::acceptLoop, "ferry-nbd-" + port + "-accept");
     }
@@ -105,6 +111,7 @@ public final class NbdServer implements AutoCloseable {
             connection.join();
         }
         timer.shutdownNow();
+        timerThreads.forEach(NbdServer::join);
         LOG.info("nbd server closed port={}", port);
     }
 
