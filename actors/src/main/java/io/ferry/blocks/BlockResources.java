@@ -222,7 +222,9 @@ public final class BlockResources implements Extension {
                 settings.emulateOneWayDelay(),
                 settings.emulateBandwidthBitsPerSecond(),
                 settings.emulateLossRate(),
-                Math.max(256 * 1024, TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2)) * 2),
+                // Deep enough that the emulator never tail-drops: what bounds the queue in front
+                // of on-demand replies is the backend's background credit, as on a real link.
+                Math.max(8L << 20, 4 * TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2))),
                 toPort));
     synchronized (emulators) {
       emulators.add(emulator);

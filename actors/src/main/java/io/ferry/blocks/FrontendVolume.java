@@ -258,6 +258,12 @@ public final class FrontendVolume implements NbdExport {
     return false;
   }
 
+  /** One store serves every connection and FLUSH syncs all of it: safe for several connections. */
+  @Override
+  public boolean canMultiConn() {
+    return true;
+  }
+
   @Override
   public CompletionStage<byte[]> read(long offset, int length) {
     CompletableFuture<Void> ready = ensure(offset, length);

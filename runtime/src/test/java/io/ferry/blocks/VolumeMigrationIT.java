@@ -34,6 +34,7 @@ class VolumeMigrationIT {
   private static Config shaped(String bandwidth) {
     return ConfigFactory.parseString(
         "ferry.blocks.emulate { one-way-delay = 2ms, bandwidth = \"" + bandwidth + "\" }\n"
+            + "ferry.blocks.link { rtt = 4ms, bandwidth = \"" + bandwidth + "\" }\n"
             + "ferry.blocks.background.stall-timeout = 3s\n");
   }
 
@@ -150,7 +151,7 @@ class VolumeMigrationIT {
       Ferry ferry = c.any().ferry();
       ferry.startVolume(spec("vol-f", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
       VolumeStatus st = awaitExported(ferry, "vol-f");
-      awaitPercent(ferry, "vol-f", 25);
+      awaitPercent(ferry, "vol-f", 75);
       FerryNode target = c.memberAt(st.frontendMember());
       target.crash();
       c.startMember("cloud", "cloud");
@@ -169,7 +170,7 @@ class VolumeMigrationIT {
       Ferry ferry = c.any().ferry();
       ferry.startVolume(spec("vol-b", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
       VolumeStatus st = awaitExported(ferry, "vol-b");
-      awaitPercent(ferry, "vol-b", 25);
+      awaitPercent(ferry, "vol-b", 75);
       FerryNode source = c.memberAt(st.backendMember());
       source.crash();
       c.startMember("edge-a", "edge");

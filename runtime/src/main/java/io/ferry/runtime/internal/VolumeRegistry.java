@@ -172,21 +172,24 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
         return refuse(c.replyTo(), "volume " + v + " has the same frame key as running volume " + other.volume() + "; choose another id");
       }
     }
+    // A site counts when it has a live member; its agent may not be in the receptionist's listing
+    // yet (a member that just joined): the volume is placed as soon as it is.
+    Set<String> live = sites();
+    if (!live.contains(spec.sourceSite())) {
+      return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (live sites: " + live + ")");
+    }
+    if (!live.contains(spec.targetSite())) {
+      return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (live sites: " + live + ")");
+    }
     Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite(), null);
-    if (source.isEmpty()) {
-      return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (known sites: " + sites() + ")");
-    }
     Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite(), null);
-    if (target.isEmpty()) {
-      return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (known sites: " + sites() + ")");
-    }
     return Effect()
         .persist(new VolumeStarted(spec))
         .thenRun(
             st -> {
               ctx.getLog().info("volume={} migration started: {} at site {} -> site {}", v, spec.sourcePath(), spec.sourceSite(), spec.targetSite());
               ensure(spec);
-              c.replyTo().tell(new Accepted(v, memberOf(source.get()), memberOf(target.get())));
+              c.replyTo().tell(new Accepted(v, source.map(this::memberOf).orElse(""), target.map(this::memberOf).orElse("")));
             });
   }
 
