@@ -278,7 +278,7 @@ public final class BackendVolume implements AutoCloseable {
       while (running) {
         if (sender != null && attachId >= 0) {
           boolean od = !onDemand.isEmpty();
-          boolean bg = credits > 0 && !complete;
+          boolean bg = settings.backgroundEnabled() && credits > 0 && !complete;
           StreamArbiter.Pick pick = arbiter.pick(od, bg);
           if (pick == StreamArbiter.Pick.BACKGROUND) {
             if (plan.next(one, 1) == 1) {

@@ -24,6 +24,7 @@ import java.time.Duration;
  * @param fetchTimeout an on-demand fetch not answered within this is sent again
  * @param readTimeout a workload read that cannot be served within this fails with EIO
  * @param onDemandQueueMax on-demand blocks the backend queues per volume
+ * @param backgroundEnabled whether the background copy runs (off: blocks move only when read)
  * @param backgroundCreditsMax background blocks handed out and not yet received, per volume
  * @param backgroundStall with credits out and no background block arriving for this long, the
  *     frontend re-attaches (the backend requeues what it handed out)
@@ -49,6 +50,7 @@ public record BlockSettings(
     Duration fetchTimeout,
     Duration readTimeout,
     int onDemandQueueMax,
+    boolean backgroundEnabled,
     int backgroundCreditsMax,
     Duration backgroundStall,
     double backgroundShareMin,
@@ -100,6 +102,7 @@ public record BlockSettings(
         c.getDuration("on-demand.fetch-timeout"),
         c.getDuration("on-demand.read-timeout"),
         c.getInt("on-demand.queue-max"),
+        c.getBoolean("background.enabled"),
         c.getInt("background.credits-max"),
         c.getDuration("background.stall-timeout"),
         c.getDouble("background.share-min"),

@@ -530,6 +530,7 @@ public final class FrontendVolume implements NbdExport {
       sendFetch(againNoRef.stream().mapToLong(Long::longValue).toArray(), true);
     }
     return !completed
+        && settings.backgroundEnabled()
         && backend != null
         && sizeBytes >= 0
         && now - lastBackgroundNanos > settings.backgroundStall().toNanos();
