@@ -1,4 +1,4 @@
-package io.ferry.blocks;
+package io.ferry.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,18 +10,18 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Real test images: ext4 file systems built with {@code mkfs.ext4 -d} from files the test writes
- * (text that compresses, random bytes that do not, about half the image left empty), and the real
- * NBD clients that read them (qemu-img, nbdinfo, nbdcopy, qemu-io from Debian's qemu-utils and
- * libnbd-bin).
+ * Real volume images for the block benchmark and tests: ext4 file systems built with {@code
+ * mkfs.ext4 -d} from files written here (text that compresses, random bytes that do not; the rest
+ * of the image left empty), and a runner for the real NBD clients that read them (qemu-img,
+ * nbdinfo, nbdcopy, qemu-io from Debian's qemu-utils and libnbd-bin).
  */
-final class TestImages {
-  private TestImages() {}
+public final class Ext4Images {
+  private Ext4Images() {}
 
   static final String UUID = "8f5f1b3e-6a57-4c1e-9d3c-2b9f0e4a7c11";
 
   /** Writes a template tree of files into {@code dir}: ~{@code dataBytes} in all. */
-  static void template(Path dir, long seed, long dataBytes) throws IOException {
+  public static void template(Path dir, long seed, long dataBytes) throws IOException {
     Random r = new Random(seed);
     Files.createDirectories(dir.resolve("etc"));
     Files.createDirectories(dir.resolve("var/lib"));
@@ -49,7 +49,7 @@ final class TestImages {
    * Changes a few files of a template tree in place, keeping their sizes (the "second image from
    * the same template": same layout, a few files' blocks differ).
    */
-  static void changeAFew(Path dir, long seed) throws IOException {
+  public static void changeAFew(Path dir, long seed) throws IOException {
     Random r = new Random(seed);
     int changed = 0;
     try (var files = Files.list(dir.resolve("var/lib"))) {
@@ -66,28 +66,28 @@ final class TestImages {
   }
 
   /** Builds an ext4 image of {@code sizeMiB} from {@code tree}, with a fixed UUID and hash seed. */
-  static Path ext4(Path tree, Path image, int sizeMiB) throws IOException, InterruptedException {
+  public static Path ext4(Path tree, Path image, int sizeMiB) throws IOException, InterruptedException {
     run(List.of("mkfs.ext4", "-q", "-F", "-U", UUID, "-E", "hash_seed=" + UUID + ",lazy_itable_init=0", "-d", tree.toString(), image.toString(), sizeMiB + "M"));
     return image;
   }
 
   /** Runs a command; returns its output; fails with the output when it exits non-zero. */
-  static String run(List<String> cmd) throws IOException, InterruptedException {
+  public static String run(List<String> cmd) throws IOException, InterruptedException {
     Result r = exec(cmd, 300);
     if (r.exit() != 0) {
-      throw new AssertionError(String.join(" ", cmd) + " exited " + r.exit() + ":\n" + r.output());
+      throw new IllegalStateException(String.join(" ", cmd) + " exited " + r.exit() + ":\n" + r.output());
     }
     return r.output();
   }
 
-  record Result(int exit, String output) {}
+  public record Result(int exit, String output) {}
 
-  static Result exec(List<String> cmd, int timeoutSeconds) throws IOException, InterruptedException {
+  public static Result exec(List<String> cmd, int timeoutSeconds) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new AssertionError(String.join(" ", cmd) + " did not finish within " + timeoutSeconds + " s");
+      throw new IllegalStateException(String.join(" ", cmd) + " did not finish within " + timeoutSeconds + " s");
     }
     return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
   }

@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigFactory;
 import io.ferry.bench.JournalBench;
 import io.ferry.bench.MigrationBench;
 import io.ferry.bench.PipelineBench;
+import io.ferry.bench.VolumeBench;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.runtime.FerryNode;
 import java.nio.file.Files;
@@ -39,6 +40,7 @@ public final class Main {
           "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
           "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
           "  bench-moves  measure the migration pause edge<->cloud, small and >10 MB window state [MOVES_PER_DIRECTION]",
+          "  bench-volume  volume migration over an emulated WAN vs nbdcopy full-copy-first [SIZE_MIB RTT_MS MBIT READS]",
           "  node      run one cluster member in this process until it is stopped (SIGTERM leaves gracefully)",
           "            --config FILE  the member's HOCON: ferry.member (tier, site, host, port, seed-nodes,",
           "                           data-dir), ferry.persistence (journal = h2 | cassandra), ferry.http",
@@ -106,6 +108,9 @@ public final class Main {
         return 0;
       case "bench-moves":
         MigrationBench.main(a.toArray(String[]::new));
+        return 0;
+      case "bench-volume":
+        VolumeBench.main(a.toArray(String[]::new));
         return 0;
       case "help":
       case "--help":

@@ -8,6 +8,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Ferry;
 import io.ferry.api.VolumeStatus;
+import io.ferry.bench.Ext4Images;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
 import java.nio.file.Files;
@@ -48,11 +49,11 @@ class VolumeMigrationIT {
 
   private Path image(String name, long seed, boolean changed) throws Exception {
     Path tree = dir.resolve("tree-" + name);
-    TestImages.template(tree, seed, 24L << 20);
+    Ext4Images.template(tree, seed, 24L << 20);
     if (changed) {
-      TestImages.changeAFew(tree, seed + 1);
+      Ext4Images.changeAFew(tree, seed + 1);
     }
-    return TestImages.ext4(tree, dir.resolve(name + ".img"), 64);
+    return Ext4Images.ext4(tree, dir.resolve(name + ".img"), 64);
   }
 
   private static VolumeStatus status(Ferry ferry, String volume) throws Exception {
@@ -103,24 +104,24 @@ class VolumeMigrationIT {
       String url = st.nbdUrl();
       assertFalse(st.copied(), "the background copy must still be running while the clients read");
 
-      String info = TestImages.run(List.of("nbdinfo", url));
+      String info = Ext4Images.run(List.of("nbdinfo", url));
       assertTrue(info.contains(String.valueOf(Files.size(src))), "nbdinfo shows the export's size:\n" + info);
-      String list = TestImages.run(List.of("nbdinfo", "--list", url.substring(0, url.lastIndexOf('/'))));
+      String list = Ext4Images.run(List.of("nbdinfo", "--list", url.substring(0, url.lastIndexOf('/'))));
       assertTrue(list.contains("vol-1"), "nbdinfo --list shows the export:\n" + list);
 
-      String compare = TestImages.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", src.toString(), url));
+      String compare = Ext4Images.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", src.toString(), url));
       assertTrue(compare.contains("Images are identical"), compare);
       Path out = dir.resolve("copy.img");
-      TestImages.run(List.of("nbdcopy", url, out.toString()));
+      Ext4Images.run(List.of("nbdcopy", url, out.toString()));
       assertEquals(-1, Files.mismatch(src, out), "nbdcopy out of the export gives a byte-identical image");
 
       // A write through NBD reads back (target-only: the source is not changed).
-      TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "write -P 0xab 4096 65536", url));
-      String readBack = TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
+      Ext4Images.run(List.of("qemu-io", "-f", "raw", "-c", "write -P 0xab 4096 65536", url));
+      String readBack = Ext4Images.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
       assertFalse(readBack.contains("Pattern verification failed"), readBack);
 
       VolumeStatus done = awaitCopied(ferry, "vol-1", 120);
-      String after = TestImages.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
+      String after = Ext4Images.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
       assertFalse(after.contains("Pattern verification failed"), "a late block from the source never overwrites a write:\n" + after);
 
       BackendVolume.BackendStatus b = done.backend().orElseThrow();
@@ -133,7 +134,7 @@ class VolumeMigrationIT {
       ferry.startVolume(spec("vol-2", second)).toCompletableFuture().get(20, TimeUnit.SECONDS);
       VolumeStatus two = awaitCopied(ferry, "vol-2", 120);
       Path out2 = dir.resolve("copy2.img");
-      TestImages.run(List.of("nbdcopy", two.nbdUrl(), out2.toString()));
+      Ext4Images.run(List.of("nbdcopy", two.nbdUrl(), out2.toString()));
       assertEquals(-1, Files.mismatch(second, out2), "the second volume is byte-identical");
       BackendVolume.BackendStatus b2 = two.backend().orElseThrow();
       long wire2 = b2.bytesSent().values().stream().mapToLong(Long::longValue).sum();
@@ -157,7 +158,7 @@ class VolumeMigrationIT {
       c.startMember("cloud", "cloud");
       VolumeStatus done = awaitCopied(c.any().ferry(), "vol-f", 180);
       Path out = dir.resolve("copy-f.img");
-      TestImages.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
+      Ext4Images.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
       assertEquals(-1, Files.mismatch(src, out), "byte-identical after the frontend's member crashed");
       assertResentAtMostInFlight(done);
     }
@@ -176,7 +177,7 @@ class VolumeMigrationIT {
       c.startMember("edge-a", "edge");
       VolumeStatus done = awaitCopied(c.any().ferry(), "vol-b", 180);
       Path out = dir.resolve("copy-b.img");
-      TestImages.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
+      Ext4Images.run(List.of("nbdcopy", done.nbdUrl(), out.toString()));
       assertEquals(-1, Files.mismatch(src, out), "byte-identical after the backend's member crashed");
       // The frontend survived: every block it received twice is counted there.
       long dup = done.frontend().orElseThrow().duplicateBlocks();
