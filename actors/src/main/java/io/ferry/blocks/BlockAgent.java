@@ -24,6 +24,7 @@ public final class BlockAgent {
 
   public record EnsureBackend(VolumeSpec spec, ActorRef<BackendAt> replyTo) implements Command {}
 
+  /** Starts the frontend; tells it its backend when {@code backend} is known (not null). */
   public record EnsureFrontend(VolumeSpec spec, ActorRef<BlockBackend.Command> backend, ActorRef<FrontendAt> replyTo) implements Command {}
 
   /** Stops the volume's backend or frontend here, if any, and records that its migration stopped. */
@@ -36,6 +37,15 @@ public final class BlockAgent {
   public static Behavior<Command> create() {
     return Behaviors.setup(
         ctx -> {
+          if (ctx.getSystem().settings().config().getBoolean("ferry.blocks.start-eagerly")) {
+            // The Aeron driver, store and NBD server start with the member, not with the first
+            // volume: a migration's first byte does not wait for them.
+            try {
+              BlockResources.get(ctx.getSystem());
+            } catch (RuntimeException e) {
+              ctx.getLog().error("block resources could not start; volumes placed on this member will fail to start: {}", e.getMessage(), e);
+            }
+          }
           ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
           return Behaviors.receive(Command.class)
               .onMessage(EnsureBackend.class, m -> {
@@ -47,7 +57,9 @@ public final class BlockAgent {
               .onMessage(EnsureFrontend.class, m -> {
                 ActorRef<BlockFrontend.Command> f = frontend(ctx, m.spec().volume());
                 f.tell(new BlockFrontend.Start(m.spec()));
-                f.tell(new BlockFrontend.UseBackend(m.backend()));
+                if (m.backend() != null) {
+                  f.tell(new BlockFrontend.UseBackend(m.backend()));
+                }
                 m.replyTo().tell(new FrontendAt(m.spec().volume(), f, ctx.getSelf()));
                 return Behaviors.same();
               })

@@ -80,7 +80,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     this.ctx = ctx;
     this.volume = volume;
     this.resources = BlockResources.get(ctx.getSystem());
-    this.control = new ControlLink(ctx.getSystem(), resources.settings().emulateOneWayDelay());
+    this.control = resources.control();
   }
 
   @Override
@@ -139,7 +139,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       return Effect().none();
     }
     if (state.spec() == null) {
-      return Effect().persist(new Started(start.spec())).thenRun(s -> openEngine(s.spec()));
+      // As the frontend: serve at once, record it alongside.
+      openEngine(start.spec());
+      return Effect().persist(new Started(start.spec()));
     }
     if (engine == null && error.isEmpty()) {
       openEngine(state.spec());

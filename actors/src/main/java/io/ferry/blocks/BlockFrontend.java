@@ -1,6 +1,7 @@
 package io.ferry.blocks;
 
 import io.ferry.persistence.CborSerializable;
+import io.ferry.query.node.NodeLifecycle;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,6 +93,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private ActorRef<BlockBackend.Command> hashesSentTo;
   private long pendingAttach = -1;
   private long lastProgressLogNanos;
+  private String instance = "";
 
   private BlockFrontend(ActorContext<Command> ctx, TimerScheduler<Command> timers, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -99,7 +101,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     this.timers = timers;
     this.volume = volume;
     this.resources = BlockResources.get(ctx.getSystem());
-    this.control = new ControlLink(ctx.getSystem(), resources.settings().emulateOneWayDelay());
+    this.control = resources.control();
   }
 
   @Override
@@ -166,7 +168,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       return Effect().none();
     }
     if (state.spec() == null) {
-      return Effect().persist(new Started(start.spec())).thenRun(s -> openCore());
+      // Serve at once; the event only records that this volume is ours (a lost one is made
+      // good by the registry's next Start), so the first byte does not wait for the journal.
+      openCore();
+      return Effect().persist(new Started(start.spec()));
     }
     return Effect().none();
   }
@@ -265,6 +270,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     }
     core = new FrontendVolume(volume, resources.store(), resources.settings(), resources.ioPool(), System::nanoTime, () -> ctx.getSelf().tell(new CopyDone()));
     resources.registerFrontend(volume, core);
+    instance = ctx.getSystem().address() + "#" + java.util.UUID.randomUUID();
+    NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
     timers.startTimerWithFixedDelay(new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
   }
@@ -273,7 +280,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     if (core != null) {
       resources.unregisterFrontend(volume, core);
       core = null;
+      NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), false);
     }
+  }
+
+  /** How a frontend appears to single-owner checkers: one live frontend per volume. */
+  public static String lifecycleId(VolumeId volume) {
+    return "volume-frontend|" + volume.value();
   }
 
   private static byte[] pack(List<byte[]> hashes) {

@@ -61,6 +61,8 @@ public final class BlockResources implements Extension {
   private final FileLock storeLock;
   private final NbdServer nbd;
   private final ExecutorService readPool;
+  private final java.util.concurrent.ScheduledExecutorService controlTimer;
+  private final ControlLink control;
   private final SourceHashIndex hotIndex = new SourceHashIndex(4_000_000);
   private final Map<Long, FrontendVolume> frontends = new ConcurrentHashMap<>();
   private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
@@ -128,6 +130,14 @@ public final class BlockResources implements Extension {
                 t.setDaemon(true);
                 return t;
               });
+      this.controlTimer =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "ferry-block-control-" + site);
+                t.setDaemon(true);
+                return t;
+              });
+      this.control = new ControlLink(controlTimer, settings.emulateOneWayDelay());
       NbdServerSettings d = NbdServerSettings.defaults();
       this.nbd =
           NbdServer.start(
@@ -166,6 +176,11 @@ public final class BlockResources implements Extension {
 
   public BlockStore store() {
     return store;
+  }
+
+  /** Sends block control messages to the other site (delayed like the WAN when emulated). */
+  ControlLink control() {
+    return control;
   }
 
   public ExecutorService ioPool() {
@@ -274,6 +289,7 @@ public final class BlockResources implements Extension {
     }
     transport.close();
     readPool.shutdownNow();
+    controlTimer.shutdownNow();
     store.close();
     try {
       storeLock.release();

@@ -111,14 +111,14 @@ public record BlockSettings(
   }
 
   /**
-   * Background blocks a volume may have on the way: about 1.25 bandwidth-delay products of the
+   * Background blocks a volume may have on the way: about 1.5 bandwidth-delay products of the
    * link (credits come back one way after the data went the other, so one BDP would only just fill
    * it), at least 4 and at most {@code background.credits-max}. More would fill the link's queue and
    * make on-demand replies wait behind background bytes.
    */
   public int backgroundCredits(int blockSizeBytes) {
     double bdp = linkBandwidthBitsPerSecond / 8.0 * Math.max(1, linkRtt.toNanos()) / 1e9;
-    long blocks = (long) Math.ceil(1.25 * bdp / blockSizeBytes);
+    long blocks = (long) Math.ceil(1.5 * bdp / blockSizeBytes);
     return (int) Math.max(4, Math.min(backgroundCreditsMax, blocks));
   }
 

@@ -1,8 +1,9 @@
 package io.ferry.blocks;
 
 import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
  * Sends block control messages to the other site, delayed by the emulated WAN's one-way delay when
@@ -10,19 +11,20 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * the control path too, not only on the Aeron data path). Safe from any thread.
  */
 final class ControlLink {
-  private final ActorSystem<?> system;
-  private final Duration delay;
+  private final ScheduledExecutorService timer;
+  private final long delayNanos;
 
-  ControlLink(ActorSystem<?> system, Duration delay) {
-    this.system = system;
-    this.delay = delay;
+  /** @param timer a scheduler precise to about a millisecond (Pekko's ticks every 10 ms) */
+  ControlLink(ScheduledExecutorService timer, Duration delay) {
+    this.timer = timer;
+    this.delayNanos = delay.toNanos();
   }
 
   <T> void tell(ActorRef<T> to, T message) {
-    if (delay.isZero()) {
+    if (delayNanos == 0) {
       to.tell(message);
     } else {
-      system.scheduler().scheduleOnce(delay, () -> to.tell(message), system.executionContext());
+      timer.schedule(() -> to.tell(message), delayNanos, TimeUnit.NANOSECONDS);
     }
   }
 }

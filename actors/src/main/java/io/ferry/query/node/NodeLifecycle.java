@@ -4,9 +4,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * Where logic node instances start and stop, for observers in the same JVM: the simulator's
- * single-owner checker records every interval in which an instance ran and checks that no two of
- * one node overlap. Listeners must be quick and must not throw; with none registered this costs
+ * Where logic node instances (and volume frontends, as {@code volume-frontend|<volume>}) start and
+ * stop, for observers in the same JVM: the simulator's single-owner checker records every interval
+ * in which an instance ran and checks that no two of one node overlap. Listeners must be quick and must not throw; with none registered this costs
  * nothing.
  */
 public final class NodeLifecycle {
@@ -23,7 +23,7 @@ public final class NodeLifecycle {
     return () -> LISTENERS.remove(listener);
   }
 
-  static void publish(String entityId, String instance, String address, boolean started) {
+  public static void publish(String entityId, String instance, String address, boolean started) {
     if (LISTENERS.isEmpty()) {
       return;
     }

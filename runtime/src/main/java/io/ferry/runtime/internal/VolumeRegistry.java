@@ -159,6 +159,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   private Effect<Event, State> onStart(State s, StartVolume c) {
+    // (validation first: nothing starts for a refused volume)
     VolumeSpec spec = c.spec();
     VolumeId v = spec.volume();
     if (s.running().containsKey(v)) {
@@ -183,12 +184,15 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     }
     Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite(), null);
     Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite(), null);
+    // The parts start while the event is written: the first byte should not wait for the journal.
+    // Should the write fail, the caller gets no answer and starts again; the agents' Ensure is
+    // idempotent, so the parts already running are simply found.
+    ensure(spec);
     return Effect()
         .persist(new VolumeStarted(spec))
         .thenRun(
             st -> {
               ctx.getLog().info("volume={} migration started: {} at site {} -> site {}", v, spec.sourcePath(), spec.sourceSite(), spec.targetSite());
-              ensure(spec);
               c.replyTo().tell(new Accepted(v, source.map(this::memberOf).orElse(""), target.map(this::memberOf).orElse("")));
             });
   }
@@ -238,9 +242,9 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     }
     ActorRef<BlockAgent.BackendAt> backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
     p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, backendReply));
-    if (p.backend != null) {
-      ensureFrontend(spec, p);
-    }
+    // The frontend starts (and recovers) alongside the backend; it learns where its backend is
+    // from the EnsureFrontend that follows the backend's answer.
+    ensureFrontend(spec, p);
   }
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {

@@ -6,6 +6,7 @@ import io.ferry.cli.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.Row;
 import io.ferry.query.node.NodeLifecycle;
+import io.ferry.simulator.check.BlockIntegrityCheck;
 import io.ferry.simulator.check.LivenessCheck;
 import io.ferry.simulator.check.OnceOnlyCheck;
 import io.ferry.simulator.check.SingleOwnerCheck;
@@ -22,21 +23,32 @@ public final class ChaosReport {
   private ChaosReport() {}
 
   public static RunReport of(Scenario s, Path scenarioFile, long seed, ChaosRun.Observed o) {
-    List<Row> expected = ReferenceRun.run(o.graph(), 100_000_000).get(new NodeId(SampleQuery.SINK));
-    List<Row> archived = Demo.readArchive(o.graph(), o.archive());
     List<SingleOwnerCheck.Interval> intervals = intervals(o.lifecycle(), o.durationMillis());
+    List<RunReport.Verdict> checkers = new ArrayList<>();
+    List<RunReport.SinkFigures> sinks = new ArrayList<>();
     Map<String, Long> finishedAt = new HashMap<>();
-    if (o.finished()) {
-      finishedAt.put(SampleQuery.SINK, o.finishedMillis());
-      finishedAt.put(SampleQuery.ARCHIVE, o.finishedMillis());
+    List<String> finishing = new ArrayList<>();
+    if (s.hasQuery()) {
+      List<Row> expected = ReferenceRun.run(o.graph(), 100_000_000).get(new NodeId(SampleQuery.SINK));
+      List<Row> archived = Demo.readArchive(o.graph(), o.archive());
+      if (o.finished()) {
+        finishedAt.put(SampleQuery.SINK, o.finishedMillis());
+        finishedAt.put(SampleQuery.ARCHIVE, o.finishedMillis());
+      }
+      finishing.add(SampleQuery.SINK);
+      finishing.add(SampleQuery.ARCHIVE);
+      checkers.add(OnceOnlyCheck.check(SampleQuery.SINK, expected, o.sinkRows()));
+      checkers.add(OnceOnlyCheck.check(SampleQuery.ARCHIVE, expected, archived));
+      sinks.add(OnceOnlyCheck.figures(SampleQuery.SINK, expected, o.sinkRows()));
+      sinks.add(OnceOnlyCheck.figures(SampleQuery.ARCHIVE, expected, archived));
     }
-    List<RunReport.Verdict> checkers =
-        List.of(
-            OnceOnlyCheck.check(SampleQuery.SINK, expected, o.sinkRows()),
-            OnceOnlyCheck.check(SampleQuery.ARCHIVE, expected, archived),
-            SingleOwnerCheck.check(intervals),
-            LivenessCheck.check(List.of(SampleQuery.SINK, SampleQuery.ARCHIVE), true, finishedAt, o.throughput(),
-                o.lastFaultMillis(), s.livenessBound().toMillis()));
+    if (s.volumes().count() > 0) {
+      checkers.add(BlockIntegrityCheck.check(o.blockReads(), o.blockWrites(), o.blockMismatches(), o.volumes()));
+      finishedAt.putAll(o.volumesCopiedAtMillis());
+      finishing.addAll(o.volumes().keySet());
+    }
+    checkers.add(SingleOwnerCheck.check(intervals));
+    checkers.add(LivenessCheck.check(finishing, true, finishedAt, o.throughput(), o.lastFaultMillis(), s.livenessBound().toMillis()));
     return new RunReport(
         s.name(),
         "real-stack",
@@ -46,10 +58,10 @@ public final class ChaosReport {
         o.probabilities(),
         o.faults(),
         o.operations(),
-        List.of(OnceOnlyCheck.figures(SampleQuery.SINK, expected, o.sinkRows()), OnceOnlyCheck.figures(SampleQuery.ARCHIVE, expected, archived)),
+        sinks,
         SingleOwnerCheck.overlaps(intervals).size(),
         o.migrationPausesMillis(),
-        Map.of(),
+        o.bytesPerLink(),
         o.throughput(),
         checkers,
         "");

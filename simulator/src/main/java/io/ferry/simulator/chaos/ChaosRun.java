@@ -54,7 +54,13 @@ public final class ChaosRun {
       List<Long> migrationPausesMillis,
       List<RunReport.Point> throughput,
       Map<String, Double> probabilities,
-      long durationMillis) {}
+      long durationMillis,
+      long blockReads,
+      long blockWrites,
+      List<io.ferry.simulator.check.BlockIntegrityCheck.ReadMismatch> blockMismatches,
+      Map<String, io.ferry.simulator.check.BlockIntegrityCheck.FinalState> volumes,
+      Map<String, Long> volumesCopiedAtMillis,
+      Map<String, Long> bytesPerLink) {}
 
   /** A planned fault: what, and when after the start. */
   record Planned(long atMillis, String kind, String target) {}
@@ -71,9 +77,12 @@ public final class ChaosRun {
       for (int i = 0; i < n; i++) {
         long at = 1_000 + r.nextLong(Math.max(1, window));
         String target =
-            f.getKey().equals("migration")
-                ? pick(r, new ArrayList<>(new java.util.TreeSet<>(MOVABLE.keySet())))
-                : pick(r, List.of("window-a", "window-b", SampleQuery.SINK, "src-a", "src-b"));
+            switch (f.getKey()) {
+              case "migration" -> pick(r, new ArrayList<>(new java.util.TreeSet<>(MOVABLE.keySet())));
+              case "frontend-crash" -> "frontend";
+              case "backend-crash" -> "backend";
+              default -> pick(r, List.of("window-a", "window-b", SampleQuery.SINK, "src-a", "src-b"));
+            };
         plan.add(new Planned(at, f.getKey(), target));
       }
     }
@@ -89,7 +98,7 @@ public final class ChaosRun {
     SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
     List<Planned> plan = schedule(s, seed);
     Path archive = dir.resolve("archive.jsonl");
-    QueryGraph graph = SampleQuery.graph("chaos", s.recordsPerSource(), s.ratePerSource(), archive);
+    QueryGraph graph = s.hasQuery() ? SampleQuery.graph("chaos", s.recordsPerSource(), s.ratePerSource(), archive) : null;
     Map<String, String> sites = new LinkedHashMap<>();
     s.sites().forEach((site, def) -> sites.put(site, def.tier()));
     List<NodeLifecycle.Change> lifecycle = Collections.synchronizedList(new ArrayList<>());
@@ -100,8 +109,19 @@ public final class ChaosRun {
     List<Row> rows = new ArrayList<>();
     Map<String, Double> probabilities = new LinkedHashMap<>();
     s.faults().forEach((k, v) -> probabilities.put(k + " (planned)", (double) plan.stream().filter(p -> p.kind().equals(k)).count()));
+    StringBuilder overrides = new StringBuilder("pekko.loglevel = WARNING\n");
+    if (!s.link().equals(Scenario.Link.NONE)) {
+      overrides.append("ferry.blocks.emulate { one-way-delay = ").append(s.link().oneWayDelay().toMillis()).append("ms, bandwidth = \"")
+          .append(s.link().bandwidth()).append("\", loss = ").append(s.link().loss()).append(" }\n");
+      overrides.append("ferry.blocks.link { rtt = ").append(Math.max(1, 2 * s.link().oneWayDelay().toMillis())).append("ms }\n");
+      if (!s.link().bandwidth().equals("0")) {
+        overrides.append("ferry.blocks.link.bandwidth = \"").append(s.link().bandwidth()).append("\"\n");
+      }
+    }
+    overrides.append("ferry.blocks.background.stall-timeout = 3s\n");
     try (AutoCloseable listening = NodeLifecycle.listen(lifecycle::add);
-        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("pekko.loglevel = WARNING"), Duration.ofSeconds(60))) {
+        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString(overrides.toString()), Duration.ofSeconds(60));
+        BlockWorkload blocks = s.volumes().count() == 0 ? null : new BlockWorkload(cluster, s.volumes(), seed, System.currentTimeMillis(), operations)) {
       for (Map.Entry<String, Scenario.Site> e : s.sites().entrySet()) {
         for (int i = 1; i < e.getValue().members(); i++) {
           cluster.startMember(e.getKey(), e.getValue().tier());
@@ -109,8 +129,14 @@ public final class ChaosRun {
       }
       cluster.awaitAllUp(Duration.ofSeconds(60));
       long start = System.currentTimeMillis();
-      Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      operations.add(new RunReport.Event(0, "deploy", "query chaos on " + d.members()));
+      Deployment d = null;
+      if (s.hasQuery()) {
+        d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        operations.add(new RunReport.Event(0, "deploy", "query chaos on " + d.members()));
+      }
+      if (blocks != null) {
+        blocks.start(dir);
+      }
       List<CompletableFuture<?>> moves = new ArrayList<>();
       long after = 0;
       boolean finished = false;
@@ -123,7 +149,16 @@ public final class ChaosRun {
         while (next < plan.size() && plan.get(next).atMillis() <= now) {
           Planned p = plan.get(next++);
           lastFault = now;
-          inject(cluster, d, p, r, now, faults, operations, pauses, moves, start);
+          inject(cluster, d, blocks, p, r, now, faults, operations, pauses, moves, start);
+        }
+        if (d == null) {
+          // Blocks only: the faults are over once the window has passed and the plan is done.
+          if (next >= plan.size() && now > s.faultWindow().toMillis() + 1_000) {
+            finished = true;
+            break;
+          }
+          TimeUnit.MILLISECONDS.sleep(20);
+          continue;
         }
         LogicNode.SinkRows batch = read(cluster, d, after);
         if (batch != null) {
@@ -151,16 +186,32 @@ public final class ChaosRun {
           // recorded by the move itself
         }
       }
-      if (finished) {
+      if (finished && d != null) {
         awaitArchive(cluster, d);
       }
+      Map<String, io.ferry.simulator.check.BlockIntegrityCheck.FinalState> volumes = new LinkedHashMap<>();
+      Map<String, Long> copiedAt = new LinkedHashMap<>();
+      Map<String, Long> bytesPerLink = new LinkedHashMap<>();
+      List<io.ferry.simulator.check.BlockIntegrityCheck.ReadMismatch> mismatches = List.of();
+      long blockReads = 0;
+      long blockWrites = 0;
+      if (blocks != null) {
+        long remaining = Math.max(1_000, start + s.faultWindow().toMillis() + 1_000 + s.livenessBound().toMillis() - System.currentTimeMillis());
+        volumes.putAll(blocks.finish(Duration.ofMillis(remaining)));
+        copiedAt.putAll(blocks.copiedAtMillis());
+        bytesPerLink.putAll(blocks.bytesPerLink());
+        mismatches = blocks.mismatches();
+        blockReads = blocks.reads();
+        blockWrites = blocks.writes();
+      }
       return new Observed(graph, archive, rows, finished, lastFault, finishedAt, new ArrayList<>(lifecycle), faults,
-          new ArrayList<>(operations), new ArrayList<>(pauses), throughput, probabilities, System.currentTimeMillis() - start);
+          new ArrayList<>(operations), new ArrayList<>(pauses), throughput, probabilities, System.currentTimeMillis() - start,
+          blockReads, blockWrites, mismatches, volumes, copiedAt, bytesPerLink);
     }
   }
 
   private static void inject(
-      LocalCluster cluster, Deployment d, Planned p, SplittableRandom r, long now, List<RunReport.Event> faults,
+      LocalCluster cluster, Deployment d, BlockWorkload blocks, Planned p, SplittableRandom r, long now, List<RunReport.Event> faults,
       List<RunReport.Event> operations, List<Long> pauses, List<CompletableFuture<?>> moves, long start) throws Exception {
     if (p.kind().equals("migration")) {
       List<String> sites = MOVABLE.get(p.target());
@@ -183,23 +234,28 @@ public final class ChaosRun {
                   }));
       return;
     }
-    // member-crash: the member hosting the target node dies without leaving; a replacement starts at its site.
+    // member-crash: the member hosting the target node (or a volume's frontend or backend) dies
+    // without leaving; a replacement starts at its site.
     String address;
-    try {
-      address = cluster.any().ferry().queries().toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).members().get(p.target());
-    } catch (Exception e) {
-      faults.add(new RunReport.Event(now, "member-crash-skipped", p.target() + ": placement unknown (" + rootMessage(e) + ")"));
-      return;
+    if (p.kind().equals("frontend-crash") || p.kind().equals("backend-crash")) {
+      address = blocks.memberOf(p.target()).orElse(null);
+    } else {
+      try {
+        address = cluster.any().ferry().queries().toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).members().get(p.target());
+      } catch (Exception e) {
+        faults.add(new RunReport.Event(now, p.kind() + "-skipped", p.target() + ": placement unknown (" + rootMessage(e) + ")"));
+        return;
+      }
     }
     var state = org.apache.pekko.cluster.typed.Cluster.get(cluster.any().system()).state();
     long members = java.util.stream.StreamSupport.stream(state.getMembers().spliterator(), false).count();
     // One crash at a time: with a crashed member not yet removed, a second crash could leave no majority.
     if (address == null || cluster.live().size() < 3 || !state.getUnreachable().isEmpty() || members != cluster.live().size()) {
-      faults.add(new RunReport.Event(now, "member-crash-skipped", p.target() + ": an earlier crash is still being resolved"));
+      faults.add(new RunReport.Event(now, p.kind() + "-skipped", p.target() + (address == null ? ": not placed" : ": an earlier crash is still being resolved")));
       return;
     }
     FerryNode victim = cluster.memberAt(address);
-    faults.add(new RunReport.Event(now, "member-crash", victim.settings().site() + " " + address + " (hosts " + p.target() + ")"));
+    faults.add(new RunReport.Event(now, p.kind(), victim.settings().site() + " " + address + " (hosts " + p.target() + ")"));
     victim.crash();
     FerryNode replacement = cluster.startMember(victim.settings().site(), victim.settings().tier());
     operations.add(new RunReport.Event(System.currentTimeMillis() - start, "member-start", victim.settings().site() + " " + replacement.address()));
