@@ -40,6 +40,9 @@ public final class BackendVolume implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(BackendVolume.class);
 
+  /** Target hashes remembered per volume (about 100 bytes each); beyond it blocks cross as data, not REF. */
+  private static final int TARGET_HASHES_MAX = 4_000_000;
+
   private final VolumeSpec spec;
   private final BlockSettings settings;
   private final SourceHashIndex hotIndex;
@@ -128,6 +131,14 @@ public final class BackendVolume implements AutoCloseable {
   }
 
   /**
+   * Sets up the block link to where the frontend will be, ahead of its attach (Aeron's connection
+   * setup takes a round trip or more).
+   */
+  public void preconnect(String host, int port) {
+    connector.apply(host, port);
+  }
+
+  /**
    * A frontend attaches (first time, after its restart, after ours, or after a stall): what it
    * holds is never sent again; what was handed out and did not arrive is sent again.
    */
@@ -139,10 +150,7 @@ public final class BackendVolume implements AutoCloseable {
       this.frontend = frontend;
       String wanted = host + ":" + port;
       if (sender == null || !endpoint.equals(wanted)) {
-        if (sender != null) {
-          sender.close();
-        }
-        sender = connector.apply(host, port);
+        sender = connector.apply(host, port); // shared per endpoint: the member's resources close it
         endpoint = wanted;
       }
       plan = new BackgroundPlan(blockCount, settings.neighbourRadius());
@@ -172,7 +180,7 @@ public final class BackendVolume implements AutoCloseable {
 
   /** Hashes the target's store already holds: blocks with these hashes cross as REF. */
   public synchronized void knownHashes(byte[] packed) {
-    for (int i = 0; i + 32 <= packed.length; i += 32) {
+    for (int i = 0; i + 32 <= packed.length && targetHashes.size() < TARGET_HASHES_MAX; i += 32) {
       byte[] h = new byte[32];
       System.arraycopy(packed, i, h, 0, 32);
       targetHashes.add(ByteBuffer.wrap(h));
@@ -335,7 +343,7 @@ public final class BackendVolume implements AutoCloseable {
         bytesSent.get(kind).addAndGet(length);
         synchronized (this) {
           arbiter.sent(w.stream() == BlockStream.ON_DEMAND ? StreamArbiter.Pick.ON_DEMAND : StreamArbiter.Pick.BACKGROUND, length);
-          if (kind == FrameKind.LZ4 || kind == FrameKind.RAW) {
+          if ((kind == FrameKind.LZ4 || kind == FrameKind.RAW) && targetHashes.size() < TARGET_HASHES_MAX) {
             targetHashes.add(ByteBuffer.wrap(h));
           }
         }
@@ -427,10 +435,7 @@ public final class BackendVolume implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     synchronized (this) {
-      if (sender != null) {
-        sender.close();
-        sender = null;
-      }
+      sender = null;
     }
     try {
       source.close();

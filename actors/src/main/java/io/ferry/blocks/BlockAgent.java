@@ -22,15 +22,25 @@ public final class BlockAgent {
 
   public sealed interface Command extends CborSerializable {}
 
-  public record EnsureBackend(VolumeSpec spec, ActorRef<BackendAt> replyTo) implements Command {}
+  /** Starts the backend; {@code frontendHost:frontendPort} is where its frontend will receive blocks, if known ("" / 0 if not). */
+  public record EnsureBackend(VolumeSpec spec, String frontendHost, int frontendPort, ActorRef<BackendAt> replyTo) implements Command {}
 
-  /** Starts the frontend; tells it its backend when {@code backend} is known (not null). */
-  public record EnsureFrontend(VolumeSpec spec, ActorRef<BlockBackend.Command> backend, ActorRef<FrontendAt> replyTo) implements Command {}
+  /** Asks for the UDP endpoint this member receives block data on. */
+  public record GetEndpoint(ActorRef<Endpoint> replyTo) implements Command {}
+
+  public record Endpoint(ActorRef<Command> agent, String host, int port) implements CborSerializable {}
+
+  /**
+   * Starts the frontend; tells it its backend when {@code backend} is known (not null), and the
+   * source's size when known ({@code sizeBytes} > 0), so it can export before the backend answers.
+   */
+  public record EnsureFrontend(VolumeSpec spec, ActorRef<BlockBackend.Command> backend, long sizeBytes, ActorRef<FrontendAt> replyTo) implements Command {}
 
   /** Stops the volume's backend or frontend here, if any, and records that its migration stopped. */
   public record StopVolume(VolumeId volume, ActorRef<Done> replyTo) implements Command {}
 
-  public record BackendAt(VolumeId volume, ActorRef<BlockBackend.Command> backend, ActorRef<Command> agent) implements CborSerializable {}
+  /** Where the backend runs, and the source's size as this member sees it (-1 when it cannot be read). */
+  public record BackendAt(VolumeId volume, ActorRef<BlockBackend.Command> backend, long sizeBytes, ActorRef<Command> agent) implements CborSerializable {}
 
   public record FrontendAt(VolumeId volume, ActorRef<BlockFrontend.Command> frontend, ActorRef<Command> agent) implements CborSerializable {}
 
@@ -50,17 +60,26 @@ public final class BlockAgent {
           return Behaviors.receive(Command.class)
               .onMessage(EnsureBackend.class, m -> {
                 ActorRef<BlockBackend.Command> b = backend(ctx, m.spec().volume());
-                b.tell(new BlockBackend.Start(m.spec()));
-                m.replyTo().tell(new BackendAt(m.spec().volume(), b, ctx.getSelf()));
+                b.tell(new BlockBackend.Start(m.spec(), m.frontendHost(), m.frontendPort()));
+                m.replyTo().tell(new BackendAt(m.spec().volume(), b, sizeOf(m.spec().sourcePath()), ctx.getSelf()));
                 return Behaviors.same();
               })
               .onMessage(EnsureFrontend.class, m -> {
                 ActorRef<BlockFrontend.Command> f = frontend(ctx, m.spec().volume());
                 f.tell(new BlockFrontend.Start(m.spec()));
                 if (m.backend() != null) {
-                  f.tell(new BlockFrontend.UseBackend(m.backend()));
+                  f.tell(new BlockFrontend.UseBackend(m.backend(), m.sizeBytes()));
                 }
                 m.replyTo().tell(new FrontendAt(m.spec().volume(), f, ctx.getSelf()));
+                return Behaviors.same();
+              })
+              .onMessage(GetEndpoint.class, m -> {
+                try {
+                  BlockResources r = BlockResources.get(ctx.getSystem());
+                  m.replyTo().tell(new Endpoint(ctx.getSelf(), r.dataHost(), r.dataPort()));
+                } catch (RuntimeException e) {
+                  ctx.getLog().warn("no block endpoint to report: {}", e.getMessage());
+                }
                 return Behaviors.same();
               })
               .onMessage(StopVolume.class, m -> {
@@ -91,6 +110,14 @@ public final class BlockAgent {
     return ctx.getChild(name)
         .map(r -> (ActorRef<BlockFrontend.Command>) (ActorRef<?>) r)
         .orElseGet(() -> ctx.spawn(Behaviors.supervise(BlockFrontend.create(v)).onFailure(SupervisorStrategy.restart()), name));
+  }
+
+  private static long sizeOf(String path) {
+    try {
+      return java.nio.file.Files.size(java.nio.file.Path.of(path));
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1; // the backend reports why when it opens the source
+    }
   }
 
   static String backendName(VolumeId v) {

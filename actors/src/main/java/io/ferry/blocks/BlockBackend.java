@@ -8,7 +8,6 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -29,8 +28,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Serve this volume (sent by the agent; repeated sends are harmless). */
-  public record Start(VolumeSpec spec) implements Command {}
+  /**
+   * Serve this volume (sent by the agent; repeated sends are harmless). {@code frontendHost:frontendPort},
+   * when known, is where the frontend will receive blocks: the link is set up ahead of its attach.
+   */
+  public record Start(VolumeSpec spec, String frontendHost, int frontendPort) implements Command {}
 
   /** Block hashes the target's store holds, 32 bytes each, packed. */
   public record KnownHashes(byte[] packedHashes) implements Command {}
@@ -141,11 +143,13 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     if (state.spec() == null) {
       // As the frontend: serve at once, record it alongside.
       openEngine(start.spec());
+      preconnect(start);
       return Effect().persist(new Started(start.spec()));
     }
     if (engine == null && error.isEmpty()) {
       openEngine(state.spec());
     }
+    preconnect(start);
     return Effect().none();
   }
 
@@ -179,6 +183,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         a.port(),
         BitSet.valueOf(a.presentWords()));
     return Effect().none();
+  }
+
+  private void preconnect(Start start) {
+    if (engine != null && !start.frontendHost().isEmpty() && start.frontendPort() > 0) {
+      engine.preconnect(start.frontendHost(), start.frontendPort());
+    }
   }
 
   private void openEngine(VolumeSpec spec) {

@@ -37,8 +37,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   /** Serve this volume (sent by the agent; repeated sends are harmless). */
   public record Start(VolumeSpec spec) implements Command {}
 
-  /** The volume's backend is (now) this actor: attach to it unless already attached. */
-  public record UseBackend(ActorRef<BlockBackend.Command> backend) implements Command {}
+  /**
+   * The volume's backend is (now) this actor: attach to it unless already attached. With the
+   * source's size known ({@code sizeBytes} > 0) the volume is exported at once and its first
+   * fetches travel right behind the Attach, not a round trip later.
+   */
+  public record UseBackend(ActorRef<BlockBackend.Command> backend, long sizeBytes) implements Command {}
 
   public record Attached(long attachId, long sizeBytes, int blockSizeBytes) implements Command {}
 
@@ -183,6 +187,14 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     if (c.backend().equals(backend) && (pendingAttach >= 0 || core.attachId() != 0)) {
       return Effect().none();
     }
+    if (c.sizeBytes() > 0 && !core.hasGeometry()) {
+      try {
+        core.geometry(c.sizeBytes(), state.spec().blockSizeBytes());
+        resources.export(volume, core);
+      } catch (IOException | RuntimeException e) {
+        ctx.getLog().warn("volume={} cannot export ahead of the backend's answer: {}", volume, e.getMessage());
+      }
+    }
     if (backend != null) {
       ctx.unwatch(backend);
     }
@@ -211,6 +223,24 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     pendingAttach = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     BitSet present = core.hasGeometry() ? core.present() : new BitSet();
     control.tell(backend, new BlockBackend.Attach(pendingAttach, ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray()));
+    if (core.hasGeometry()) {
+      // Fetches may follow the Attach at once: control messages to the backend keep their order.
+      core.attach(backendLink(backend), pendingAttach);
+    }
+  }
+
+  private BackendLink backendLink(ActorRef<BlockBackend.Command> to) {
+    return new BackendLink() {
+      @Override
+      public void fetch(long attachId, long[] blocks, boolean noRef) {
+        control.tell(to, new BlockBackend.Fetch(attachId, blocks, noRef));
+      }
+
+      @Override
+      public void credit(long attachId, int blocks) {
+        control.tell(to, new BlockBackend.Credit(attachId, blocks));
+      }
+    };
   }
 
   private Effect<Event, State> onAttached(State state, Attached a) {
@@ -223,20 +253,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       ctx.getLog().error("volume={} cannot take the source's geometry: {}", volume, e.getMessage());
       return Effect().none();
     }
-    ActorRef<BlockBackend.Command> to = backend;
-    core.attach(
-        new BackendLink() {
-          @Override
-          public void fetch(long attachId, long[] blocks, boolean noRef) {
-            control.tell(to, new BlockBackend.Fetch(attachId, blocks, noRef));
-          }
-
-          @Override
-          public void credit(long attachId, int blocks) {
-            control.tell(to, new BlockBackend.Credit(attachId, blocks));
-          }
-        },
-        a.attachId());
+    if (core.attachId() != a.attachId()) {
+      core.attach(backendLink(backend), a.attachId());
+    }
     pendingAttach = -1;
     resources.export(volume, core);
     ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, a.sizeBytes(), a.blockSizeBytes(), resources.nbdUrl(volume));

@@ -67,6 +67,7 @@ public final class BlockResources implements Extension {
   private final Map<Long, FrontendVolume> frontends = new ConcurrentHashMap<>();
   private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
   private final List<LinkEmulator> emulators = new ArrayList<>();
+  private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -222,10 +223,16 @@ public final class BlockResources implements Extension {
   }
 
   /**
-   * A sender to a frontend's block endpoint; through an emulated WAN link (delay, bandwidth, loss)
-   * when {@code ferry.blocks.emulate} asks for one.
+   * The sender to a frontend member's block endpoint, shared by every volume this member sends
+   * there (frames carry their volume), kept while the member runs: Aeron's connection setup costs a
+   * round trip or more, which a migration's first byte should not pay when the link is up already.
+   * Through an emulated WAN link (delay, bandwidth, loss) when {@code ferry.blocks.emulate} asks.
    */
   public BlockSender connect(String toHost, int toPort) {
+    return senders.computeIfAbsent(toHost + ":" + toPort, k -> open(toHost, toPort));
+  }
+
+  private BlockSender open(String toHost, int toPort) {
     if (!settings.emulated()) {
       return transport.connect(toHost, toPort);
     }
@@ -284,6 +291,7 @@ public final class BlockResources implements Extension {
       log.warn("closing the NBD server failed", e);
     }
     receiver.close();
+    senders.values().forEach(BlockSender::close);
     synchronized (emulators) {
       emulators.forEach(LinkEmulator::close);
     }

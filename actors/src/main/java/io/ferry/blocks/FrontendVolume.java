@@ -43,7 +43,7 @@ public final class FrontendVolume implements NbdExport {
   }
 
   private final VolumeId volume;
-  private final String store_volume;
+  private final String storeKey;
   private final BlockStore store;
   private final BlockSettings settings;
   private final Executor readExecutor;
@@ -89,7 +89,7 @@ public final class FrontendVolume implements NbdExport {
 
   public FrontendVolume(VolumeId volume, BlockStore store, BlockSettings settings, Executor readExecutor, LongSupplier nanoClock, Listener listener) {
     this.volume = volume;
-    this.store_volume = volume.value();
+    this.storeKey = volume.value();
     this.store = store;
     this.settings = settings;
     this.readExecutor = readExecutor;
@@ -106,13 +106,13 @@ public final class FrontendVolume implements NbdExport {
       }
       return;
     }
-    store.registerVolume(store_volume, sizeBytes, blockSize);
+    store.registerVolume(storeKey, sizeBytes, blockSize);
     this.blockSize = blockSize;
     this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
     this.progress = new TransferProgress(blockCount, blockSize);
     this.sizeBytes = sizeBytes;
     synchronized (progress) {
-      progress.present(store.presentCount(store_volume));
+      progress.present(store.presentCount(storeKey));
     }
     checkComplete();
   }
@@ -146,14 +146,14 @@ public final class FrontendVolume implements NbdExport {
 
   /** Blocks present at the target (stored, referenced, zero or written locally), as a bitmap. */
   public BitSet present() {
-    return store.present(store_volume);
+    return store.present(storeKey);
   }
 
   /** The source scan found these blocks all zero: they are present without any data crossing. */
   public void zeroBlocks(BitSet zeros) throws IOException {
     for (int b = zeros.nextSetBit(0); b >= 0; b = zeros.nextSetBit(b + 1)) {
-      if (b < blockCount && store.lookup(store_volume, b).isEmpty()) {
-        store.putZero(store_volume, b, false);
+      if (b < blockCount && store.lookup(storeKey, b).isEmpty()) {
+        store.putZero(storeKey, b, false);
         record("ZERO", 0);
         resolve(b);
       }
@@ -191,12 +191,12 @@ public final class FrontendVolume implements NbdExport {
       framesOnDemand.incrementAndGet();
     }
     try {
-      boolean had = store.lookup(store_volume, b).isPresent();
+      boolean had = store.lookup(storeKey, b).isPresent();
       int wire = frame.payloadLength();
       switch (frame.kind()) {
-        case ZERO -> store.putZero(store_volume, b, false);
+        case ZERO -> store.putZero(storeKey, b, false);
         case REF -> {
-          if (!store.putRef(store_volume, b, frame.hash(), false)) {
+          if (!store.putRef(storeKey, b, frame.hash(), false)) {
             // The data this REF names has not arrived (it may travel on the other stream): ask
             // for the bytes themselves.
             refMisses.incrementAndGet();
@@ -211,7 +211,7 @@ public final class FrontendVolume implements NbdExport {
             return;
           }
         }
-        case LZ4, RAW -> store.put(store_volume, b, sha256(frame.blockBytes(), frame.blockLength()), frame.blockBytes(), 0, frame.blockLength(), false);
+        case LZ4, RAW -> store.put(storeKey, b, sha256(frame.blockBytes(), frame.blockLength()), frame.blockBytes(), 0, frame.blockLength(), false);
         default -> throw new IllegalStateException("unknown frame kind " + frame.kind());
       }
       if (had) {
@@ -234,7 +234,7 @@ public final class FrontendVolume implements NbdExport {
     if (partial.headerReadable()) {
       long b = partial.blockIndex();
       BackendLink link = backend;
-      if (b >= 0 && b < blockCount && link != null && store.lookup(store_volume, b).isEmpty()) {
+      if (b >= 0 && b < blockCount && link != null && store.lookup(storeKey, b).isEmpty()) {
         pending.computeIfAbsent(b, k -> new Pending(nanoClock.getAsLong()));
         link.fetch(attachId, new long[] {b}, false);
       }
@@ -336,7 +336,7 @@ public final class FrontendVolume implements NbdExport {
     while (pos < end) {
       long b = pos / blockSize;
       long blockEnd = Math.min(sizeBytes, (b + 1) * blockSize);
-      boolean zero = store.lookup(store_volume, b).map(e -> e.kind() == BlockEntry.Kind.ZERO).orElse(false);
+      boolean zero = store.lookup(storeKey, b).map(e -> e.kind() == BlockEntry.Kind.ZERO).orElse(false);
       long n = blockEnd - pos;
       if (!extents.isEmpty() && extents.get(extents.size() - 1).zero() == zero) {
         Extent prev = extents.remove(extents.size() - 1);
@@ -361,7 +361,7 @@ public final class FrontendVolume implements NbdExport {
     int asks = 0;
     long now = nanoClock.getAsLong();
     for (long b = first; b <= last; b++) {
-      if (store.lookup(store_volume, b).isPresent()) {
+      if (store.lookup(storeKey, b).isPresent()) {
         continue;
       }
       boolean[] created = {false};
@@ -370,7 +370,7 @@ public final class FrontendVolume implements NbdExport {
         return new Pending(now);
       });
       // Stored between the first check and the registration: resolve() may have missed us.
-      if (store.lookup(store_volume, b).isPresent()) {
+      if (store.lookup(storeKey, b).isPresent()) {
         resolve(b);
         continue;
       }
@@ -415,7 +415,7 @@ public final class FrontendVolume implements NbdExport {
         long b = pos / blockSize;
         int within = (int) (pos - b * blockSize);
         int n = Math.min(length - written, blockSize - within);
-        if (!store.read(store_volume, b, block)) {
+        if (!store.read(storeKey, b, block)) {
           throw new IllegalStateException("volume=" + volume + " block=" + b + " vanished from the store");
         }
         System.arraycopy(block, within, out, written, n);
@@ -438,17 +438,17 @@ public final class FrontendVolume implements NbdExport {
           long b = pos / blockSize;
           int within = (int) (pos - b * blockSize);
           int n = Math.min(length - done, blockSize - within);
-          boolean had = store.lookup(store_volume, b).isPresent();
+          boolean had = store.lookup(storeKey, b).isPresent();
           if (n < blockSize) {
-            if (!store.read(store_volume, b, block)) {
+            if (!store.read(storeKey, b, block)) {
               throw new IllegalStateException("volume=" + volume + " block=" + b + " must be present before a partial write");
             }
           }
           System.arraycopy(data, done, block, within, n);
           if (isZero(block)) {
-            store.putZero(store_volume, b, true);
+            store.putZero(storeKey, b, true);
           } else {
-            store.put(store_volume, b, sha256(block, blockSize), block, 0, blockSize, true);
+            store.put(storeKey, b, sha256(block, blockSize), block, 0, blockSize, true);
           }
           localWrites.incrementAndGet();
           if (!had) {
@@ -468,8 +468,8 @@ public final class FrontendVolume implements NbdExport {
   private void zero(long b) {
     try {
       synchronized (writeLock) {
-        boolean had = store.lookup(store_volume, b).isPresent();
-        store.putZero(store_volume, b, true);
+        boolean had = store.lookup(storeKey, b).isPresent();
+        store.putZero(storeKey, b, true);
         localWrites.incrementAndGet();
         if (!had) {
           record(null, 0);
@@ -488,7 +488,7 @@ public final class FrontendVolume implements NbdExport {
       if (kind != null) {
         progress.sent(kind, wireBytes, blockSize, nanoClock.getAsLong());
       }
-      progress.present(store.presentCount(store_volume));
+      progress.present(store.presentCount(storeKey));
     }
   }
 
@@ -555,7 +555,7 @@ public final class FrontendVolume implements NbdExport {
   }
 
   private void checkComplete() {
-    if (!completed && sizeBytes >= 0 && store.presentCount(store_volume) >= blockCount) {
+    if (!completed && sizeBytes >= 0 && store.presentCount(storeKey) >= blockCount) {
       synchronized (this) {
         if (completed) {
           return;
@@ -575,7 +575,7 @@ public final class FrontendVolume implements NbdExport {
 
   public FrontendStatus status() {
     long now = nanoClock.getAsLong();
-    long present = sizeBytes < 0 ? 0 : store.presentCount(store_volume);
+    long present = sizeBytes < 0 ? 0 : store.presentCount(storeKey);
     return new FrontendStatus(
         volume,
         sizeBytes,

@@ -13,9 +13,6 @@ public record VolumeSpec(
     VolumeId volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile)
     implements CborSerializable {
 
-  public static final int BLOCK_SIZE_MIN = 4096;
-  public static final int BLOCK_SIZE_MAX = 4 << 20;
-
   public VolumeSpec {
     if (sourcePath == null || sourcePath.isBlank()) {
       throw new IllegalArgumentException("volume " + volume + ": the source path is empty");
@@ -28,10 +25,6 @@ public record VolumeSpec(
   }
 
   public static int checkBlockSize(long bytes) {
-    if (bytes < BLOCK_SIZE_MIN || bytes > BLOCK_SIZE_MAX || Long.bitCount(bytes) != 1) {
-      throw new IllegalArgumentException(
-          "ferry.blocks.block-size must be a power of two between 4 KiB and 4 MiB, got " + bytes);
-    }
-    return (int) bytes;
+    return io.ferry.blocks.plan.Geometry.checkBlockSize(bytes);
   }
 }

@@ -75,6 +75,8 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   private record FrontendPlaced(BlockAgent.FrontendAt at) implements Command {}
 
+  private record EndpointKnown(BlockAgent.Endpoint endpoint) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record VolumeStarted(VolumeSpec spec) implements Event {}
@@ -93,6 +95,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     ActorRef<BlockBackend.Command> backend;
     ActorRef<BlockAgent.Command> frontendAgent;
     ActorRef<BlockFrontend.Command> frontend;
+    long sizeBytes = -1;
   }
 
   public static Behavior<Command> create(Duration tick) {
@@ -102,6 +105,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   private final ActorContext<Command> ctx;
   private final Map<VolumeId, Placed> placed = new HashMap<>();
   private Set<ActorRef<BlockAgent.Command>> agents = Set.of();
+  private final Map<ActorRef<BlockAgent.Command>, BlockAgent.Endpoint> endpoints = new HashMap<>();
 
   private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
     super(PersistenceId.ofUniqueId("ferry-volume-registry"));
@@ -128,7 +132,16 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
         })
         .onCommand(AgentsChanged.class, (s, c) -> {
           agents = c.listing().getServiceInstances(BlockAgent.KEY);
+          endpoints.keySet().retainAll(agents);
+          ActorRef<BlockAgent.Endpoint> reply = ctx.messageAdapter(BlockAgent.Endpoint.class, EndpointKnown::new);
+          agents.stream().filter(a -> !endpoints.containsKey(a)).forEach(a -> a.tell(new BlockAgent.GetEndpoint(reply)));
           ensureAll(s);
+          return Effect().none();
+        })
+        .onCommand(EndpointKnown.class, (s, c) -> {
+          if (agents.contains(c.endpoint().agent())) {
+            endpoints.put(c.endpoint().agent(), c.endpoint());
+          }
           return Effect().none();
         })
         .onCommand(Tick.class, (s, c) -> {
@@ -145,6 +158,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             return Effect().none(); // an answer from an agent the volume has since left
           }
           p.backend = c.at().backend();
+          p.sizeBytes = c.at().sizeBytes();
           ensureFrontend(spec, p);
           return Effect().none();
         })
@@ -239,9 +253,12 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       }
       p.backendAgent = b.get();
       p.backend = null;
+      p.sizeBytes = -1;
     }
     ActorRef<BlockAgent.BackendAt> backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
-    p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, backendReply));
+    // Where the frontend will receive blocks, if known: the backend sets the link up ahead of time.
+    Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite(), p.frontendAgent).map(endpoints::get);
+    p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, target.map(BlockAgent.Endpoint::host).orElse(""), target.map(BlockAgent.Endpoint::port).orElse(0), backendReply));
     // The frontend starts (and recovers) alongside the backend; it learns where its backend is
     // from the EnsureFrontend that follows the backend's answer.
     ensureFrontend(spec, p);
@@ -260,7 +277,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.frontend = null;
     }
     ActorRef<BlockAgent.FrontendAt> frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
-    p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, frontendReply));
+    p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, p.sizeBytes, frontendReply));
   }
 
   /**

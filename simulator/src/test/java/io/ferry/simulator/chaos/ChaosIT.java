@@ -11,8 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Short real-stack chaos runs: real members on loopback, the sample query, seeded moves and member
- * crashes. Every checker must pass; each run writes its JSON and HTML report under
+ * Short real-stack chaos runs: real members on loopback, the sample query and volume migrations
+ * (over an emulated WAN), seeded moves and crashes of query members, frontends and backends. Every checker must pass; each run writes its JSON and HTML report under
  * target/simulations. {@code -Dferry.chaos.runs=K} (the soak profile raises it) and
  * {@code -Dferry.seed=N} (replay from N) choose the seeds.
  */
@@ -25,7 +25,8 @@ class ChaosIT {
     Path out = Path.of("target", "simulations");
     Files.createDirectories(out);
     Path root = Path.of("..", "config", "scenarios");
-    List<Path> scenarios = List.of(root.resolve("edge-cloud-moves.conf"), root.resolve("mixed-chaos.conf"));
+    List<Path> scenarios =
+        List.of(root.resolve("edge-cloud-moves.conf"), root.resolve("mixed-chaos.conf"), root.resolve("block-migration.conf"), root.resolve("mixed-blocks.conf"));
     List<RunReport> reports = new ArrayList<>();
     List<String> failures = new ArrayList<>();
     for (int k = 0; k < runs; k++) {
