@@ -42,6 +42,7 @@ final class BlockWorkload implements AutoCloseable {
   private final AtomicLong reads = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
   private final Map<String, Long> copiedAt = new LinkedHashMap<>();
+  private final Map<String, Long> sentByBackend = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean running = true;
   private Thread client;
 
@@ -88,16 +89,40 @@ final class BlockWorkload implements AutoCloseable {
     return image;
   }
 
-  /** The member a volume's frontend or backend runs on, for a crash fault. */
-  Optional<String> memberOf(String part) {
+  /**
+   * The member a volume's frontend or backend runs on, for a crash fault (from the registry: a
+   * dead part cannot stall the answer). Fails saying why when it is not known.
+   */
+  String memberOf(String part) throws Exception {
     List<String> volumes = new ArrayList<>(reference.keySet());
     String volume = volumes.get(random.nextInt(volumes.size()));
+    List<io.ferry.runtime.internal.VolumeRegistry.VolumeInfo> all;
     try {
-      VolumeStatus st = ferry().volumeStatus(new VolumeId(volume)).toCompletableFuture().get(5, TimeUnit.SECONDS);
-      String m = part.equals("frontend") ? st.frontendMember() : st.backendMember();
-      return m.isEmpty() ? Optional.empty() : Optional.of(m);
+      all = ask(Ferry::volumes, 2_000);
     } catch (Exception e) {
-      return Optional.empty();
+      throw new IllegalStateException("the volume registry did not answer (its member may be the one being replaced)", e);
+    }
+    for (var v : all) {
+      if (v.spec().volume().value().equals(volume)) {
+        String m = part.equals("frontend") ? v.frontendMember() : v.backendMember();
+        if (m.isEmpty()) {
+          throw new IllegalStateException(volume + "'s " + part + " is not placed");
+        }
+        return m;
+      }
+    }
+    throw new IllegalStateException(volume + " is not migrating");
+  }
+
+  /** Samples what each backend instance has sent; a crashed backend's count is kept. */
+  private void sampleLinkBytes() {
+    for (String volume : reference.keySet()) {
+      try {
+        VolumeStatus st = ask(f -> f.volumeStatus(new VolumeId(volume)), 2_000);
+        st.backend().ifPresent(b -> sentByBackend.merge(volume + "@" + st.backendMember(), b.bytesSent().values().stream().mapToLong(Long::longValue).sum(), Math::max));
+      } catch (Exception e) {
+        // a part is moving: sample again later
+      }
     }
   }
 
@@ -106,7 +131,12 @@ final class BlockWorkload implements AutoCloseable {
     Map<String, NbdClient> connections = new LinkedHashMap<>();
     List<String> volumes = new ArrayList<>(reference.keySet());
     SplittableRandom r = random.split();
+    long lastSample = 0;
     while (running) {
+      if (System.nanoTime() - lastSample > TimeUnit.MILLISECONDS.toNanos(500)) {
+        lastSample = System.nanoTime();
+        sampleLinkBytes();
+      }
       String volume = volumes.get(r.nextInt(volumes.size()));
       byte[] ref = reference.get(volume);
       long offset = (long) r.nextInt(ref.length / 512) * 512;
@@ -171,7 +201,7 @@ final class BlockWorkload implements AutoCloseable {
 
   private NbdClient connect(String volume) throws IOException {
     try {
-      VolumeStatus st = ferry().volumeStatus(new VolumeId(volume)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      VolumeStatus st = ask(f -> f.volumeStatus(new VolumeId(volume)), 3_000);
       if (st.nbdUrl().isEmpty() || st.frontend().isEmpty()) {
         throw new IOException("volume " + volume + " is not exported yet");
       }
@@ -201,7 +231,7 @@ final class BlockWorkload implements AutoCloseable {
       boolean copied = false;
       while (!copied && System.nanoTime() < deadline) {
         try {
-          copied = ferry().volumeStatus(new VolumeId(volume)).toCompletableFuture().get(5, TimeUnit.SECONDS).copied();
+          copied = ask(f -> f.volumeStatus(new VolumeId(volume)), 3_000).copied();
         } catch (Exception ex) {
           // a member is going away: ask again
         }
@@ -234,18 +264,10 @@ final class BlockWorkload implements AutoCloseable {
     }
   }
 
-  /** Bytes each volume's backend put on its link (source site -> target site), summed. */
+  /** Bytes the volumes' backends put on the link source site -> target site (every backend instance, sampled). */
   Map<String, Long> bytesPerLink() {
-    long total = 0;
-    for (String volume : reference.keySet()) {
-      try {
-        total += ferry().volumeStatus(new VolumeId(volume)).toCompletableFuture().get(5, TimeUnit.SECONDS)
-            .backend().map(b -> b.bytesSent().values().stream().mapToLong(Long::longValue).sum()).orElse(0L);
-      } catch (Exception e) {
-        // unknown: leave it out
-      }
-    }
-    return Map.of(spec.sourceSite() + "->" + spec.targetSite(), total);
+    sampleLinkBytes();
+    return Map.of(spec.sourceSite() + "->" + spec.targetSite(), sentByBackend.values().stream().mapToLong(Long::longValue).sum());
   }
 
   Map<String, Long> copiedAtMillis() {
@@ -267,6 +289,22 @@ final class BlockWorkload implements AutoCloseable {
   private Ferry ferry() {
     List<FerryNode> live = cluster.live();
     return live.get(0).ferry();
+  }
+
+  /**
+   * Asks through each live member in turn: a member that joined while another is unreachable
+   * cannot reach the registry singleton until the cluster converges.
+   */
+  private <T> T ask(java.util.function.Function<Ferry, java.util.concurrent.CompletionStage<T>> call, long timeoutMillis) throws Exception {
+    Exception last = new IllegalStateException("no live member");
+    for (FerryNode m : cluster.live()) {
+      try {
+        return call.apply(m.ferry()).toCompletableFuture().get(timeoutMillis, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        last = e;
+      }
+    }
+    throw last;
   }
 
   private long now() {

@@ -238,7 +238,12 @@ public final class ChaosRun {
     // without leaving; a replacement starts at its site.
     String address;
     if (p.kind().equals("frontend-crash") || p.kind().equals("backend-crash")) {
-      address = blocks.memberOf(p.target()).orElse(null);
+      try {
+        address = blocks.memberOf(p.target());
+      } catch (Exception e) {
+        faults.add(new RunReport.Event(now, p.kind() + "-skipped", p.target() + ": " + e.getMessage()));
+        return;
+      }
     } else {
       try {
         address = cluster.any().ferry().queries().toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).members().get(p.target());
