@@ -66,13 +66,19 @@ public final class BlockResources implements Extension {
   private final SourceHashIndex hotIndex = new SourceHashIndex(4_000_000);
   private final Map<Long, FrontendVolume> frontends = new ConcurrentHashMap<>();
   private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
-  private final List<LinkEmulator> emulators = new ArrayList<>();
+  private final Map<String, LinkEmulator> emulators = new ConcurrentHashMap<>();
   private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.settings = BlockSettings.from(config);
-    this.site = config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local";
+    // The site role names the site (an embedding application sets roles, not ferry.member).
+    this.site =
+        config.getStringList("pekko.cluster.roles").stream()
+            .filter(r -> r.startsWith("site-"))
+            .map(r -> r.substring("site-".length()))
+            .findFirst()
+            .orElse(config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local");
     this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
     Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
     try {
@@ -192,6 +198,24 @@ public final class BlockResources implements Extension {
     return hotIndex;
   }
 
+  /**
+   * Cuts (every datagram lost) or heals this member's emulated block links to the endpoints
+   * {@code to} accepts ("host:port"): how the simulator partitions sites on the block path.
+   * Links that are not emulated are not touched.
+   */
+  public void cutBlockLinks(java.util.function.Predicate<String> to, boolean cut) {
+    emulators.forEach((endpoint, e) -> {
+      if (to.test(endpoint)) {
+        e.setProfile(cut ? e.profile().withLossRate(1.0) : e.profile().withLossRate(settings.emulateLossRate()));
+      }
+    });
+  }
+
+  /** "host:port" this member receives block data on. */
+  public String dataEndpoint() {
+    return host + ":" + receiver.port();
+  }
+
   public String dataHost() {
     return host;
   }
@@ -248,9 +272,7 @@ public final class BlockResources implements Extension {
                 // of on-demand replies is the backend's background credit, as on a real link.
                 Math.max(8L << 20, 4 * TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2))),
                 toPort));
-    synchronized (emulators) {
-      emulators.add(emulator);
-    }
+    emulators.put(toHost + ":" + toPort, emulator);
     log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate());
     return transport.connect(host, emulator.port());
   }
@@ -292,9 +314,7 @@ public final class BlockResources implements Extension {
     }
     receiver.close();
     senders.values().forEach(BlockSender::close);
-    synchronized (emulators) {
-      emulators.forEach(LinkEmulator::close);
-    }
+    emulators.values().forEach(LinkEmulator::close);
     transport.close();
     readPool.shutdownNow();
     controlTimer.shutdownNow();

@@ -3,6 +3,11 @@ package io.ferry.cli;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.api.Ferry;
+import io.ferry.api.VolumeStatus;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
+import io.ferry.transport.nbd.NbdClient;
+import java.net.URI;
 import io.ferry.check.OnceOnlyChecker;
 import io.ferry.check.ReferenceRun;
 import io.ferry.placement.MigrationInstruction;
@@ -34,17 +39,22 @@ import java.util.concurrent.TimeUnit;
  * run the sample query; progress every second; at the end the sinks are checked against the same
  * query run in one thread without the cluster. While data flows, window-a moves edge-a → cloud and
  * back; with {@code --crash} the member hosting window-a is also crashed mid-stream and replaced.
+ * Alongside, a disk image migrates edge-a → cloud: read over NBD at the target before it is
+ * copied, and compared with the source at the end.
  */
 public final class Demo {
 
   public record Options(long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout) {}
 
   /** What a demo run measured; {@code ok()} when both sinks are once-only. */
-  public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive) {
+  public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive, boolean volumeIdentical) {
     public boolean ok() {
-      return sink.ok() && archive.ok();
+      return sink.ok() && archive.ok() && volumeIdentical;
     }
   }
+
+  private static final String VOLUME = "demo-disk";
+  private static final int VOLUME_MIB = 64;
 
   private final Options options;
   private final PrintStream out;
@@ -72,6 +82,12 @@ public final class Demo {
       Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
       d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
+
+      Path image = demoImage(options.dataDir().resolve(VOLUME + ".img"));
+      long volumeStart = System.nanoTime();
+      ferry.startVolume(new VolumeSpec(new VolumeId(VOLUME), "edge-a", image.toString(), "cloud", 64 * 1024, "")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      String firstRead = firstRead(ferry, image, volumeStart);
+      out.println("volume " + VOLUME + " (" + VOLUME_MIB + " MiB, half of it zero) migrating edge-a -> cloud; " + firstRead);
 
       QueryId q = d.query();
       List<Row> rows = new ArrayList<>();
@@ -135,9 +151,11 @@ public final class Demo {
         MigrationReport r = m.get(60, TimeUnit.SECONDS);
         out.printf("  move %s %s -> %s: %s, node paused %d ms%n", r.nodes(), r.from().values(), r.to(), r.outcome(), r.pauseMillis());
       }
-      Result result = new Result(in, rows.size(), sink, file);
+      boolean identical = checkVolume(ferry, image);
+      Result result = new Result(in, rows.size(), sink, file, identical);
       out.printf("lost=%d duplicated=%d -> %s%n", sink.lost() + file.lost(), sink.duplicated() + file.duplicated(),
-          result.ok() ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
+          sink.ok() && file.ok() ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
+      out.printf("volume %s -> %s%n", VOLUME, identical ? "TARGET EQUALS SOURCE" : "TARGET DIFFERS FROM SOURCE");
       if (options.hold()) {
         out.println();
         for (FerryNode n : cluster.live()) {
@@ -147,10 +165,92 @@ public final class Demo {
         out.println("the cluster stays up (--hold); Ctrl-C stops it. Try:");
         out.println("  ./ferry status --url " + url);
         out.println("  ./ferry migrate --query " + q + " --node window-b --to cloud --url " + url);
+        out.println("  ./ferry volume status " + VOLUME + " --url " + url);
+        out.println("  nbdinfo " + nbdUrl(ferry) + "    (Debian's libnbd-bin; qemu-img compare -f raw -F raw " + image + " " + nbdUrl(ferry) + ")");
         new java.util.concurrent.CountDownLatch(1).await();
       }
       return result;
     }
+  }
+
+  /** A disk image: half zero blocks, the rest text (compresses) or random bytes (does not). */
+  private static Path demoImage(Path file) throws java.io.IOException {
+    java.util.Random r = new java.util.Random(42);
+    byte[] block = new byte[64 * 1024];
+    try (java.io.OutputStream o = new java.io.BufferedOutputStream(Files.newOutputStream(file))) {
+      for (int b = 0; b < VOLUME_MIB * 16; b++) {
+        int kind = r.nextInt(4);
+        java.util.Arrays.fill(block, (byte) 0);
+        if (kind == 2) {
+          for (int i = 0; i < block.length; i++) {
+            block[i] = (byte) ('a' + r.nextInt(3));
+          }
+        } else if (kind == 3) {
+          r.nextBytes(block);
+        }
+        o.write(block);
+      }
+    }
+    return file;
+  }
+
+  private static String nbdUrl(Ferry ferry) {
+    try {
+      return ferry.volumeStatus(new VolumeId(VOLUME)).toCompletableFuture().get(10, TimeUnit.SECONDS).nbdUrl();
+    } catch (Exception e) {
+      return "nbd://(see ferry volume status)";
+    }
+  }
+
+  /** Reads the middle of the volume over NBD as soon as it is exported: served before it is copied. */
+  private static String firstRead(Ferry ferry, Path image, long startNanos) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      VolumeStatus st = ferry.volumeStatus(new VolumeId(VOLUME)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      if (!st.nbdUrl().isEmpty() && st.frontend().isPresent()) {
+        URI u = URI.create(st.nbdUrl());
+        try (NbdClient c = NbdClient.connect(u.getHost(), u.getPort(), VOLUME, Duration.ofSeconds(30))) {
+          long offset = (long) VOLUME_MIB << 19;
+          byte[] got = c.read(offset, 4096);
+          byte[] want = new byte[4096];
+          try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(image.toFile(), "r")) {
+            f.seek(offset);
+            f.readFully(want);
+          }
+          return String.format("read at %s after %.0f ms (%s), %.0f%% copied then",
+              st.nbdUrl(), (System.nanoTime() - startNanos) / 1e6, java.util.Arrays.equals(got, want) ? "correct" : "WRONG BYTES", st.percent());
+        } catch (java.io.IOException e) {
+          // not exported yet: ask again
+        }
+      }
+      Thread.sleep(5);
+    }
+    return "not exported within 30 s";
+  }
+
+  /** Waits for the copy to complete and compares the whole export with the source. */
+  private boolean checkVolume(Ferry ferry, Path image) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    VolumeStatus st = ferry.volumeStatus(new VolumeId(VOLUME)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    while (!st.copied() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      st = ferry.volumeStatus(new VolumeId(VOLUME)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+    byte[] source = Files.readAllBytes(image);
+    URI u = URI.create(st.nbdUrl());
+    try (NbdClient c = NbdClient.connect(u.getHost(), u.getPort(), VOLUME, Duration.ofSeconds(30))) {
+      for (int off = 0; off < source.length; off += 4 << 20) {
+        byte[] got = c.read(off, Math.min(4 << 20, source.length - off));
+        if (!java.util.Arrays.equals(got, 0, got.length, source, off, off + got.length)) {
+          out.printf("  volume %s differs from its source in [%d, %d)%n", VOLUME, off, off + got.length);
+          return false;
+        }
+      }
+    }
+    long wire = st.backend().map(b -> b.bytesSent().values().stream().mapToLong(Long::longValue).sum()).orElse(0L);
+    out.printf("  volume %s copied: frames %s, %.2f bytes on the wire per byte of image%n", VOLUME,
+        st.backend().map(b -> b.framesSent().toString()).orElse("?"), (double) wire / source.length);
+    return st.copied();
   }
 
   private static boolean portFree(int port) {

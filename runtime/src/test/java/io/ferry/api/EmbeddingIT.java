@@ -49,7 +49,8 @@ class EmbeddingIT {
         ConfigFactory.parseString(
                 "pekko.remote.artery.canonical.port = 0\n"
                     + "pekko.remote.artery.canonical.hostname = 127.0.0.1\n"
-                    + "pekko.cluster.roles = [worker, edge, site-edge-x]\n")
+                    + "pekko.cluster.roles = [worker, edge, site-edge-x]\n"
+                    + "ferry.member.data-dir = \"" + dir.resolve("member") + "\"\n")
             .withFallback(H2Journal.config(url, 4))
             .withFallback(ConfigFactory.load());
     system = ActorSystem.create(Behaviors.empty(), "user-app", config);

@@ -81,6 +81,9 @@ public final class ChaosRun {
               case "migration" -> pick(r, new ArrayList<>(new java.util.TreeSet<>(MOVABLE.keySet())));
               case "frontend-crash" -> "frontend";
               case "backend-crash" -> "backend";
+              // a site, and how long it stays cut off (1-4 s: below the split-brain resolver's
+              // stable-after, so the partition heals without anyone being downed)
+              case "site-partition" -> pick(r, new ArrayList<>(new java.util.TreeSet<>(s.sites().keySet()))) + "/" + (1_000 + r.nextInt(3_001));
               default -> pick(r, List.of("window-a", "window-b", SampleQuery.SINK, "src-a", "src-b"));
             };
         plan.add(new Planned(at, f.getKey(), target));
@@ -119,6 +122,9 @@ public final class ChaosRun {
       }
     }
     overrides.append("ferry.blocks.background.stall-timeout = 3s\n");
+    if (s.faults().getOrDefault("site-partition", 0) > 0) {
+      overrides.append("pekko.remote.artery.advanced.test-mode = on\n");
+    }
     try (AutoCloseable listening = NodeLifecycle.listen(lifecycle::add);
         LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString(overrides.toString()), Duration.ofSeconds(60));
         BlockWorkload blocks = s.volumes().count() == 0 ? null : new BlockWorkload(cluster, s.volumes(), seed, System.currentTimeMillis(), operations)) {
@@ -144,16 +150,35 @@ public final class ChaosRun {
       long lastFault = 0;
       long lastPoint = 0;
       long deadline = start + s.faultWindow().toMillis() + 1_000 + s.livenessBound().toMillis();
+      Map<String, Long> heals = new LinkedHashMap<>();
       while (System.currentTimeMillis() < deadline) {
         long now = System.currentTimeMillis() - start;
+        for (var h : new ArrayList<>(heals.entrySet())) {
+          if (h.getValue() <= now) {
+            io.ferry.runtime.SitePartitions.set(cluster, h.getKey(), false);
+            heals.remove(h.getKey());
+            lastFault = now;
+            operations.add(new RunReport.Event(now, "site-heal", h.getKey()));
+          }
+        }
         while (next < plan.size() && plan.get(next).atMillis() <= now) {
           Planned p = plan.get(next++);
           lastFault = now;
+          if (p.kind().equals("site-partition")) {
+            partition(cluster, p, now, heals, faults);
+            continue;
+          }
           inject(cluster, d, blocks, p, r, now, faults, operations, pauses, moves, start);
+        }
+        if (!heals.isEmpty()) {
+          TimeUnit.MILLISECONDS.sleep(20);
+          if (d == null) {
+            continue;
+          }
         }
         if (d == null) {
           // Blocks only: the faults are over once the window has passed and the plan is done.
-          if (next >= plan.size() && now > s.faultWindow().toMillis() + 1_000) {
+          if (next >= plan.size() && heals.isEmpty() && now > s.faultWindow().toMillis() + 1_000) {
             finished = true;
             break;
           }
@@ -164,7 +189,7 @@ public final class ChaosRun {
         if (batch != null) {
           rows.addAll(batch.rows());
           after = batch.next();
-          if (batch.done() && next >= plan.size()) {
+          if (batch.done() && next >= plan.size() && heals.isEmpty()) {
             finished = true;
             break;
           }
@@ -208,6 +233,20 @@ public final class ChaosRun {
           new ArrayList<>(operations), new ArrayList<>(pauses), throughput, probabilities, System.currentTimeMillis() - start,
           blockReads, blockWrites, mismatches, volumes, copiedAt, bytesPerLink);
     }
+  }
+
+  /** Cuts a site off (Artery blackholes both ways, block links lose every datagram) until its heal time. */
+  private static void partition(LocalCluster cluster, Planned p, long now, Map<String, Long> heals, List<RunReport.Event> faults) {
+    String site = p.target().substring(0, p.target().indexOf('/'));
+    long millis = Long.parseLong(p.target().substring(p.target().indexOf('/') + 1));
+    var state = org.apache.pekko.cluster.typed.Cluster.get(cluster.any().system()).state();
+    if (!heals.isEmpty() || !state.getUnreachable().isEmpty()) {
+      faults.add(new RunReport.Event(now, "site-partition-skipped", site + ": an earlier fault is still being resolved"));
+      return;
+    }
+    io.ferry.runtime.SitePartitions.set(cluster, site, true);
+    heals.put(site, now + millis);
+    faults.add(new RunReport.Event(now, "site-partition", site + " cut off for " + millis + " ms"));
   }
 
   private static void inject(

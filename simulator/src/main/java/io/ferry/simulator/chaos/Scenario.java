@@ -43,7 +43,7 @@ public record Scenario(
     return recordsPerSource > 0;
   }
 
-  public static final java.util.Set<String> FAULT_KINDS = java.util.Set.of("migration", "member-crash", "frontend-crash", "backend-crash");
+  public static final java.util.Set<String> FAULT_KINDS = java.util.Set.of("migration", "member-crash", "frontend-crash", "backend-crash", "site-partition");
 
   public static Scenario load(Path file) {
     if (!Files.isReadable(file)) {
