@@ -41,7 +41,7 @@ public final class SitePartitions {
         ThrottlerTransportAdapter.ThrottleMode mode =
             cut ? ThrottlerTransportAdapter.Blackhole$.MODULE$ : ThrottlerTransportAdapter.Unthrottled$.MODULE$;
         transport(a).managementCommand(
-            new ThrottlerTransportAdapter.SetThrottle(Cluster.get(b.system()).selfMember().address(), ThrottlerTransportAdapter.Direction.Both$.MODULE$, mode));
+            new ThrottlerTransportAdapter.SetThrottle(Cluster.get(b.system()).selfMember().address(), ThrottlerTransportAdapter.Direction$.Both$.MODULE$, mode));
       }
       BlockResources blocks = BlockResources.get(a.system());
       blocks.cutBlockLinks(endpoint -> aInside != inside.contains(endpoint), cut);
