@@ -20,7 +20,18 @@ import org.apache.pekko.remote.transport.ThrottlerTransportAdapter;
  */
 public final class SitePartitions {
 
+  /** Scala's {@code Direction.Both}: its class is nested in the companion, out of javac's reach. */
+  private static final ThrottlerTransportAdapter.Direction BOTH = scalaObject("org.apache.pekko.remote.transport.ThrottlerTransportAdapter$Direction$Both$");
+
   private SitePartitions() {}
+
+  private static ThrottlerTransportAdapter.Direction scalaObject(String className) {
+    try {
+      return (ThrottlerTransportAdapter.Direction) Class.forName(className).getField("MODULE$").get(null);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("Pekko's Artery test transport is not on the classpath: " + className, e);
+    }
+  }
 
   /** What every member of a cluster that will be partitioned needs in its configuration. */
   public static Config testModeConfig() {
@@ -41,7 +52,7 @@ public final class SitePartitions {
         ThrottlerTransportAdapter.ThrottleMode mode =
             cut ? ThrottlerTransportAdapter.Blackhole$.MODULE$ : ThrottlerTransportAdapter.Unthrottled$.MODULE$;
         transport(a).managementCommand(
-            new ThrottlerTransportAdapter.SetThrottle(Cluster.get(b.system()).selfMember().address(), ThrottlerTransportAdapter.Direction$.Both$.MODULE$, mode));
+            new ThrottlerTransportAdapter.SetThrottle(Cluster.get(b.system()).selfMember().address(), BOTH, mode));
       }
       BlockResources blocks = BlockResources.get(a.system());
       blocks.cutBlockLinks(endpoint -> aInside != inside.contains(endpoint), cut);
