@@ -150,31 +150,21 @@ public final class ChaosRun {
       long lastFault = 0;
       long lastPoint = 0;
       long deadline = start + s.faultWindow().toMillis() + 1_000 + s.livenessBound().toMillis();
-      Map<String, Long> heals = new LinkedHashMap<>();
+      // Heals run on their own timer: the loop below may block on a cut-off member for seconds,
+      // and a partition held past the split-brain resolver's stable-after would down members.
+      Map<String, Long> heals = new java.util.concurrent.ConcurrentHashMap<>();
+      java.util.concurrent.atomic.AtomicLong lastHeal = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.ScheduledExecutorService healer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
       while (System.currentTimeMillis() < deadline) {
         long now = System.currentTimeMillis() - start;
-        for (var h : new ArrayList<>(heals.entrySet())) {
-          if (h.getValue() <= now) {
-            io.ferry.runtime.SitePartitions.set(cluster, h.getKey(), false);
-            heals.remove(h.getKey());
-            lastFault = now;
-            operations.add(new RunReport.Event(now, "site-heal", h.getKey()));
-          }
-        }
         while (next < plan.size() && plan.get(next).atMillis() <= now) {
           Planned p = plan.get(next++);
           lastFault = now;
           if (p.kind().equals("site-partition")) {
-            partition(cluster, p, now, heals, faults);
+            partition(cluster, p, now, heals, faults, operations, healer, lastHeal, start);
             continue;
           }
           inject(cluster, d, blocks, p, r, now, faults, operations, pauses, moves, start);
-        }
-        if (!heals.isEmpty()) {
-          TimeUnit.MILLISECONDS.sleep(20);
-          if (d == null) {
-            continue;
-          }
         }
         if (d == null) {
           // Blocks only: the faults are over once the window has passed and the plan is done.
@@ -202,6 +192,9 @@ public final class ChaosRun {
           TimeUnit.MILLISECONDS.sleep(20);
         }
       }
+      healer.shutdown();
+      healer.awaitTermination(10, TimeUnit.SECONDS);
+      lastFault = Math.max(lastFault, lastHeal.get());
       long finishedAt = System.currentTimeMillis() - start;
       throughput.add(new RunReport.Point(finishedAt, rows.size()));
       for (CompletableFuture<?> m : moves) {
@@ -235,8 +228,10 @@ public final class ChaosRun {
     }
   }
 
-  /** Cuts a site off (Artery blackholes both ways, block links lose every datagram) until its heal time. */
-  private static void partition(LocalCluster cluster, Planned p, long now, Map<String, Long> heals, List<RunReport.Event> faults) {
+  /** Cuts a site off (Artery blackholes both ways, block links lose every datagram) and schedules its heal. */
+  private static void partition(
+      LocalCluster cluster, Planned p, long now, Map<String, Long> heals, List<RunReport.Event> faults, List<RunReport.Event> operations,
+      java.util.concurrent.ScheduledExecutorService healer, java.util.concurrent.atomic.AtomicLong lastHeal, long start) {
     String site = p.target().substring(0, p.target().indexOf('/'));
     long millis = Long.parseLong(p.target().substring(p.target().indexOf('/') + 1));
     var state = org.apache.pekko.cluster.typed.Cluster.get(cluster.any().system()).state();
@@ -247,6 +242,16 @@ public final class ChaosRun {
     io.ferry.runtime.SitePartitions.set(cluster, site, true);
     heals.put(site, now + millis);
     faults.add(new RunReport.Event(now, "site-partition", site + " cut off for " + millis + " ms"));
+    healer.schedule(
+        () -> {
+          io.ferry.runtime.SitePartitions.set(cluster, site, false);
+          long at = System.currentTimeMillis() - start;
+          lastHeal.set(at);
+          operations.add(new RunReport.Event(at, "site-heal", site));
+          heals.remove(site);
+        },
+        millis,
+        TimeUnit.MILLISECONDS);
   }
 
   private static void inject(

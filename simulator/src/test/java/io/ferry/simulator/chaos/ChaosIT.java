@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Short real-stack chaos runs: real members on loopback, the sample query and volume migrations
- * (over an emulated WAN), seeded moves and crashes of query members, frontends and backends. Every checker must pass; each run writes its JSON and HTML report under
+ * (over an emulated WAN), seeded moves, crashes of query members, frontends and backends, and site
+ * partitions. Every checker must pass; each run writes its JSON and HTML report under
  * target/simulations. {@code -Dferry.chaos.runs=K} (the soak profile raises it) and
  * {@code -Dferry.seed=N} (replay from N) choose the seeds.
  */
@@ -26,7 +27,12 @@ class ChaosIT {
     Files.createDirectories(out);
     Path root = Path.of("..", "config", "scenarios");
     List<Path> scenarios =
-        List.of(root.resolve("edge-cloud-moves.conf"), root.resolve("mixed-chaos.conf"), root.resolve("block-migration.conf"), root.resolve("mixed-blocks.conf"));
+        List.of(
+            root.resolve("edge-cloud-moves.conf"),
+            root.resolve("mixed-chaos.conf"),
+            root.resolve("block-migration.conf"),
+            root.resolve("mixed-blocks.conf"),
+            root.resolve("site-partitions.conf"));
     List<RunReport> reports = new ArrayList<>();
     List<String> failures = new ArrayList<>();
     for (int k = 0; k < runs; k++) {

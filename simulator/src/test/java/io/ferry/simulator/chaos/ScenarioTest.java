@@ -17,7 +17,7 @@ class ScenarioTest {
 
   @Test
   void shippedScenariosLoad() {
-    for (String name : new String[] {"edge-cloud-moves", "mixed-chaos", "block-migration", "mixed-blocks"}) {
+    for (String name : new String[] {"edge-cloud-moves", "mixed-chaos", "block-migration", "mixed-blocks", "site-partitions"}) {
       Scenario s = Scenario.load(Path.of("..", "config", "scenarios", name + ".conf"));
       assertEquals(name, s.name());
     }
