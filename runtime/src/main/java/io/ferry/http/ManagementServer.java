@@ -331,23 +331,22 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
   }
 
   private CompletionStage<HttpResponse> stopVolume(String volume) {
-    VolumeId id;
-    try {
-      id = new VolumeId(volume);
-    } catch (IllegalArgumentException e) {
-      return done(error(StatusCodes.BAD_REQUEST, e.getMessage()));
-    }
-    return answer(ferry.stopVolume(id), a -> json(StatusCodes.OK, a), StatusCodes.NOT_FOUND);
+    return withVolume(volume, id -> answer(ferry.stopVolume(id), a -> json(StatusCodes.OK, a), StatusCodes.NOT_FOUND));
   }
 
   private CompletionStage<HttpResponse> volumeStatus(String volume) {
+    return withVolume(volume, id -> answer(ferry.volumeStatus(id), st -> json(StatusCodes.OK, st), StatusCodes.NOT_FOUND));
+  }
+
+  /** 400 for a malformed volume id in the path, else {@code call}. */
+  private CompletionStage<HttpResponse> withVolume(String volume, Function<VolumeId, CompletionStage<HttpResponse>> call) {
     VolumeId id;
     try {
       id = new VolumeId(volume);
     } catch (IllegalArgumentException e) {
       return done(error(StatusCodes.BAD_REQUEST, e.getMessage()));
     }
-    return answer(ferry.volumeStatus(id), st -> json(StatusCodes.OK, st), StatusCodes.NOT_FOUND);
+    return call.apply(id);
   }
 
   static final String VOLUME_EXAMPLE =
