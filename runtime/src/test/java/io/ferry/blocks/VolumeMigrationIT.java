@@ -123,6 +123,18 @@ class VolumeMigrationIT {
       String after = Ext4Images.run(List.of("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 65536", url));
       assertFalse(after.contains("Pattern verification failed"), "a late block from the source never overwrites a write:\n" + after);
 
+      // The management endpoint shows the same, and refuses a malformed request naming the field.
+      String http = c.any().httpUrl().orElseThrow();
+      var client = java.net.http.HttpClient.newHttpClient();
+      var status = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(http + "/volumes/vol-1")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, status.statusCode(), status.body());
+      assertTrue(status.body().contains("\"phase\":\"COPIED\"") && status.body().contains(url), status.body());
+      var bad = client.send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(http + "/volumes")).POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"volume\": \"v\", \"sourceSite\": \"edge-a\"}")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(400, bad.statusCode(), bad.body());
+      assertTrue(bad.body().contains("sourcePath"), "the error names the missing field: " + bad.body());
+
       BackendVolume.BackendStatus b = done.backend().orElseThrow();
       long wire = b.bytesSent().values().stream().mapToLong(Long::longValue).sum();
       double ratio = (double) wire / Files.size(src);
