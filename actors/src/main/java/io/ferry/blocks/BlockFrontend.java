@@ -136,7 +136,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
             return Effect().none();
           }
           return Effect().persist(new CopyCompleted()).thenRun(x -> {
-            if (backend != null) {
+            if (backend != null && core != null) {
               control.tell(backend, new BlockBackend.FrontendComplete(core.attachId()));
             }
           });
@@ -181,7 +181,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   }
 
   private Effect<Event, State> onUseBackend(State state, UseBackend c) {
-    if (core == null || state.stopped()) {
+    if (core == null || state.stopped() || state.spec() == null) {
       return Effect().none();
     }
     if (c.backend().equals(backend) && (pendingAttach >= 0 || core.attachId() != 0)) {
