@@ -89,7 +89,7 @@ public final class BackendVolume implements AutoCloseable {
       throw new IOException("volume=" + spec.volume() + " source " + path + " does not exist at site " + spec.sourceSite());
     }
     this.source = FileChannel.open(path, StandardOpenOption.READ);
-    long size = source.size();
+    long size = Files.isRegularFile(path) ? source.size() : blockDeviceSize(path);
     if (size <= 0) {
       source.close();
       throw new IOException("volume=" + spec.volume() + " source " + path + " is empty or its size cannot be read");
@@ -443,6 +443,20 @@ public final class BackendVolume implements AutoCloseable {
       log.warn("volume={} closing the source failed", spec.volume(), e);
     }
     hotIndex.removeVolume(spec.volume());
+  }
+
+  /**
+   * A block device's size: fstat reports 0 for one, so Linux's sysfs is asked (sectors of 512
+   * bytes); 0 when it cannot tell.
+   */
+  private static long blockDeviceSize(Path device) {
+    try {
+      Path name = device.toRealPath().getFileName();
+      Path sectors = Path.of("/sys/class/block").resolve(name.toString()).resolve("size");
+      return Long.parseLong(Files.readString(sectors).trim()) * 512;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   private static boolean isZero(byte[] block) {

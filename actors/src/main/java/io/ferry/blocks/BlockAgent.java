@@ -114,6 +114,7 @@ public final class BlockAgent {
 
   private static long sizeOf(String path) {
     try {
+      // A block device reports 0 here: the frontend then learns the size from the backend.
       return java.nio.file.Files.size(java.nio.file.Path.of(path));
     } catch (java.io.IOException | RuntimeException e) {
       return -1; // the backend reports why when it opens the source
