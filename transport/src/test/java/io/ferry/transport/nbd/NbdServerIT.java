@@ -176,7 +176,10 @@ class NbdServerIT {
     @Test
     void nbdshReadsTheExportWhenInstalled() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/nbdsh")), "nbdsh is not installed");
-        String output = run(List.of("nbdsh", "-u", uri("ext4"), "-c",
+        // nbdsh is "python3 -m nbd"; run it with Debian's interpreter, since the python3 first on
+        // the PATH (pyenv, a venv) may lack Debian's nbd module.
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        String output = run(List.of(python, "-m", "nbd", "-u", uri("ext4"), "-c",
                 "print(h.get_size()); print(h.can_multi_conn()); print(len(h.pread(65536, 0)))"));
         assertTrue(output.contains(Long.toString(IMAGE_BYTES)) && output.contains("65536"), output);
     }
