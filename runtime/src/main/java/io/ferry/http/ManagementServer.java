@@ -355,23 +355,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
 
   /** Reads a volume migration request, naming the field that is wrong; unknown fields are refused. */
   VolumeSpec parseVolume(String body) {
-    JsonNode root;
-    try {
-      root = json.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "malformed JSON at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr() + ": "
-              + e.getOriginalMessage() + "; expected " + VOLUME_EXAMPLE);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("the request body must be a JSON object like " + VOLUME_EXAMPLE);
-    }
-    for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
-      String name = names.next();
-      if (!VOLUME_FIELDS.contains(name)) {
-        throw new IllegalArgumentException("unknown field '" + name + "'; a volume migration has " + new java.util.TreeSet<>(VOLUME_FIELDS));
-      }
-    }
+    JsonNode root = readObject(body, VOLUME_EXAMPLE, VOLUME_FIELDS, "a volume migration has " + new java.util.TreeSet<>(VOLUME_FIELDS));
     String volume = text(root, "volume", "the volume id (also its NBD export name)");
     String sourceSite = text(root, "sourceSite", "the site that holds the source image");
     String sourcePath = text(root, "sourcePath", "the source image's path at the source site");
@@ -498,23 +482,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
     if (body.isBlank()) {
       throw new IllegalArgumentException("the request body must be a migration instruction like " + INSTRUCTION_EXAMPLE);
     }
-    JsonNode root;
-    try {
-      root = json.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "malformed JSON at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr() + ": "
-              + e.getOriginalMessage() + "; expected " + INSTRUCTION_EXAMPLE);
-    }
-    if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException("the request body must be a JSON object like " + INSTRUCTION_EXAMPLE);
-    }
-    for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
-      String name = names.next();
-      if (!INSTRUCTION_FIELDS.contains(name)) {
-        throw new IllegalArgumentException("unknown field '" + name + "'; a migration instruction has query, nodes and to");
-      }
-    }
+    JsonNode root = readObject(body, INSTRUCTION_EXAMPLE, INSTRUCTION_FIELDS, "a migration instruction has query, nodes and to");
     String query = text(root, "query", "the query to move nodes of");
     String to = text(root, "to", "the site to move the nodes to");
     JsonNode nodes = root.get("nodes");
@@ -532,6 +500,31 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
       ids.add(n.asText());
     }
     return new MigrationInstruction(query, ids, to);
+  }
+
+  /**
+   * Reads a request body that must be a JSON object with only {@code fields}, saying where the
+   * JSON is malformed and naming an unknown field ({@code fieldsHint} lists the known ones).
+   */
+  private JsonNode readObject(String body, String example, Set<String> fields, String fieldsHint) {
+    JsonNode root;
+    try {
+      root = json.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "malformed JSON at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr() + ": "
+              + e.getOriginalMessage() + "; expected " + example);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException("the request body must be a JSON object like " + example);
+    }
+    for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!fields.contains(name)) {
+        throw new IllegalArgumentException("unknown field '" + name + "'; " + fieldsHint);
+      }
+    }
+    return root;
   }
 
   private static String text(JsonNode root, String field, String what) {
