@@ -179,12 +179,8 @@ public final class BlockStore implements AutoCloseable {
    * corrupt; wrong bytes are never returned.
    */
   public boolean read(String volume, long index, byte[] dst) throws IOException {
-    int blockId;
     int blockSize;
-    FileChannel channel;
-    long offset;
-    int stored;
-    int raw;
+    Location at;
     mapLock.readLock().lock();
     try {
       ensureOpen();
@@ -206,42 +202,31 @@ public final class BlockStore implements AutoCloseable {
         Arrays.fill(dst, 0, blockSize, (byte) 0);
         return true;
       }
-      blockId = VolumeMap.blockId(entry);
-      channel = segments.get(hashes.segment(blockId));
-      offset = hashes.offset(blockId);
-      stored = hashes.storedLength(blockId);
-      raw = hashes.rawLength(blockId);
+      at = locate(VolumeMap.blockId(entry));
     } finally {
       mapLock.readLock().unlock();
     }
-    readBlock(blockId, channel, offset, stored, raw, dst, volume, index);
-    Arrays.fill(dst, raw, blockSize, (byte) 0);
+    readBlock(at, dst, volume, index);
+    Arrays.fill(dst, at.raw(), blockSize, (byte) 0);
     return true;
   }
 
   public Optional<byte[]> readByHash(byte[] sha256) throws IOException {
     requireHash(sha256);
-    int blockId;
-    FileChannel channel;
-    long offset;
-    int stored;
-    int raw;
+    Location at;
     mapLock.readLock().lock();
     try {
       ensureOpen();
-      blockId = hashes.find(sha256);
+      int blockId = hashes.find(sha256);
       if (blockId < 0) {
         return Optional.empty();
       }
-      channel = segments.get(hashes.segment(blockId));
-      offset = hashes.offset(blockId);
-      stored = hashes.storedLength(blockId);
-      raw = hashes.rawLength(blockId);
+      at = locate(blockId);
     } finally {
       mapLock.readLock().unlock();
     }
-    byte[] dst = new byte[raw];
-    readBlock(blockId, channel, offset, stored, raw, dst, null, -1);
+    byte[] dst = new byte[at.raw()];
+    readBlock(at, dst, null, -1);
     return Optional.of(dst);
   }
 
@@ -640,16 +625,21 @@ public final class BlockStore implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Read path
 
-  private void readBlock(
-      int blockId,
-      FileChannel channel,
-      long offset,
-      int stored,
-      int raw,
-      byte[] dst,
-      String volume,
-      long index)
-      throws IOException {
+  /** Where a stored block's record is, taken under the map lock and read without it. */
+  private record Location(int blockId, FileChannel channel, long offset, int stored, int raw) {}
+
+  /** Call with the map lock held. */
+  private Location locate(int blockId) {
+    return new Location(
+        blockId, segments.get(hashes.segment(blockId)), hashes.offset(blockId), hashes.storedLength(blockId), hashes.rawLength(blockId));
+  }
+
+  private void readBlock(Location at, byte[] dst, String volume, long index) throws IOException {
+    int blockId = at.blockId();
+    FileChannel channel = at.channel();
+    long offset = at.offset();
+    int stored = at.stored();
+    int raw = at.raw();
     if (settings.readCacheBlocks() > 0 && cache.copyInto(blockId, dst) >= 0) {
       return;
     }
