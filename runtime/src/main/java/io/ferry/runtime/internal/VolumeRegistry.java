@@ -106,11 +106,18 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   private final Map<VolumeId, Placed> placed = new HashMap<>();
   private Set<ActorRef<BlockAgent.Command>> agents = Set.of();
   private final Map<ActorRef<BlockAgent.Command>, BlockAgent.Endpoint> endpoints = new HashMap<>();
+  // The agents' answers, adapted once (not on every tick of every volume).
+  private final ActorRef<BlockAgent.Endpoint> endpointReply;
+  private final ActorRef<BlockAgent.BackendAt> backendReply;
+  private final ActorRef<BlockAgent.FrontendAt> frontendReply;
 
   private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
     super(PersistenceId.ofUniqueId("ferry-volume-registry"));
     this.ctx = ctx;
     ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, AgentsChanged::new);
+    this.endpointReply = ctx.messageAdapter(BlockAgent.Endpoint.class, EndpointKnown::new);
+    this.backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
+    this.frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(BlockAgent.KEY, listings));
     timers.startTimerWithFixedDelay(new Tick(), tick);
   }
@@ -133,8 +140,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
         .onCommand(AgentsChanged.class, (s, c) -> {
           agents = c.listing().getServiceInstances(BlockAgent.KEY);
           endpoints.keySet().retainAll(agents);
-          ActorRef<BlockAgent.Endpoint> reply = ctx.messageAdapter(BlockAgent.Endpoint.class, EndpointKnown::new);
-          agents.stream().filter(a -> !endpoints.containsKey(a)).forEach(a -> a.tell(new BlockAgent.GetEndpoint(reply)));
+          agents.stream().filter(a -> !endpoints.containsKey(a)).forEach(a -> a.tell(new BlockAgent.GetEndpoint(endpointReply)));
           ensureAll(s);
           return Effect().none();
         })
@@ -255,7 +261,6 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.backend = null;
       p.sizeBytes = -1;
     }
-    ActorRef<BlockAgent.BackendAt> backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
     // Where the frontend will receive blocks, if known: the backend sets the link up ahead of time.
     Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite(), p.frontendAgent).map(endpoints::get);
     p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, target.map(BlockAgent.Endpoint::host).orElse(""), target.map(BlockAgent.Endpoint::port).orElse(0), backendReply));
@@ -276,7 +281,6 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.frontendAgent = f.get();
       p.frontend = null;
     }
-    ActorRef<BlockAgent.FrontendAt> frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
     p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, p.sizeBytes, frontendReply));
   }
 
