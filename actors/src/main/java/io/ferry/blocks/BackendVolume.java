@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.BitSet;
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -228,11 +227,11 @@ public final class BackendVolume implements AutoCloseable {
 
   private void scan() {
     byte[] block = new byte[blockSize];
-    MessageDigest sha = sha256();
+    MessageDigest sha = BlockBytes.sha256();
     try {
       for (long b = 0; b < blockCount && running; b++) {
         readBlock(b, block);
-        if (isZero(block)) {
+        if (BlockBytes.isZero(block)) {
           synchronized (this) {
             zeros.set((int) b);
             plan.markZero(b);
@@ -313,7 +312,7 @@ public final class BackendVolume implements AutoCloseable {
     byte[] block = new byte[blockSize];
     BlockFrameEncoder encoder = new BlockFrameEncoder(blockSize);
     UnsafeBuffer out = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockFrameEncoder.maxFrameLength(blockSize)));
-    MessageDigest sha = sha256();
+    MessageDigest sha = BlockBytes.sha256();
     try {
       while (running) {
         Work w = nextWork();
@@ -456,23 +455,6 @@ public final class BackendVolume implements AutoCloseable {
       return Long.parseLong(Files.readString(sectors).trim()) * 512;
     } catch (IOException | RuntimeException e) {
       return 0;
-    }
-  }
-
-  private static boolean isZero(byte[] block) {
-    for (byte x : block) {
-      if (x != 0) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
   }
 }

@@ -11,7 +11,6 @@ import io.ferry.transport.nbd.NbdExport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -445,7 +444,7 @@ public final class FrontendVolume implements NbdExport {
             }
           }
           System.arraycopy(data, done, block, within, n);
-          if (isZero(block)) {
+          if (BlockBytes.isZero(block)) {
             store.putZero(storeKey, b, true);
           } else {
             store.put(storeKey, b, sha256(block, blockSize), block, 0, blockSize, true);
@@ -623,24 +622,7 @@ public final class FrontendVolume implements NbdExport {
 
   // ---------------------------------------------------------------- helpers
 
-  private static boolean isZero(byte[] block) {
-    for (byte x : block) {
-      if (x != 0) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException("the JDK has no SHA-256", e);
-            }
-          });
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(BlockBytes::sha256);
 
   static byte[] sha256(byte[] data, int length) {
     MessageDigest md = SHA256.get();
