@@ -8,6 +8,7 @@ import io.ferry.blocks.BackendVolume;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.runtime.LocalCluster;
+import io.ferry.testkit.Ext4Images;
 import io.ferry.transport.nbd.FileExport;
 import io.ferry.transport.nbd.NbdClient;
 import io.ferry.transport.nbd.NbdServer;

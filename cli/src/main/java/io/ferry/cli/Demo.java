@@ -6,24 +6,21 @@ import io.ferry.api.Ferry;
 import io.ferry.api.VolumeStatus;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
-import io.ferry.transport.nbd.NbdClient;
-import java.net.URI;
-import io.ferry.check.OnceOnlyChecker;
-import io.ferry.check.ReferenceRun;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
-import io.ferry.query.NodeSpec;
-import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
 import io.ferry.query.node.LogicNode;
-import io.ferry.query.ops.Operators;
-import io.ferry.query.ops.SourceReader;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
+import io.ferry.testkit.OnceOnlyChecker;
+import io.ferry.testkit.ReferenceRun;
+import io.ferry.testkit.SampleQuery;
+import io.ferry.transport.nbd.NbdClient;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -139,7 +136,7 @@ public final class Demo {
       Map<NodeId, List<Row>> reference = ReferenceRun.run(graph, 100_000_000);
       List<Row> expected = reference.get(new NodeId(SampleQuery.SINK));
       OnceOnlyChecker.Verdict sink = OnceOnlyChecker.check(expected, rows);
-      OnceOnlyChecker.Verdict file = OnceOnlyChecker.check(expected, readArchive(graph, archive));
+      OnceOnlyChecker.Verdict file = OnceOnlyChecker.check(expected, SampleQuery.readArchive(graph, archive));
       long in = reference.get(new NodeId("src-a")).size() + reference.get(new NodeId("src-b")).size();
       long passed = reference.get(new NodeId("filter-a")).size() + reference.get(new NodeId("filter-b")).size();
       out.println();
@@ -335,28 +332,5 @@ public final class Demo {
       Thread.sleep(100);
     }
     throw new IllegalStateException("the archive sink did not finish within 60 s");
-  }
-
-  /** Reads the archive file back with Ferry's own JSON-lines reader and the windows' schema. */
-  public static List<Row> readArchive(QueryGraph graph, Path archive) {
-    NodeSpec sinkSpec = graph.compile().stream().filter(s -> s.id().value().equals(SampleQuery.ARCHIVE)).findFirst().orElseThrow();
-    if (!Files.exists(archive)) {
-      return List.of();
-    }
-    NodeSpec reader =
-        new NodeSpec(graph.id(), new NodeId("check"), new OperatorSpec.ReadJsonLines(archive.toString(), sinkSpec.inputSchema()),
-            List.of(), List.of(), null, sinkSpec.inputSchema());
-    List<Row> rows = new ArrayList<>();
-    try (SourceReader r = Operators.source(reader)) {
-      long anchor = 0;
-      while (true) {
-        SourceReader.Read read = r.read(anchor, 10_000);
-        if (read.rows().isEmpty()) {
-          return rows;
-        }
-        rows.addAll(read.rows());
-        anchor = read.next();
-      }
-    }
   }
 }

@@ -10,299 +10,498 @@ import io.ferry.bench.PipelineBench;
 import io.ferry.bench.VolumeBench;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.runtime.FerryNode;
+import io.ferry.testkit.SampleQuery;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
-/** The {@code ferry} command line. Each command says what it did and exits non-zero on failure. */
-public final class Main {
+/**
+ * The {@code ferry} command line (picocli): one subcommand per command, each with {@code --help}.
+ * Each command says what it did; exit 0 on success, 1 when the command failed, 2 on a usage error.
+ */
+@Command(
+    name = "ferry",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    // every subcommand inherits --help and --version from here
+    scope = CommandLine.ScopeType.INHERIT,
+    description = "Runs and moves streaming queries and block volumes across edge and cloud sites.",
+    synopsisSubcommandLabel = "COMMAND",
+    subcommands = {
+      Main.DemoCommand.class,
+      Main.NodeCommand.class,
+      Main.SubmitCommand.class,
+      Main.StatusCommand.class,
+      Main.MigrateCommand.class,
+      Main.VolumeCommand.class,
+      Simulate.class,
+      Main.BenchCommand.class,
+      Main.BenchMovesCommand.class,
+      Main.BenchVolumeCommand.class,
+      Main.BenchJournalCommand.class,
+      Main.CompletionCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Callable<Integer> {
 
-  private static final String USAGE =
-      String.join(
-          "\n",
-          "usage: ferry <command> [options]",
-          "",
-          "commands:",
-          "  demo      run a local cloud + two edge sites cluster with the sample query and check once-only",
-          "            --records N   rows per edge source (default 200000)",
-          "            --rate R      rows per second per source, 0 = unpaced (default 50000)",
-          "            --crash       crash the member hosting window-a mid-stream and start a replacement",
-          "            --no-moves    do not move window-a edge-a -> cloud -> edge-a while data flows",
-          "            --hold        keep the cluster running after the summary (for ferry status / migrate)",
-          "            --data DIR    data directory (default .ferry/demo-<time>)",
-          "            --timeout S   give up after S seconds (default 600)",
-          "  bench     measure pipeline throughput (1 and 3 members) and latency with every batch journaled",
-          "            [ROWS_PER_SOURCE [LATENCY_SECONDS]]  (default 500000 15)",
-          "  bench-moves  measure the migration pause edge<->cloud, small and >10 MB window state [MOVES_PER_DIRECTION]",
-          "  bench-volume  volume migration over an emulated WAN vs nbdcopy full-copy-first [SIZE_MIB RTT_MS MBIT READS]",
-          "  node      run one cluster member in this process until it is stopped (SIGTERM leaves gracefully)",
-          "            --config FILE  the member's HOCON: ferry.member (tier, site, host, port, seed-nodes,",
-          "                           data-dir), ferry.persistence (journal = h2 | cassandra), ferry.http",
-          "  submit    deploy a query to a running cluster through a member's management endpoint",
-          "            --file FILE   {\"graph\": <query graph JSON>, \"placement\": {\"node\": \"site\"}}",
-          "            --sample      the demo's query instead: --query NAME (readings) --records N (200000)",
-          "                          --rate R (5000) --archive PATH (a JSON-lines file sink in the cloud; optional)",
-          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
-          "  status    list the deployed queries of a running cluster: each node's operator, site, member,",
-          "            output anchor and state (running, done, paused by a migration)",
-          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
-          "  migrate   move nodes of a running query to another site and wait until the move has ended;",
-          "            exits 0 when it COMPLETED, 1 when it was refused or ROLLED_BACK",
-          "            --query Q     the query",
-          "            --node N      a node to move; repeat to move several together",
-          "            --to SITE     the site to move them to",
-          "            --url URL     a member's management endpoint (default " + ManagementClient.DEFAULT_URL + ")",
-          "  bench-journal  batches/s, rows/s and the recovery time of a 10,000-event node on H2 and Cassandra",
-          "            [ROWS_PER_SOURCE [CASSANDRA_HOST:PORT]]  (start Cassandra with scripts/cassandra start)",
-          "  volume    start|status|stop a volume migration (the volume is served over NBD at the target while it copies):",
-          "            volume start VOL --source-site SITE --path IMAGE --target-site SITE [--block-size BYTES] [--trace FILE] [--url URL]",
-          "            volume status VOL [--url URL]    volume stop VOL [--url URL]",
-          "  simulate  seeded chaos runs with invariant checkers and reports (the simulator module):",
-          "            --scenario FILE (config/scenarios/) --seed N [--runs K] [--tier real-stack|deterministic] [--out DIR]",
-          "  help      this text");
+  static final String DEFAULT_URL = ManagementClient.DEFAULT_URL;
 
-  private Main() {}
+  @Spec CommandSpec spec;
 
   public static void main(String[] args) {
-    int code;
-    try {
-      code = run(List.of(args));
-    } catch (IllegalArgumentException e) {
-      System.err.println("ferry: " + e.getMessage());
-      code = 2;
-    } catch (Exception e) {
-      System.err.println("ferry: " + e);
-      e.printStackTrace(System.err);
-      code = 1;
-    }
-    System.exit(code);
+    System.exit(run(List.of(args)));
   }
 
-  static int run(List<String> args) throws Exception {
-    Deque<String> a = new ArrayDeque<>(args);
-    String command = a.isEmpty() ? "help" : a.poll();
-    switch (command) {
-      case "demo":
-        return demo(a);
-      case "status":
-        return status(a);
-      case "node":
-        return node(a);
-      case "submit":
-        return submit(a);
-      case "migrate":
-        return migrate(a);
-      case "volume":
-        return volume(a);
-      case "bench":
-        PipelineBench.main(a.toArray(String[]::new));
-        return 0;
-      case "bench-journal":
-        JournalBench.main(a.toArray(String[]::new));
-        return 0;
-      case "bench-moves":
-        MigrationBench.main(a.toArray(String[]::new));
-        return 0;
-      case "bench-volume":
-        VolumeBench.main(a.toArray(String[]::new));
-        return 0;
-      case "help":
-      case "--help":
-      case "-h":
-        System.out.println(USAGE);
-        return 0;
-      default:
-        throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
-    }
+  /** Runs one command line as the launcher would and returns its exit code. */
+  public static int run(List<String> args) {
+    return commandLine().execute(args.toArray(String[]::new));
   }
 
-  private static int demo(Deque<String> a) throws Exception {
-    long records = 200_000;
-    long rate = 50_000;
-    boolean crash = false;
-    boolean moves = true;
-    boolean hold = false;
-    Path data = Path.of(".ferry", "demo-" + System.currentTimeMillis());
-    long timeout = 600;
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      switch (opt) {
-        case "--records" -> records = positive(opt, value(opt, a));
-        case "--rate" -> rate = nonNegative(opt, value(opt, a));
-        case "--crash" -> crash = true;
-        case "--no-moves" -> moves = false;
-        case "--hold" -> hold = true;
-        case "--data" -> data = Path.of(value(opt, a));
-        case "--timeout" -> timeout = positive(opt, value(opt, a));
-        default -> throw new IllegalArgumentException("demo: unknown option '" + opt + "'\n" + USAGE);
-      }
-    }
-    Demo.Result result = new Demo(new Demo.Options(records, rate, crash, moves, hold, data, Duration.ofSeconds(timeout)), System.out).run();
-    return result.ok() ? 0 : 1;
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler(Main::failed);
+    return cl;
   }
 
-  private static int node(Deque<String> a) throws Exception {
-    Path file = null;
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      if (!opt.equals("--config")) {
-        throw new IllegalArgumentException("node: unknown option '" + opt + "'\n" + USAGE);
-      }
-      file = Path.of(value(opt, a));
+  /** A usage error found while a command runs exits 2, as one found by the parser; anything else 1. */
+  private static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+    PrintWriter err = cl.getErr();
+    if (e instanceof IllegalArgumentException) {
+      err.println(cl.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+      err.println("see: " + cl.getCommandSpec().qualifiedName() + " --help");
+      err.flush();
+      return 2;
     }
-    if (file == null) {
-      throw new IllegalArgumentException("node needs --config FILE: the member's configuration (see config/)");
-    }
-    if (!Files.isReadable(file)) {
-      throw new IllegalArgumentException("node: cannot read the configuration file " + file.toAbsolutePath());
-    }
-    Config config;
-    try {
-      config = ConfigFactory.parseFile(file.toFile()).resolve();
-    } catch (ConfigException e) {
-      throw new IllegalArgumentException("node: " + file + " is not valid HOCON: " + e.getMessage());
-    }
-    if (!config.hasPath("ferry.member")) {
-      throw new IllegalArgumentException("node: " + file + " has no ferry.member section (tier, site, host, port, seed-nodes, data-dir)");
-    }
-    FerryNode member = FerryNode.start(config);
-    System.out.printf("ferry node: member %s roles %s journal %s management %s%n", member.address(), member.settings().roles(),
-        member.system().settings().config().getString("ferry.persistence.journal"), member.httpUrl().orElse("off"));
-    System.out.flush();
-    member.system().getWhenTerminated().toCompletableFuture().join();
+    err.println(cl.getCommandSpec().qualifiedName() + ": " + e);
+    e.printStackTrace(err);
+    err.flush();
+    return 1;
+  }
+
+  /** {@code ferry} alone prints the list of commands. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getOut());
     return 0;
   }
 
-  private static int submit(Deque<String> a) throws Exception {
-    String url = ManagementClient.DEFAULT_URL;
-    Path file = null;
-    boolean sample = false;
-    String query = SampleQuery.QUERY;
+  /** The project version, filtered into version.properties at build time. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() throws IOException {
+      Properties p = new Properties();
+      try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          p.load(in);
+        }
+      }
+      return new String[] {
+        "ferry " + p.getProperty("version", "(unknown version)"),
+        "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"
+      };
+    }
+  }
+
+  /** A count that must be above zero. */
+  static final class Positive implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String v) {
+      long n = NonNegative.parse(v);
+      if (n == 0) {
+        throw new CommandLine.TypeConversionException("must be positive, got " + v);
+      }
+      return n;
+    }
+  }
+
+  /** A count or rate where 0 means none or unlimited. */
+  static final class NonNegative implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String v) {
+      return parse(v);
+    }
+
+    static long parse(String v) {
+      long n;
+      try {
+        n = Long.parseLong(v);
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException("takes a whole number, got '" + v + "'");
+      }
+      if (n < 0) {
+        throw new CommandLine.TypeConversionException("must not be negative, got " + v);
+      }
+      return n;
+    }
+  }
+
+  @Command(
+      name = "demo",
+      description = {
+        "Runs a local cloud + two edge sites cluster with the sample query and checks once-only.",
+        "While data flows window-a moves edge-a -> cloud -> edge-a, and a 64 MiB disk image migrates edge-a -> cloud."
+      })
+  static final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--records", paramLabel = "N", converter = Positive.class, description = "rows per edge source (default ${DEFAULT-VALUE})")
     long records = 200_000;
+
+    @Option(names = "--rate", paramLabel = "R", converter = NonNegative.class, description = "rows per second per source, 0 = unpaced (default ${DEFAULT-VALUE})")
+    long rate = 50_000;
+
+    @Option(names = "--crash", description = "crash the member hosting window-a mid-stream and start a replacement")
+    boolean crash;
+
+    @Option(names = "--no-moves", description = "do not move window-a edge-a -> cloud -> edge-a while data flows")
+    boolean noMoves;
+
+    @Option(names = "--hold", description = "keep the cluster running after the summary (for ferry status / migrate)")
+    boolean hold;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "data directory (default .ferry/demo-<time>)")
+    Path data;
+
+    @Option(names = "--timeout", paramLabel = "S", converter = Positive.class, description = "give up after S seconds (default ${DEFAULT-VALUE})")
+    long timeout = 600;
+
+    @Override
+    public Integer call() throws Exception {
+      Path dir = data != null ? data : Path.of(".ferry", "demo-" + System.currentTimeMillis());
+      Demo.Result result = new Demo(new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout)), System.out).run();
+      return result.ok() ? 0 : 1;
+    }
+  }
+
+  @Command(
+      name = "node",
+      description = "Runs one cluster member in this process until it is stopped (SIGTERM leaves gracefully).")
+  static final class NodeCommand implements Callable<Integer> {
+    @Option(
+        names = "--config",
+        paramLabel = "FILE",
+        required = true,
+        description = {
+          "the member's HOCON: ferry.member (tier, site, host, port, seed-nodes, data-dir),",
+          "ferry.persistence (journal = h2 | cassandra), ferry.http (see config/)"
+        })
+    Path file;
+
+    @Override
+    public Integer call() {
+      if (!Files.isReadable(file)) {
+        throw new IllegalArgumentException("cannot read the configuration file " + file.toAbsolutePath());
+      }
+      Config config;
+      try {
+        config = ConfigFactory.parseFile(file.toFile()).resolve();
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException(file + " is not valid HOCON: " + e.getMessage());
+      }
+      if (!config.hasPath("ferry.member")) {
+        throw new IllegalArgumentException(file + " has no ferry.member section (tier, site, host, port, seed-nodes, data-dir)");
+      }
+      FerryNode member = FerryNode.start(config);
+      System.out.printf("ferry node: member %s roles %s journal %s management %s%n", member.address(), member.settings().roles(),
+          member.system().settings().config().getString("ferry.persistence.journal"), member.httpUrl().orElse("off"));
+      System.out.flush();
+      member.system().getWhenTerminated().toCompletableFuture().join();
+      return 0;
+    }
+  }
+
+  /** {@code --url}, shared by the commands that talk to a member's management endpoint. */
+  static final class Endpoint {
+    @Option(names = "--url", paramLabel = "URL", description = "a member's management endpoint (default ${DEFAULT-VALUE})")
+    String url = DEFAULT_URL;
+
+    ManagementClient client() {
+      return new ManagementClient(url, System.out, System.err);
+    }
+  }
+
+  @Command(
+      name = "submit",
+      description = "Deploys a query to a running cluster through a member's management endpoint.")
+  static final class SubmitCommand implements Callable<Integer> {
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    What what;
+
+    static final class What {
+      @Option(names = "--file", paramLabel = "FILE", description = "{\"graph\": <query graph JSON>, \"placement\": {\"node\": \"site\"}}")
+      Path file;
+
+      @Option(names = "--sample", description = "the demo's query instead (--query, --records, --rate, --archive)")
+      boolean sample;
+    }
+
+    @Option(names = "--query", paramLabel = "NAME", description = "with --sample: the query's name (default ${DEFAULT-VALUE})")
+    String query = SampleQuery.QUERY;
+
+    @Option(names = "--records", paramLabel = "N", converter = Positive.class, description = "with --sample: rows per edge source (default ${DEFAULT-VALUE})")
+    long records = 200_000;
+
+    @Option(names = "--rate", paramLabel = "R", converter = NonNegative.class, description = "with --sample: rows per second per source (default ${DEFAULT-VALUE})")
     long rate = 5_000;
-    Path archive = null;
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      switch (opt) {
-        case "--file" -> file = Path.of(value(opt, a));
-        case "--sample" -> sample = true;
-        case "--query" -> query = value(opt, a);
-        case "--records" -> records = positive(opt, value(opt, a));
-        case "--rate" -> rate = nonNegative(opt, value(opt, a));
-        case "--archive" -> archive = Path.of(value(opt, a)).toAbsolutePath();
-        case "--url" -> url = value(opt, a);
-        default -> throw new IllegalArgumentException("submit: unknown option '" + opt + "'\n" + USAGE);
+
+    @Option(names = "--archive", paramLabel = "PATH", description = "with --sample: a JSON-lines file sink in the cloud (optional)")
+    Path archive;
+
+    @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+    @Override
+    public Integer call() throws Exception {
+      String body;
+      if (what.sample) {
+        Path file = archive == null ? null : archive.toAbsolutePath();
+        body = JsonMapper.builder().build().writeValueAsString(
+            Map.of("graph", SampleQuery.graph(query, records, rate, file), "placement", SampleQuery.placement(file != null).sites()));
+      } else {
+        body = Files.readString(what.file);
       }
+      ManagementClient client = endpoint.client();
+      return explained(() -> client.submit(body));
     }
-    if (sample == (file != null)) {
-      throw new IllegalArgumentException("submit needs exactly one of --file FILE or --sample");
-    }
-    String body;
-    if (sample) {
-      var mapper = JsonMapper.builder().build();
-      body = mapper.writeValueAsString(
-          Map.of("graph", SampleQuery.graph(query, records, rate, archive), "placement", SampleQuery.placement(archive != null).sites()));
-    } else {
-      body = Files.readString(file);
-    }
-    ManagementClient client = new ManagementClient(url, System.out, System.err);
-    String payload = body;
-    return explained(() -> client.submit(payload));
   }
 
-  private static int status(Deque<String> a) {
-    String url = ManagementClient.DEFAULT_URL;
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      if (!opt.equals("--url")) {
-        throw new IllegalArgumentException("status: unknown option '" + opt + "'\n" + USAGE);
-      }
-      url = value(opt, a);
+  @Command(
+      name = "status",
+      description = {
+        "Lists the deployed queries of a running cluster and where each node runs.",
+        "For each node: its operator, site, member, output anchor and state (running, done, paused by a migration)."
+      })
+  static final class StatusCommand implements Callable<Integer> {
+    @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+    @Override
+    public Integer call() {
+      ManagementClient client = endpoint.client();
+      return explained(client::status);
     }
-    ManagementClient client = new ManagementClient(url, System.out, System.err);
-    return explained(() -> client.status());
   }
 
-  private static int migrate(Deque<String> a) {
-    String url = ManagementClient.DEFAULT_URL;
-    String query = null;
-    String to = null;
+  @Command(
+      name = "migrate",
+      description = {
+        "Moves nodes of a running query to another site and waits until the move has ended.",
+        "Exits 0 when it COMPLETED, 1 when it was refused or ROLLED_BACK."
+      })
+  static final class MigrateCommand implements Callable<Integer> {
+    @Option(names = "--query", paramLabel = "Q", required = true, description = "the query whose nodes move")
+    String query;
+
+    @Option(names = "--node", paramLabel = "N", required = true, description = "a node to move; repeat to move several together")
     List<String> nodes = new ArrayList<>();
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      switch (opt) {
-        case "--query" -> query = value(opt, a);
-        case "--node" -> nodes.add(value(opt, a));
-        case "--to" -> to = value(opt, a);
-        case "--url" -> url = value(opt, a);
-        default -> throw new IllegalArgumentException("migrate: unknown option '" + opt + "'\n" + USAGE);
-      }
+
+    @Option(names = "--to", paramLabel = "SITE", required = true, description = "the site to move them to")
+    String to;
+
+    @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+    @Override
+    public Integer call() {
+      ManagementClient client = endpoint.client();
+      MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
+      return explained(() -> client.migrate(instruction));
     }
-    if (query == null) {
-      throw new IllegalArgumentException("migrate needs --query Q: the query whose nodes move");
-    }
-    if (nodes.isEmpty()) {
-      throw new IllegalArgumentException("migrate needs at least one --node N: the node(s) to move");
-    }
-    if (to == null) {
-      throw new IllegalArgumentException("migrate needs --to SITE: the site to move the nodes to");
-    }
-    ManagementClient client = new ManagementClient(url, System.out, System.err);
-    MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
-    return explained(() -> client.migrate(instruction));
   }
 
-  private static int volume(Deque<String> a) {
-    String verb = a.isEmpty() ? "" : a.poll();
-    String url = ManagementClient.DEFAULT_URL;
-    Map<String, Object> request = new LinkedHashMap<>();
-    String volume = null;
-    while (!a.isEmpty()) {
-      String opt = a.poll();
-      switch (opt) {
-        case "--volume" -> volume = value(opt, a);
-        case "--source-site" -> request.put("sourceSite", value(opt, a));
-        case "--path" -> request.put("sourcePath", value(opt, a));
-        case "--target-site" -> request.put("targetSite", value(opt, a));
-        case "--block-size" -> request.put("blockSize", positive(opt, value(opt, a)));
-        case "--trace" -> request.put("trace", value(opt, a));
-        case "--url" -> url = value(opt, a);
-        default -> {
-          if (opt.startsWith("--") || volume != null) {
-            throw new IllegalArgumentException("volume: unknown option '" + opt + "'\n" + USAGE);
-          }
-          volume = opt;
+  @Command(
+      name = "volume",
+      description = "Starts, shows or stops a volume migration (the volume is served over NBD at the target while it copies).",
+      synopsisSubcommandLabel = "(start | status | stop)",
+      subcommands = {VolumeCommand.Start.class, VolumeCommand.Status.class, VolumeCommand.Stop.class})
+  static final class VolumeCommand {
+
+    /** The volume id, as the last word or with {@code --volume}. */
+    static final class Volume {
+      @Parameters(index = "0", arity = "0..1", paramLabel = "VOL", description = "the volume id")
+      String positional;
+
+      @Option(names = "--volume", paramLabel = "VOL", description = "the volume id (instead of VOL)")
+      String option;
+
+      String id(String verb) {
+        if (positional != null && option != null && !positional.equals(option)) {
+          throw new IllegalArgumentException("volume " + verb + " got two volume ids: " + positional + " and --volume " + option);
         }
+        String id = positional != null ? positional : option;
+        if (id == null) {
+          throw new IllegalArgumentException("volume " + verb + " needs a volume id (--volume ID or as the last word)");
+        }
+        return id;
       }
     }
-    if (volume == null) {
-      throw new IllegalArgumentException("volume " + verb + " needs a volume id (--volume ID or as the last word)");
-    }
-    ManagementClient client = new ManagementClient(url, System.out, System.err);
-    String id = volume;
-    switch (verb) {
-      case "start" -> {
-        for (String need : List.of("sourceSite", "sourcePath", "targetSite")) {
-          if (!request.containsKey(need)) {
-            throw new IllegalArgumentException("volume start needs --source-site SITE, --path IMAGE and --target-site SITE");
-          }
+
+    @Command(name = "start", description = "Starts migrating a disk image from one site to another.")
+    static final class Start implements Callable<Integer> {
+      @CommandLine.Mixin Volume volume = new Volume();
+
+      @Option(names = "--source-site", paramLabel = "SITE", required = true, description = "the site whose member reads the image")
+      String sourceSite;
+
+      @Option(names = "--path", paramLabel = "IMAGE", required = true, description = "the image file at the source site")
+      String path;
+
+      @Option(names = "--target-site", paramLabel = "SITE", required = true, description = "the site that serves the volume over NBD and receives the copy")
+      String targetSite;
+
+      @Option(names = "--block-size", paramLabel = "BYTES", converter = Positive.class, description = "the block size (default: the member's)")
+      Long blockSize;
+
+      @Option(names = "--trace", paramLabel = "FILE", description = "record the frontend's block trace into FILE at the target")
+      String trace;
+
+      @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+      @Override
+      public Integer call() {
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("sourceSite", sourceSite);
+        request.put("sourcePath", path);
+        request.put("targetSite", targetSite);
+        if (blockSize != null) {
+          request.put("blockSize", blockSize);
         }
-        request.put("volume", id);
+        if (trace != null) {
+          request.put("trace", trace);
+        }
+        request.put("volume", volume.id("start"));
+        ManagementClient client = endpoint.client();
         return explained(() -> client.volumeStart(request));
       }
-      case "status" -> {
+    }
+
+    @Command(name = "status", description = "Shows a volume migration's phase, progress, bytes by kind and NBD URL.")
+    static final class Status implements Callable<Integer> {
+      @CommandLine.Mixin Volume volume = new Volume();
+      @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+      @Override
+      public Integer call() {
+        String id = volume.id("status");
+        ManagementClient client = endpoint.client();
         return explained(() -> client.volumeStatus(id));
       }
-      case "stop" -> {
+    }
+
+    @Command(name = "stop", description = "Stops a volume migration; the blocks copied so far stay at the target.")
+    static final class Stop implements Callable<Integer> {
+      @CommandLine.Mixin Volume volume = new Volume();
+      @CommandLine.Mixin Endpoint endpoint = new Endpoint();
+
+      @Override
+      public Integer call() {
+        String id = volume.id("stop");
+        ManagementClient client = endpoint.client();
         return explained(() -> client.volumeStop(id));
       }
-      default -> throw new IllegalArgumentException("volume takes start, status or stop, got '" + verb + "'\n" + USAGE);
+    }
+  }
+
+  @Command(
+      name = "bench",
+      description = "Measures pipeline throughput (1 and 3 members) and latency with every batch journaled.")
+  static final class BenchCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ROWS_PER_SOURCE", converter = Positive.class, description = "rows per source (default ${DEFAULT-VALUE})")
+    long rows = 500_000;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "LATENCY_SECONDS", converter = Positive.class, description = "length of the latency run (default ${DEFAULT-VALUE})")
+    long latencySeconds = 15;
+
+    @Override
+    public Integer call() throws Exception {
+      PipelineBench.main(new String[] {Long.toString(rows), Long.toString(latencySeconds)});
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "bench-moves",
+      description = "Measures the migration pause edge<->cloud, with small and >10 MB window state.")
+  static final class BenchMovesCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "MOVES_PER_DIRECTION", converter = Positive.class, description = "(default ${DEFAULT-VALUE})")
+    long moves = 20;
+
+    @Override
+    public Integer call() throws Exception {
+      MigrationBench.main(new String[] {Long.toString(moves)});
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "bench-volume",
+      description = "Volume migration over an emulated WAN against nbdcopy full-copy-first.")
+  static final class BenchVolumeCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SIZE_MIB", converter = Positive.class, description = "image size (default ${DEFAULT-VALUE})")
+    long sizeMiB = 256;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "RTT_MS", converter = NonNegative.class, description = "round-trip time (default ${DEFAULT-VALUE})")
+    long rttMs = 50;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "MBIT", converter = Positive.class, description = "link bandwidth in Mbit/s (default ${DEFAULT-VALUE})")
+    long mbit = 100;
+
+    @Parameters(index = "3", arity = "0..1", paramLabel = "READS", converter = NonNegative.class, description = "random reads during the copy (default ${DEFAULT-VALUE})")
+    long reads = 100;
+
+    @Override
+    public Integer call() throws Exception {
+      VolumeBench.main(new String[] {Long.toString(sizeMiB), Long.toString(rttMs), Long.toString(mbit), Long.toString(reads)});
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "bench-journal",
+      description = {
+        "Measures batches/s, rows/s and the recovery time of a 10,000-event node on H2 and Cassandra.",
+        "Start Cassandra first with scripts/cassandra start."
+      })
+  static final class BenchJournalCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ROWS_PER_SOURCE", converter = Positive.class, description = "(default ${DEFAULT-VALUE})")
+    long rows = 300_000;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "CASSANDRA_HOST:PORT", description = "a running Cassandra; without it H2 only")
+    String cassandra;
+
+    @Override
+    public Integer call() throws Exception {
+      JournalBench.main(cassandra == null ? new String[] {Long.toString(rows)} : new String[] {Long.toString(rows), cassandra});
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "completion",
+      description = {
+        "Prints a bash/zsh completion script for the ferry commands and options.",
+        "Try: source <(./ferry completion) with the launcher on PATH as ferry."
+      })
+  static final class CompletionCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      CommandLine root = spec.root().commandLine();
+      root.getOut().print(AutoComplete.bash(root.getCommandName(), root));
+      root.getOut().flush();
+      return 0;
     }
   }
 
@@ -317,33 +516,6 @@ public final class Main {
     } catch (ManagementClient.Failed e) {
       System.err.println("ferry: " + e.getMessage());
       return 1;
-    }
-  }
-
-  private static String value(String opt, Deque<String> a) {
-    if (a.isEmpty()) {
-      throw new IllegalArgumentException(opt + " needs a value");
-    }
-    return a.poll();
-  }
-
-  private static long positive(String opt, String v) {
-    long n = nonNegative(opt, v);
-    if (n == 0) {
-      throw new IllegalArgumentException(opt + " must be positive, got " + v);
-    }
-    return n;
-  }
-
-  private static long nonNegative(String opt, String v) {
-    try {
-      long n = Long.parseLong(v);
-      if (n < 0) {
-        throw new IllegalArgumentException(opt + " must not be negative, got " + v);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(opt + " takes a number, got '" + v + "'");
     }
   }
 }

@@ -1,4 +1,4 @@
-package io.ferry.simulator.cli;
+package io.ferry.cli;
 
 import io.ferry.simulator.chaos.ChaosReport;
 import io.ferry.simulator.chaos.ChaosRun;
@@ -10,53 +10,49 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code ferry simulate}: one seeded run or K of them, each with a JSON and an HTML report; a
  * failing run prints its seed and the exact command that replays it.
- *
- * <pre>
- * ferry simulate --tier deterministic --seed N [--runs K] [--no-dedup] [--out DIR]
- * ferry simulate --scenario config/scenarios/mixed-chaos.conf --seed N [--runs K] [--out DIR]
- * </pre>
  */
-public final class Simulate {
+@Command(
+    name = "simulate",
+    description = {
+      "Runs seeded simulations with invariant checkers and writes their reports.",
+      "  ferry simulate --tier deterministic --seed N [--runs K] [--no-dedup] [--out DIR]",
+      "  ferry simulate --scenario config/scenarios/mixed-chaos.conf --seed N [--runs K] [--out DIR]",
+      "Each run writes a JSON and an HTML report; a failing run prints its seed and the command that replays it."
+    })
+final class Simulate implements Callable<Integer> {
 
-  private Simulate() {}
+  private static final int RUNS_MAX = 100_000;
 
-  public static void main(String[] args) {
-    int code;
-    try {
-      code = run(List.of(args));
-    } catch (IllegalArgumentException e) {
-      System.err.println("ferry simulate: " + e.getMessage());
-      code = 2;
-    } catch (Exception e) {
-      System.err.println("ferry simulate: " + e);
-      e.printStackTrace(System.err);
-      code = 1;
-    }
-    System.exit(code);
-  }
+  @Option(names = "--tier", paramLabel = "TIER", description = "deterministic (the move protocol on a simulated network, clock and journal) or real-stack (a cluster with a fault schedule); default: real-stack with --scenario, else deterministic")
+  String tier;
 
-  static int run(List<String> args) throws Exception {
-    String tier = null;
-    Path scenarioFile = null;
-    Long seed = null;
-    int runs = 1;
-    boolean dedup = true;
-    Path out = Path.of(".ferry", "simulations");
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      switch (a) {
-        case "--tier" -> tier = value(args, ++i, a);
-        case "--scenario" -> scenarioFile = Path.of(value(args, ++i, a));
-        case "--seed" -> seed = number(value(args, ++i, a), a);
-        case "--runs" -> runs = (int) Math.max(1, Math.min(100_000, number(value(args, ++i, a), a)));
-        case "--no-dedup" -> dedup = false;
-        case "--out" -> out = Path.of(value(args, ++i, a));
-        default -> throw new IllegalArgumentException("unknown option '" + a + "'; see ./ferry help");
-      }
+  @Option(names = "--scenario", paramLabel = "FILE", description = "a real-stack scenario (config/scenarios/)")
+  Path scenarioFile;
+
+  @Option(names = "--seed", paramLabel = "N", description = "the first run's seed (default: a fresh one, printed)")
+  Long seed;
+
+  @Option(names = "--runs", paramLabel = "K", description = "runs with seeds N, N+1, ... (1 to " + RUNS_MAX + ", default ${DEFAULT-VALUE})")
+  int runs = 1;
+
+  @Option(names = "--no-dedup", description = "deterministic tier: turn the nodes' duplicate filter off (the once-only checker must then fail)")
+  boolean noDedup;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "where the reports go (default ${DEFAULT-VALUE})")
+  Path out = Path.of(".ferry", "simulations");
+
+  @Override
+  public Integer call() throws Exception {
+    boolean dedup = !noDedup;
+    if (runs < 1 || runs > RUNS_MAX) {
+      throw new IllegalArgumentException("--runs must be between 1 and " + RUNS_MAX + ", got " + runs);
     }
     if (tier == null) {
       tier = scenarioFile != null ? "real-stack" : "deterministic";
@@ -99,20 +95,5 @@ public final class Simulate {
       System.out.printf("%d runs, %d failed; summary %s%n", runs, failed, summary.html());
     }
     return failed == 0 ? 0 : 1;
-  }
-
-  private static String value(List<String> args, int i, String opt) {
-    if (i >= args.size()) {
-      throw new IllegalArgumentException(opt + " needs a value");
-    }
-    return args.get(i);
-  }
-
-  private static long number(String v, String opt) {
-    try {
-      return Long.parseLong(v);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(opt + " takes a number, got '" + v + "'");
-    }
   }
 }

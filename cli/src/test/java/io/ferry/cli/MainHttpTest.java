@@ -1,55 +1,52 @@
 package io.ferry.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Argument handling of {@code ferry status} and {@code ferry migrate}, and what they do when no member answers. */
+/** Argument handling of the commands that talk to a member's management endpoint, and what they do when no member answers. */
 class MainHttpTest {
 
-  private static String usageError(List<String> args) {
-    return assertThrows(IllegalArgumentException.class, () -> Main.run(args)).getMessage();
+  private static String usageError(String... args) {
+    CliRun run = CliRun.of(args);
+    assertEquals(2, run.exit(), run::toString);
+    return run.err();
   }
 
   @Test
   void migrateNamesEachMissingOption() {
-    String noTo = usageError(List.of("migrate", "--query", "q", "--node", "window-a"));
-    assertTrue(noTo.contains("--to"), noTo);
-    String noNode = usageError(List.of("migrate", "--query", "q", "--to", "cloud"));
-    assertTrue(noNode.contains("--node"), noNode);
-    String noQuery = usageError(List.of("migrate", "--node", "window-a", "--to", "cloud"));
-    assertTrue(noQuery.contains("--query"), noQuery);
-    String dangling = usageError(List.of("migrate", "--query", "q", "--node", "window-a", "--to"));
-    assertTrue(dangling.contains("--to needs a value"), dangling);
+    String noTo = usageError("migrate", "--query", "q", "--node", "window-a");
+    assertTrue(noTo.contains("Missing required option: '--to=SITE'"), noTo);
+    String noNode = usageError("migrate", "--query", "q", "--to", "cloud");
+    assertTrue(noNode.contains("'--node=N'"), noNode);
+    String noQuery = usageError("migrate", "--node", "window-a", "--to", "cloud");
+    assertTrue(noQuery.contains("'--query=Q'"), noQuery);
+    String dangling = usageError("migrate", "--query", "q", "--node", "window-a", "--to");
+    assertTrue(dangling.contains("Missing required parameter for option '--to'"), dangling);
   }
 
   @Test
   void unknownOptionsAndBadUrlsAreUsageErrors() {
-    assertTrue(usageError(List.of("status", "--verbose")).contains("unknown option '--verbose'"));
-    assertTrue(usageError(List.of("migrate", "--query", "q", "--site", "cloud")).contains("unknown option '--site'"));
-    String badUrl = usageError(List.of("status", "--url", "127.0.0.1:8558"));
+    assertTrue(usageError("status", "--verbose").contains("Unknown option: '--verbose'"));
+    assertTrue(usageError("migrate", "--query", "q", "--node", "w", "--to", "cloud", "--site", "cloud").contains("Unknown options: '--site', 'cloud'"));
+    String badUrl = usageError("status", "--url", "127.0.0.1:8558");
     assertTrue(badUrl.contains("--url") && badUrl.contains("http://"), badUrl);
   }
 
   @Test
-  void statusWithNothingListeningExplainsAndExitsOne() throws Exception {
-    PrintStream saved = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    int code;
-    try {
-      code = Main.run(List.of("status", "--url", "http://127.0.0.1:1"));
-    } finally {
-      System.setErr(saved);
-    }
-    assertEquals(1, code);
-    String err = buf.toString(StandardCharsets.UTF_8);
-    assertTrue(err.contains("no Ferry member answers at http://127.0.0.1:1") && err.contains("./ferry demo --hold"), err);
+  void volumeAndSubmitNameWhatTheyNeed() {
+    assertTrue(usageError("volume").contains("Missing required subcommand"));
+    assertTrue(usageError("volume", "status").contains("needs a volume id"));
+    assertTrue(usageError("volume", "start", "v1", "--path", "/tmp/x.img", "--target-site", "cloud").contains("'--source-site=SITE'"));
+    assertTrue(usageError("submit").contains("--file"));
+    assertTrue(usageError("submit", "--sample", "--file", "q.json").contains("mutually exclusive"));
+  }
+
+  @Test
+  void statusWithNothingListeningExplainsAndExitsOne() {
+    CliRun run = CliRun.of("status", "--url", "http://127.0.0.1:1");
+    assertEquals(1, run.exit(), run::toString);
+    assertTrue(run.err().contains("no Ferry member answers at http://127.0.0.1:1") && run.err().contains("./ferry demo --hold"), run::err);
   }
 }

@@ -1,63 +1,105 @@
 package io.ferry.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Argument handling only: every demo invocation here must fail before the demo starts. */
+/** Argument handling, help and version: every demo invocation here must fail before the demo starts. */
 class MainTest {
 
-  private static void assertUsageError(List<String> args, String... fragments) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Main.run(args));
+  /** Every command the launcher documents; each must answer --help. */
+  private static final List<String> COMMANDS =
+      List.of("demo", "node", "submit", "status", "migrate", "volume", "simulate", "bench", "bench-moves", "bench-volume", "bench-journal",
+          "completion", "help");
+
+  private static void assertUsageError(CliRun run, String... fragments) {
+    assertEquals(2, run.exit(), run::toString);
     for (String f : fragments) {
-      assertTrue(e.getMessage().contains(f), () -> "message lacks '" + f + "': " + e.getMessage());
+      assertTrue(run.err().contains(f), () -> "error lacks '" + f + "': " + run.err());
     }
   }
 
   @Test
-  void helpPrintsUsageAndSucceeds() throws Exception {
-    PrintStream saved = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      assertEquals(0, Main.run(List.of("help")));
-      assertEquals(0, Main.run(List.of("--help")));
-      assertEquals(0, Main.run(List.of()), "no command means help");
-    } finally {
-      System.setOut(saved);
+  void helpListsEveryCommandAndSucceeds() {
+    for (CliRun run : List.of(CliRun.of("help"), CliRun.of("--help"), CliRun.of("-h"), CliRun.of())) {
+      assertEquals(0, run.exit(), run::toString);
+      assertTrue(run.out().startsWith("Usage: ferry"), run::out);
+      for (String command : COMMANDS) {
+        assertTrue(run.out().contains("\n  " + command + " "), () -> "help lacks " + command + ": " + run.out());
+      }
     }
-    assertTrue(buf.toString(StandardCharsets.UTF_8).contains("usage: ferry"), buf::toString);
+  }
+
+  @Test
+  void everyCommandAndSubcommandAnswersHelp() {
+    for (String command : COMMANDS) {
+      CliRun run = CliRun.of(command, "--help");
+      assertEquals(0, run.exit(), run::toString);
+      assertTrue(run.out().contains("Usage: ferry " + command), run::out);
+    }
+    for (String verb : List.of("start", "status", "stop")) {
+      CliRun run = CliRun.of("volume", verb, "--help");
+      assertEquals(0, run.exit(), run::toString);
+      assertTrue(run.out().startsWith("Usage: ferry volume " + verb), run::out);
+    }
+    CliRun migrate = CliRun.of("help", "migrate");
+    assertTrue(migrate.out().contains("--query") && migrate.out().contains("--to=SITE"), migrate::out);
+  }
+
+  @Test
+  void versionNamesTheRelease() {
+    CliRun run = CliRun.of("--version");
+    assertEquals(0, run.exit(), run::toString);
+    assertTrue(run.out().matches("(?s)ferry \\d+\\.\\d+\\.\\d+.*"), run::out);
+  }
+
+  @Test
+  void completionIsABashScriptCoveringTheCommands() {
+    CliRun run = CliRun.of("completion");
+    assertEquals(0, run.exit(), run::toString);
+    assertTrue(run.out().startsWith("#!/usr/bin/env bash"), run::out);
+    assertTrue(run.out().contains("complete -F") && run.out().contains("simulate") && run.out().contains("--no-moves"), run::out);
   }
 
   @Test
   void unknownCommandIsAUsageError() {
-    assertUsageError(List.of("frobnicate"), "unknown command 'frobnicate'", "usage:");
+    assertUsageError(CliRun.of("frobnicate"), "'frobnicate'");
   }
 
   @Test
   void unknownDemoOptionIsAUsageError() {
-    assertUsageError(List.of("demo", "--fast"), "unknown option '--fast'");
-    assertUsageError(List.of("demo", "--records", "10", "--fast"), "unknown option '--fast'");
+    assertUsageError(CliRun.of("demo", "--fast"), "Unknown option: '--fast'", "Usage: ferry demo");
+    assertUsageError(CliRun.of("demo", "--records", "10", "--fast"), "Unknown option: '--fast'");
   }
 
   @Test
   void recordsMustBeAPositiveNumber() {
-    assertUsageError(List.of("demo", "--records", "abc"), "--records", "number", "'abc'");
-    assertUsageError(List.of("demo", "--records", "-1"), "--records", "negative", "-1");
-    assertUsageError(List.of("demo", "--records", "0"), "--records", "positive");
-    assertUsageError(List.of("demo", "--records"), "--records needs a value");
+    assertUsageError(CliRun.of("demo", "--records", "abc"), "--records", "whole number", "'abc'");
+    assertUsageError(CliRun.of("demo", "--records", "-1"), "--records", "negative", "-1");
+    assertUsageError(CliRun.of("demo", "--records", "0"), "--records", "positive");
+    assertUsageError(CliRun.of("demo", "--records"), "Missing required parameter for option '--records'");
   }
 
   @Test
   void otherNumericOptionsAreChecked() {
-    assertUsageError(List.of("demo", "--rate", "-5"), "--rate", "negative");
-    assertUsageError(List.of("demo", "--timeout", "0"), "--timeout", "positive");
-    assertUsageError(List.of("demo", "--timeout", "1.5"), "--timeout", "'1.5'");
+    assertUsageError(CliRun.of("demo", "--rate", "-5"), "--rate", "negative");
+    assertUsageError(CliRun.of("demo", "--timeout", "0"), "--timeout", "positive");
+    assertUsageError(CliRun.of("demo", "--timeout", "1.5"), "--timeout", "'1.5'");
+    assertUsageError(CliRun.of("bench", "many"), "ROWS_PER_SOURCE", "'many'");
+  }
+
+  @Test
+  void nodeNeedsAReadableConfiguration() {
+    assertUsageError(CliRun.of("node"), "--config");
+    assertUsageError(CliRun.of("node", "--config", "/nonexistent/member.conf"), "ferry node: cannot read", "/nonexistent/member.conf");
+  }
+
+  @Test
+  void simulateChecksItsTierAndScenario() {
+    assertUsageError(CliRun.of("simulate", "--tier", "chaos"), "--tier must be deterministic or real-stack, got chaos");
+    assertUsageError(CliRun.of("simulate", "--tier", "real-stack"), "needs --scenario FILE");
+    assertUsageError(CliRun.of("simulate", "--runs", "0"), "--runs must be between 1 and");
   }
 }

@@ -3,14 +3,14 @@ package io.ferry.runtime;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.ferry.check.OnceOnlyChecker;
-import io.ferry.check.ReferenceRun;
-import io.ferry.cli.CliAccess;
-import io.ferry.cli.DemoAccess;
-import io.ferry.cli.SampleQuery;
+import io.ferry.cli.Main;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
+import io.ferry.testkit.CassandraServer;
+import io.ferry.testkit.OnceOnlyChecker;
+import io.ferry.testkit.ReferenceRun;
+import io.ferry.testkit.SampleQuery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -66,7 +66,7 @@ class CassandraProcessIT {
   }
 
   private static void submit(ProcessCluster c, String query, Path archive) throws Exception {
-    int code = CliAccess.run(List.of("submit", "--sample", "--query", query, "--records", Long.toString(RECORDS),
+    int code = Main.run(List.of("submit", "--sample", "--query", query, "--records", Long.toString(RECORDS),
         "--rate", Long.toString(RATE), "--archive", archive.toString(), "--url", c.live().get(0).url()));
     assertTrue(code == 0, "submit failed");
   }
@@ -90,7 +90,7 @@ class CassandraProcessIT {
   private static void assertOnceOnly(String query, Path archive) {
     QueryGraph graph = SampleQuery.graph(query, RECORDS, RATE, archive);
     List<Row> expected = ReferenceRun.run(graph, 10_000_000).get(new NodeId(SampleQuery.SINK));
-    OnceOnlyChecker.Verdict v = OnceOnlyChecker.check(expected, DemoAccess.readArchive(graph, archive));
+    OnceOnlyChecker.Verdict v = OnceOnlyChecker.check(expected, SampleQuery.readArchive(graph, archive));
     assertTrue(v.ok(), "archive: " + v);
   }
 

@@ -2,6 +2,7 @@ package io.ferry.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ferry.testkit.CassandraServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -89,14 +90,14 @@ final class ProcessCluster implements AutoCloseable {
     for (Member m : live()) {
       while (true) {
         if (!m.process().isAlive()) {
-          throw new IllegalStateException("member " + m.site() + " exited; its log:\n" + tail(m.log()));
+          throw new IllegalStateException("member " + m.site() + " exited; its log:\n" + CassandraServer.tail(m.log()));
         }
         Optional<JsonNode> h = get(m, "/health");
         if (h.isPresent() && h.get().path("status").asText().equals("Up")) {
           break;
         }
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("member " + m.site() + " did not come up; its log:\n" + tail(m.log()));
+          throw new IllegalStateException("member " + m.site() + " did not come up; its log:\n" + CassandraServer.tail(m.log()));
         }
         TimeUnit.MILLISECONDS.sleep(200);
       }
@@ -171,15 +172,6 @@ final class ProcessCluster implements AutoCloseable {
       }
       return Optional.empty();
     });
-  }
-
-  static String tail(Path log) {
-    try {
-      List<String> lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e.getMessage() + ")";
-    }
   }
 
   /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */

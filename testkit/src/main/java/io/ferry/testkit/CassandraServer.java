@@ -1,4 +1,4 @@
-package io.ferry.runtime;
+package io.ferry.testkit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,30 +8,34 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Apache Cassandra for tests, run by the repository's {@code scripts/cassandra} (Cassandra
- * 5.0 from Maven Central's jars in a forked JVM). Stop ends exactly the process the script started.
+ * A real Apache Cassandra for tests, run by Ferry's {@code scripts/cassandra} (Cassandra 5.0 from
+ * Maven Central's jars in a forked JVM), found in the working directory or above it: for tests run
+ * inside a checkout of Ferry. Stop ends exactly the process the script started.
  */
-final class CassandraServer {
+public final class CassandraServer {
 
   private final Path script;
   private final Path dir;
   private final int port;
 
-  CassandraServer(Path dir, int port) {
+  /** A server with its files under {@code dir}, serving CQL on {@code port} (and {@code port + 1} for storage). */
+  public CassandraServer(Path dir, int port) {
     this.script = repositoryRoot().resolve("scripts").resolve("cassandra");
     this.dir = dir;
     this.port = port;
   }
 
-  String contactPoint() {
+  /** host:port, for {@code ferry.persistence.cassandra.contact-points}. */
+  public String contactPoint() {
     return "127.0.0.1:" + port;
   }
 
-  void start() throws Exception {
+  /** Starts the server and waits until it answers CQL (up to 5 minutes). */
+  public void start() throws Exception {
     run("start", 300);
   }
 
-  void stop() throws Exception {
+  public void stop() throws Exception {
     run("stop", 120);
   }
 
@@ -46,14 +50,14 @@ final class CassandraServer {
     Process p = pb.start();
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new IllegalStateException("scripts/cassandra " + command + " did not finish within " + timeoutSeconds + " s:\n" + ProcessCluster.tail(log));
+      throw new IllegalStateException("scripts/cassandra " + command + " did not finish within " + timeoutSeconds + " s:\n" + tail(log));
     }
     if (p.exitValue() != 0) {
-      throw new IllegalStateException("scripts/cassandra " + command + " failed (exit " + p.exitValue() + "):\n" + ProcessCluster.tail(log));
+      throw new IllegalStateException("scripts/cassandra " + command + " failed (exit " + p.exitValue() + "):\n" + tail(log));
     }
   }
 
-  static Path repositoryRoot() {
+  private static Path repositoryRoot() {
     Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath();
     while (p != null && !Files.isRegularFile(p.resolve("scripts").resolve("cassandra"))) {
       p = p.getParent();
@@ -64,7 +68,8 @@ final class CassandraServer {
     return p;
   }
 
-  static int freePortPair() throws IOException {
+  /** A free port whose next port is free too (CQL and storage). */
+  public static int freePortPair() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
       int port;
       try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
@@ -77,5 +82,15 @@ final class CassandraServer {
       }
     }
     throw new IOException("no two free adjacent ports on loopback");
+  }
+
+  /** The last 40 lines of a process's log, for failure messages. */
+  public static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
   }
 }

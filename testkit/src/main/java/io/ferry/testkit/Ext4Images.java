@@ -1,4 +1,4 @@
-package io.ferry.bench;
+package io.ferry.testkit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.ferry.check;
+package io.ferry.testkit;
 
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;

@@ -1,17 +1,25 @@
-package io.ferry.cli;
+package io.ferry.testkit;
 
 import io.ferry.api.Placement;
 import io.ferry.api.Query;
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.Predicate;
 import io.ferry.query.QueryGraph;
+import io.ferry.query.Row;
+import io.ferry.query.ops.Operators;
+import io.ferry.query.ops.SourceReader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The demo's query: at each of two edge sites a seeded sensor stream is filtered, stripped of its
  * PII field and aggregated in one-second tumbling windows; the cloud collects both sites' window results in an in-cluster
- * sink and archives them in a JSON-lines file.
+ * sink and archives them in a JSON-lines file. The demo, the simulator and the integration tests run it.
  */
 public final class SampleQuery {
   public static final String QUERY = "readings";
@@ -60,5 +68,28 @@ public final class SampleQuery {
       p.place("cloud", ARCHIVE);
     }
     return p.build();
+  }
+
+  /** Reads the archive file back with Ferry's own JSON-lines reader and the windows' schema; no file, no rows. */
+  public static List<Row> readArchive(QueryGraph graph, Path archive) {
+    NodeSpec sinkSpec = graph.compile().stream().filter(s -> s.id().value().equals(ARCHIVE)).findFirst().orElseThrow();
+    if (!Files.exists(archive)) {
+      return List.of();
+    }
+    NodeSpec reader =
+        new NodeSpec(graph.id(), new NodeId("check"), new OperatorSpec.ReadJsonLines(archive.toString(), sinkSpec.inputSchema()),
+            List.of(), List.of(), null, sinkSpec.inputSchema());
+    List<Row> rows = new ArrayList<>();
+    try (SourceReader r = Operators.source(reader)) {
+      long anchor = 0;
+      while (true) {
+        SourceReader.Read read = r.read(anchor, 10_000);
+        if (read.rows().isEmpty()) {
+          return rows;
+        }
+        rows.addAll(read.rows());
+        anchor = read.next();
+      }
+    }
   }
 }

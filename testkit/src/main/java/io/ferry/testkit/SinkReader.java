@@ -1,42 +1,57 @@
-package io.ferry.runtime;
+package io.ferry.testkit;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import io.ferry.api.Deployment;
-import io.ferry.check.OnceOnlyChecker;
-import io.ferry.check.ReferenceRun;
-import io.ferry.cli.DemoAccess;
-import io.ferry.cli.SampleQuery;
 import io.ferry.query.NodeId;
-import io.ferry.query.QueryGraph;
+import io.ferry.query.QueryId;
 import io.ferry.query.Row;
 import io.ferry.query.node.LogicNode;
-import java.nio.file.Path;
+import io.ferry.runtime.FerryNode;
+import io.ferry.runtime.LocalCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reads a running sample query's in-cluster sink on a thread of its own through any live member,
- * so a test can crash, move and replace members meanwhile; then checks both sinks against the
- * reference run.
+ * Reads a running query's in-cluster sink ({@code Query.collect}) on a thread of its own, through
+ * whichever member is live, so a test can crash, move and replace members meanwhile; then compares
+ * what it read with the query's {@link ReferenceRun} through the {@link OnceOnlyChecker}.
+ *
+ * <pre>{@code
+ * try (SinkReader sink = SinkReader.start(cluster.cluster(), deployment.query(), "out")) {
+ *   // move nodes, crash members ...
+ *   sink.awaitDone(Duration.ofMinutes(2));
+ *   sink.assertOnceOnly(ReferenceRun.run(graph, 1_000_000).get(new NodeId("out")));
+ * }
+ * }</pre>
  */
-final class PipelineHarness implements AutoCloseable {
+public final class SinkReader implements AutoCloseable {
+  /** Rows asked for per read; the sink answers with at most this many. */
+  private static final int BATCH_ROWS_MAX = 5000;
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(3);
+  private static final long IDLE_MILLIS = 10;
+
   private final LocalCluster cluster;
-  private final Deployment deployment;
+  private final QueryId query;
+  private final NodeId sink;
   private final List<Row> rows = new ArrayList<>();
   private final Thread reader;
   private volatile boolean done;
   private volatile boolean gap;
   private volatile boolean stop;
 
-  PipelineHarness(LocalCluster cluster, Deployment deployment) {
+  private SinkReader(LocalCluster cluster, QueryId query, NodeId sink) {
     this.cluster = cluster;
-    this.deployment = deployment;
-    this.reader = new Thread(this::readLoop, "sink-reader");
+    this.query = query;
+    this.sink = sink;
+    this.reader = new Thread(this::readLoop, "ferry-sink-reader-" + query.value() + "-" + sink.value());
     reader.setDaemon(true);
-    reader.start();
+  }
+
+  /** Starts reading {@code sink} of {@code query} from its first row. */
+  public static SinkReader start(LocalCluster cluster, QueryId query, String sink) {
+    SinkReader r = new SinkReader(cluster, query, new NodeId(sink));
+    r.reader.start();
+    return r;
   }
 
   private void readLoop() {
@@ -45,8 +60,7 @@ final class PipelineHarness implements AutoCloseable {
       LogicNode.SinkRows batch = null;
       for (FerryNode via : cluster.live()) {
         try {
-          batch = via.ferry().read(deployment.query(), new NodeId(SampleQuery.SINK), after, 5000)
-              .toCompletableFuture().get(3, TimeUnit.SECONDS);
+          batch = via.ferry().read(query, sink, after, BATCH_ROWS_MAX).toCompletableFuture().get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
           break;
         } catch (Exception e) {
           // that member is going away or the sink is moving: try another, then again
@@ -62,7 +76,7 @@ final class PipelineHarness implements AutoCloseable {
       }
       if (batch == null || batch.rows().isEmpty()) {
         try {
-          TimeUnit.MILLISECONDS.sleep(10);
+          TimeUnit.MILLISECONDS.sleep(IDLE_MILLIS);
         } catch (InterruptedException e) {
           return;
         }
@@ -70,8 +84,20 @@ final class PipelineHarness implements AutoCloseable {
     }
   }
 
-  /** Output rows a node has produced so far (0 while it cannot be asked). */
-  long outputOf(String node) {
+  /** The rows read so far, in the order the sink delivered them. */
+  public List<Row> rows() {
+    synchronized (rows) {
+      return List.copyOf(rows);
+    }
+  }
+
+  /** Whether the sink has delivered its last row (all its sources ended) and this reader has read it. */
+  public boolean done() {
+    return done;
+  }
+
+  /** Output rows {@code node} of this query has produced so far (0 while no member can be asked). */
+  public long outputOf(String node) {
     for (FerryNode via : cluster.live()) {
       try {
         return status(via, node).outputAnchor();
@@ -82,20 +108,28 @@ final class PipelineHarness implements AutoCloseable {
     return 0;
   }
 
-  LogicNode.NodeStatus status(FerryNode via, String node) throws Exception {
-    return via.ferry().entity(deployment.query(), new NodeId(node))
-        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(3)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+  /** {@code node}'s status, asked through the member {@code via}. */
+  public LogicNode.NodeStatus status(FerryNode via, String node) throws Exception {
+    return via.ferry().entity(query, new NodeId(node))
+        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, ASK_TIMEOUT).toCompletableFuture().get(ASK_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
   }
 
-  /** Waits until the sink has delivered its last row and the archive file is complete. */
-  void awaitDone(Duration timeout) throws Exception {
+  /** Waits until the sink has delivered its last row; fails the test when it has not within {@code timeout}. */
+  public void awaitDone(Duration timeout) throws InterruptedException {
     reader.join(timeout.toMillis());
-    assertTrue(done, "the pipeline did not finish within " + timeout + "; " + rows.size() + " rows read");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    if (!done) {
+      throw new AssertionError("sink " + sink.value() + " of query " + query.value() + " did not finish within " + timeout + "; "
+          + rows().size() + " rows read");
+    }
+  }
+
+  /** Waits until another node of the query (e.g. a file sink) reports done. */
+  public void awaitNodeDone(String node, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (FerryNode via : cluster.live()) {
         try {
-          if (status(via, SampleQuery.ARCHIVE).done()) {
+          if (status(via, node).done()) {
             return;
           }
           break;
@@ -105,20 +139,22 @@ final class PipelineHarness implements AutoCloseable {
       }
       TimeUnit.MILLISECONDS.sleep(100);
     }
-    throw new AssertionError("the archive sink did not finish");
+    throw new AssertionError("node " + node + " of query " + query.value() + " did not finish within " + timeout);
   }
 
-  /** Both sinks must equal the reference run: nothing lost, nothing duplicated. */
-  void assertOnceOnly(QueryGraph graph, Path archive) {
-    assertTrue(!gap, "the sink dropped rows before they were read");
-    List<Row> expected = ReferenceRun.run(graph, 10_000_000).get(new NodeId(SampleQuery.SINK));
-    OnceOnlyChecker.Verdict sink;
-    synchronized (rows) {
-      sink = OnceOnlyChecker.check(expected, rows);
+  /**
+   * The sink must have delivered exactly {@code expected} (the reference run's rows for this
+   * sink): nothing lost, nothing duplicated, nothing else; and no rows dropped before they were read.
+   */
+  public OnceOnlyChecker.Verdict assertOnceOnly(List<Row> expected) {
+    if (gap) {
+      throw new AssertionError("sink " + sink.value() + " dropped rows before they were read (its buffer overflowed)");
     }
-    assertTrue(sink.ok(), "in-cluster sink: " + sink);
-    OnceOnlyChecker.Verdict file = OnceOnlyChecker.check(expected, DemoAccess.readArchive(graph, archive));
-    assertTrue(file.ok(), "file sink: " + file);
+    OnceOnlyChecker.Verdict v = OnceOnlyChecker.check(expected, rows());
+    if (!v.ok()) {
+      throw new AssertionError("in-cluster sink " + sink.value() + ": " + v);
+    }
+    return v;
   }
 
   @Override

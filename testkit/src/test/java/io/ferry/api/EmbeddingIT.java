@@ -93,7 +93,7 @@ class EmbeddingIT {
       }
       TimeUnit.MILLISECONDS.sleep(20);
     }
-    List<Row> expected = io.ferry.check.ReferenceRun.run(g, 100_000).get(new NodeId("out"));
+    List<Row> expected = io.ferry.testkit.ReferenceRun.run(g, 100_000).get(new NodeId("out"));
     assertEquals(expected, rows, "the embedded pipeline must deliver exactly the reference rows, in order");
     assertTrue(rows.stream().allMatch(r -> ((String) r.get(3)).startsWith("masked-")), "owner must be masked");
 

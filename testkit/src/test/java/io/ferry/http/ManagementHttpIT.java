@@ -7,24 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
-import io.ferry.cli.CliAccess;
-import io.ferry.cli.SampleQuery;
 import io.ferry.placement.MigrationReport;
 import io.ferry.runtime.LocalCluster;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import io.ferry.testkit.SampleQuery;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The management endpoint over real HTTP on a three-site cluster: listing, status, a migration
- * that completes, one refused for PII, malformed requests, and the {@code ferry status} and {@code
- * ferry migrate} commands against it.
+ * that completes, one refused for PII, malformed requests. (The {@code ferry status} and {@code ferry
+ * migrate} commands against it: the cli module's ManagementClientIT.)
  */
 class ManagementHttpIT {
 
@@ -136,21 +131,6 @@ class ManagementHttpIT {
       Answer all = call("GET", url + "/migrations", null);
       assertEquals(1, all.body().size(), "refused moves are not recorded: " + all);
       assertError(call("GET", url + "/migrations/m-nope", null), 404, "m-nope");
-
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      PrintStream saved = System.out;
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      try {
-        assertEquals(0, CliAccess.run(List.of("migrate", "--query", "http", "--node", "window-a", "--to", "edge-a", "--url", url)));
-        assertEquals(0, CliAccess.run(List.of("status", "--url", url)));
-      } finally {
-        System.setOut(saved);
-      }
-      String printed = out.toString(StandardCharsets.UTF_8);
-      System.out.println(printed);
-      assertTrue(printed.contains("COMPLETED") && printed.contains("restore"), printed);
-      assertTrue(printed.matches("(?s).*window-a\\s+window\\s+edge-a\\s.*"), printed);
-      assertEquals("edge-a", node(call("GET", url + "/queries", null).body(), "http", "window-a").path("site").asText());
     }
   }
 

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
-import io.ferry.cli.SampleQuery;
 import io.ferry.query.QueryGraph;
+import io.ferry.testkit.SampleQuery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;

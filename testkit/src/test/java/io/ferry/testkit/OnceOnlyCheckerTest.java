@@ -1,11 +1,11 @@
-package io.ferry.check;
+package io.ferry.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.check.OnceOnlyChecker.Verdict;
 import io.ferry.query.Row;
+import io.ferry.testkit.OnceOnlyChecker.Verdict;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;

@@ -1,4 +1,4 @@
-package io.ferry.check;
+package io.ferry.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.cli.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.Row;
+import io.ferry.testkit.SampleQuery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

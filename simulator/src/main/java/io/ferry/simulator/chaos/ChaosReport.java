@@ -1,8 +1,5 @@
 package io.ferry.simulator.chaos;
 
-import io.ferry.check.ReferenceRun;
-import io.ferry.cli.Demo;
-import io.ferry.cli.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.Row;
 import io.ferry.query.node.NodeLifecycle;
@@ -11,6 +8,8 @@ import io.ferry.simulator.check.LivenessCheck;
 import io.ferry.simulator.check.OnceOnlyCheck;
 import io.ferry.simulator.check.SingleOwnerCheck;
 import io.ferry.simulator.report.RunReport;
+import io.ferry.testkit.ReferenceRun;
+import io.ferry.testkit.SampleQuery;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +29,7 @@ public final class ChaosReport {
     List<String> finishing = new ArrayList<>();
     if (s.hasQuery()) {
       List<Row> expected = ReferenceRun.run(o.graph(), 100_000_000).get(new NodeId(SampleQuery.SINK));
-      List<Row> archived = Demo.readArchive(o.graph(), o.archive());
+      List<Row> archived = SampleQuery.readArchive(o.graph(), o.archive());
       if (o.finished()) {
         finishedAt.put(SampleQuery.SINK, o.finishedMillis());
         finishedAt.put(SampleQuery.ARCHIVE, o.finishedMillis());

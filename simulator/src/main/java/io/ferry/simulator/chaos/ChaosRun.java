@@ -2,7 +2,6 @@ package io.ferry.simulator.chaos;
 
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
-import io.ferry.cli.SampleQuery;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
@@ -13,6 +12,7 @@ import io.ferry.query.node.NodeLifecycle;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
 import io.ferry.simulator.report.RunReport;
+import io.ferry.testkit.SampleQuery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

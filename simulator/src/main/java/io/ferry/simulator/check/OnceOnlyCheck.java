@@ -1,8 +1,8 @@
 package io.ferry.simulator.check;
 
-import io.ferry.check.OnceOnlyChecker;
 import io.ferry.query.Row;
 import io.ferry.simulator.report.RunReport;
+import io.ferry.testkit.OnceOnlyChecker;
 import java.util.List;
 
 /**

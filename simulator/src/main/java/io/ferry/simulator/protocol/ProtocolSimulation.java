@@ -1,7 +1,7 @@
 package io.ferry.simulator.protocol;
 
-import io.ferry.check.ReferenceRun;
-import io.ferry.cli.SampleQuery;
+import io.ferry.testkit.ReferenceRun;
+import io.ferry.testkit.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryGraph;
