@@ -84,7 +84,10 @@ public final class SeedExtension implements ParameterResolver, TestExecutionExce
       return failure;
     }
     String test = context.getRequiredTestClass().getSimpleName() + context.getTestMethod().map(Method::getName).map(m -> "#" + m).orElse("");
-    String note = test + " failed with " + seed + "; replay with " + seed.replayOption() + " (e.g. mvn verify -Dtest='" + test + "' " + seed.replayOption() + ")";
+    // failsafe runs the *IT classes and takes -Dit.test; surefire takes -Dtest
+    String selector = context.getRequiredTestClass().getSimpleName().endsWith("IT") ? "-Dit.test" : "-Dtest";
+    String note = test + " failed with " + seed + "; replay with " + seed.replayOption() + " (e.g. mvn verify " + selector + "='" + test + "' "
+        + seed.replayOption() + ")";
     System.err.println(note);
     failure.addSuppressed(new SeedNote(note));
     return failure;
