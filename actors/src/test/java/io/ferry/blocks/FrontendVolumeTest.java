@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.persistence.blocks.BlockStoreSettings;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.frame.BlockFrameDecoder;
 import io.ferry.transport.frame.BlockFrameEncoder;
@@ -26,6 +28,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the source's bytes, writes win over late source blocks, unresolvable REFs and corrupt frames are
  * fetched again and never stored, duplicates are counted, completion is reported once.
  */
+@ExtendWith(SeedExtension.class)
 class FrontendVolumeTest {
 
   private static final int BS = 4096;
@@ -48,9 +52,8 @@ class FrontendVolumeTest {
   private final BlockSettings settings = BlockSettings.from(ConfigFactory.load());
 
   @BeforeEach
-  void setUp() throws Exception {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("FrontendVolumeTest seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+  void setUp(Seed testSeed) throws Exception {
+    long seed = testSeed.value();
     Random r = new Random(seed);
     for (int b = 0; b < BLOCKS; b++) {
       if (b % 4 != 3) { // every fourth block stays zero

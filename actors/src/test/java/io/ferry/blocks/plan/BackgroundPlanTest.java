@@ -6,11 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(SeedExtension.class)
 class BackgroundPlanTest {
   static long[] next(BackgroundPlan plan, int max) {
     long[] out = new long[max];
@@ -159,8 +163,8 @@ class BackgroundPlanTest {
    * is present or in flight, and a lost block comes back.
    */
   @Test
-  void randomScheduleHandsOutEveryBlockAndNeverAPresentOne() {
-    long seed = Seeds.seed("BackgroundPlanTest");
+  void randomScheduleHandsOutEveryBlockAndNeverAPresentOne(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     for (int round = 0; round < 50; round++) {
       int blocks = 1 + rnd.nextInt(rnd.nextBoolean() ? 64 : 3000);

@@ -4,18 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.util.ArrayDeque;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The package's primitive collections against the JDK's, on random operations. */
+@ExtendWith(SeedExtension.class)
 class CollectionsTest {
   @Test
-  void longIntHashMapMatchesHashMap() {
-    long seed = Seeds.seed("CollectionsTest");
+  void longIntHashMapMatchesHashMap(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     LongIntHashMap m = new LongIntHashMap(4);
     Map<Long, Integer> model = new HashMap<>();
@@ -42,8 +46,8 @@ class CollectionsTest {
   }
 
   @Test
-  void longRingMatchesArrayDeque() {
-    long seed = Seeds.seed("CollectionsTest");
+  void longRingMatchesArrayDeque(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     LongRing r = new LongRing(40);
     ArrayDeque<Long> model = new ArrayDeque<>();

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.blocks.plan.OnDemandQueue.Entry;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -13,7 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(SeedExtension.class)
 class OnDemandQueueTest {
   @Test
   void servesRequestsInArrivalOrder() {
@@ -67,8 +71,8 @@ class OnDemandQueueTest {
   }
 
   @Test
-  void matchesAReferenceModelOnRandomTraffic() {
-    long seed = Seeds.seed("OnDemandQueueTest");
+  void matchesAReferenceModelOnRandomTraffic(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     OnDemandQueue q = new OnDemandQueue(32);
     Map<Long, Long> model = new HashMap<>(); // block -> earliest request id

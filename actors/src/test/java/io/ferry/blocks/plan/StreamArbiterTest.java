@@ -5,16 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.blocks.plan.StreamArbiter.Pick;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(SeedExtension.class)
 class StreamArbiterTest {
   static final int PICKS = 10_000;
   static final int MESSAGE_BYTES_MAX = 4 * 1024 * 1024 + 64;
 
   @Test
-  void backgroundKeepsItsShareWhenBothAlwaysWait() {
-    long seed = Seeds.seed("StreamArbiterTest");
+  void backgroundKeepsItsShareWhenBothAlwaysWait(Seed testSeed) {
+    long seed = testSeed.value();
     for (double share : new double[] {0.0, 0.05, 0.2, 0.5, 0.9, 1.0}) {
       Random rnd = new Random(seed);
       StreamArbiter a = new StreamArbiter(share);

@@ -11,13 +11,17 @@ import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.OperatorSpec.AggregateFn;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(SeedExtension.class)
 class WindowOperatorTest {
   static final Schema SCHEMA =
       Schema.of(
@@ -127,8 +131,8 @@ class WindowOperatorTest {
   }
 
   @Test
-  void snapshotRestoreGivesIdenticalLaterSteps() {
-    long seed = seed();
+  void snapshotRestoreGivesIdenticalLaterSteps(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     List<List<Row>> batches = randomBatches(rnd, 3000);
     WindowOperator a = window(100, 30);
@@ -166,8 +170,8 @@ class WindowOperatorTest {
    * straightforward model of the window's semantics.
    */
   @Test
-  void deterministicAndIndependentOfBatchingOnRandomInput() {
-    long seed = seed();
+  void deterministicAndIndependentOfBatchingOnRandomInput(Seed testSeed) {
+    long seed = testSeed.value();
     Random rnd = new Random(seed);
     List<List<Row>> batches = randomBatches(rnd, 5000);
     List<Row> all = new ArrayList<>();
@@ -232,13 +236,5 @@ class WindowOperatorTest {
     }
     batches.add(batch);
     return batches;
-  }
-
-  /** From -Dferry.seed to replay a failure, else fresh; printed so a failure can be replayed. */
-  static long seed() {
-    String s = System.getProperty("ferry.seed");
-    long seed = s != null ? Long.parseLong(s) : new Random().nextLong();
-    System.out.println("WindowOperatorTest seed " + seed + " (replay with -Dferry.seed=" + seed + ")");
-    return seed;
   }
 }

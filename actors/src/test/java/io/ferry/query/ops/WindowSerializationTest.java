@@ -14,12 +14,16 @@ import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.OperatorSpec.AggregateFn;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.io.IOException;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Window deltas and states go through CBOR as the journal stores them, and still apply identically. */
+@ExtendWith(SeedExtension.class)
 class WindowSerializationTest {
   private static final ObjectMapper CBOR =
       CBORMapper.builder()
@@ -36,8 +40,8 @@ class WindowSerializationTest {
   }
 
   @Test
-  void deltasSurviveCborAndApplyIdentically() throws IOException {
-    long seed = WindowOperatorTest.seed();
+  void deltasSurviveCborAndApplyIdentically(Seed testSeed) throws IOException {
+    long seed = testSeed.value();
     List<List<Row>> batches = WindowOperatorTest.randomBatches(new Random(seed), 3000);
     WindowOperator live = WindowOperatorTest.window(100, 30);
     WindowOperator replayed = WindowOperatorTest.window(100, 30);

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.persistence.blocks.internal.RecordFormat;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
@@ -24,8 +26,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(SeedExtension.class)
 class BlockStoreTest {
 
   private static final int BS = 4096;
@@ -283,9 +287,8 @@ class BlockStoreTest {
   }
 
   @Test
-  void tornTailsOfTheIndexLogAndTheSegmentAreDroppedOnRecovery() throws IOException {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("tornTails seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+  void tornTailsOfTheIndexLogAndTheSegmentAreDroppedOnRecovery(Seed testSeed) throws IOException {
+    long seed = testSeed.value();
     Random random = new Random(seed);
     int n = 200;
     Path original = dir.resolve("original");
@@ -393,9 +396,8 @@ class BlockStoreTest {
   }
 
   @Test
-  void readersRunConcurrentlyWithAWriter() throws Exception {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("concurrent seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+  void readersRunConcurrentlyWithAWriter(Seed testSeed) throws Exception {
+    long seed = testSeed.value();
     int n = 256;
     int versions = 4;
     try (BlockStore store = BlockStore.open(dir, new BlockStoreSettings(1 << 20, true, 32))) {

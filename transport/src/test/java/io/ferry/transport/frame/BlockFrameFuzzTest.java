@@ -4,24 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Random bytes and damaged valid frames must be rejected or decode to exactly the original block, never throw.
- * Prints its seed; replay with {@code -Dferry.seed=N}.
+ * A failure names its seed (SeedExtension); replay with {@code -Dferry.seed=N}.
  */
+@ExtendWith(SeedExtension.class)
 class BlockFrameFuzzTest {
     private static final int BLOCK = 2048;
     private static final int ROUNDS = 4000;
 
     @Test
-    void damagedFramesAreRejectedOrExact() {
-        long seed = Long.getLong("ferry.seed", System.nanoTime());
-        System.out.println("BlockFrameFuzzTest seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+    void damagedFramesAreRejectedOrExact(Seed testSeed) {
+        long seed = testSeed.value();
         Random random = new Random(seed);
         BlockFrameEncoder encoder = new BlockFrameEncoder(BLOCK);
         BlockFrameDecoder decoder = new BlockFrameDecoder(BLOCK);
@@ -62,7 +65,7 @@ class BlockFrameFuzzTest {
                 }
             }
         } catch (Throwable t) {
-            throw new AssertionError("failed in round " + round + ", replay with -Dferry.seed=" + seed, t);
+            throw new AssertionError("failed in round " + round, t);
         }
     }
 
