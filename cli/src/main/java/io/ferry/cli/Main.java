@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -65,6 +66,8 @@ public final class Main implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   public static void main(String[] args) {
+    // Logging starts here, before the members' threads log at once (slf4j would replay their calls with a warning).
+    LoggerFactory.getILoggerFactory();
     System.exit(run(List.of(args)));
   }
 
