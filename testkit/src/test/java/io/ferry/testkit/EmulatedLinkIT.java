@@ -2,8 +2,11 @@ package io.ferry.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import io.ferry.transport.shaping.LinkEmulator;
 import io.ferry.transport.shaping.TcpLinkEmulator;
 import java.io.InputStream;
@@ -14,10 +17,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The emulated link's entry points relay to the target through the profile: the delay is there, the bytes arrive. */
+/** The emulated link's entry points relay to the target through the profile: the delay is there, the bytes arrive, loss loses. */
+@ExtendWith(SeedExtension.class)
 class EmulatedLinkIT {
 
   private static final Duration RTT = Duration.ofMillis(80);
@@ -64,6 +70,21 @@ class EmulatedLinkIT {
       long millis = (System.nanoTime() - start) / 1_000_000;
       assertEquals("block", new String(got.getData(), 0, got.getLength()));
       assertTrue(millis >= RTT.toMillis() / 2, "one way took " + millis + " ms through a link of RTT " + RTT);
+    }
+  }
+
+  @Test
+  void aLinkThatLosesEverythingDeliversNothing(Seed seed) throws Exception {
+    try (DatagramSocket target = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        LinkEmulator wan = EmulatedLink.udp(target.getLocalPort(), EmulatedLink.lossyWan(RTT, 100_000_000, 1.0, seed));
+        DatagramSocket sender = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+      target.setSoTimeout((int) (RTT.toMillis() * 5));
+      byte[] payload = "lost".getBytes();
+      for (int i = 0; i < 10; i++) {
+        sender.send(new DatagramPacket(payload, payload.length, InetAddress.getLoopbackAddress(), wan.port()));
+      }
+      assertThrows(SocketTimeoutException.class, () -> target.receive(new DatagramPacket(new byte[64], 64)));
+      assertEquals(10, wan.datagramsDropped());
     }
   }
 }
