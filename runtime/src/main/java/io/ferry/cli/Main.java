@@ -254,7 +254,7 @@ public final class Main {
       throw new IllegalArgumentException("migrate needs --to SITE: the site to move the nodes to");
     }
     ManagementClient client = new ManagementClient(url, System.out, System.err);
-    MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
+    MigrationInstruction instruction = MigrationInstruction.of(query, nodes, to);
     return explained(() -> client.migrate(instruction));
   }
 
