@@ -40,18 +40,28 @@ public final class NodeState {
   private Operator operator;
   private SourceReader source;
   private final Map<String, Long> acks = new HashMap<>();
-  /** Test-only, see {@link #disableDedupForSimulation()}. */
-  private boolean dedupDisabled;
+  private final AnchorCheck anchorCheck;
 
   /**
-   * TEST-ONLY, never called in production: accept every batch whatever its {@code from} (and let
-   * {@link #apply} move the anchor to its {@code next}), so the simulator can show that its
-   * once-only checker catches the duplicates the anchors otherwise prevent.
+   * Whether a batch (or its persisted event) that starts at {@code from} may be taken by a node whose
+   * anchor for that upstream is {@code anchor}. Logic nodes use {@link #EXACT}; the simulator passes
+   * a broken one to show that its once-only checker catches the duplicates the anchors prevent.
    */
-  public void disableDedupForSimulation() {
-    dedupDisabled = true;
+  @FunctionalInterface
+  public interface AnchorCheck {
+    /** Only the batch that starts exactly at the anchor: repeated, stale and reordered batches are dropped. */
+    AnchorCheck EXACT = (from, anchor) -> from == anchor;
+
+    boolean accepts(long from, long anchor);
   }
 
+  public NodeState() {
+    this(AnchorCheck.EXACT);
+  }
+
+  public NodeState(AnchorCheck anchorCheck) {
+    this.anchorCheck = anchorCheck;
+  }
   /** True once a {@link Configured} event has been applied. */
   public boolean configured() {
     return spec != null;
@@ -147,7 +157,7 @@ public final class NodeState {
       return Optional.empty();
     }
     long anchor = inputAnchor(upstream);
-    if (from != anchor && !dedupDisabled) {
+    if (!anchorCheck.accepts(from, anchor)) {
       return Optional.empty();
     }
     if (next - from != rows.size()) {
@@ -200,7 +210,7 @@ public final class NodeState {
       }
     } else if (event instanceof BatchProcessed b) {
       long anchor = inputAnchor(b.upstream());
-      if (b.from() != anchor && !dedupDisabled) {
+      if (!anchorCheck.accepts(b.from(), anchor)) {
         throw new IllegalStateException(
             "event for " + b.upstream() + " starts at anchor " + b.from() + " but the node is at " + anchor);
       }
@@ -308,7 +318,11 @@ public final class NodeState {
   }
 
   public static NodeState fromSnapshot(NodeSnapshot s) {
-    NodeState state = new NodeState();
+    return fromSnapshot(s, AnchorCheck.EXACT);
+  }
+
+  public static NodeState fromSnapshot(NodeSnapshot s, AnchorCheck anchorCheck) {
+    NodeState state = new NodeState(anchorCheck);
     if (s.spec() == null) {
       return state;
     }
