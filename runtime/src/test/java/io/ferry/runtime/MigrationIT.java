@@ -105,7 +105,7 @@ class MigrationIT {
       move(d, "edge-a", SampleQuery.SINK);
       move(d, "cloud", SampleQuery.SINK);
       MigrationReport together = move(d, "edge-b", "window-a", SampleQuery.SINK);
-      assertEquals(List.of(SampleQuery.SINK, "window-a"), together.nodes(), "a sub-graph is stopped downstream-first");
+      assertEquals(List.of(new NodeId(SampleQuery.SINK), new NodeId("window-a")), together.nodes(), "a sub-graph is stopped downstream-first");
       move(d, "cloud", SampleQuery.SINK);
       move(d, "edge-a", "window-a");
       move(d, "edge-a", "window-b");
