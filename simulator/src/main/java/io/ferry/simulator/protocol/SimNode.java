@@ -374,43 +374,42 @@ final class SimNode {
     }
   }
 
-  /** Step 1 of a move, as {@code LogicNode.onPause}: the reply carries the checkpoint's sequence number. */
+  /** Step 1 of a move, answered as {@code LogicNode.onPause} answers it: {@link NodeState#pause} decides. */
   private void onPause(Message.Pause pause) {
     String id = pause.migrationId();
-    if (!state.configured()) {
-      reply(new Message.NotResumed(id, node, LogicNode.NOT_RUNNING, pause.managerEpoch()));
-    } else if (state.pausedBy().map(id::equals).orElse(false)) {
-      reply(new Message.PausedAt(id, node, seqNr, pause.managerEpoch()));
-    } else if (state.pausedBy().isPresent()) {
-      reply(new Message.NotResumed(id, node, "already paused by migration " + state.pausedBy().get(), pause.managerEpoch()));
+    int epoch = pause.managerEpoch();
+    NodeState.PauseAnswer answer = state.pause(id);
+    if (answer instanceof NodeState.NotRunningYet) {
+      reply(new Message.NotResumed(id, node, LogicNode.NOT_RUNNING, epoch));
+    } else if (answer instanceof NodeState.AlreadyPaused) {
+      reply(new Message.PausedAt(id, node, seqNr, epoch));
+    } else if (answer instanceof NodeState.PausedByOther other) {
+      reply(new Message.NotResumed(id, node, "already paused by migration " + other.migrationId(), epoch));
     } else {
       pullsInFlight.clear();
-      persist(new NodeEvent.Paused(id), () -> reply(new Message.PausedAt(id, node, seqNr, pause.managerEpoch())));
+      persist(((NodeState.PersistPause) answer).event(), () -> reply(new Message.PausedAt(id, node, seqNr, epoch)));
     }
   }
 
-  /** The restore step, as {@code LogicNode.onResume}; a recovery behind the checkpoint stops the instance. */
+  /** The restore step, answered as {@code LogicNode.onResume}: {@link NodeState#resume} decides. */
   private void onResume(Message.Resume resume) {
     String id = resume.migrationId();
-    if (!site.equals(resume.expectedSite())) {
-      reply(new Message.NotResumed(id, node, "runs at " + site, resume.managerEpoch()));
-      return;
-    }
-    if (seqNr < resume.checkpointSeqNr()) {
-      reply(new Message.NotResumed(id, node, "recovery at " + seqNr + " is behind the checkpoint " + resume.checkpointSeqNr(),
-          resume.managerEpoch()));
+    int epoch = resume.managerEpoch();
+    NodeState.ResumeAnswer answer = state.resume(id, site.equals(resume.expectedSite()), seqNr, resume.checkpointSeqNr());
+    if (answer instanceof NodeState.RunsElsewhere) {
+      reply(new Message.NotResumed(id, node, "runs at " + site, epoch));
+    } else if (answer instanceof NodeState.BehindCheckpoint behind) {
+      reply(new Message.NotResumed(id, node, behind.reason(), epoch));
       host.restart(this);
-      return;
+    } else if (answer instanceof NodeState.AlreadyResumed) {
+      reply(new Message.ResumedAt(id, node, epoch));
+    } else {
+      persist(((NodeState.PersistResume) answer).event(), () -> {
+        reply(new Message.ResumedAt(id, node, epoch));
+        pokeConsumers();
+        drive();
+      });
     }
-    if (!state.pausedBy().map(id::equals).orElse(false)) {
-      reply(new Message.ResumedAt(id, node, resume.managerEpoch()));
-      return;
-    }
-    persist(new NodeEvent.Resumed(id), () -> {
-      reply(new Message.ResumedAt(id, node, resume.managerEpoch()));
-      pokeConsumers();
-      drive();
-    });
   }
 
   private void reply(Message m) {
