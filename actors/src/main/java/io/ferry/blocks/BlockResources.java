@@ -3,6 +3,8 @@ package io.ferry.blocks;
 import com.typesafe.config.Config;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.persistence.blocks.BlockStoreSettings;
+import io.ferry.placement.MemberRoles;
+import io.ferry.placement.Site;
 import io.ferry.transport.aeron.BlockReceiver;
 import io.ferry.transport.aeron.BlockSender;
 import io.ferry.transport.aeron.BlockStream;
@@ -74,10 +76,8 @@ public final class BlockResources implements Extension {
     this.settings = BlockSettings.from(config);
     // The site role names the site (an embedding application sets roles, not ferry.member).
     this.site =
-        config.getStringList("pekko.cluster.roles").stream()
-            .filter(r -> r.startsWith("site-"))
-            .map(r -> r.substring("site-".length()))
-            .findFirst()
+        MemberRoles.site(config.getStringList("pekko.cluster.roles"))
+            .map(Site::name)
             .orElse(config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local");
     this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
     Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();

@@ -73,8 +73,8 @@ public final class MigrationBench {
           String direction = to.equals("cloud") ? "edge->cloud" : "cloud->edge";
           long start = System.currentTimeMillis();
           MigrationReport r =
-              ferry.migrate(new MigrationInstruction("bench", List.of("window"), to)).toCompletableFuture().get(120, TimeUnit.SECONDS);
-          if (!r.outcome().equals(MigrationReport.COMPLETED)) {
+              ferry.migrate(MigrationInstruction.of("bench", List.of("window"), to)).toCompletableFuture().get(120, TimeUnit.SECONDS);
+          if (!r.outcome().equals(MigrationReport.Outcome.COMPLETED)) {
             throw new IllegalStateException("move did not complete: " + r);
           }
           TimeUnit.MILLISECONDS.sleep(600);

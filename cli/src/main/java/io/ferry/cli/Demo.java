@@ -262,14 +262,14 @@ public final class Demo {
   private CompletableFuture<MigrationReport> move(LocalCluster cluster, QueryId q, String site) {
     out.printf("MOVE: window-a -> %s while data flows%n", site);
     return cluster.member("cloud").ferry()
-        .migrate(new MigrationInstruction(q.value(), List.of("window-a"), site))
+        .migrate(MigrationInstruction.of(q.value(), List.of("window-a"), site))
         .toCompletableFuture()
         .whenComplete(
             (r, e) -> {
               if (e != null) {
                 out.println("  move failed: " + e.getMessage());
               } else {
-                out.printf("  moved window-a %s -> %s: %s, paused %d ms, steps %s%n", r.from().get("window-a"), r.to(), r.outcome(),
+                out.printf("  moved window-a %s -> %s: %s, paused %d ms, steps %s%n", r.from().get(new io.ferry.query.NodeId("window-a")), r.to(), r.outcome(),
                     r.pauseMillis(), r.steps().stream().map(s -> s.name() + " " + s.durationMillis() + " ms").toList());
               }
             });

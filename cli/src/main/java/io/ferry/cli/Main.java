@@ -318,7 +318,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
       ManagementClient client = endpoint.client();
-      MigrationInstruction instruction = new MigrationInstruction(query, nodes, to);
+      MigrationInstruction instruction = MigrationInstruction.of(query, nodes, to);
       return explained(() -> client.migrate(instruction));
     }
   }

@@ -151,14 +151,14 @@ final class ManagementClient {
       throw new Failed("the member at " + base + " answered with a report this client cannot read: " + e.getOriginalMessage());
     }
     out.println(
-        "migration " + report.id() + ": " + String.join(", ", report.nodes()) + " of query " + report.query() + " from " + report.from()
+        "migration " + report.id() + ": " + report.nodes().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(", ")) + " of query " + report.query() + " from " + report.from()
             + " to " + report.to() + ": " + report.outcome() + " in " + report.pauseMillis() + " ms");
-    int width = report.steps().stream().mapToInt(s -> s.name().length()).max().orElse(0);
+    int width = report.steps().stream().mapToInt(s -> s.name().label().length()).max().orElse(0);
     for (MigrationReport.Step s : report.steps()) {
       out.printf("  %-" + width + "s %6d ms  %s%n", s.name(), s.durationMillis(), s.detail());
     }
     out.println("sites now: " + report.sites());
-    if (MigrationReport.COMPLETED.equals(report.outcome())) {
+    if (report.outcome() == MigrationReport.Outcome.COMPLETED) {
       return 0;
     }
     err.println("ferry: migration " + report.id() + " " + report.outcome() + (report.reason().isEmpty() ? "" : ": " + report.reason()));

@@ -465,7 +465,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
         ferry.migrations(),
         all -> {
           for (MigrationReport r : all) {
-            if (r.id().equals(id)) {
+            if (r.id().value().equals(id)) {
               return json(StatusCodes.OK, r);
             }
           }
@@ -499,7 +499,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
       }
       ids.add(n.asText());
     }
-    return new MigrationInstruction(query, ids, to);
+    return MigrationInstruction.of(query, ids, to);
   }
 
   /**

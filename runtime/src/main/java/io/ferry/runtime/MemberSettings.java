@@ -2,6 +2,9 @@ package io.ferry.runtime;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import io.ferry.placement.MemberRoles;
+import io.ferry.placement.Site;
+import io.ferry.placement.Tier;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -12,7 +15,8 @@ import java.util.regex.Pattern;
  */
 public record MemberSettings(String tier, String site, String host, int port, List<String> seedNodes, Path dataDir) {
 
-  public static final String WORKER_ROLE = "worker";
+  /** The role sharding and the registries' singletons run on; {@link MemberRoles} gives it to every member. */
+  public static final String WORKER_ROLE = MemberRoles.WORKER;
   public static final String SYSTEM_NAME = "ferry";
   private static final Pattern SITE = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   private static final Pattern SEED = Pattern.compile("pekko://" + SYSTEM_NAME + "@[^@/\\s]+:[0-9]{1,5}");
@@ -54,14 +58,10 @@ public record MemberSettings(String tier, String site, String host, int port, Li
   }
 
   public String siteRole() {
-    return siteRole(site);
-  }
-
-  public static String siteRole(String site) {
-    return "site-" + site;
+    return MemberRoles.siteRole(Site.of(site));
   }
 
   public List<String> roles() {
-    return List.of(WORKER_ROLE, tier, siteRole());
+    return MemberRoles.of(Site.of(site), Tier.parse(tier));
   }
 }

@@ -110,7 +110,7 @@ class ManagementHttpIT {
 
       Answer moved = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"to\":\"cloud\"}");
       assertEquals(200, moved.status(), moved::toString);
-      assertEquals(MigrationReport.COMPLETED, moved.body().path("outcome").asText(), moved::toString);
+      assertEquals(MigrationReport.Outcome.COMPLETED.name(), moved.body().path("outcome").asText(), moved::toString);
       assertEquals("cloud", moved.body().path("sites").path("window-a").asText(), moved::toString);
       assertEquals("cloud", node(call("GET", url + "/queries", null).body(), "http", "window-a").path("site").asText());
 
@@ -127,7 +127,7 @@ class ManagementHttpIT {
       Answer one = call("GET", url + "/migrations/" + id, null);
       assertEquals(200, one.status(), one::toString);
       assertEquals(id, one.body().path("id").asText());
-      assertEquals(MigrationReport.COMPLETED, one.body().path("outcome").asText());
+      assertEquals(MigrationReport.Outcome.COMPLETED.name(), one.body().path("outcome").asText());
       Answer all = call("GET", url + "/migrations", null);
       assertEquals(1, all.body().size(), "refused moves are not recorded: " + all);
       assertError(call("GET", url + "/migrations/m-nope", null), 404, "m-nope");

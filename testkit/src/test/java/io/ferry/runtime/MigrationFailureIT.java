@@ -8,6 +8,8 @@ import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
+import io.ferry.placement.Site;
+import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.node.LogicNode;
 import io.ferry.testkit.SampleQuery;
@@ -49,10 +51,10 @@ class MigrationFailureIT {
         // The target dies just before the move; the cluster has not noticed yet, so the move is accepted.
         target.crash();
         MigrationReport report =
-            cluster.member("cloud").ferry().migrate(new MigrationInstruction(d.query().value(), List.of("window-a"), "edge-b"))
+            cluster.member("cloud").ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b"))
                 .toCompletableFuture().get(120, TimeUnit.SECONDS);
-        assertEquals(MigrationReport.ROLLED_BACK, report.outcome(), report.toString());
-        assertEquals("edge-a", report.sites().get("window-a"));
+        assertEquals(MigrationReport.Outcome.ROLLED_BACK, report.outcome(), report.toString());
+        assertEquals(Site.of("edge-a"), report.sites().get(new NodeId("window-a")));
         assertTrue(report.reason().contains("did not resume"), report.reason());
         assertRunningAt(cluster, run, "window-a", "edge-a");
 
@@ -74,15 +76,15 @@ class MigrationFailureIT {
         awaitOutput(run, "src-a", 4_000);
         FerryNode manager = cluster.member("cloud"); // the oldest member hosts the singleton
         FerryNode survivor = cluster.member("edge-a");
-        manager.ferry().migrate(new MigrationInstruction(d.query().value(), List.of("window-a"), "edge-b"));
-        MigrationReport relocated = awaitMigration(survivor, r -> r.steps().stream().anyMatch(s -> s.name().equals("relocate")));
-        assertEquals(MigrationReport.RUNNING, relocated.outcome(), "the crash must land mid-move");
+        manager.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b"));
+        MigrationReport relocated = awaitMigration(survivor, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
+        assertEquals(MigrationReport.Outcome.RUNNING, relocated.outcome(), "the crash must land mid-move");
         manager.crash();
         cluster.startMember("cloud", "cloud");
 
         MigrationReport ended = awaitMigration(cluster.member("edge-a"), MigrationReport::ended);
-        assertEquals(MigrationReport.COMPLETED, ended.outcome(), ended.toString());
-        assertEquals("edge-b", ended.sites().get("window-a"));
+        assertEquals(MigrationReport.Outcome.COMPLETED, ended.outcome(), ended.toString());
+        assertEquals(Site.of("edge-b"), ended.sites().get(new NodeId("window-a")));
         assertRunningAt(cluster, run, "window-a", "edge-b");
         run.awaitDone(Duration.ofSeconds(180));
         run.assertOnceOnly(graph, archive);

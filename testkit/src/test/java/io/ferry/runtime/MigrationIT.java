@@ -13,6 +13,8 @@ import io.ferry.api.Placement;
 import io.ferry.api.Query;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
+import io.ferry.placement.Site;
+import io.ferry.query.NodeId;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.testkit.SampleQuery;
@@ -63,11 +65,11 @@ class MigrationIT {
 
   private MigrationReport move(Deployment d, String to, String... nodes) throws Exception {
     MigrationReport r =
-        cluster.any().ferry().migrate(new MigrationInstruction(d.query().value(), List.of(nodes), to))
+        cluster.any().ferry().migrate(MigrationInstruction.of(d.query().value(), List.of(nodes), to))
             .toCompletableFuture().get(120, TimeUnit.SECONDS);
-    assertEquals(MigrationReport.COMPLETED, r.outcome(), "move of " + List.of(nodes) + " to " + to + ": " + r);
+    assertEquals(MigrationReport.Outcome.COMPLETED, r.outcome(), "move of " + List.of(nodes) + " to " + to + ": " + r);
     for (String n : nodes) {
-      assertEquals(to, r.sites().get(n));
+      assertEquals(Site.of(to), r.sites().get(new NodeId(n)));
     }
     return r;
   }
@@ -103,7 +105,7 @@ class MigrationIT {
       move(d, "edge-a", SampleQuery.SINK);
       move(d, "cloud", SampleQuery.SINK);
       MigrationReport together = move(d, "edge-b", "window-a", SampleQuery.SINK);
-      assertEquals(List.of(SampleQuery.SINK, "window-a"), together.nodes(), "a sub-graph is stopped downstream-first");
+      assertEquals(List.of(new NodeId(SampleQuery.SINK), new NodeId("window-a")), together.nodes(), "a sub-graph is stopped downstream-first");
       move(d, "cloud", SampleQuery.SINK);
       move(d, "edge-a", "window-a");
       move(d, "edge-a", "window-b");
@@ -119,12 +121,12 @@ class MigrationIT {
     QueryGraph graph = SampleQuery.graph("refusals", 1_000, 0, null);
     Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(false)).toCompletableFuture().get(30, TimeUnit.SECONDS);
     Ferry ferry = cluster.any().ferry();
-    assertTrue(refusal(ferry, new MigrationInstruction(d.query().value(), List.of("filter-a"), "cloud")).contains("PII"));
-    assertTrue(refusal(ferry, new MigrationInstruction(d.query().value(), List.of("src-a"), "cloud")).contains("PII"));
-    assertTrue(refusal(ferry, new MigrationInstruction("nope", List.of("window-a"), "cloud")).contains("unknown query"));
-    assertTrue(refusal(ferry, new MigrationInstruction(d.query().value(), List.of("nope"), "cloud")).contains("no node 'nope'"));
-    assertTrue(refusal(ferry, new MigrationInstruction(d.query().value(), List.of("window-a"), "mars")).contains("unknown site 'mars'"));
-    assertTrue(refusal(ferry, new MigrationInstruction(d.query().value(), List.of("window-a"), "edge-a")).contains("already runs"));
+    assertTrue(refusal(ferry, MigrationInstruction.of(d.query().value(), List.of("filter-a"), "cloud")).contains("PII"));
+    assertTrue(refusal(ferry, MigrationInstruction.of(d.query().value(), List.of("src-a"), "cloud")).contains("PII"));
+    assertTrue(refusal(ferry, MigrationInstruction.of("nope", List.of("window-a"), "cloud")).contains("unknown query"));
+    assertTrue(refusal(ferry, MigrationInstruction.of(d.query().value(), List.of("nope"), "cloud")).contains("no node 'nope'"));
+    assertTrue(refusal(ferry, MigrationInstruction.of(d.query().value(), List.of("window-a"), "mars")).contains("unknown site 'mars'"));
+    assertTrue(refusal(ferry, MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-a")).contains("already runs"));
     assertTrue(ferry.migrations().toCompletableFuture().get(10, TimeUnit.SECONDS).isEmpty(), "a refused move must not be recorded as started");
     assertEquals("edge-a", ferry.queries().toCompletableFuture().get(10, TimeUnit.SECONDS).get(0).sites().get("filter-a"));
 

@@ -51,9 +51,9 @@ class TestClusterIT {
       Deployment d = cluster.deploy(graph, placement);
       try (SinkReader out = cluster.readSink(d, "out")) {
         MigrationReport moved =
-            cluster.ferry().migrate(new MigrationInstruction(d.query().value(), List.of("even"), "cloud"))
+            cluster.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("even"), "cloud"))
                 .toCompletableFuture().get(120, TimeUnit.SECONDS);
-        assertEquals(MigrationReport.COMPLETED, moved.outcome(), moved::toString);
+        assertEquals(MigrationReport.Outcome.COMPLETED, moved.outcome(), moved::toString);
         out.awaitDone(Duration.ofMinutes(2));
         List<Row> expected = ReferenceRun.run(graph, 1_000_000).get(new NodeId("out"));
         OnceOnlyChecker.Verdict verdict = out.assertOnceOnly(expected);

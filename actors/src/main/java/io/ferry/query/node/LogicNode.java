@@ -374,45 +374,46 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   private Effect<NodeEvent, NodeState> onPause(NodeState state, Pause pause) {
     String here = ctx.getSystem().address().toString();
-    if (!state.configured()) {
+    NodeState.PauseAnswer answer = state.pause(pause.migrationId());
+    if (answer instanceof NodeState.NotRunningYet) {
       pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, NOT_RUNNING));
       return Effect().none();
     }
-    if (state.pausedBy().map(pause.migrationId()::equals).orElse(false)) {
+    if (answer instanceof NodeState.AlreadyPaused) {
       pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx)));
       return Effect().none();
     }
-    if (state.pausedBy().isPresent()) {
-      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, "already paused by migration " + state.pausedBy().get()));
+    if (answer instanceof NodeState.PausedByOther other) {
+      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, "already paused by migration " + other.migrationId()));
       return Effect().none();
     }
     pullsInFlight.clear();
     ctx.getLog().info("node={} migration={} paused at {}", entityId, pause.migrationId(), here);
     return Effect()
-        .persist(new NodeEvent.Paused(pause.migrationId()))
+        .persist(((NodeState.PersistPause) answer).event())
         .thenRun(s -> pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx))));
   }
 
   private Effect<NodeEvent, NodeState> onResume(NodeState state, Resume resume) {
     String here = ctx.getSystem().address().toString();
-    if (!here.equals(resume.expectedAddress())) {
+    long seqNr = lastSequenceNumber(ctx);
+    NodeState.ResumeAnswer answer = state.resume(resume.migrationId(), here.equals(resume.expectedAddress()), seqNr, resume.checkpointSeqNr());
+    if (answer instanceof NodeState.RunsElsewhere) {
       resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "runs at " + here));
       return Effect().none();
     }
-    long seqNr = lastSequenceNumber(ctx);
-    if (seqNr < resume.checkpointSeqNr()) {
-      // A journal replicated across sites may lag: recover again rather than resume from an older state.
+    if (answer instanceof NodeState.BehindCheckpoint behind) {
       ctx.getLog().warn("node={} recovered to {} but the checkpoint is {}: restarting recovery", entityId, seqNr, resume.checkpointSeqNr());
-      resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "recovery at " + seqNr + " is behind the checkpoint " + resume.checkpointSeqNr()));
+      resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, behind.reason()));
       return Effect().stop();
     }
-    if (!state.pausedBy().map(resume.migrationId()::equals).orElse(false)) {
+    if (answer instanceof NodeState.AlreadyResumed) {
       resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));
       return Effect().none();
     }
     ctx.getLog().info("node={} migration={} resumed at {}", entityId, resume.migrationId(), here);
     return Effect()
-        .persist(new NodeEvent.Resumed(resume.migrationId()))
+        .persist(((NodeState.PersistResume) answer).event())
         .thenRun(
             s -> {
               resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));

@@ -40,16 +40,93 @@ public final class NodeState {
   private Operator operator;
   private SourceReader source;
   private final Map<String, Long> acks = new HashMap<>();
-  /** Test-only, see {@link #disableDedupForSimulation()}. */
-  private boolean dedupDisabled;
+  private final AnchorCheck anchorCheck;
 
   /**
-   * TEST-ONLY, never called in production: accept every batch whatever its {@code from} (and let
-   * {@link #apply} move the anchor to its {@code next}), so the simulator can show that its
-   * once-only checker catches the duplicates the anchors otherwise prevent.
+   * Whether a batch (or its persisted event) that starts at {@code from} may be taken by a node whose
+   * anchor for that upstream is {@code anchor}. Logic nodes use {@link #EXACT}; the simulator passes
+   * a broken one to show that its once-only checker catches the duplicates the anchors prevent.
    */
-  public void disableDedupForSimulation() {
-    dedupDisabled = true;
+  @FunctionalInterface
+  public interface AnchorCheck {
+    /** Only the batch that starts exactly at the anchor: repeated, stale and reordered batches are dropped. */
+    AnchorCheck EXACT = (from, anchor) -> from == anchor;
+
+    boolean accepts(long from, long anchor);
+  }
+
+  public NodeState() {
+    this(AnchorCheck.EXACT);
+  }
+
+  public NodeState(AnchorCheck anchorCheck) {
+    this.anchorCheck = anchorCheck;
+  }
+  /** How a node answers a move's pause (step 1, the checkpoint), decided here for the actor and the simulator alike. */
+  public sealed interface PauseAnswer {}
+
+  /** Not configured yet (just deployed, or restarting): the manager asks again. */
+  public record NotRunningYet() implements PauseAnswer {}
+
+  /** Already paused by this migration (a repeated ask): answer with the current sequence number. */
+  public record AlreadyPaused() implements PauseAnswer {}
+
+  /** Paused by another migration: refuse, and that move's manager rolls this one back. */
+  public record PausedByOther(String migrationId) implements PauseAnswer {}
+
+  /** Persist {@code event}, then answer with the sequence number it got (the checkpoint). */
+  public record PersistPause(NodeEvent.Paused event) implements PauseAnswer {}
+
+  public PauseAnswer pause(String migrationId) {
+    if (!configured()) {
+      return new NotRunningYet();
+    }
+    if (migrationId.equals(pausedBy)) {
+      return new AlreadyPaused();
+    }
+    if (pausedBy != null) {
+      return new PausedByOther(pausedBy);
+    }
+    return new PersistPause(new NodeEvent.Paused(migrationId));
+  }
+
+  /** How a node answers a move's resume (the restore step). */
+  public sealed interface ResumeAnswer {}
+
+  /** Runs somewhere other than where the manager placed it (the hand-off is not done): refuse. */
+  public record RunsElsewhere() implements ResumeAnswer {}
+
+  /**
+   * Recovered to {@code seqNr}, behind the checkpoint: a journal replicated across sites may lag, so
+   * refuse and stop, to recover again rather than resume from an older state.
+   */
+  public record BehindCheckpoint(long seqNr, long checkpointSeqNr) implements ResumeAnswer {
+    public String reason() {
+      return "recovery at " + seqNr + " is behind the checkpoint " + checkpointSeqNr;
+    }
+  }
+
+  /** Not paused by this migration (resumed already, or never paused): answer resumed. */
+  public record AlreadyResumed() implements ResumeAnswer {}
+
+  /** Persist {@code event}, then answer resumed and start pulling again. */
+  public record PersistResume(NodeEvent.Resumed event) implements ResumeAnswer {}
+
+  /**
+   * @param here whether this instance runs where the manager expects it
+   * @param seqNr the sequence number this instance has recovered to
+   */
+  public ResumeAnswer resume(String migrationId, boolean here, long seqNr, long checkpointSeqNr) {
+    if (!here) {
+      return new RunsElsewhere();
+    }
+    if (seqNr < checkpointSeqNr) {
+      return new BehindCheckpoint(seqNr, checkpointSeqNr);
+    }
+    if (!migrationId.equals(pausedBy)) {
+      return new AlreadyResumed();
+    }
+    return new PersistResume(new NodeEvent.Resumed(migrationId));
   }
 
   /** True once a {@link Configured} event has been applied. */
@@ -147,7 +224,7 @@ public final class NodeState {
       return Optional.empty();
     }
     long anchor = inputAnchor(upstream);
-    if (from != anchor && !dedupDisabled) {
+    if (!anchorCheck.accepts(from, anchor)) {
       return Optional.empty();
     }
     if (next - from != rows.size()) {
@@ -200,7 +277,7 @@ public final class NodeState {
       }
     } else if (event instanceof BatchProcessed b) {
       long anchor = inputAnchor(b.upstream());
-      if (b.from() != anchor && !dedupDisabled) {
+      if (!anchorCheck.accepts(b.from(), anchor)) {
         throw new IllegalStateException(
             "event for " + b.upstream() + " starts at anchor " + b.from() + " but the node is at " + anchor);
       }
@@ -308,7 +385,11 @@ public final class NodeState {
   }
 
   public static NodeState fromSnapshot(NodeSnapshot s) {
-    NodeState state = new NodeState();
+    return fromSnapshot(s, AnchorCheck.EXACT);
+  }
+
+  public static NodeState fromSnapshot(NodeSnapshot s, AnchorCheck anchorCheck) {
+    NodeState state = new NodeState(anchorCheck);
     if (s.spec() == null) {
       return state;
     }

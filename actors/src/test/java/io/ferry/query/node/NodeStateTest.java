@@ -445,4 +445,47 @@ class NodeStateTest {
     state.apply(end);
     assertTrue(state.serve("out", 0, 10).orElseThrow().done());
   }
+
+  @Test
+  void aBrokenAnchorCheckTakesARepeatedBatchTwice() {
+    // The seam the simulator's dedup-off run uses: with every batch taken, a repeat is counted again.
+    NodeState state = new NodeState((from, anchor) -> true);
+    state.apply(new Configured(spec(chain(), "f"), "d1"));
+    accept(state, 0, rows(0, 4));
+    BatchProcessed again = state.onBatch(SRC, 0, rows(0, 4), 4, false).orElseThrow();
+    state.apply(again);
+    assertEquals(4, state.outputAnchor(), "the two kept rows of the repeat are output again");
+    NodeState recovered = NodeState.fromSnapshot(state.snapshot(), (from, anchor) -> true);
+    recovered.apply(again);
+    NodeState exact = NodeState.fromSnapshot(state.snapshot());
+    assertThrows(IllegalStateException.class, () -> exact.apply(again), "the exact check refuses the repeat's event");
+  }
+
+  @Test
+  void aPauseIsAnsweredByStateAndMigration() {
+    assertEquals(new NodeState.NotRunningYet(), new NodeState().pause("m1"));
+    NodeState state = configured(spec(chain(), "f"), "d1");
+    NodeState.PauseAnswer first = state.pause("m1");
+    assertEquals(new NodeState.PersistPause(new NodeEvent.Paused("m1")), first);
+    state.apply(((NodeState.PersistPause) first).event());
+    assertEquals(new NodeState.AlreadyPaused(), state.pause("m1"));
+    assertEquals(new NodeState.PausedByOther("m1"), state.pause("m2"));
+    assertEquals(Optional.empty(), state.onBatch(SRC, 0, rows(0, 2), 2, false), "a paused node takes no batch");
+  }
+
+  @Test
+  void aResumeWaitsForTheCheckpointAndTheRightPlace() {
+    NodeState state = configured(spec(chain(), "f"), "d1");
+    state.apply(new NodeEvent.Paused("m1"));
+    assertEquals(new NodeState.RunsElsewhere(), state.resume("m1", false, 9, 5));
+    NodeState.ResumeAnswer behind = state.resume("m1", true, 4, 5);
+    assertEquals(new NodeState.BehindCheckpoint(4, 5), behind);
+    assertEquals("recovery at 4 is behind the checkpoint 5", ((NodeState.BehindCheckpoint) behind).reason());
+    assertEquals(new NodeState.AlreadyResumed(), state.resume("m0", true, 5, 5), "another migration's resume changes nothing");
+    NodeState.ResumeAnswer go = state.resume("m1", true, 5, 5);
+    assertEquals(new NodeState.PersistResume(new NodeEvent.Resumed("m1")), go);
+    state.apply(((NodeState.PersistResume) go).event());
+    assertEquals(Optional.empty(), state.pausedBy());
+    assertEquals(new NodeState.AlreadyResumed(), state.resume("m1", true, 6, 5), "a repeated resume");
+  }
 }

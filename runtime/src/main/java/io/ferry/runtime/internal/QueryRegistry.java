@@ -1,23 +1,29 @@
 package io.ferry.runtime.internal;
 
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.MigrationId;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
+import io.ferry.placement.MoveProcess;
+import io.ferry.placement.MoveProcess.Move;
 import io.ferry.placement.PiiRule;
+import io.ferry.placement.Site;
+import io.ferry.placement.Tier;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryException;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
-import io.ferry.runtime.MemberSettings;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -29,8 +35,6 @@ import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -44,12 +48,13 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * The placement manager: a persistent cluster singleton that records deployed queries, where
  * each node runs, and the migrations that move them. It checks a deployment against the live
  * members, writes each node's shard location and keeps nodes started; it re-places nodes whose
- * member died on another member of the same site; and it runs migrations step by step (stop,
- * relocate, restore, resume), each step a persisted event, so a manager that crashes mid-move
- * rolls the move forward or back when it restarts.
+ * member died on another member of the same site; and it runs migrations. A migration's steps
+ * are decided by {@link MoveProcess} (the same class the simulator runs): this actor persists the
+ * events it decides on and carries out its effects (asks to the nodes, location writes, timers),
+ * so a manager that crashes mid-move rolls the move forward or back when it restarts.
  */
 public final class QueryRegistry
-    extends EventSourcedBehavior<QueryRegistry.Command, QueryRegistry.Event, QueryRegistry.State> {
+    extends EventSourcedBehavior<QueryRegistry.Command, CborSerializable, QueryRegistry.State> {
 
   private static final int FINISHED_MIGRATIONS_MAX = 200;
 
@@ -95,11 +100,11 @@ public final class QueryRegistry
 
   private record LocationsWritten(Map<String, String> locations, String failure) implements Command {}
 
-  private record MoveReplied(String migrationId, LogicNode.MoveReply reply, String failure) implements Command {}
+  private record MoveReplied(MigrationId migrationId, NodeId node, LogicNode.MoveReply reply, String failure) implements Command {}
 
-  private record MoveTimer(String migrationId) implements Command {}
+  private record MoveTimer(MigrationId migrationId) implements Command {}
 
-  // ---- events and state
+  // ---- events and state (the migrations' events are MoveProcess.Event)
 
   public sealed interface Event extends CborSerializable {}
 
@@ -107,85 +112,39 @@ public final class QueryRegistry
 
   public record QueryUndeployed(QueryId query) implements Event {}
 
-  public record MigrationStarted(String id, String query, List<String> nodes, Map<String, String> from, String to, long atMillis)
-      implements Event {}
-
-  /** Every node of the migration is paused; its checkpoints by node. */
-  public record MigrationPaused(String id, Map<String, Long> checkpoints, long atMillis) implements Event {}
-
-  /** The nodes' sites changed (forward to the target, or back to the source on rollback). */
-  public record NodesPlaced(String id, Map<String, String> sites, boolean rollback, String reason, long atMillis) implements Event {}
-
-  public record MigrationFinished(String id, String outcome, long atMillis) implements Event {}
-
   /** A deployed query and where its nodes are placed now (moves change it). */
   public record Entry(QueryDeployed deployed, Map<String, String> placement) implements CborSerializable {}
 
-  /** A migration as recorded. {@code phase}: started, paused, placed, rolling-back, ended. */
-  public record Move(
-      String id, String query, List<String> nodes, Map<String, String> from, String to, String phase,
-      Map<String, Long> checkpoints, String outcome, String reason, List<MigrationReport.Step> steps,
-      long startedAtMillis, long endedAtMillis)
-      implements CborSerializable {
-
-    Move with(String phase, String outcome, String reason, MigrationReport.Step step, Map<String, Long> checkpoints, long endedAt) {
-      List<MigrationReport.Step> s = new ArrayList<>(steps);
-      if (step != null) {
-        s.add(step);
-      }
-      return new Move(id, query, nodes, from, to, phase, checkpoints, outcome, reason, s, startedAtMillis, endedAt);
-    }
-
-    boolean active() {
-      return MigrationReport.RUNNING.equals(outcome);
-    }
-
-    long lastStepAt() {
-      return steps.isEmpty() ? startedAtMillis : steps.get(steps.size() - 1).atMillis();
-    }
-  }
-
-  public record State(Map<String, Entry> queries, Map<String, Move> moves) implements CborSerializable {
+  public record State(Map<String, Entry> queries, Map<MigrationId, Move> moves) implements CborSerializable {
     Map<String, String> placementOf(String query) {
       Entry e = queries.get(query);
       return e == null ? Map.of() : e.placement();
     }
 
-    State with(Event ev) {
+    /** Applies one of the registry's events or one of a migration's. */
+    State with(CborSerializable ev) {
       Map<String, Entry> q = new TreeMap<>(queries);
-      Map<String, Move> m = new LinkedHashMap<>(moves);
+      Map<MigrationId, Move> m = new LinkedHashMap<>(moves);
       if (ev instanceof QueryDeployed d) {
         q.put(d.graph().id().value(), new Entry(d, Map.copyOf(d.placement())));
       } else if (ev instanceof QueryUndeployed u) {
         q.remove(u.query().value());
-      } else if (ev instanceof MigrationStarted s) {
-        m.put(s.id(), new Move(s.id(), s.query(), s.nodes(), s.from(), s.to(), "started", Map.of(), MigrationReport.RUNNING, "",
-            List.of(), s.atMillis(), 0));
+      } else if (ev instanceof MoveProcess.MigrationStarted s) {
+        m.put(s.id(), Move.started(s));
         while (m.size() > FINISHED_MIGRATIONS_MAX && m.values().stream().anyMatch(x -> !x.active())) {
           m.values().stream().filter(x -> !x.active()).findFirst().ifPresent(x -> m.remove(x.id()));
         }
-      } else if (ev instanceof MigrationPaused p) {
-        Move mv = m.get(p.id());
-        m.put(p.id(), mv.with("paused", mv.outcome(), mv.reason(),
-            new MigrationReport.Step("stop", p.atMillis(), p.atMillis() - mv.lastStepAt(), "checkpoints " + p.checkpoints()),
-            p.checkpoints(), 0));
-      } else if (ev instanceof NodesPlaced n) {
-        Move mv = m.get(n.id());
-        Entry e = q.get(mv.query());
-        if (e != null) {
-          Map<String, String> placement = new TreeMap<>(e.placement());
-          placement.putAll(n.sites());
-          q.put(mv.query(), new Entry(e.deployed(), placement));
+      } else if (ev instanceof MoveProcess.Event e) {
+        Move mv = m.get(e.id()).apply(e);
+        m.put(e.id(), mv);
+        Entry entry = q.get(mv.query().value());
+        if (e instanceof MoveProcess.NodesPlaced n && entry != null) {
+          Map<String, String> placement = new TreeMap<>(entry.placement());
+          n.sites().forEach((node, site) -> placement.put(node.value(), site.name()));
+          q.put(mv.query().value(), new Entry(entry.deployed(), placement));
         }
-        m.put(n.id(), mv.with(n.rollback() ? "rolling-back" : "placed", mv.outcome(), n.reason(),
-            new MigrationReport.Step(n.rollback() ? "rollback" : "relocate", n.atMillis(), n.atMillis() - mv.lastStepAt(),
-                (n.rollback() ? "back to " : "to ") + n.sites() + (n.reason().isEmpty() ? "" : ": " + n.reason())),
-            mv.checkpoints(), 0));
-      } else if (ev instanceof MigrationFinished f) {
-        Move mv = m.get(f.id());
-        m.put(f.id(), mv.with("ended", f.outcome(), mv.reason(),
-            new MigrationReport.Step("restore", f.atMillis(), f.atMillis() - mv.lastStepAt(), "resumed"),
-            mv.checkpoints(), f.atMillis()));
+      } else {
+        throw new IllegalArgumentException("not a query registry event: " + ev);
       }
       return new State(q, m);
     }
@@ -222,17 +181,12 @@ public final class QueryRegistry
   private final Map<String, Long> removedSince = new HashMap<>();
   /** Compiled nodes by deployment id: a deployed graph is compiled once, not on every tick. */
   private final Map<String, List<NodeSpec>> compiled = new HashMap<>();
-  /** What each running migration still waits for; not persisted (rebuilt from the moves on restart). */
-  private final Map<String, Flight> flights = new HashMap<>();
+  private final MoveProcess.Settings moveSettings;
+  /** Each running migration's process; not persisted (recovered from the moves on restart). */
+  private final Map<MigrationId, Flight> flights = new HashMap<>();
 
-  /** The volatile side of a running migration. */
-  private static final class Flight {
-    final Set<String> waitingFor = new HashSet<>();
-    final Map<String, Long> checkpoints = new HashMap<>();
-    ActorRef<MigrateReply> replyTo;
-    long deadlineNanos;
-    String failure;
-  }
+  /** A running migration: its process and whom to answer when it ends (none after a restart). */
+  private record Flight(MoveProcess process, ActorRef<MigrateReply> replyTo) {}
 
   private QueryRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Nodes nodes, ShardLocations locations, Settings settings) {
     super(PersistenceId.ofUniqueId("ferry-query-registry"));
@@ -241,6 +195,7 @@ public final class QueryRegistry
     this.nodes = nodes;
     this.locations = locations;
     this.settings = settings;
+    this.moveSettings = new MoveProcess.Settings(settings.stepTimeout(), settings.resumeRetry(), settings.holdBeforeRestore());
   }
 
   @Override
@@ -249,7 +204,7 @@ public final class QueryRegistry
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<State, CborSerializable> eventHandler() {
     return newEventHandlerBuilder().forAnyState().onAnyEvent(State::with);
   }
 
@@ -259,20 +214,16 @@ public final class QueryRegistry
         .onSignal(
             RecoveryCompleted.instance(),
             state -> {
-              // A migration the previous manager left running: forward if its nodes were already
-              // placed at the target, back otherwise. Either way its nodes end up resumed.
+              // A migration the previous manager left running: its process rolls it forward if its
+              // nodes were already placed at the target, back otherwise.
               for (Move m : state.moves().values()) {
                 if (m.active()) {
-                  ctx.getLog().warn("migration={} was running when the manager stopped (phase {}): {}", m.id(), m.phase(),
-                      m.phase().equals("placed") ? "rolling forward" : "rolling back");
-                  Flight f = new Flight();
-                  f.waitingFor.addAll(m.nodes());
-                  f.deadlineNanos = System.nanoTime() + settings.stepTimeout().toNanos();
+                  ctx.getLog().warn("migration={} was running when the manager stopped (phase {}): {}", m.id(), m.stage(),
+                      m.stage() == MoveProcess.Stage.PLACED ? "rolling forward" : "rolling back");
+                  MoveProcess.Begun begun = MoveProcess.recover(m, moveSettings, System.currentTimeMillis());
+                  Flight f = new Flight(begun.process(), null);
                   flights.put(m.id(), f);
-                  if (m.phase().equals("started") || m.phase().equals("paused")) {
-                    f.failure = "the placement manager restarted before the nodes were relocated";
-                  }
-                  ctx.getSelf().tell(new MoveTimer(m.id()));
+                  execute(state, f, begun.decision().effects());
                 }
               }
             })
@@ -280,7 +231,7 @@ public final class QueryRegistry
   }
 
   @Override
-  public CommandHandler<Command, Event, State> commandHandler() {
+  public CommandHandler<Command, CborSerializable, State> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(Deploy.class, this::onDeploy)
@@ -297,7 +248,7 @@ public final class QueryRegistry
 
   // ---- deploy and undeploy
 
-  private Effect<Event, State> onDeploy(State state, Deploy deploy) {
+  private Effect<CborSerializable, State> onDeploy(State state, Deploy deploy) {
     String problem = check(state, deploy);
     if (problem != null) {
       ctx.getLog().warn("deploy of {} rejected: {}", deploy.graph().id(), problem);
@@ -336,19 +287,20 @@ public final class QueryRegistry
         return "the placement names node '" + n + "', which query " + graph.id() + " does not have; its nodes are " + ids;
       }
     }
-    Map<String, List<String>> sites = liveMembersBySite();
-    Map<String, String> tiers = siteTiers();
+    MembershipView view = membership();
     for (NodeSpec spec : specs) {
       String n = spec.id().value();
       String site = deploy.placement().get(n);
       if (site == null) {
         return "node '" + n + "' of query " + graph.id() + " has no site in the placement";
       }
-      if (!sites.containsKey(site)) {
+      Optional<Site> live = view.liveWorkersBySite().keySet().stream().filter(x -> x.name().equals(site)).findFirst();
+      if (live.isEmpty()) {
         return "node '" + n + "' is placed on site '" + site + "', but no live member runs at that site; sites with members: "
-            + new TreeSet<>(sites.keySet());
+            + view.liveWorkersBySite().keySet();
       }
-      String pii = PiiRule.violation(spec, site, tiers.get(site)).orElse(null);
+      String pii = PiiRule.violation(spec, site, Optional.ofNullable(view.siteTiers().get(live.get())).map(Tier::label).orElse(null))
+          .orElse(null);
       if (pii != null) {
         return "query " + graph.id() + ": " + pii;
       }
@@ -356,13 +308,13 @@ public final class QueryRegistry
     return null;
   }
 
-  private Effect<Event, State> onUndeploy(State state, Undeploy undeploy) {
+  private Effect<CborSerializable, State> onUndeploy(State state, Undeploy undeploy) {
     Entry e = state.queries().get(undeploy.query().value());
     if (e == null) {
       undeploy.replyTo().tell(new Rejected("query " + undeploy.query() + " is not deployed"));
       return Effect().none();
     }
-    if (state.moves().values().stream().anyMatch(m -> m.active() && m.query().equals(undeploy.query().value()))) {
+    if (state.moves().values().stream().anyMatch(m -> m.active() && m.query().equals(undeploy.query()))) {
       undeploy.replyTo().tell(new Rejected("query " + undeploy.query() + " has a migration running; undeploy it when that has ended"));
       return Effect().none();
     }
@@ -382,7 +334,7 @@ public final class QueryRegistry
             });
   }
 
-  private Effect<Event, State> onGetQueries(State state, GetQueries get) {
+  private Effect<CborSerializable, State> onGetQueries(State state, GetQueries get) {
     List<QueryInfo> out = new ArrayList<>();
     for (Entry e : state.queries().values()) {
       QueryDeployed d = e.deployed();
@@ -400,7 +352,7 @@ public final class QueryRegistry
     return Effect().none();
   }
 
-  private Effect<Event, State> onTick(State state, Tick tick) {
+  private Effect<CborSerializable, State> onTick(State state, Tick tick) {
     place(state);
     for (Entry e : state.queries().values()) {
       if (ready.contains(e.deployed().graph().id().value())) {
@@ -421,7 +373,8 @@ public final class QueryRegistry
         siteOf.put(LogicNode.entityId(s.query(), s.id()), e.placement().get(s.id().value()));
       }
     }
-    Map<String, String> chosen = Assigner.assign(siteOf, liveMembersBySite(), placed, crashedMembers());
+    MembershipView view = membership();
+    Map<String, String> chosen = Assigner.assign(siteOf, view.liveWorkersBySiteName(), placed, crashedMembers(view));
     Map<String, String> changed = new LinkedHashMap<>();
     chosen.forEach(
         (node, addr) -> {
@@ -439,7 +392,7 @@ public final class QueryRegistry
         (done, failure) -> new LocationsWritten(changed, failure == null ? null : failure.getMessage()));
   }
 
-  private Effect<Event, State> onLocationsWritten(State state, LocationsWritten written) {
+  private Effect<CborSerializable, State> onLocationsWritten(State state, LocationsWritten written) {
     writing = false;
     if (written.failure() != null) {
       ctx.getLog().warn("writing shard locations failed, retrying on the next tick: {}", written.failure());
@@ -501,37 +454,40 @@ public final class QueryRegistry
     }
   }
 
-  // ---- migrations
+  // ---- migrations: a shell over MoveProcess, which decides; this persists and carries out
 
-  private Effect<Event, State> onMigrate(State state, Migrate migrate) {
+  private Effect<CborSerializable, State> onMigrate(State state, Migrate migrate) {
     MigrationInstruction in = migrate.instruction();
-    String problem = checkMove(state, in);
+    MembershipView view = membership();
+    String problem = checkMove(state, in, view);
     if (problem != null) {
       ctx.getLog().warn("migration of {}/{} to {} refused: {}", in.query(), in.nodes(), in.toSite(), problem);
       migrate.replyTo().tell(new Rejected(problem));
       return Effect().none();
     }
-    String id = "m-" + UUID.randomUUID().toString().substring(0, 8);
-    Map<String, String> from = new TreeMap<>();
-    for (String n : in.nodes()) {
-      from.put(n, state.placementOf(in.query()).get(n));
+    MigrationId id = MigrationId.random();
+    Map<NodeId, Site> from = new TreeMap<>(Comparator.comparing(NodeId::value));
+    for (NodeId n : in.nodes()) {
+      from.put(n, Site.of(state.placementOf(in.query().value()).get(n.value())));
     }
-    MigrationStarted started = new MigrationStarted(id, in.query(), downstreamFirst(state, in), from, in.toSite(), System.currentTimeMillis());
+    MoveProcess.Begun begun =
+        MoveProcess.start(id, in.query(), downstreamFirst(state, in), from, in.toSite(), moveSettings, System.currentTimeMillis());
+    Flight f = new Flight(begun.process(), migrate.replyTo());
+    MoveProcess.MigrationStarted started = (MoveProcess.MigrationStarted) begun.decision().events().get(0);
     return Effect()
-        .persist(started)
+        .persist(new ArrayList<CborSerializable>(begun.decision().events()))
         .thenRun(
             s -> {
-              ctx.getLog().info("migration={} query={} nodes={} from={} to={} started", id, in.query(), started.nodes(), from, in.toSite());
-              Flight f = new Flight();
-              f.replyTo = migrate.replyTo();
+              ctx.getLog().info("migration={} query={} nodes={} from={} to={} started", id, in.query(), started.nodes(), started.from(),
+                  in.toSite());
               flights.put(id, f);
-              pauseAll(s.moves().get(id), f);
+              execute(s, f, begun.decision().effects());
             });
   }
 
   /** Why a move cannot run, or null. */
-  private String checkMove(State state, MigrationInstruction in) {
-    Entry e = state.queries().get(in.query());
+  private String checkMove(State state, MigrationInstruction in, MembershipView view) {
+    Entry e = state.queries().get(in.query().value());
     if (e == null) {
       return "unknown query '" + in.query() + "'; deployed queries are " + state.queries().keySet();
     }
@@ -540,28 +496,30 @@ public final class QueryRegistry
     }
     Map<String, NodeSpec> specs = new HashMap<>();
     specs(e.deployed()).forEach(s -> specs.put(s.id().value(), s));
-    Map<String, List<String>> sites = liveMembersBySite();
-    if (!sites.containsKey(in.toSite())) {
+    Map<Site, List<String>> sites = view.liveWorkersBySite();
+    Site to = in.toSite();
+    if (!sites.containsKey(to)) {
       Set<String> known = new TreeSet<>(e.placement().values());
-      known.addAll(sites.keySet());
-      return (known.contains(in.toSite()) ? "site '" + in.toSite() + "' has no live member" : "unknown site '" + in.toSite() + "'")
-          + "; sites with live members: " + new TreeSet<>(sites.keySet());
+      sites.keySet().forEach(s -> known.add(s.name()));
+      return (known.contains(to.name()) ? "site '" + to + "' has no live member" : "unknown site '" + to + "'")
+          + "; sites with live members: " + sites.keySet();
     }
-    String tier = siteTiers().get(in.toSite());
-    for (String n : in.nodes()) {
+    String tier = Optional.ofNullable(view.siteTiers().get(to)).map(Tier::label).orElse(null);
+    for (NodeId node : in.nodes()) {
+      String n = node.value();
       NodeSpec spec = specs.get(n);
       if (spec == null) {
         return "query " + in.query() + " has no node '" + n + "'; its nodes are " + new TreeSet<>(specs.keySet());
       }
-      if (in.toSite().equals(e.placement().get(n))) {
-        return "node '" + n + "' already runs at site '" + in.toSite() + "'";
+      if (to.name().equals(e.placement().get(n))) {
+        return "node '" + n + "' already runs at site '" + to + "'";
       }
       for (Move m : state.moves().values()) {
-        if (m.active() && m.query().equals(in.query()) && m.nodes().contains(n)) {
+        if (m.active() && m.query().equals(in.query()) && m.nodes().contains(node)) {
           return "node '" + n + "' is already being moved by migration " + m.id();
         }
       }
-      String pii = PiiRule.violation(spec, in.toSite(), tier).orElse(null);
+      String pii = PiiRule.violation(spec, to.name(), tier).orElse(null);
       if (pii != null) {
         return pii;
       }
@@ -570,11 +528,11 @@ public final class QueryRegistry
   }
 
   /** The nodes of an instruction, downstream nodes first (the order they are paused in). */
-  private List<String> downstreamFirst(State state, MigrationInstruction in) {
-    List<String> order = new ArrayList<>();
-    List<NodeSpec> topo = specs(state.queries().get(in.query()).deployed());
+  private List<NodeId> downstreamFirst(State state, MigrationInstruction in) {
+    List<NodeId> order = new ArrayList<>();
+    List<NodeSpec> topo = specs(state.queries().get(in.query().value()).deployed());
     for (int i = topo.size() - 1; i >= 0; i--) {
-      String n = topo.get(i).id().value();
+      NodeId n = topo.get(i).id();
       if (in.nodes().contains(n)) {
         order.add(n);
       }
@@ -582,160 +540,99 @@ public final class QueryRegistry
     return order;
   }
 
-  private void pauseAll(Move m, Flight f) {
-    f.waitingFor.clear();
-    f.waitingFor.addAll(m.nodes());
-    f.deadlineNanos = System.nanoTime() + settings.stepTimeout().toNanos();
-    askPause(m, f);
-  }
-
-  /** Asks every node not yet paused to pause; a node that is not running yet is asked again. */
-  private void askPause(Move m, Flight f) {
-    for (String n : f.waitingFor) {
-      ctx.ask(
-          LogicNode.MoveReply.class,
-          nodes.apply(new QueryId(m.query()), new NodeId(n)),
-          settings.stepTimeout(),
-          r -> new LogicNode.Pause(m.id(), r),
-          (reply, failure) -> new MoveReplied(m.id(), reply, failure == null ? null : "no reply from " + n + ": " + failure.getMessage()));
-    }
-    timers.startSingleTimer("move-" + m.id(), new MoveTimer(m.id()), settings.resumeRetry().multipliedBy(5));
-  }
-
-  private Effect<Event, State> onMoveReplied(State state, MoveReplied r) {
-    Move m = state.moves().get(r.migrationId());
+  private Effect<CborSerializable, State> onMoveReplied(State state, MoveReplied r) {
     Flight f = flights.get(r.migrationId());
-    if (m == null || f == null || !m.active()) {
+    if (f == null) {
       return Effect().none();
     }
-    if (m.phase().equals("started")) {
-      if (r.reply() instanceof LogicNode.PausedAt p) {
-        String node = p.entityId().substring(p.entityId().indexOf('/') + 1);
-        f.checkpoints.put(node, p.seqNr());
-        f.waitingFor.remove(node);
-      } else if (r.reply() instanceof LogicNode.NotResumed nr && nr.reason().equals(LogicNode.NOT_RUNNING)) {
-        return Effect().none(); // just deployed or restarting: the move timer asks again
-      } else if (r.failure() != null && !f.waitingFor.isEmpty()) {
-        return Effect().none(); // a lost ask: asked again until the step deadline
-      } else if (f.failure == null) {
-        f.failure = r.failure() != null ? r.failure() : "could not stop: " + r.reply();
-        f.waitingFor.clear();
-      }
-      if (!f.waitingFor.isEmpty()) {
-        return Effect().none();
-      }
-      if (f.failure != null) {
-        return rollBack(state, m, f);
-      }
-      MigrationPaused paused = new MigrationPaused(m.id(), Map.copyOf(f.checkpoints), System.currentTimeMillis());
-      Map<String, String> target = new TreeMap<>();
-      m.nodes().forEach(n -> target.put(n, m.to()));
-      NodesPlaced relocate = new NodesPlaced(m.id(), target, false, "", System.currentTimeMillis());
-      return Effect().persist(List.of(paused, relocate)).thenRun(s -> resumeAll(s, s.moves().get(m.id()), f));
-    }
-    if (r.reply() instanceof LogicNode.ResumedAt a) {
-      f.waitingFor.remove(a.entityId().substring(a.entityId().indexOf('/') + 1));
-      if (f.waitingFor.isEmpty()) {
-        return finish(m, f);
-      }
-    }
-    return Effect().none();
-  }
-
-  /** Puts the nodes back at their source sites and resumes them there. */
-  private Effect<Event, State> rollBack(State state, Move m, Flight f) {
-    String reason = f.failure;
-    f.failure = null;
-    ctx.getLog().warn("migration={} rolling back: {}", m.id(), reason);
-    return Effect()
-        .persist(new NodesPlaced(m.id(), m.from(), true, reason, System.currentTimeMillis()))
-        .thenRun(s -> resumeAll(s, s.moves().get(m.id()), f));
-  }
-
-  /** Writes the new locations and asks every node to resume where it is placed, until all have. */
-  private void resumeAll(State state, Move m, Flight f) {
-    f.waitingFor.clear();
-    f.waitingFor.addAll(m.nodes());
-    f.deadlineNanos = System.nanoTime() + settings.stepTimeout().plus(settings.holdBeforeRestore()).toNanos();
-    place(state);
-    if (settings.holdBeforeRestore().isZero()) {
-      askResume(state, m, f);
+    MoveProcess.Input input;
+    if (r.failure() != null) {
+      input = new MoveProcess.AskLost(r.node(), r.failure());
+    } else if (r.reply() instanceof LogicNode.PausedAt p) {
+      input = new MoveProcess.PausedAt(r.node(), p.seqNr());
+    } else if (r.reply() instanceof LogicNode.ResumedAt) {
+      input = new MoveProcess.ResumedAt(r.node());
+    } else if (r.reply() instanceof LogicNode.NotResumed nr && nr.reason().equals(LogicNode.NOT_RUNNING)) {
+      input = new MoveProcess.NotRunning(r.node());
     } else {
-      timers.startSingleTimer("move-" + m.id(), new MoveTimer(m.id()), settings.holdBeforeRestore());
+      input = new MoveProcess.Refused(r.node(), String.valueOf(r.reply()));
     }
+    return decide(state, f, f.process.on(input, System.currentTimeMillis()));
   }
 
-  private void askResume(State state, Move m, Flight f) {
-    for (String n : f.waitingFor) {
-      String entity = LogicNode.entityId(new QueryId(m.query()), new NodeId(n));
-      String addr = placed.get(entity);
-      String site = state.placementOf(m.query()).get(n);
-      if (addr == null || !siteOfAddress(addr).equals(site)) {
-        continue; // its location at the new site is not written yet
-      }
-      long checkpoint = m.checkpoints().getOrDefault(n, 0L);
-      ctx.ask(
-          LogicNode.MoveReply.class,
-          nodes.apply(new QueryId(m.query()), new NodeId(n)),
-          settings.stepTimeout(),
-          r -> new LogicNode.Resume(m.id(), addr, checkpoint, r),
-          (reply, failure) -> new MoveReplied(m.id(), reply, failure == null ? null : failure.getMessage()));
-    }
-    timers.startSingleTimer("move-" + m.id(), new MoveTimer(m.id()), settings.resumeRetry());
-  }
-
-  private Effect<Event, State> onMoveTimer(State state, MoveTimer t) {
-    Move m = state.moves().get(t.migrationId());
+  private Effect<CborSerializable, State> onMoveTimer(State state, MoveTimer t) {
     Flight f = flights.get(t.migrationId());
-    if (m == null || f == null || !m.active()) {
+    if (f == null) {
       return Effect().none();
     }
-    switch (m.phase()) {
-      case "started":
-      case "paused":
-        if (f.failure == null && System.nanoTime() < f.deadlineNanos) {
-          askPause(m, f);
-          return Effect().none();
+    return decide(state, f, f.process.on(new MoveProcess.TimerFired(), System.currentTimeMillis()));
+  }
+
+  /** Persists the decision's events (in one write), then carries out its effects. */
+  private Effect<CborSerializable, State> decide(State state, Flight f, MoveProcess.Decision d) {
+    if (d.events().isEmpty()) {
+      execute(state, f, d.effects());
+      return Effect().none();
+    }
+    for (MoveProcess.Event e : d.events()) {
+      if (e instanceof MoveProcess.NodesPlaced n && n.rollback()) {
+        ctx.getLog().warn("migration={} rolling back: {}", n.id(), n.reason());
+      }
+    }
+    return Effect().persist(new ArrayList<CborSerializable>(d.events())).thenRun(s -> execute(s, f, d.effects()));
+  }
+
+  private void execute(State state, Flight f, List<MoveProcess.Effect> effects) {
+    Move m = f.process.move();
+    for (MoveProcess.Effect effect : effects) {
+      if (effect instanceof MoveProcess.AskPause a) {
+        askPause(m, a.node());
+      } else if (effect instanceof MoveProcess.WriteLocations) {
+        place(state);
+      } else if (effect instanceof MoveProcess.AskResume a) {
+        askResume(m, a);
+      } else if (effect instanceof MoveProcess.StartTimer t) {
+        timers.startSingleTimer(timerKey(m.id()), new MoveTimer(m.id()), t.delay());
+      } else if (effect instanceof MoveProcess.Finish fin) {
+        timers.cancel(timerKey(m.id()));
+        flights.remove(m.id());
+        MigrationReport report = report(state, state.moves().get(m.id()));
+        ctx.getLog().info("migration={} {} in {} ms: {}", m.id(), fin.outcome(), report.pauseMillis(), report.steps());
+        if (f.replyTo != null) {
+          f.replyTo.tell(new MigrationEnded(report));
         }
-        if (f.failure == null) {
-          f.failure = "nodes " + f.waitingFor + " did not stop within " + settings.stepTimeout();
-        }
-        return rollBack(state, m, f);
-      case "placed":
-        if (System.nanoTime() > f.deadlineNanos) {
-          f.failure = "nodes " + f.waitingFor + " did not resume at site '" + m.to() + "' within " + settings.stepTimeout();
-          return rollBack(state, m, f);
-        }
-        askResume(state, m, f);
-        return Effect().none();
-      default:
-        // Rolling back never gives up: a node must not stay paused. place() re-places it if its
-        // source member died meanwhile.
-        if (f.waitingFor.isEmpty()) {
-          f.waitingFor.addAll(m.nodes());
-        }
-        askResume(state, m, f);
-        return Effect().none();
+      }
     }
   }
 
-  private Effect<Event, State> finish(Move m, Flight f) {
-    String outcome = m.phase().equals("placed") ? MigrationReport.COMPLETED : MigrationReport.ROLLED_BACK;
-    timers.cancel("move-" + m.id());
-    return Effect()
-        .persist(new MigrationFinished(m.id(), outcome, System.currentTimeMillis()))
-        .thenRun(
-            s -> {
-              flights.remove(m.id());
-              MigrationReport report = report(s, s.moves().get(m.id()));
-              ctx.getLog().info("migration={} {} in {} ms: {}", m.id(), outcome, report.pauseMillis(), report.steps());
-              if (f.replyTo != null) {
-                f.replyTo.tell(new MigrationEnded(report));
-              }
-            });
+  private static String timerKey(MigrationId id) {
+    return "move-" + id;
   }
 
-  private Effect<Event, State> onGetMigrations(State state, GetMigrations get) {
+  /** Asks a node to pause; a node that is not running yet is asked again at the next timer. */
+  private void askPause(Move m, NodeId n) {
+    ctx.ask(
+        LogicNode.MoveReply.class,
+        nodes.apply(m.query(), n),
+        settings.stepTimeout(),
+        r -> new LogicNode.Pause(m.id().value(), r),
+        (reply, failure) -> new MoveReplied(m.id(), n, reply, failure == null ? null : "no reply from " + n + ": " + failure.getMessage()));
+  }
+
+  private void askResume(Move m, MoveProcess.AskResume a) {
+    String addr = placed.get(LogicNode.entityId(m.query(), a.node()));
+    if (addr == null || !a.site().equals(membership().siteOfAddress().get(addr))) {
+      return; // its location at the new site is not written yet: the timer asks again
+    }
+    ctx.ask(
+        LogicNode.MoveReply.class,
+        nodes.apply(m.query(), a.node()),
+        settings.stepTimeout(),
+        r -> new LogicNode.Resume(m.id().value(), addr, a.checkpointSeqNr(), r),
+        (reply, failure) -> new MoveReplied(m.id(), a.node(), reply, failure == null ? null : failure.getMessage()));
+  }
+
+  private Effect<CborSerializable, State> onGetMigrations(State state, GetMigrations get) {
     List<MigrationReport> out = new ArrayList<>();
     state.moves().values().forEach(m -> out.add(report(state, m)));
     get.replyTo().tell(new Migrations(out));
@@ -743,25 +640,23 @@ public final class QueryRegistry
   }
 
   private static MigrationReport report(State state, Move m) {
-    Map<String, String> sites = new TreeMap<>();
-    for (String n : m.nodes()) {
-      sites.put(n, state.placementOf(m.query()).getOrDefault(n, "?"));
-    }
-    return new MigrationReport(
-        m.id(), m.query(), m.nodes(), m.from(), m.to(), m.outcome(), m.reason(), m.steps(), sites, m.startedAtMillis(), m.endedAtMillis());
+    Map<NodeId, Site> sites = new HashMap<>();
+    state.placementOf(m.query().value()).forEach((n, site) -> sites.put(new NodeId(n), Site.of(site)));
+    return m.report(sites);
   }
 
   // ---- membership
 
+  private MembershipView membership() {
+    return MembershipView.of(Cluster.get(ctx.getSystem()).state());
+  }
+
   /** Members that failed, and members removed less than the removal grace ago. */
-  private Set<String> crashedMembers() {
-    var state = Cluster.get(ctx.getSystem()).state();
-    Set<String> crashed = new HashSet<>();
-    Set<String> members = new HashSet<>();
-    state.getMembers().forEach(m -> members.add(m.address().toString()));
+  private Set<String> crashedMembers(MembershipView view) {
+    Set<String> crashed = new HashSet<>(view.failed());
     long now = System.nanoTime();
     for (String addr : new HashSet<>(placed.values())) {
-      if (!members.contains(addr)) {
+      if (!view.members().contains(addr)) {
         long since = removedSince.computeIfAbsent(addr, a -> now);
         if (now - since < settings.removalGrace().toNanos()) {
           crashed.add(addr);
@@ -769,58 +664,6 @@ public final class QueryRegistry
       }
     }
     removedSince.keySet().retainAll(placed.values());
-    for (Member m : state.getUnreachable()) {
-      crashed.add(m.address().toString());
-    }
-    for (Member m : state.getMembers()) {
-      if (m.status() == MemberStatus.down()) {
-        crashed.add(m.address().toString());
-      }
-    }
     return crashed;
-  }
-
-  /** Site name → addresses of its Up, reachable members that run logic nodes. */
-  private Map<String, List<String>> liveMembersBySite() {
-    Map<String, List<String>> sites = new TreeMap<>();
-    var state = Cluster.get(ctx.getSystem()).state();
-    for (Member m : state.getMembers()) {
-      if (m.status() != MemberStatus.up() || !m.hasRole(MemberSettings.WORKER_ROLE) || state.getUnreachable().contains(m)) {
-        continue;
-      }
-      for (String role : m.getRoles()) {
-        if (role.startsWith("site-")) {
-          sites.computeIfAbsent(role.substring(5), k -> new ArrayList<>()).add(m.address().toString());
-        }
-      }
-    }
-    return sites;
-  }
-
-  /** Site name → tier (edge or cloud), from the roles of the members there. */
-  private Map<String, String> siteTiers() {
-    Map<String, String> tiers = new TreeMap<>();
-    for (Member m : Cluster.get(ctx.getSystem()).state().getMembers()) {
-      String tier = m.hasRole("edge") ? "edge" : m.hasRole("cloud") ? "cloud" : null;
-      for (String role : m.getRoles()) {
-        if (role.startsWith("site-") && tier != null) {
-          tiers.put(role.substring(5), tier);
-        }
-      }
-    }
-    return tiers;
-  }
-
-  private String siteOfAddress(String address) {
-    for (Member m : Cluster.get(ctx.getSystem()).state().getMembers()) {
-      if (m.address().toString().equals(address)) {
-        for (String role : m.getRoles()) {
-          if (role.startsWith("site-")) {
-            return role.substring(5);
-          }
-        }
-      }
-    }
-    return "";
   }
 }

@@ -6,6 +6,7 @@ import io.ferry.blocks.BlockFrontend;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.Site;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,8 +24,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
@@ -289,41 +288,24 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
    * the live agent at that site with the lowest address.
    */
   private Optional<ActorRef<BlockAgent.Command>> agentAt(String site, ActorRef<BlockAgent.Command> current) {
-    Map<Address, Member> live = liveMembers();
-    if (current != null && agents.contains(current)) {
-      Member m = live.get(addressOf(current));
-      if (m != null && m.hasRole("site-" + site)) {
-        return Optional.of(current);
-      }
+    MembershipView view = MembershipView.of(Cluster.get(ctx.getSystem()).state());
+    Optional<Site> live = view.liveMembersBySite().keySet().stream().filter(s -> s.name().equals(site)).findFirst();
+    if (live.isEmpty()) {
+      return Optional.empty();
+    }
+    Site at = live.get();
+    if (current != null && agents.contains(current) && view.liveAt(memberOf(current), at)) {
+      return Optional.of(current);
     }
     return agents.stream()
-        .filter(a -> {
-          Member m = live.get(addressOf(a));
-          return m != null && m.hasRole("site-" + site);
-        })
+        .filter(a -> view.liveAt(memberOf(a), at))
         .min(Comparator.comparing(a -> addressOf(a).toString()));
   }
 
-  private Map<Address, Member> liveMembers() {
-    Map<Address, Member> live = new HashMap<>();
-    var state = Cluster.get(ctx.getSystem()).state();
-    for (Member m : state.getMembers()) {
-      if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) {
-        live.put(m.address(), m);
-      }
-    }
-    return live;
-  }
-
+  /** Names of the sites with a live member. */
   private Set<String> sites() {
     Set<String> sites = new java.util.TreeSet<>();
-    for (Member m : liveMembers().values()) {
-      m.getRoles().forEach(r -> {
-        if (r.startsWith("site-")) {
-          sites.add(r.substring(5));
-        }
-      });
-    }
+    MembershipView.of(Cluster.get(ctx.getSystem()).state()).liveMembersBySite().keySet().forEach(s -> sites.add(s.name()));
     return sites;
   }
 

@@ -261,7 +261,7 @@ public final class ChaosRun {
       String to = sites.get(r.nextInt(sites.size()));
       faults.add(new RunReport.Event(now, "migration", p.target() + " -> " + to));
       moves.add(
-          cluster.any().ferry().migrate(new MigrationInstruction(d.query().value(), List.of(p.target()), to))
+          cluster.any().ferry().migrate(MigrationInstruction.of(d.query().value(), List.of(p.target()), to))
               .toCompletableFuture()
               .whenComplete(
                   (rep, e) -> {
@@ -269,8 +269,8 @@ public final class ChaosRun {
                     if (e != null) {
                       operations.add(new RunReport.Event(at, "migration-refused", p.target() + " -> " + to + ": " + rootMessage(e)));
                     } else {
-                      operations.add(new RunReport.Event(at, "migration-" + rep.outcome().toLowerCase(), p.target() + " -> " + to + " in " + rep.pauseMillis() + " ms"));
-                      if (rep.outcome().equals(MigrationReport.COMPLETED)) {
+                      operations.add(new RunReport.Event(at, "migration-" + rep.outcome().name().toLowerCase(), p.target() + " -> " + to + " in " + rep.pauseMillis() + " ms"));
+                      if (rep.outcome().equals(MigrationReport.Outcome.COMPLETED)) {
                         pauses.add(rep.pauseMillis());
                       }
                     }

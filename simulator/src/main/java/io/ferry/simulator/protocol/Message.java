@@ -6,8 +6,10 @@ import io.ferry.query.Row;
 import java.util.List;
 
 /**
- * What simulated logic nodes and the sink reader send each other: the small subset of {@code
- * LogicNode.Command} the pull/anchor protocol uses, with instance ids in place of actor refs.
+ * What simulated logic nodes, the sink reader and the placement manager send each other: the
+ * subset of {@code LogicNode.Command} the pull/anchor and move protocols use, with instance ids in
+ * place of actor refs. Move replies name the manager incarnation that asked: a restarted manager
+ * does not hear its predecessor's answers, as an ask's temporary actor dies with its member.
  */
 sealed interface Message {
 
@@ -50,6 +52,38 @@ sealed interface Message {
   record SinkRows(long from, List<Row> rows, long next, boolean done, boolean gap) implements Message {
     public String describe() {
       return "SinkRows " + from + ".." + next + (done ? " done" : "") + (gap ? " gap" : "");
+    }
+  }
+
+  /** Step 1 of a move, as {@code LogicNode.Pause}. */
+  record Pause(String migrationId, int managerEpoch) implements Message {
+    public String describe() {
+      return "Pause " + migrationId;
+    }
+  }
+
+  /** The restore step, as {@code LogicNode.Resume}: {@code expectedSite} stands for the expected address. */
+  record Resume(String migrationId, String expectedSite, long checkpointSeqNr, int managerEpoch) implements Message {
+    public String describe() {
+      return "Resume " + migrationId + " at " + expectedSite + " checkpoint=" + checkpointSeqNr;
+    }
+  }
+
+  record PausedAt(String migrationId, NodeId node, long seqNr, int managerEpoch) implements Message {
+    public String describe() {
+      return "PausedAt " + migrationId + " " + node.value() + " seq=" + seqNr;
+    }
+  }
+
+  record ResumedAt(String migrationId, NodeId node, int managerEpoch) implements Message {
+    public String describe() {
+      return "ResumedAt " + migrationId + " " + node.value();
+    }
+  }
+
+  record NotResumed(String migrationId, NodeId node, String reason, int managerEpoch) implements Message {
+    public String describe() {
+      return "NotResumed " + migrationId + " " + node.value() + ": " + reason;
     }
   }
 }

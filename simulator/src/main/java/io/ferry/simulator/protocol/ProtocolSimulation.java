@@ -1,28 +1,36 @@
 package io.ferry.simulator.protocol;
 
 import io.ferry.testkit.ReferenceRun;
+import io.ferry.placement.MigrationId;
+import io.ferry.placement.MigrationReport;
+import io.ferry.placement.MoveProcess;
+import io.ferry.placement.Site;
 import io.ferry.testkit.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
+import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeState;
 import io.ferry.simulator.check.LivenessCheck;
 import io.ferry.simulator.check.OnceOnlyCheck;
 import io.ferry.simulator.check.SingleOwnerCheck;
 import io.ferry.simulator.report.RunReport;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
  * The deterministic protocol tier: the sample query's logic nodes as real {@link
- * io.ferry.query.node.NodeState}s in one thread, on a simulated clock and network, with crashes,
- * restarts, moves, message loss, duplication and reordering and journal stalls drawn from one
- * seed. Faults stop at a heal time so liveness can be checked. The same seed gives the same trace.
+ * io.ferry.query.node.NodeState}s and their moves as the real {@link MoveProcess}, in one thread,
+ * on a simulated clock, network and journal, with crashes, restarts, moves, placement-manager
+ * crashes, message loss, duplication and reordering and journal stalls drawn from one seed. Faults stop at a heal time so liveness can be checked. The same seed gives the same trace.
  */
 public final class ProtocolSimulation {
 
@@ -31,7 +39,9 @@ public final class ProtocolSimulation {
   private static final String DEPLOYMENT = "sim-1";
   private static final long MS = 1000;
   private static final long REGISTRY_TICK_MICROS = 1000 * MS;
-  private static final long MOVE_RETRY_MICROS = 20 * MS;
+  private static final Duration MOVE_RESUME_RETRY = Duration.ofMillis(20);
+  /** The two sites nodes move between; every node starts at the first. */
+  private static final List<String> SITES = List.of("edge-a", "cloud");
 
   /**
    * @param dedup false switches the anchors' dedup off (test-only), to show the checker catches it
@@ -96,6 +106,8 @@ public final class ProtocolSimulation {
   private final long ratePerSecond;
   private final double crashesPerSecond;
   private final double movesPerSecond;
+  private final double managerCrashesPerSecond;
+  private final long managerRestartMinMicros;
   private final long restartDelayMaxMicros;
   private final long handoffDelayMaxMicros;
   private final long healAtMicros;
@@ -110,7 +122,10 @@ public final class ProtocolSimulation {
   private final Map<String, Integer> incarnations = new LinkedHashMap<>();
   private final Map<String, Long> startedAtMicros = new LinkedHashMap<>();
   private final List<SingleOwnerCheck.Interval> intervals = new ArrayList<>();
-  private final Map<String, Move> moves = new LinkedHashMap<>();
+  private final Map<String, String> siteOf = new LinkedHashMap<>();
+  /** Nodes with no live instance whose next instance is scheduled (a restart or a hand-off). */
+  private final Set<String> startPending = new HashSet<>();
+  private final SimManager manager;
   private final List<RunReport.Event> faults = new ArrayList<>();
   private final List<RunReport.Event> operations = new ArrayList<>();
   private final List<Long> pausesMillis = new ArrayList<>();
@@ -153,6 +168,13 @@ public final class ProtocolSimulation {
         MS,
         random.between(2 * MS, 100 * MS));
     healAtMicros = random.between(1000 * MS, 15_000 * MS);
+    managerCrashesPerSecond = random.chance(0.3) ? random.uniform(0.05, 0.5) : 0;
+    // A restarted manager (a singleton taking over elsewhere) comes up after the dead one's messages landed.
+    managerRestartMinMicros = delayMax + MS;
+    MoveProcess.Settings moveSettings = new MoveProcess.Settings(
+        Duration.ofMillis(random.between(1000, 10_000)),
+        MOVE_RESUME_RETRY,
+        Duration.ofMillis(random.chance(0.3) ? random.between(1, 500) : 0));
 
     probabilities.put("recordsPerSource", (double) records);
     probabilities.put("ratePerSecond", (double) ratePerSecond);
@@ -172,16 +194,23 @@ public final class ProtocolSimulation {
     probabilities.put("pullTimeoutMillis", settings.pullTimeoutMicros() / 1000.0);
     probabilities.put("snapshotEvery", (double) settings.snapshotEvery());
     probabilities.put("healAtMillis", healAtMicros / 1000.0);
+    probabilities.put("managerCrashesPerSecond", managerCrashesPerSecond);
+    probabilities.put("moveStepTimeoutMillis", (double) moveSettings.stepTimeout().toMillis());
+    probabilities.put("moveHoldMillis", (double) moveSettings.holdBeforeRestore().toMillis());
 
     network = new SimNetwork(scheduler, random, this::resolve, pDrop, pDup, delayMin, delayMax);
     reader = new SimReader(scheduler, network, SampleQuery.SINK, 500, 100 * MS, 500 * MS);
     graph = SampleQuery.graph("q-" + seed, records, ratePerSecond, null);
     specs = graph.compile();
+    manager = new SimManager(moveSettings);
   }
 
   private Optional<Consumer<Message>> resolve(SimNetwork.Address to) {
     if (to instanceof SimNetwork.ToReader) {
       return Optional.of(reader::receive);
+    }
+    if (to instanceof SimNetwork.ToManager) {
+      return manager.up() ? Optional.of(manager::receive) : Optional.empty();
     }
     SimNode node = to instanceof SimNetwork.ToNode n ? live.get(n.node()) : instances.get(((SimNetwork.ToInstance) to).instance());
     return node == null || !node.alive() ? Optional.empty() : Optional.of(node::receive);
@@ -193,6 +222,7 @@ public final class ProtocolSimulation {
     try {
       for (NodeSpec spec : specs) {
         journals.put(spec.id().value(), new SimJournal(spec.id().value()));
+        siteOf.put(spec.id().value(), SITES.get(0));
         startInstance(spec.id().value());
       }
       operations.add(new RunReport.Event(0, "deploy", "query " + graph.id().value() + ", " + specs.size() + " nodes, " + records + " records per source"));
@@ -203,6 +233,9 @@ public final class ProtocolSimulation {
       }
       if (movesPerSecond > 0) {
         scheduleMove();
+      }
+      if (managerCrashesPerSecond > 0) {
+        scheduleManagerCrash();
       }
       scheduler.after(healAtMicros, "sim", "heal", "", this::heal);
       while (!reader.done() && scheduler.nowMicros() <= limitMicros && scheduler.step()) {
@@ -222,9 +255,10 @@ public final class ProtocolSimulation {
     if (running != null && running.alive()) {
       throw new IllegalStateException("two live instances of " + node + ": " + running.instance() + " still runs");
     }
+    startPending.remove(node);
     int n = incarnations.merge(node, 1, Integer::sum);
     String id = node + "#" + n;
-    SimNode instance = new SimNode(host, journals.get(node), new NodeId(node), id);
+    SimNode instance = new SimNode(host, journals.get(node), new NodeId(node), id, siteOf.get(node));
     live.put(node, instance);
     instances.put(id, instance);
     startedAtMicros.put(id, scheduler.nowMicros());
@@ -264,13 +298,25 @@ public final class ProtocolSimulation {
     }
 
     @Override
-    public boolean dedup() {
-      return options.dedup();
+    public NodeState.AnchorCheck anchorCheck() {
+      // Dedup off takes every batch whatever its start, as a node without the anchor check would.
+      return options.dedup() ? NodeState.AnchorCheck.EXACT : (from, anchor) -> true;
     }
 
     @Override
     public boolean healed() {
       return healed;
+    }
+
+    @Override
+    public void restart(SimNode instance) {
+      scheduler.after(0, instance.instance(), "restart-behind-checkpoint", "", () -> {
+        if (live.get(instance.node().value()) == instance && instance.alive()) {
+          operations.add(event("restore-retry", instance.instance() + " recovered behind its checkpoint"));
+          endInstance(instance, false);
+          startInstance(instance.node().value());
+        }
+      });
     }
 
     @Override
@@ -316,31 +362,16 @@ public final class ProtocolSimulation {
       endInstance(victim, true);
       long delay = random.between(10 * MS, restartDelayMaxMicros);
       faults.add(event("crash", victim.instance() + ", restart in " + delay / MS + " ms"));
+      startPending.add(node);
       scheduler.after(delay, node, "restart", "", () -> {
         startInstance(node);
-        faults.add(event("restart", live.get(node).instance()));
+        faults.add(event("restart", live.get(node).instance() + " at " + siteOf.get(node)));
       });
     }
     scheduleCrash();
   }
 
-  // ---- moves (docs/migration.md: stop, relocate, restore, resume) ----------------------------
-
-  private enum Step { PAUSING, HANDOFF, RESUMING }
-
-  private final class Move {
-    final String id;
-    final String node;
-    Step step = Step.PAUSING;
-    String asked;
-    long checkpointSeqNr;
-    long pausedAtMicros = -1;
-
-    Move(String id, String node) {
-      this.id = id;
-      this.node = node;
-    }
-  }
+  // ---- moves: the production MoveProcess, with simulated messages, timers and journal ----------
 
   private void scheduleMove() {
     scheduler.after(random.exponential(1e6 / movesPerSecond), "sim", "move", "", this::startMove);
@@ -350,63 +381,202 @@ public final class ProtocolSimulation {
     if (healed) {
       return;
     }
-    List<String> candidates = new ArrayList<>();
-    live.forEach((node, instance) -> {
-      if (instance.ready() && instance.state().configured() && !moves.containsKey(node)) {
-        candidates.add(node);
+    if (manager.up()) {
+      List<String> candidates = new ArrayList<>();
+      live.forEach((node, instance) -> {
+        if (instance.ready() && instance.state().configured() && !manager.moving(new NodeId(node))) {
+          candidates.add(node);
+        }
+      });
+      if (!candidates.isEmpty()) {
+        String node = random.pick(candidates);
+        String from = siteOf.get(node);
+        String to = SITES.get(0).equals(from) ? SITES.get(1) : SITES.get(0);
+        manager.start(new NodeId(node), Site.of(from), Site.of(to));
       }
-    });
-    if (!candidates.isEmpty()) {
-      String node = random.pick(candidates);
-      Move move = new Move("m" + (++moveCount), node);
-      moves.put(node, move);
-      operations.add(event("move", move.id + " " + node + " from " + live.get(node).instance()));
-      driveMove(move);
     }
     scheduleMove();
   }
 
-  /** The manager's retry loop: asks the node's current instance for the step it is at. */
-  private void driveMove(Move move) {
-    if (moves.get(move.node) != move) {
-      return;
-    }
-    SimNode instance = live.get(move.node);
-    if (instance != null && instance.ready() && !instance.instance().equals(move.asked)) {
-      if (move.step == Step.PAUSING) {
-        move.asked = instance.instance();
-        instance.pause(move.id, seqNr -> paused(move, instance, seqNr), reason -> move.asked = null);
-      } else if (move.step == Step.RESUMING) {
-        move.asked = instance.instance();
-        instance.resume(move.id, move.checkpointSeqNr, () -> resumed(move), reason -> {
-          operations.add(event("restore-retry", move.id + " " + reason));
-          endInstance(instance, false);
-          startInstance(move.node);
+  private void scheduleManagerCrash() {
+    scheduler.after(random.exponential(1e6 / managerCrashesPerSecond), "sim", "manager-crash", "", () -> {
+      if (healed) {
+        return;
+      }
+      if (manager.up()) {
+        long delay = random.between(managerRestartMinMicros, managerRestartMinMicros + restartDelayMaxMicros);
+        faults.add(event("manager-crash", "restart in " + delay / MS + " ms"));
+        manager.crash();
+        scheduler.after(delay, "manager", "restart", "", () -> {
+          faults.add(event("manager-restart", ""));
+          manager.restart();
         });
       }
-    }
-    scheduler.after(MOVE_RETRY_MICROS, "manager", "move-retry", move.id, () -> driveMove(move));
-  }
-
-  private void paused(Move move, SimNode instance, long seqNr) {
-    move.checkpointSeqNr = seqNr;
-    move.pausedAtMicros = scheduler.nowMicros();
-    move.step = Step.HANDOFF;
-    operations.add(event("paused", move.id + " " + instance.instance() + " checkpoint seq=" + seqNr));
-    endInstance(instance, false);
-    long handoff = random.between(MS, handoffDelayMaxMicros);
-    scheduler.after(handoff, move.node, "handoff", move.id, () -> {
-      startInstance(move.node);
-      move.step = Step.RESUMING;
-      operations.add(event("restore", move.id + " " + live.get(move.node).instance()));
+      scheduleManagerCrash();
     });
   }
 
-  private void resumed(Move move) {
-    moves.remove(move.node);
-    long pause = move.pausedAtMicros < 0 ? 0 : scheduler.nowMicros() - move.pausedAtMicros;
-    pausesMillis.add(pause / MS);
-    operations.add(event("resumed", move.id + " " + live.get(move.node).instance() + " after a pause of " + pause / MS + " ms"));
+  /**
+   * Sharding after a location write: the node's instance stops and a new one starts at the new site
+   * after a hand-off delay. A node with no live instance starts at the new site when its restart comes.
+   */
+  private void relocate(String node, String site) {
+    if (site.equals(siteOf.put(node, site))) {
+      return;
+    }
+    SimNode instance = live.get(node);
+    if (instance != null && instance.alive()) {
+      endInstance(instance, false);
+    }
+    if (live.containsKey(node) || startPending.contains(node)) {
+      return;
+    }
+    startPending.add(node);
+    long handoff = random.between(MS, handoffDelayMaxMicros);
+    scheduler.after(handoff, node, "handoff", site, () -> {
+      startInstance(node);
+      operations.add(event("restore", live.get(node).instance() + " at " + site));
+    });
+  }
+
+  /**
+   * The placement manager's part in moves: a shell over {@link MoveProcess}, as {@code QueryRegistry}
+   * is in a cluster. Its journal is a list of the events the process decided on; a crash loses
+   * everything else (running processes, timers, the answers on their way), and a restart replays
+   * the journal and recovers every move that had not ended.
+   */
+  private final class SimManager {
+    private final MoveProcess.Settings settings;
+    private final List<MoveProcess.Event> journal = new ArrayList<>();
+    private final Map<MigrationId, MoveProcess.Move> recorded = new LinkedHashMap<>();
+    private final Map<MigrationId, MoveProcess> running = new LinkedHashMap<>();
+    private final Map<MigrationId, Integer> timers = new LinkedHashMap<>();
+    private boolean up = true;
+    private int epoch;
+
+    SimManager(MoveProcess.Settings settings) {
+      this.settings = settings;
+    }
+
+    boolean up() {
+      return up;
+    }
+
+    boolean moving(NodeId node) {
+      return recorded.values().stream().anyMatch(m -> m.active() && m.nodes().contains(node));
+    }
+
+    private String self() {
+      return "manager#" + epoch;
+    }
+
+    private long nowMillis() {
+      return scheduler.nowMicros() / MS;
+    }
+
+    void start(NodeId node, Site from, Site to) {
+      MigrationId id = new MigrationId("m" + (++moveCount));
+      operations.add(event("move", id + " " + node + " from " + live.get(node.value()).instance() + " at " + from + " to " + to));
+      MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), List.of(node), Map.of(node, from), to, settings, nowMillis());
+      running.put(id, begun.process());
+      decide(begun.process(), begun.decision());
+    }
+
+    void crash() {
+      up = false;
+      epoch++;
+      running.clear();
+      recorded.clear();
+      timers.clear();
+    }
+
+    void restart() {
+      up = true;
+      for (MoveProcess.Event e : journal) {
+        record(e);
+      }
+      for (MoveProcess.Move m : recorded.values()) {
+        if (m.active()) {
+          operations.add(event("recover", m.id() + " at stage " + m.stage()));
+          MoveProcess.Begun begun = MoveProcess.recover(m, settings, nowMillis());
+          running.put(m.id(), begun.process());
+          decide(begun.process(), begun.decision());
+        }
+      }
+    }
+
+    void receive(Message m) {
+      if (m instanceof Message.PausedAt p && p.managerEpoch() == epoch) {
+        input(p.migrationId(), new MoveProcess.PausedAt(p.node(), p.seqNr()));
+      } else if (m instanceof Message.ResumedAt r && r.managerEpoch() == epoch) {
+        input(r.migrationId(), new MoveProcess.ResumedAt(r.node()));
+      } else if (m instanceof Message.NotResumed n && n.managerEpoch() == epoch) {
+        input(n.migrationId(), n.reason().equals(LogicNode.NOT_RUNNING)
+            ? new MoveProcess.NotRunning(n.node())
+            : new MoveProcess.Refused(n.node(), n.reason()));
+      }
+    }
+
+    private void input(String migrationId, MoveProcess.Input in) {
+      MoveProcess p = running.get(new MigrationId(migrationId));
+      if (p != null) {
+        decide(p, p.on(in, nowMillis()));
+      }
+    }
+
+    private void record(MoveProcess.Event e) {
+      recorded.put(e.id(), e instanceof MoveProcess.MigrationStarted s ? MoveProcess.Move.started(s) : recorded.get(e.id()).apply(e));
+    }
+
+    /** The journal write is immediate; then the effects run, as after Pekko's persist. */
+    private void decide(MoveProcess p, MoveProcess.Decision d) {
+      MigrationId id = p.move().id();
+      for (MoveProcess.Event e : d.events()) {
+        journal.add(e);
+        record(e);
+        if (e instanceof MoveProcess.MigrationPaused paused) {
+          operations.add(event("paused", id + " checkpoints " + paused.checkpoints()));
+        } else if (e instanceof MoveProcess.NodesPlaced n && n.rollback()) {
+          operations.add(event("rollback", id + " " + n.reason()));
+        }
+      }
+      for (MoveProcess.Effect effect : d.effects()) {
+        if (effect instanceof MoveProcess.AskPause a) {
+          network.sendControl(self(), new SimNetwork.ToNode(a.node().value()), new Message.Pause(id.value(), epoch));
+        } else if (effect instanceof MoveProcess.WriteLocations w) {
+          w.sites().forEach((n, site) -> relocate(n.value(), site.name()));
+        } else if (effect instanceof MoveProcess.AskResume a) {
+          SimNode instance = live.get(a.node().value());
+          if (instance != null && instance.site().equals(a.site().name())) {
+            network.sendControl(self(), new SimNetwork.ToNode(a.node().value()),
+                new Message.Resume(id.value(), a.site().name(), a.checkpointSeqNr(), epoch));
+          }
+        } else if (effect instanceof MoveProcess.StartTimer t) {
+          int generation = timers.merge(id, 1, Integer::sum);
+          int asOf = epoch;
+          scheduler.after(t.delay().toNanos() / 1000, "manager", "move-timer", id.value(), () -> {
+            if (up && epoch == asOf && timers.getOrDefault(id, -1) == generation) {
+              input(id.value(), new MoveProcess.TimerFired());
+            }
+          });
+        } else if (effect instanceof MoveProcess.Finish f) {
+          running.remove(id);
+          timers.remove(id);
+          finished(recorded.get(id), f.outcome());
+        }
+      }
+    }
+
+    private void finished(MoveProcess.Move m, MigrationReport.Outcome outcome) {
+      if (outcome == MigrationReport.Outcome.COMPLETED) {
+        long pausedAt = m.steps().stream().filter(s -> s.name() == MigrationReport.StepName.STOP).findFirst()
+            .map(MigrationReport.Step::atMillis).orElse(m.startedAtMillis());
+        pausesMillis.add(m.endedAtMillis() - pausedAt);
+        operations.add(event("resumed", m.id() + " " + m.nodes() + " at " + m.to() + " after a pause of " + (m.endedAtMillis() - pausedAt) + " ms"));
+      } else {
+        operations.add(event("rolled-back", m.id() + " " + m.nodes() + " at " + m.from() + ": " + m.reason()));
+      }
+    }
   }
 
   private RunReport.Event event(String kind, String detail) {

@@ -1,11 +1,13 @@
 package io.ferry.simulator.protocol;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * The simulated network between node instances and the sink reader: every message takes a random
+ * The simulated network between node instances, the sink reader and the placement manager: every message takes a random
  * delay in [delayMin, delayMax] (so messages overtake each other), is dropped with probability
  * {@code pDrop} and delivered twice with probability {@code pDup} until the faults heal. A message
  * whose receiver is not running when it arrives is lost, as in a shard hand-off.
@@ -35,6 +37,13 @@ final class SimNetwork {
     }
   }
 
+  /** The placement manager (whichever incarnation runs when the message arrives). */
+  record ToManager() implements Address {
+    public String describe() {
+      return "manager";
+    }
+  }
+
   private final Scheduler scheduler;
   private final SimRandom random;
   private final Function<Address, Optional<Consumer<Message>>> resolve;
@@ -47,6 +56,8 @@ final class SimNetwork {
   private long dropped;
   private long duplicated;
   private long undeliverable;
+  /** Per sender → receiver pair, when its last control message arrives: control keeps FIFO order. */
+  private final Map<String, Long> controlLastAtMicros = new HashMap<>();
 
   SimNetwork(
       Scheduler scheduler,
@@ -84,6 +95,22 @@ final class SimNetwork {
       long delay = random.between(delayMinMicros, delayMaxMicros);
       scheduler.after(delay, to.describe(), "deliver", from + "->" + message.describe(), () -> deliver(to, message));
     }
+  }
+
+  /**
+   * Sends a move-protocol message as Pekko remoting carries one between two actors: delayed, lost
+   * until the heal, never duplicated, and never overtaking an earlier message of the same pair.
+   */
+  void sendControl(String from, Address to, Message message) {
+    sent++;
+    if (!healed && random.chance(pDrop)) {
+      dropped++;
+      return;
+    }
+    String pair = from + "->" + to.describe();
+    long at = Math.max(scheduler.nowMicros() + random.between(delayMinMicros, delayMaxMicros), controlLastAtMicros.getOrDefault(pair, 0L));
+    controlLastAtMicros.put(pair, at);
+    scheduler.after(at - scheduler.nowMicros(), to.describe(), "deliver", from + "->" + message.describe(), () -> deliver(to, message));
   }
 
   private void deliver(Address to, Message message) {

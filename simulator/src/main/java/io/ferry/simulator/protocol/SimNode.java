@@ -4,6 +4,7 @@ import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.node.NodeEvent;
+import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeEvent.BatchProcessed;
 import io.ferry.query.node.NodeState;
 import io.ferry.simulator.protocol.Message.Batch;
@@ -18,14 +19,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
-import java.util.function.LongConsumer;
 
 /**
  * One running instance of a logic node in a protocol simulation: the real {@link NodeState} inside
  * a copy of {@code LogicNode}'s shell (one pull in flight per upstream and retry after the pull
  * timeout, held pulls answered empty after the long poll, source reads, pokes after recovery and
- * resume), with persistence against a {@link SimJournal}. As in Pekko, messages that arrive while
+ * resume, pause and resume for moves), with persistence against a {@link SimJournal}. As in Pekko, messages that arrive while
  * the instance recovers or persists are stashed, and an event changes the state only once it is
  * durable. A crashed instance loses its memory, timers, stash and unfinished writes.
  */
@@ -56,7 +55,11 @@ final class SimNode {
 
     Settings settings();
 
-    boolean dedup();
+    /** The anchor check every instance's state runs: exact, or broken on purpose for the dedup-off run. */
+    NodeState.AnchorCheck anchorCheck();
+
+    /** The instance stopped itself (a resume found its recovery behind the checkpoint): start it again. */
+    void restart(SimNode instance);
 
     /** Journal faults (stalls) stop at the heal time too. */
     boolean healed();
@@ -76,8 +79,9 @@ final class SimNode {
   private final SimJournal journal;
   private final NodeId node;
   private final String instance;
+  private final String site;
   private final Settings settings;
-  private NodeState state = new NodeState();
+  private NodeState state;
   private boolean alive = true;
   private boolean crashed;
   private boolean recovered;
@@ -90,12 +94,14 @@ final class SimNode {
   private long paceStartMicros = -1;
   private long pacedRows;
 
-  SimNode(Host host, SimJournal journal, NodeId node, String instance) {
+  SimNode(Host host, SimJournal journal, NodeId node, String instance, String site) {
     this.host = host;
     this.journal = journal;
     this.node = node;
     this.instance = instance;
+    this.site = site;
     this.settings = host.settings();
+    this.state = new NodeState(host.anchorCheck());
     long recovery = host.random().between(settings.recoveryMinMicros(), settings.recoveryMaxMicros());
     host.scheduler().after(recovery, instance, "recovered", "", this::recover);
   }
@@ -106,6 +112,11 @@ final class SimNode {
 
   NodeId node() {
     return node;
+  }
+
+  /** Where this instance runs: the node's site when it was started. */
+  String site() {
+    return site;
   }
 
   boolean alive() {
@@ -150,6 +161,10 @@ final class SimNode {
       deliver(() -> onPoke(p));
     } else if (m instanceof Read r) {
       deliver(() -> onRead(r));
+    } else if (m instanceof Message.Pause p) {
+      deliver(() -> onPause(p));
+    } else if (m instanceof Message.Resume r) {
+      deliver(() -> onResume(r));
     } else {
       throw new IllegalArgumentException(instance + " cannot handle " + m.describe());
     }
@@ -181,10 +196,7 @@ final class SimNode {
       return;
     }
     Optional<SimJournal.Snapshot> snap = journal.snapshot();
-    state = snap.map(s -> NodeState.fromSnapshot(s.snapshot())).orElseGet(NodeState::new);
-    if (!host.dedup()) {
-      state.disableDedupForSimulation();
-    }
+    state = snap.map(s -> NodeState.fromSnapshot(s.snapshot(), host.anchorCheck())).orElseGet(() -> new NodeState(host.anchorCheck()));
     seqNr = snap.map(SimJournal.Snapshot::seqNr).orElse(0L);
     for (SimJournal.Entry e : journal.eventsAfterSnapshot()) {
       state.apply(e.event());
@@ -362,39 +374,46 @@ final class SimNode {
     }
   }
 
-  /** Step 1 of a move, as {@code LogicNode.onPause}: {@code paused} gets the checkpoint's sequence number. */
-  void pause(String migrationId, LongConsumer paused, Consumer<String> refused) {
-    deliver(() -> {
-      if (!state.configured()) {
-        refused.accept("node is not running yet");
-      } else if (state.pausedBy().map(migrationId::equals).orElse(false)) {
-        paused.accept(seqNr);
-      } else if (state.pausedBy().isPresent()) {
-        refused.accept("already paused by migration " + state.pausedBy().get());
-      } else {
-        pullsInFlight.clear();
-        persist(new NodeEvent.Paused(migrationId), () -> paused.accept(seqNr));
-      }
-    });
+  /** Step 1 of a move, answered as {@code LogicNode.onPause} answers it: {@link NodeState#pause} decides. */
+  private void onPause(Message.Pause pause) {
+    String id = pause.migrationId();
+    int epoch = pause.managerEpoch();
+    NodeState.PauseAnswer answer = state.pause(id);
+    if (answer instanceof NodeState.NotRunningYet) {
+      reply(new Message.NotResumed(id, node, LogicNode.NOT_RUNNING, epoch));
+    } else if (answer instanceof NodeState.AlreadyPaused) {
+      reply(new Message.PausedAt(id, node, seqNr, epoch));
+    } else if (answer instanceof NodeState.PausedByOther other) {
+      reply(new Message.NotResumed(id, node, "already paused by migration " + other.migrationId(), epoch));
+    } else {
+      pullsInFlight.clear();
+      persist(((NodeState.PersistPause) answer).event(), () -> reply(new Message.PausedAt(id, node, seqNr, epoch)));
+    }
   }
 
-  /** Last step of a move, as {@code LogicNode.onResume}; a recovery behind the checkpoint stops the instance. */
-  void resume(String migrationId, long checkpointSeqNr, Runnable resumed, Consumer<String> notResumed) {
-    deliver(() -> {
-      if (seqNr < checkpointSeqNr) {
-        notResumed.accept("recovery at " + seqNr + " is behind the checkpoint " + checkpointSeqNr);
-        return;
-      }
-      if (!state.pausedBy().map(migrationId::equals).orElse(false)) {
-        resumed.run();
-        return;
-      }
-      persist(new NodeEvent.Resumed(migrationId), () -> {
-        resumed.run();
+  /** The restore step, answered as {@code LogicNode.onResume}: {@link NodeState#resume} decides. */
+  private void onResume(Message.Resume resume) {
+    String id = resume.migrationId();
+    int epoch = resume.managerEpoch();
+    NodeState.ResumeAnswer answer = state.resume(id, site.equals(resume.expectedSite()), seqNr, resume.checkpointSeqNr());
+    if (answer instanceof NodeState.RunsElsewhere) {
+      reply(new Message.NotResumed(id, node, "runs at " + site, epoch));
+    } else if (answer instanceof NodeState.BehindCheckpoint behind) {
+      reply(new Message.NotResumed(id, node, behind.reason(), epoch));
+      host.restart(this);
+    } else if (answer instanceof NodeState.AlreadyResumed) {
+      reply(new Message.ResumedAt(id, node, epoch));
+    } else {
+      persist(((NodeState.PersistResume) answer).event(), () -> {
+        reply(new Message.ResumedAt(id, node, epoch));
         pokeConsumers();
         drive();
       });
-    });
+    }
+  }
+
+  private void reply(Message m) {
+    host.network().send(instance, new SimNetwork.ToManager(), m);
   }
 
   private void onTick() {
