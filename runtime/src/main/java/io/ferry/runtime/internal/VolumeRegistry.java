@@ -196,14 +196,14 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     // A site counts when it has a live member; its agent may not be in the receptionist's listing
     // yet (a member that just joined): the volume is placed as soon as it is.
     Set<String> live = sites();
-    if (!live.contains(spec.sourceSite())) {
+    if (!live.contains(spec.sourceSite().name())) {
       return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (live sites: " + live + ")");
     }
-    if (!live.contains(spec.targetSite())) {
+    if (!live.contains(spec.targetSite().name())) {
       return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (live sites: " + live + ")");
     }
-    Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite(), null);
-    Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite(), null);
+    Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite().name(), null);
+    Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite().name(), null);
     // The parts start while the event is written: the first byte should not wait for the journal.
     // Should the write fail, the caller gets no answer and starts again; the agents' Ensure is
     // idempotent, so the parts already running are simply found.
@@ -249,7 +249,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   /** Keeps the backend placed and started, then (on its answer) the frontend. */
   private void ensure(VolumeSpec spec) {
     Placed p = placed.computeIfAbsent(spec.volume(), k -> new Placed());
-    Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite(), p.backendAgent);
+    Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite().name(), p.backendAgent);
     if (b.isEmpty()) {
       return; // no live member at the source site: the frontend keeps serving what it has
     }
@@ -262,7 +262,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.sizeBytes = -1;
     }
     // Where the frontend will receive blocks, if known: the backend sets the link up ahead of time.
-    Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite(), p.frontendAgent).map(endpoints::get);
+    Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite().name(), p.frontendAgent).map(endpoints::get);
     p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, target.map(BlockAgent.Endpoint::host).orElse(""), target.map(BlockAgent.Endpoint::port).orElse(0), backendReply));
     // The frontend starts (and recovers) alongside the backend; it learns where its backend is
     // from the EnsureFrontend that follows the backend's answer.
@@ -270,7 +270,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {
-    Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite(), p.frontendAgent);
+    Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite().name(), p.frontendAgent);
     if (f.isEmpty()) {
       return;
     }
