@@ -4,18 +4,19 @@ import io.ferry.blocks.BlockAgent;
 import io.ferry.blocks.BlockBackend;
 import io.ferry.blocks.BlockFrontend;
 import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeRoster;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.Site;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -38,8 +39,10 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
  * member of the target site (through each member's {@link BlockAgent}), telling the frontend where
  * its backend is. A member that dies has its part started again on another member of its site (or
  * on the same member when it comes back: the frontend's blocks live in that member's store).
+ * Whether a start or a stop is accepted is {@link VolumeRoster}'s to decide; a volume's phases
+ * (attaching, copying, copied, stopped) are its frontend's {@link io.ferry.blocks.VolumeMigration}.
  */
-public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Command, VolumeRegistry.Event, VolumeRegistry.State> {
+public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Command, VolumeRegistry.Event, VolumeRoster> {
 
   public sealed interface Command extends CborSerializable {}
 
@@ -83,13 +86,6 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   public record VolumeStopped(VolumeId volume) implements Event {}
 
-  public record State(Map<VolumeId, VolumeSpec> running, Set<VolumeId> stopped) implements CborSerializable {
-    public State {
-      running = Map.copyOf(running);
-      stopped = Set.copyOf(stopped);
-    }
-  }
-
   private static final class Placed {
     ActorRef<BlockAgent.Command> backendAgent;
     ActorRef<BlockBackend.Command> backend;
@@ -123,12 +119,12 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   @Override
-  public State emptyState() {
-    return new State(Map.of(), Set.of());
+  public VolumeRoster emptyState() {
+    return VolumeRoster.empty();
   }
 
   @Override
-  public CommandHandler<Command, Event, State> commandHandler() {
+  public CommandHandler<Command, Event, VolumeRoster> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(StartVolume.class, this::onStart)
@@ -178,29 +174,13 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
         .build();
   }
 
-  private Effect<Event, State> onStart(State s, StartVolume c) {
+  private Effect<Event, VolumeRoster> onStart(VolumeRoster s, StartVolume c) {
     // (validation first: nothing starts for a refused volume)
     VolumeSpec spec = c.spec();
     VolumeId v = spec.volume();
-    if (s.running().containsKey(v)) {
-      return refuse(c.replyTo(), "volume " + v + " is already migrating");
-    }
-    if (s.stopped().contains(v)) {
-      return refuse(c.replyTo(), "volume " + v + " was migrated before and stopped; start it under a new volume id");
-    }
-    for (VolumeSpec other : s.running().values()) {
-      if (other.volume().key() == v.key()) {
-        return refuse(c.replyTo(), "volume " + v + " has the same frame key as running volume " + other.volume() + "; choose another id");
-      }
-    }
-    // A site counts when it has a live member; its agent may not be in the receptionist's listing
-    // yet (a member that just joined): the volume is placed as soon as it is.
-    Set<String> live = sites();
-    if (!live.contains(spec.sourceSite().name())) {
-      return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (live sites: " + live + ")");
-    }
-    if (!live.contains(spec.targetSite().name())) {
-      return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (live sites: " + live + ")");
+    Optional<String> refused = s.refuseStart(spec, sites().stream().map(Site::of).collect(Collectors.toSet()));
+    if (refused.isPresent()) {
+      return refuse(c.replyTo(), refused.get());
     }
     Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite().name(), null);
     Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite().name(), null);
@@ -217,9 +197,10 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             });
   }
 
-  private Effect<Event, State> onStop(State s, StopVolume c) {
-    if (!s.running().containsKey(c.volume())) {
-      return refuse(c.replyTo(), "volume " + c.volume() + " is not migrating");
+  private Effect<Event, VolumeRoster> onStop(VolumeRoster s, StopVolume c) {
+    Optional<String> refused = s.refuseStop(c.volume());
+    if (refused.isPresent()) {
+      return refuse(c.replyTo(), refused.get());
     }
     return Effect()
         .persist(new VolumeStopped(c.volume()))
@@ -237,12 +218,12 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             });
   }
 
-  private Effect<Event, State> refuse(ActorRef<Reply> to, String reason) {
+  private Effect<Event, VolumeRoster> refuse(ActorRef<Reply> to, String reason) {
     to.tell(new Refused(reason));
     return Effect().none();
   }
 
-  private void ensureAll(State s) {
+  private void ensureAll(VolumeRoster s) {
     s.running().values().forEach(this::ensure);
   }
 
@@ -336,12 +317,10 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     return addressOf(ref).toString();
   }
 
-  private List<VolumeInfo> infos(State s) {
+  private List<VolumeInfo> infos(VolumeRoster s) {
     List<VolumeInfo> out = new ArrayList<>();
-    Map<VolumeId, VolumeSpec> ordered = new LinkedHashMap<>();
-    s.running().entrySet().stream().sorted(Map.Entry.comparingByKey(Comparator.comparing(VolumeId::value))).forEach(e -> ordered.put(e.getKey(), e.getValue()));
-    ordered.forEach((v, spec) -> {
-      Placed p = placed.get(v);
+    s.runningInOrder().forEach(spec -> {
+      Placed p = placed.get(spec.volume());
       out.add(
           new VolumeInfo(
               spec,
@@ -355,21 +334,11 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<VolumeRoster, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(VolumeStarted.class, (s, e) -> {
-          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
-          running.put(e.spec().volume(), e.spec());
-          return new State(running, s.stopped());
-        })
-        .onEvent(VolumeStopped.class, (s, e) -> {
-          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
-          running.remove(e.volume());
-          Set<VolumeId> stopped = new HashSet<>(s.stopped());
-          stopped.add(e.volume());
-          return new State(running, stopped);
-        })
+        .onEvent(VolumeStarted.class, (s, e) -> s.started(e.spec()))
+        .onEvent(VolumeStopped.class, (s, e) -> s.stopped(e.volume()))
         .build();
   }
 }
