@@ -196,6 +196,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private void execute(VolumeMigration.Command command) {
     if (command instanceof VolumeMigration.Open) {
       openCore();
+    } else if (command instanceof VolumeMigration.Release) {
+      closeCore(); // nothing to close on a member that never served the volume
     } else if (core == null) {
       ctx.getLog().warn("volume={} {} with the volume closed: skipped", volume, command);
     } else if (command instanceof VolumeMigration.Export e) {
@@ -221,8 +223,6 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
     } else if (command instanceof VolumeMigration.Detach) {
       core.detach();
-    } else if (command instanceof VolumeMigration.Release) {
-      closeCore();
     } else if (command instanceof VolumeMigration.LogProgress) {
       if (core.hasGeometry()) {
         FrontendVolume.FrontendStatus st = core.status();
