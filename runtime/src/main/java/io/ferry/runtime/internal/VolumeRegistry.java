@@ -60,10 +60,9 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   public record Volumes(List<VolumeInfo> volumes) implements CborSerializable {}
 
-  /** One volume migration: what was asked, whether it stopped, where its two halves run now. */
+  /** One running volume migration: what was asked, where its two halves run now. */
   public record VolumeInfo(
       VolumeSpec spec,
-      boolean stopped,
       Optional<ActorRef<BlockBackend.Command>> backend,
       Optional<ActorRef<BlockFrontend.Command>> frontend,
       String backendMember,
@@ -324,7 +323,6 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       out.add(
           new VolumeInfo(
               spec,
-              false,
               Optional.ofNullable(p == null ? null : p.backend),
               Optional.ofNullable(p == null ? null : p.frontend),
               p == null || p.backendAgent == null ? "" : memberOf(p.backendAgent),
