@@ -375,6 +375,10 @@ class VolumeMigrationTest {
     IllegalStateException back = assertThrows(IllegalStateException.class, () -> VolumeMigration.apply(streaming, new Progressed(49)));
     assertTrue(back.getMessage().contains("out of order"), back.getMessage());
     assertThrows(IllegalStateException.class, () -> VolumeMigration.apply(new VolumeMigration.Attaching(SPEC), new CopyCompleted()));
+    IllegalStateException checker = assertThrows(IllegalStateException.class,
+        () -> VolumeMigration.checkForward(copied, new VolumeMigration.Attaching(SPEC), new Started(SPEC)));
+    assertTrue(checker.getMessage().contains("went backwards: COPIED -> ATTACHING"), checker.getMessage());
+    VolumeMigration.checkForward(new VolumeMigration.Failed("x"), new VolumeMigration.Stopped(), new MigrationStopped());
     Phase stopped = VolumeMigration.apply(copied, new MigrationStopped());
     assertThrows(IllegalStateException.class, () -> VolumeMigration.apply(stopped, new MigrationFailed("late")), "a stopped migration does not fail afterwards");
   }
