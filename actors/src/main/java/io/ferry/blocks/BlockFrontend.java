@@ -20,17 +20,19 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * The persistent frontend of one volume at its target site: a thin shell over {@link
- * FrontendVolume}, which serves the volume over NBD while blocks arrive. Which blocks are present
- * lives in the member's block store (durable as blocks are stored); the journal records the spec,
- * that the copy completed and that the migration stopped.
+ * The persistent frontend of one volume at its target site, and the host of the volume's {@link
+ * VolumeMigration} process: a thin shell that feeds the process its inputs (the agent's start, the
+ * registry's word on the backend, the backend's answers, its timer, its own recovery), journals
+ * the process's events and executes its commands over {@link FrontendVolume}, which serves the
+ * volume over NBD while blocks arrive. Which blocks are present lives in the member's block store.
  */
-public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Command, BlockFrontend.Event, BlockFrontend.State> {
+public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Command, VolumeMigration.Event, VolumeMigration.Phase> {
 
   public sealed interface Command extends CborSerializable {}
 
@@ -52,7 +54,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
 
   public record Stop(ActorRef<Done> replyTo) implements Command {}
 
-  /** The frontend's view: progress and figures, where the volume is exported, the phase. */
+  /**
+   * The frontend's view: progress and figures, where the volume is exported, the phase's label
+   * ({@link VolumeMigration.Phase#label()}), and why it failed ("" unless it did).
+   */
   public record StatusReply(
       Optional<FrontendVolume.FrontendStatus> status, String nbdUrl, String member, String phase, String error)
       implements CborSerializable {}
@@ -62,20 +67,6 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private record CopyDone() implements Command {}
 
   private record BackendGone() implements Command {}
-
-  public sealed interface Event extends CborSerializable {}
-
-  public record Started(VolumeSpec spec) implements Event {}
-
-  public record CopyCompleted() implements Event {}
-
-  public record Stopped() implements Event {}
-
-  public record State(VolumeSpec spec, boolean complete, boolean stopped) implements CborSerializable {
-    String phase() {
-      return stopped ? "STOPPED" : complete ? "COPIED" : spec == null ? "NEW" : "COPYING";
-    }
-  }
 
   public static Behavior<Command> create(VolumeId volume) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new BlockFrontend(ctx, timers, volume)));
@@ -92,11 +83,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private final VolumeId volume;
   private final BlockResources resources;
   private final ControlLink control;
+  private final VolumeMigration process;
   private FrontendVolume core;
   private ActorRef<BlockBackend.Command> backend;
-  private ActorRef<BlockBackend.Command> hashesSentTo;
-  private long pendingAttach = -1;
-  private long lastProgressLogNanos;
   private String instance = "";
 
   private BlockFrontend(ActorContext<Command> ctx, TimerScheduler<Command> timers, VolumeId volume) {
@@ -106,20 +95,22 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     this.volume = volume;
     this.resources = BlockResources.get(ctx.getSystem());
     this.control = resources.control();
+    // An attachment the backend leaves unanswered this long is sent again: as long as a stalled copy waits.
+    this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval());
   }
 
   @Override
-  public State emptyState() {
-    return new State(null, false, false);
+  public VolumeMigration.Phase emptyState() {
+    return new VolumeMigration.New();
   }
 
   @Override
-  public CommandHandler<Command, Event, State> commandHandler() {
+  public CommandHandler<Command, VolumeMigration.Event, VolumeMigration.Phase> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
-        .onCommand(Start.class, this::onStart)
+        .onCommand(Start.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.Start(c.spec())), null))
         .onCommand(UseBackend.class, this::onUseBackend)
-        .onCommand(Attached.class, this::onAttached)
+        .onCommand(Attached.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.AttachAcknowledged(c.attachId(), c.sizeBytes(), c.blockSizeBytes())), null))
         .onCommand(Scanned.class, (s, c) -> {
           if (core != null && c.attachId() == core.attachId() && core.hasGeometry()) {
             try {
@@ -130,25 +121,18 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
           }
           return Effect().none();
         })
-        .onCommand(Tick.class, this::onTick)
-        .onCommand(CopyDone.class, (s, c) -> {
-          if (s.complete()) {
+        .onCommand(Tick.class, (s, c) -> {
+          if (core == null) {
             return Effect().none();
           }
-          return Effect().persist(new CopyCompleted()).thenRun(x -> {
-            if (backend != null && core != null) {
-              control.tell(backend, new BlockBackend.FrontendComplete(core.attachId()));
-            }
-          });
+          boolean stalled = core.tick();
+          return run(s, process.decide(s, new VolumeMigration.Tick(System.nanoTime(), core.blocksPresent(), stalled, newAttachId())), null);
         })
+        .onCommand(CopyDone.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null))
         .onCommand(BackendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} backend gone; waiting for its replacement", volume);
           backend = null;
-          hashesSentTo = null;
-          if (core != null) {
-            core.detach();
-          }
-          return Effect().none();
+          return run(s, process.decide(s, new VolumeMigration.BackendLost()), null);
         })
         .onCommand(GetStatus.class, (s, c) -> {
           c.replyTo().tell(
@@ -156,57 +140,110 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
                   Optional.ofNullable(core).filter(FrontendVolume::hasGeometry).map(FrontendVolume::status),
                   resources.nbdUrl(volume),
                   ctx.getSystem().address().toString(),
-                  s.phase(),
-                  ""));
+                  s.label(),
+                  s instanceof VolumeMigration.Failed f ? f.reason() : ""));
           return Effect().none();
         })
-        .onCommand(Stop.class, (s, c) -> {
-          closeCore();
-          return Effect().persist(new Stopped()).thenRun(x -> c.replyTo().tell(Done.getInstance())).thenStop();
-        })
+        .onCommand(Stop.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.StopRequested()), c.replyTo()).thenStop())
         .build();
   }
 
-  private Effect<Event, State> onStart(State state, Start start) {
-    if (state.stopped()) {
-      return Effect().none();
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> onUseBackend(VolumeMigration.Phase s, UseBackend c) {
+    VolumeMigration.Decision d = process.decide(s, new VolumeMigration.BackendKnown(c.backend().toString(), c.sizeBytes(), newAttachId(), System.nanoTime()));
+    if (!d.isIgnored() && !c.backend().equals(backend)) {
+      if (backend != null) {
+        ctx.unwatch(backend);
+      }
+      backend = c.backend();
+      ctx.watchWith(backend, new BackendGone());
     }
-    if (state.spec() == null) {
-      // Serve at once; the event only records that this volume is ours (a lost one is made
-      // good by the registry's next Start), so the first byte does not wait for the journal.
-      openCore();
-      return Effect().persist(new Started(start.spec()));
-    }
-    return Effect().none();
+    return run(s, d, null);
   }
 
-  private Effect<Event, State> onUseBackend(State state, UseBackend c) {
-    if (core == null || state.stopped() || state.spec() == null) {
-      return Effect().none();
+  /**
+   * Executes a decision: its commands at once (serving does not wait for the journal), its events
+   * persisted, and the stop's reply once they are durable.
+   */
+  private EffectBuilder<VolumeMigration.Event, VolumeMigration.Phase> run(VolumeMigration.Phase s, VolumeMigration.Decision d, ActorRef<Done> replyTo) {
+    if (d.isIgnored()) {
+      ctx.getLog().debug("volume={} phase={} input ignored: {}", volume, s.label(), d.ignored());
     }
-    if (c.backend().equals(backend) && (pendingAttach >= 0 || core.attachId() != 0)) {
-      return Effect().none();
-    }
-    if (c.sizeBytes() > 0 && !core.hasGeometry()) {
-      try {
-        core.geometry(c.sizeBytes(), state.spec().blockSizeBytes());
-        resources.export(volume, core);
-      } catch (IOException | RuntimeException e) {
-        ctx.getLog().warn("volume={} cannot export ahead of the backend's answer: {}", volume, e.getMessage());
+    boolean reply = false;
+    for (VolumeMigration.Command command : d.commands()) {
+      if (command instanceof VolumeMigration.ReplyStopped) {
+        reply = replyTo != null;
+      } else {
+        execute(command);
       }
     }
-    if (backend != null) {
-      ctx.unwatch(backend);
+    boolean answer = reply;
+    if (d.events().isEmpty()) {
+      if (answer) {
+        replyTo.tell(Done.getInstance());
+      }
+      return Effect().none();
     }
-    backend = c.backend();
-    ctx.watchWith(backend, new BackendGone());
-    attach();
-    return Effect().none();
+    return Effect().persist(d.events()).thenRun(after -> {
+      if (after instanceof VolumeMigration.Failed f) {
+        ctx.getLog().error("volume={} migration failed: {}", volume, f.reason());
+      }
+      if (answer) {
+        replyTo.tell(Done.getInstance());
+      }
+    });
   }
 
-  /** Tells the backend what the target holds, under a new attachment id. */
-  private void attach() {
-    if (hashesSentTo == null || !hashesSentTo.equals(backend)) {
+  private void execute(VolumeMigration.Command command) {
+    if (command instanceof VolumeMigration.Open) {
+      openCore();
+    } else if (command instanceof VolumeMigration.Release) {
+      closeCore(); // nothing to close on a member that never served the volume
+    } else if (core == null) {
+      ctx.getLog().warn("volume={} {} with the volume closed: skipped", volume, command);
+    } else if (command instanceof VolumeMigration.Export e) {
+      try {
+        core.geometry(e.sizeBytes(), e.blockSizeBytes());
+        resources.export(volume, core);
+      } catch (IOException | RuntimeException ex) {
+        ctx.getLog().error("volume={} cannot take the source's geometry: {}", volume, ex.getMessage());
+      }
+    } else if (command instanceof VolumeMigration.Attach a) {
+      attach(a);
+    } else if (command instanceof VolumeMigration.Confirm c) {
+      if (!core.hasGeometry() || backend == null) {
+        return; // the export failed (logged) or the backend went meanwhile
+      }
+      if (core.attachId() != c.attachId()) {
+        core.attach(backendLink(backend), c.attachId());
+      }
+      ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(), resources.nbdUrl(volume));
+    } else if (command instanceof VolumeMigration.TellBackendComplete t) {
+      if (backend != null) {
+        control.tell(backend, new BlockBackend.FrontendComplete(t.attachId()));
+      }
+    } else if (command instanceof VolumeMigration.Detach) {
+      core.detach();
+    } else if (command instanceof VolumeMigration.LogProgress) {
+      if (core.hasGeometry()) {
+        FrontendVolume.FrontendStatus st = core.status();
+        ctx.getLog().info("volume={} progress {}% ({}/{} blocks) {}", volume, String.format("%.1f", st.percent()), st.blocksPresent(), st.blockCount(), st.transfer());
+      }
+    } else {
+      throw new IllegalStateException("volume=" + volume + " command the frontend cannot execute: " + command);
+    }
+  }
+
+  /** Tells the backend what the target holds, under the process's new attachment id. */
+  private void attach(VolumeMigration.Attach a) {
+    if (backend == null) {
+      return;
+    }
+    switch (a.reason()) {
+      case STALLED -> ctx.getLog().info("volume={} background copy stalled; attaching again", volume);
+      case UNANSWERED -> ctx.getLog().info("volume={} attachment not answered; attaching again", volume);
+      default -> {}
+    }
+    if (a.sendHashes()) {
       List<byte[]> chunk = new ArrayList<>();
       resources.store().forEachHash(h -> {
         chunk.add(h);
@@ -218,15 +255,18 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (!chunk.isEmpty()) {
         control.tell(backend, new BlockBackend.KnownHashes(pack(chunk)));
       }
-      hashesSentTo = backend;
     }
-    pendingAttach = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     BitSet present = core.hasGeometry() ? core.present() : new BitSet();
-    control.tell(backend, new BlockBackend.Attach(pendingAttach, ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray()));
+    control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray()));
     if (core.hasGeometry()) {
       // Fetches may follow the Attach at once: control messages to the backend keep their order.
-      core.attach(backendLink(backend), pendingAttach);
+      core.attach(backendLink(backend), a.attachId());
     }
+  }
+
+  private static long newAttachId() {
+    // Random, so frames and fetches of an attachment made before a crash never match a later one.
+    return ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
   }
 
   private BackendLink backendLink(ActorRef<BlockBackend.Command> to) {
@@ -241,46 +281,6 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         control.tell(to, new BlockBackend.Credit(attachId, blocks));
       }
     };
-  }
-
-  private Effect<Event, State> onAttached(State state, Attached a) {
-    if (core == null || a.attachId() != pendingAttach || backend == null) {
-      return Effect().none();
-    }
-    try {
-      core.geometry(a.sizeBytes(), a.blockSizeBytes());
-    } catch (IOException | RuntimeException e) {
-      ctx.getLog().error("volume={} cannot take the source's geometry: {}", volume, e.getMessage());
-      return Effect().none();
-    }
-    if (core.attachId() != a.attachId()) {
-      core.attach(backendLink(backend), a.attachId());
-    }
-    pendingAttach = -1;
-    resources.export(volume, core);
-    ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, a.sizeBytes(), a.blockSizeBytes(), resources.nbdUrl(volume));
-    if (state.complete() && backend != null) {
-      control.tell(backend, new BlockBackend.FrontendComplete(a.attachId()));
-    }
-    return Effect().none();
-  }
-
-  private Effect<Event, State> onTick(State state, Tick t) {
-    if (core == null) {
-      return Effect().none();
-    }
-    boolean stalled = core.tick();
-    if (stalled && pendingAttach < 0 && backend != null) {
-      ctx.getLog().info("volume={} background copy stalled; attaching again", volume);
-      attach();
-    }
-    long now = System.nanoTime();
-    if (core.hasGeometry() && !state.complete() && now - lastProgressLogNanos > resources.settings().progressLogInterval().toNanos()) {
-      lastProgressLogNanos = now;
-      FrontendVolume.FrontendStatus st = core.status();
-      ctx.getLog().info("volume={} progress {}% ({}/{} blocks) {}", volume, String.format("%.1f", st.percent()), st.blocksPresent(), st.blockCount(), st.transfer());
-    }
-    return Effect().none();
   }
 
   private void openCore() {
@@ -317,22 +317,16 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder()
-        .forAnyState()
-        .onEvent(Started.class, (s, e) -> new State(e.spec(), false, false))
-        .onEvent(CopyCompleted.class, (s, e) -> new State(s.spec(), true, s.stopped()))
-        .onEvent(Stopped.class, (s, e) -> new State(s.spec(), s.complete(), true))
-        .build();
+  public EventHandler<VolumeMigration.Phase, VolumeMigration.Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(VolumeMigration::apply);
   }
 
   @Override
-  public SignalHandler<State> signalHandler() {
+  public SignalHandler<VolumeMigration.Phase> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> {
-          if (s.spec() != null && !s.stopped()) {
-            openCore();
-          }
+          VolumeMigration.Decision d = process.decide(s, new VolumeMigration.Recovered());
+          d.commands().forEach(this::execute);
         })
         .onSignal(PostStop.instance(), s -> closeCore())
         .build();

@@ -570,6 +570,11 @@ public final class FrontendVolume implements NbdExport {
     return completed;
   }
 
+  /** Blocks present at the target (0 before the geometry is known); cheaper than {@link #status()}. */
+  public long blocksPresent() {
+    return sizeBytes < 0 ? 0 : store.presentCount(storeKey);
+  }
+
   // ---------------------------------------------------------------- status
 
   public FrontendStatus status() {

@@ -1,6 +1,8 @@
 package io.ferry.blocks;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.Site;
 
 /**
  * What a user asks for when a volume migrates: the source image (a raw image file or block device
@@ -10,10 +12,14 @@ import io.ferry.persistence.CborSerializable;
  * @param traceFile path of the access trace at the source site, or "" for none
  */
 public record VolumeSpec(
-    VolumeId volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile)
+    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile)
     implements CborSerializable {
 
+  @JsonCreator
   public VolumeSpec {
+    if (sourceSite == null || targetSite == null) {
+      throw new IllegalArgumentException("volume " + volume + ": the source and the target site must both be named");
+    }
     if (sourcePath == null || sourcePath.isBlank()) {
       throw new IllegalArgumentException("volume " + volume + ": the source path is empty");
     }
@@ -22,6 +28,11 @@ public record VolumeSpec(
     }
     checkBlockSize(blockSizeBytes);
     traceFile = traceFile == null ? "" : traceFile;
+  }
+
+  /** Sites by name, as requests and scenario files give them (validated as {@link Site}s). */
+  public VolumeSpec(VolumeId volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile) {
+    this(volume, Site.of(sourceSite), sourcePath, Site.of(targetSite), blockSizeBytes, traceFile);
   }
 
   public static int checkBlockSize(long bytes) {

@@ -283,7 +283,7 @@ public final class Ferry implements Extension {
                   b,
                   (fr, br) -> {
                     String phase = fr.map(BlockFrontend.StatusReply::phase).orElse("WAITING");
-                    String error = br.map(BlockBackend.StatusReply::error).orElse("");
+                    String error = br.map(BlockBackend.StatusReply::error).filter(e -> !e.isEmpty()).or(() -> fr.map(BlockFrontend.StatusReply::error)).orElse("");
                     return new VolumeStatus(
                         info.spec(),
                         phase,

@@ -315,7 +315,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
             json(
                 StatusCodes.OK,
                 all.stream()
-                    .map(v -> new VolumeView(v.spec().volume().value(), v.spec().sourceSite(), v.spec().sourcePath(), v.spec().targetSite(), v.spec().blockSizeBytes(), v.spec().traceFile(), v.backendMember(), v.frontendMember()))
+                    .map(v -> new VolumeView(v.spec().volume().value(), v.spec().sourceSite().name(), v.spec().sourcePath(), v.spec().targetSite().name(), v.spec().blockSizeBytes(), v.spec().traceFile(), v.backendMember(), v.frontendMember()))
                     .toList()),
         StatusCodes.INTERNAL_SERVER_ERROR);
   }

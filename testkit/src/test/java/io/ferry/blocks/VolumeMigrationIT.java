@@ -198,6 +198,35 @@ class VolumeMigrationIT {
     }
   }
 
+  @Test
+  void aSourceThatChangesSizeUnderTheCopyFailsTheMigrationSayingWhy() throws Exception {
+    Path src = image("vol-g", 41, false);
+    try (LocalCluster c = cluster(shaped("20 Mbit"))) {
+      Ferry ferry = c.any().ferry();
+      ferry.startVolume(spec("vol-g", src)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      VolumeStatus st = awaitExported(ferry, "vol-g");
+      // The image grows by a block; the backend that replaces the crashed one sees the new size.
+      Files.write(src, new byte[64 * 1024], java.nio.file.StandardOpenOption.APPEND);
+      c.memberAt(st.backendMember()).crash();
+      c.startMember("edge-a", "edge");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      VolumeStatus failed = null;
+      while (failed == null) {
+        try {
+          VolumeStatus now = status(c.any().ferry(), "vol-g");
+          assertFalse(now.copied(), "the copy finished before the source changed: make the link slower");
+          failed = now.phase().equals("FAILED") ? now : null;
+        } catch (Exception e) {
+          // a member just crashed: ask again
+        }
+        assertTrue(failed != null || System.nanoTime() < deadline, "vol-g did not fail within 120 s");
+        TimeUnit.MILLISECONDS.sleep(200);
+      }
+      assertTrue(failed.error().contains("geometry changed"), "the status says why: " + failed.error());
+      assertTrue(failed.frontend().isEmpty(), "a failed volume is no longer served");
+    }
+  }
+
   /** Background credits plus one on-demand fetch: what may be on the way when a member dies. */
   private static long inFlightBound() {
     BlockSettings s = BlockSettings.from(ConfigFactory.load());

@@ -4,6 +4,7 @@ import io.ferry.blocks.BlockAgent;
 import io.ferry.blocks.BlockBackend;
 import io.ferry.blocks.BlockFrontend;
 import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeRoster;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.Site;
@@ -11,12 +12,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -37,8 +37,10 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
  * member of the target site (through each member's {@link BlockAgent}), telling the frontend where
  * its backend is. A member that dies has its part started again on another member of its site (or
  * on the same member when it comes back: the frontend's blocks live in that member's store).
+ * Whether a start or a stop is accepted is {@link VolumeRoster}'s to decide; a volume's phases
+ * (attaching, copying, copied, stopped) are its frontend's {@link io.ferry.blocks.VolumeMigration}.
  */
-public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Command, VolumeRegistry.Event, VolumeRegistry.State> {
+public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Command, VolumeRegistry.Event, VolumeRoster> {
 
   public sealed interface Command extends CborSerializable {}
 
@@ -56,10 +58,9 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   public record Volumes(List<VolumeInfo> volumes) implements CborSerializable {}
 
-  /** One volume migration: what was asked, whether it stopped, where its two halves run now. */
+  /** One running volume migration: what was asked, where its two halves run now. */
   public record VolumeInfo(
       VolumeSpec spec,
-      boolean stopped,
       Optional<ActorRef<BlockBackend.Command>> backend,
       Optional<ActorRef<BlockFrontend.Command>> frontend,
       String backendMember,
@@ -81,13 +82,6 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   public record VolumeStarted(VolumeSpec spec) implements Event {}
 
   public record VolumeStopped(VolumeId volume) implements Event {}
-
-  public record State(Map<VolumeId, VolumeSpec> running, Set<VolumeId> stopped) implements CborSerializable {
-    public State {
-      running = Map.copyOf(running);
-      stopped = Set.copyOf(stopped);
-    }
-  }
 
   private static final class Placed {
     ActorRef<BlockAgent.Command> backendAgent;
@@ -122,12 +116,12 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   @Override
-  public State emptyState() {
-    return new State(Map.of(), Set.of());
+  public VolumeRoster emptyState() {
+    return VolumeRoster.empty();
   }
 
   @Override
-  public CommandHandler<Command, Event, State> commandHandler() {
+  public CommandHandler<Command, Event, VolumeRoster> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(StartVolume.class, this::onStart)
@@ -177,32 +171,16 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
         .build();
   }
 
-  private Effect<Event, State> onStart(State s, StartVolume c) {
+  private Effect<Event, VolumeRoster> onStart(VolumeRoster s, StartVolume c) {
     // (validation first: nothing starts for a refused volume)
     VolumeSpec spec = c.spec();
     VolumeId v = spec.volume();
-    if (s.running().containsKey(v)) {
-      return refuse(c.replyTo(), "volume " + v + " is already migrating");
+    Optional<String> refused = s.refuseStart(spec, sites().stream().map(Site::of).collect(Collectors.toSet()));
+    if (refused.isPresent()) {
+      return refuse(c.replyTo(), refused.get());
     }
-    if (s.stopped().contains(v)) {
-      return refuse(c.replyTo(), "volume " + v + " was migrated before and stopped; start it under a new volume id");
-    }
-    for (VolumeSpec other : s.running().values()) {
-      if (other.volume().key() == v.key()) {
-        return refuse(c.replyTo(), "volume " + v + " has the same frame key as running volume " + other.volume() + "; choose another id");
-      }
-    }
-    // A site counts when it has a live member; its agent may not be in the receptionist's listing
-    // yet (a member that just joined): the volume is placed as soon as it is.
-    Set<String> live = sites();
-    if (!live.contains(spec.sourceSite())) {
-      return refuse(c.replyTo(), "no live member at source site '" + spec.sourceSite() + "' (live sites: " + live + ")");
-    }
-    if (!live.contains(spec.targetSite())) {
-      return refuse(c.replyTo(), "no live member at target site '" + spec.targetSite() + "' (live sites: " + live + ")");
-    }
-    Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite(), null);
-    Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite(), null);
+    Optional<ActorRef<BlockAgent.Command>> source = agentAt(spec.sourceSite().name(), null);
+    Optional<ActorRef<BlockAgent.Command>> target = agentAt(spec.targetSite().name(), null);
     // The parts start while the event is written: the first byte should not wait for the journal.
     // Should the write fail, the caller gets no answer and starts again; the agents' Ensure is
     // idempotent, so the parts already running are simply found.
@@ -216,9 +194,10 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             });
   }
 
-  private Effect<Event, State> onStop(State s, StopVolume c) {
-    if (!s.running().containsKey(c.volume())) {
-      return refuse(c.replyTo(), "volume " + c.volume() + " is not migrating");
+  private Effect<Event, VolumeRoster> onStop(VolumeRoster s, StopVolume c) {
+    Optional<String> refused = s.refuseStop(c.volume());
+    if (refused.isPresent()) {
+      return refuse(c.replyTo(), refused.get());
     }
     return Effect()
         .persist(new VolumeStopped(c.volume()))
@@ -236,19 +215,19 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             });
   }
 
-  private Effect<Event, State> refuse(ActorRef<Reply> to, String reason) {
+  private Effect<Event, VolumeRoster> refuse(ActorRef<Reply> to, String reason) {
     to.tell(new Refused(reason));
     return Effect().none();
   }
 
-  private void ensureAll(State s) {
+  private void ensureAll(VolumeRoster s) {
     s.running().values().forEach(this::ensure);
   }
 
   /** Keeps the backend placed and started, then (on its answer) the frontend. */
   private void ensure(VolumeSpec spec) {
     Placed p = placed.computeIfAbsent(spec.volume(), k -> new Placed());
-    Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite(), p.backendAgent);
+    Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite().name(), p.backendAgent);
     if (b.isEmpty()) {
       return; // no live member at the source site: the frontend keeps serving what it has
     }
@@ -261,7 +240,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.sizeBytes = -1;
     }
     // Where the frontend will receive blocks, if known: the backend sets the link up ahead of time.
-    Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite(), p.frontendAgent).map(endpoints::get);
+    Optional<BlockAgent.Endpoint> target = agentAt(spec.targetSite().name(), p.frontendAgent).map(endpoints::get);
     p.backendAgent.tell(new BlockAgent.EnsureBackend(spec, target.map(BlockAgent.Endpoint::host).orElse(""), target.map(BlockAgent.Endpoint::port).orElse(0), backendReply));
     // The frontend starts (and recovers) alongside the backend; it learns where its backend is
     // from the EnsureFrontend that follows the backend's answer.
@@ -269,7 +248,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {
-    Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite(), p.frontendAgent);
+    Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite().name(), p.frontendAgent);
     if (f.isEmpty()) {
       return;
     }
@@ -318,16 +297,13 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     return addressOf(ref).toString();
   }
 
-  private List<VolumeInfo> infos(State s) {
+  private List<VolumeInfo> infos(VolumeRoster s) {
     List<VolumeInfo> out = new ArrayList<>();
-    Map<VolumeId, VolumeSpec> ordered = new LinkedHashMap<>();
-    s.running().entrySet().stream().sorted(Map.Entry.comparingByKey(Comparator.comparing(VolumeId::value))).forEach(e -> ordered.put(e.getKey(), e.getValue()));
-    ordered.forEach((v, spec) -> {
-      Placed p = placed.get(v);
+    s.runningInOrder().forEach(spec -> {
+      Placed p = placed.get(spec.volume());
       out.add(
           new VolumeInfo(
               spec,
-              false,
               Optional.ofNullable(p == null ? null : p.backend),
               Optional.ofNullable(p == null ? null : p.frontend),
               p == null || p.backendAgent == null ? "" : memberOf(p.backendAgent),
@@ -337,21 +313,11 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<VolumeRoster, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(VolumeStarted.class, (s, e) -> {
-          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
-          running.put(e.spec().volume(), e.spec());
-          return new State(running, s.stopped());
-        })
-        .onEvent(VolumeStopped.class, (s, e) -> {
-          Map<VolumeId, VolumeSpec> running = new HashMap<>(s.running());
-          running.remove(e.volume());
-          Set<VolumeId> stopped = new HashSet<>(s.stopped());
-          stopped.add(e.volume());
-          return new State(running, stopped);
-        })
+        .onEvent(VolumeStarted.class, (s, e) -> s.started(e.spec()))
+        .onEvent(VolumeStopped.class, (s, e) -> s.stopped(e.volume()))
         .build();
   }
 }
