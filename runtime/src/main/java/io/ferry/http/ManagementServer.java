@@ -22,9 +22,9 @@ import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryException;
 import io.ferry.query.QueryId;
-import io.ferry.query.node.LogicNode;
+import io.ferry.api.NodeStatus;
+import io.ferry.api.QueryInfo;
 import io.ferry.runtime.MemberSettings;
-import io.ferry.runtime.internal.QueryRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -387,7 +387,7 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
         ferry.queries(),
         all -> {
           List<QueryView> out = new ArrayList<>();
-          for (QueryRegistry.QueryInfo q : all) {
+          for (QueryInfo q : all) {
             List<NodeView> nodes = new ArrayList<>();
             for (NodeSpec n : q.nodes()) {
               String id = n.id().value();
@@ -411,10 +411,9 @@ public final class ManagementServer extends AllDirectives implements AutoCloseab
         ferry.status(id),
         all -> {
           List<NodeStatusView> out = new ArrayList<>();
-          for (LogicNode.NodeStatus s : all) {
-            String node = s.entityId().substring(s.entityId().indexOf('/') + 1);
+          for (NodeStatus s : all) {
             out.add(new NodeStatusView(
-                node, s.address(), s.outputAnchor(), s.inputAnchors(), s.retainedRows(), s.done(), s.pausedBy().isEmpty() ? null : s.pausedBy()));
+                s.node().value(), s.address(), s.outputAnchor(), s.inputAnchors(), s.retainedRows(), s.done(), s.pausedBy().orElse(null)));
           }
           return json(StatusCodes.OK, out);
         },

@@ -10,7 +10,6 @@ import io.ferry.cli.SampleQuery;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.QueryGraph;
-import io.ferry.query.node.LogicNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -119,7 +118,7 @@ class MigrationFailureIT {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       try {
-        LogicNode.NodeStatus s = run.status(cluster.member("edge-a"), node);
+        io.ferry.api.NodeStatus s = run.status(cluster.member("edge-a"), node);
         String memberSite = cluster.memberAt(s.address()).settings().site();
         if (memberSite.equals(site) && s.pausedBy().isEmpty()) {
           return;

@@ -3,6 +3,8 @@ package io.ferry.runtime;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.api.Deployment;
+import io.ferry.api.SinkRows;
+import io.ferry.api.NodeStatus;
 import io.ferry.check.OnceOnlyChecker;
 import io.ferry.check.ReferenceRun;
 import io.ferry.cli.DemoAccess;
@@ -10,7 +12,6 @@ import io.ferry.cli.SampleQuery;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
-import io.ferry.query.node.LogicNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +43,7 @@ final class PipelineHarness implements AutoCloseable {
   private void readLoop() {
     long after = 0;
     while (!stop && !done) {
-      LogicNode.SinkRows batch = null;
+      SinkRows batch = null;
       for (FerryNode via : cluster.live()) {
         try {
           batch = via.ferry().read(deployment.query(), new NodeId(SampleQuery.SINK), after, 5000)
@@ -82,9 +83,8 @@ final class PipelineHarness implements AutoCloseable {
     return 0;
   }
 
-  LogicNode.NodeStatus status(FerryNode via, String node) throws Exception {
-    return via.ferry().entity(deployment.query(), new NodeId(node))
-        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(3)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+  NodeStatus status(FerryNode via, String node) throws Exception {
+    return via.ferry().nodeStatus(deployment.query(), new NodeId(node)).toCompletableFuture().get(5, TimeUnit.SECONDS);
   }
 
   /** Waits until the sink has delivered its last row and the archive file is complete. */

@@ -13,13 +13,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
+import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.external.ExternalShardAllocationStrategy;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -124,6 +132,49 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   public static String entityId(QueryId query, NodeId node) {
     return query.value() + "/" + node.value();
+  }
+
+  /**
+   * How long the shard coordinator waits for the external allocation's answer before it falls
+   * back to its own choice; Pekko's own default, named here because the strategy requires one.
+   */
+  private static final Duration ALLOCATION_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * Starts logic-node sharding on this member: hosted on members with {@code role}, each node its
+   * own shard, shards placed by external allocation (the query registry writes their locations).
+   * Called once per member by the runtime's {@code Ferry} extension.
+   */
+  public static void init(ClusterSharding sharding, ActorSystem<?> system, NodeSettings settings, String role) {
+    Peers peers = (q, n) -> entityRef(sharding, q, n);
+    sharding.init(
+        Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, peers))
+            .withRole(role)
+            .withMessageExtractor(new OneShardPerNode())
+            .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
+  }
+
+  /** The sharded entity of {@code node} of {@code query}, wherever it runs. */
+  public static EntityRef<Command> entityRef(ClusterSharding sharding, QueryId query, NodeId node) {
+    return sharding.entityRefFor(TYPE_KEY, entityId(query, node));
+  }
+
+  /** Each logic node is its own shard, so it can be placed and moved alone. */
+  private static final class OneShardPerNode extends ShardingMessageExtractor<ShardingEnvelope<Command>, Command> {
+    @Override
+    public String entityId(ShardingEnvelope<Command> envelope) {
+      return envelope.entityId();
+    }
+
+    @Override
+    public String shardId(String entityId) {
+      return entityId;
+    }
+
+    @Override
+    public Command unwrapMessage(ShardingEnvelope<Command> envelope) {
+      return envelope.message();
+    }
   }
 
   public static Behavior<Command> create(String entityId, NodeSettings settings, Peers peers) {
