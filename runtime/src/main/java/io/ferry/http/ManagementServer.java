@@ -33,10 +33,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A member's management endpoint: JSON over HTTP, one class per resource (health, queries,
- * migrations, volumes), served through the member's {@link Ferry} API.
+ * migrations, volumes, the OpenAPI document), served through the member's {@link Ferry} API.
  * {@code FerryNode.start} starts one on every member when {@code ferry.http.enabled} is on; the
- * {@code ferry status} and {@code ferry migrate} commands talk to it. Every 4xx and 5xx answer is
- * an {@link ErrorBody}, and a call the cluster does not answer within the API's timeout gets 504.
+ * {@code ferry status} and {@code ferry migrate} commands talk to it. The routes and their answers
+ * are described in {@code openapi.yaml} (served at {@code GET /openapi.yaml}) and in
+ * docs/management-api.md; every 4xx and 5xx answer is an {@link ErrorBody}, and a call the cluster
+ * does not answer within the API's timeout gets 504.
  */
 public final class ManagementServer implements AutoCloseable {
 
@@ -44,9 +46,9 @@ public final class ManagementServer implements AutoCloseable {
   /** Answers reach the client this long after the API's own timeout at most. */
   private static final Duration TIMEOUT_MARGIN = Duration.ofSeconds(5);
 
-  /** Every route served, by resource; the routing is built from this list. */
+  /** Every route served, by resource; the routing is built from this list and the OpenAPI test reads it. */
   public static final List<Endpoint> ENDPOINTS =
-      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS)
+      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS)
           .flatMap(List::stream)
           .toList();
 

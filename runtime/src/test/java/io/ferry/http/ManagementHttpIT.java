@@ -123,10 +123,16 @@ class ManagementHttpIT {
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\""), 400, "malformed JSON");
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"]}"), 400, "'to'");
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[],\"to\":\"edge-a\"}"), 400, "'nodes'");
-      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"toSite\":\"edge-a\"}"), 400, "'toSite'");
+      Answer unknown = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"toSite\":\"edge-a\"}");
+      assertError(unknown, 400, "'toSite'");
+      assertEquals("toSite", unknown.body().path("field").asText(), unknown::toString);
+      assertEquals("to", call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"]}").body().path("field").asText());
+      assertTrue(call("GET", url + "/nowhere", null).body().path("field").isMissingNode(), "an error about no field has no field key");
       assertError(call("POST", url + "/migrations", "{\"query\":\"" + "x".repeat(70_000) + "\"}"), 413, "request-bytes-max");
       assertError(call("DELETE", url + "/queries", null), 405, "GET");
       assertError(call("GET", url + "/nowhere", null), 404, "");
+
+      everyDocumentedRouteIsServed(url);
 
       String id = moved.body().path("id").asText();
       Answer one = call("GET", url + "/migrations/" + id, null);
@@ -152,6 +158,33 @@ class ManagementHttpIT {
       assertTrue(printed.matches("(?s).*window-a\\s+window\\s+edge-a\\s.*"), printed);
       assertEquals("edge-a", node(call("GET", url + "/queries", null).body(), "http", "window-a").path("site").asText());
     }
+  }
+
+  /**
+   * Each operation of the served openapi.yaml, called with placeholder parameters and an empty
+   * object as body, reaches its handler: no "no such route" 404 and no 405.
+   */
+  private void everyDocumentedRouteIsServed(String url) throws Exception {
+    HttpResponse<String> doc = http.send(HttpRequest.newBuilder(URI.create(url + "/openapi.yaml")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, doc.statusCode());
+    assertTrue(doc.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"), doc.headers()::toString);
+    JsonNode paths = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(doc.body()).path("paths");
+    int called = 0;
+    for (var path = paths.fields(); path.hasNext(); ) {
+      var p = path.next();
+      String concrete = p.getKey().replaceAll("\\{[^}]+}", "placeholder-1");
+      for (var op = p.getValue().fieldNames(); op.hasNext(); ) {
+        String method = op.next().toUpperCase(java.util.Locale.ROOT);
+        if (concrete.equals("/openapi.yaml")) {
+          continue; // fetched above
+        }
+        Answer a = call(method, url + concrete, method.equals("POST") ? "{}" : null);
+        assertTrue(a.status() != 405 && !a.body().path("error").asText().contains("requested resource could not be found"),
+            () -> method + " " + concrete + " is documented but not served: " + a);
+        called++;
+      }
+    }
+    assertEquals(ManagementServer.ENDPOINTS.size() - 1, called, "every endpoint but the document itself was called");
   }
 
   @Test
