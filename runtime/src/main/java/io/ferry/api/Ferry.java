@@ -15,6 +15,7 @@ import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeSettings;
 import io.ferry.runtime.MemberSettings;
 import io.ferry.runtime.internal.ApiRecords;
+import io.ferry.runtime.metrics.MemberMetrics;
 import io.ferry.runtime.internal.QueryRegistry;
 import io.ferry.runtime.internal.ShardLocations;
 import io.ferry.runtime.internal.VolumeRegistry;
@@ -51,12 +52,14 @@ public final class Ferry implements Extension {
   private final ActorRef<VolumeRegistry.Command> volumes;
   private final Duration askTimeout;
   private final Duration migrationTimeout;
+  private final MemberMetrics metrics;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = config.getDuration("ferry.api.ask-timeout");
+    this.metrics = MemberMetrics.get(system);
     LogicNode.init(sharding, system, NodeSettings.from(config), MemberSettings.WORKER_ROLE);
     ShardLocations locations =
         new ShardLocations(system, LogicNode.TYPE_KEY.name(), config.getDuration("ferry.registry.location-write-timeout"));
@@ -176,6 +179,7 @@ public final class Ferry implements Extension {
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.MigrationEnded e) {
+                metrics.migrationEnded(e.report());
                 return e.report();
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A member's management endpoint: JSON over HTTP, one class per resource (health, queries,
- * migrations, volumes, the OpenAPI document), served through the member's {@link Ferry} API.
+ * migrations, volumes, metrics, the OpenAPI document), served through the member's {@link Ferry} API.
  * {@code FerryNode.start} starts one on every member when {@code ferry.http.enabled} is on; the
  * {@code ferry status} and {@code ferry migrate} commands talk to it. The routes and their answers
  * are described in {@code openapi.yaml} (served at {@code GET /openapi.yaml}) and in
@@ -48,7 +48,7 @@ public final class ManagementServer implements AutoCloseable {
 
   /** Every route served, by resource; the routing is built from this list and the OpenAPI test reads it. */
   public static final List<Endpoint> ENDPOINTS =
-      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS)
+      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, MetricsRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS)
           .flatMap(List::stream)
           .toList();
 

@@ -1,5 +1,6 @@
 package io.ferry.query.node;
 
+import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
@@ -201,6 +202,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private long paceStartNanos = -1;
   private long pacedRows;
 
+  private final NodeMeters meters;
+
   private record HeldPull(Pull pull, long sinceNanos) {}
 
   private LogicNode(String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
@@ -209,6 +212,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     this.settings = settings;
     this.peers = peers;
     this.ctx = ctx;
+    this.meters = NodeMeters.create(FerryMetrics.get(ctx.getSystem()).registry(), entityId);
     this.pullTimeoutNanos = settings.pullTimeout().toNanos();
     this.longPollNanos = settings.longPoll().toNanos();
   }
@@ -262,6 +266,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             PostStop.instance(),
             state -> {
               NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), false);
+              meters.close();
               state.close();
             })
         .build();
@@ -351,13 +356,16 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     }
     Optional<BatchProcessed> event = state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done());
     if (batch.from() == state.inputAnchor(batch.upstream())) {
-      pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
+      Long sent = pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
+      if (sent != null) {
+        meters.pulled(System.nanoTime() - sent);
+      }
     }
     if (event.isEmpty()) {
       drive(state);
       return Effect().none();
     }
-    return Effect().persist(event.get()).thenRun(this::afterPersist);
+    return persistBatch(event.get());
   }
 
   private Effect<NodeEvent, NodeState> onReadSource(NodeState state, ReadSource read) {
@@ -371,7 +379,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none(); // nothing yet: the next tick tries again
     }
     pacedRows += event.get().outputs().size();
-    return Effect().persist(event.get()).thenRun(this::afterPersist);
+    return persistBatch(event.get());
   }
 
   /** Rows a paced generator may emit now, so a demo source produces at its configured rate. */
@@ -386,6 +394,18 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       max = (int) Math.max(0, Math.min(max, allowed));
     }
     return max;
+  }
+
+  /** Persists one batch's event, timed from now until it is written. */
+  private Effect<NodeEvent, NodeState> persistBatch(BatchProcessed event) {
+    long start = System.nanoTime();
+    return Effect()
+        .persist(event)
+        .thenRun(
+            state -> {
+              meters.batchPersisted(System.nanoTime() - start, event.outputs().size());
+              afterPersist(state);
+            });
   }
 
   private void afterPersist(NodeState state) {
