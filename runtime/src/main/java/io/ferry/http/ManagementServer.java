@@ -97,7 +97,6 @@ public final class ManagementServer implements AutoCloseable {
 
   private final ActorSystem<?> system;
   private final Ferry ferry;
-  private final MemberSettings member;
   private final Settings settings;
   private final EndpointContext context;
   private volatile ServerBinding binding;
@@ -105,7 +104,6 @@ public final class ManagementServer implements AutoCloseable {
   private ManagementServer(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings) {
     this.system = system;
     this.ferry = ferry;
-    this.member = member;
     this.settings = settings;
     this.context = new EndpointContext(system, ferry, member, settings);
   }
