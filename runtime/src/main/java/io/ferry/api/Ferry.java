@@ -179,8 +179,9 @@ public final class Ferry implements Extension {
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.MigrationEnded e) {
-                metrics.migrationEnded(e.report());
-                return e.report();
+                MigrationReport report = ApiRecords.report(e);
+                metrics.migrationEnded(report);
+                return report;
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());
             });
@@ -190,7 +191,7 @@ public final class Ferry implements Extension {
   public CompletionStage<List<MigrationReport>> migrations() {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.Migrations>ask(
             registry, QueryRegistry.GetMigrations::new, askTimeout, system.scheduler())
-        .thenApply(QueryRegistry.Migrations::migrations);
+        .thenApply(ApiRecords::reports);
   }
 
   /** The deployed queries: where each node is placed and the member it runs on. */

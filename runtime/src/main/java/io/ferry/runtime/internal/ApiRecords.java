@@ -6,9 +6,11 @@ import io.ferry.api.QueryInfo;
 import io.ferry.api.SinkRows;
 import io.ferry.api.VolumeAccepted;
 import io.ferry.api.VolumeInfo;
+import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -21,6 +23,15 @@ public final class ApiRecords {
 
   public static Deployment deployment(QueryRegistry.Deployed d) {
     return new Deployment(d.query(), d.deploymentId(), d.members());
+  }
+
+  /** The report is already a public record of actors' placement package; it passes as it is. */
+  public static MigrationReport report(QueryRegistry.MigrationEnded ended) {
+    return ended.report();
+  }
+
+  public static List<MigrationReport> reports(QueryRegistry.Migrations migrations) {
+    return migrations.migrations();
   }
 
   public static QueryInfo query(QueryRegistry.QueryInfo q) {
