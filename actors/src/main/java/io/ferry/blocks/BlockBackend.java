@@ -1,5 +1,6 @@
 package io.ferry.blocks;
 
+import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import java.io.IOException;
 import java.util.BitSet;
@@ -74,6 +75,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private final BlockResources resources;
   private final ControlLink control;
   private BackendVolume engine;
+  private BlockMetrics.VolumeMeters meters;
   private String error = "";
   private ActorRef<BlockFrontend.Command> frontend;
 
@@ -194,6 +196,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private void openEngine(VolumeSpec spec) {
     try {
       engine = new BackendVolume(spec, resources.settings(), resources.hotIndex(), resources::connect);
+      meters = BlockMetrics.backend(FerryMetrics.get(ctx.getSystem()).registry(), volume, engine);
       ctx.getLog().info("volume={} backend serving {} ({} bytes, blocks of {})", volume, spec.sourcePath(), engine.sizeBytes(), engine.blockSize());
       error = "";
     } catch (IOException | RuntimeException e) {
@@ -204,6 +207,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private void closeEngine() {
     if (engine != null) {
+      meters.close();
       engine.close();
       engine = null;
     }

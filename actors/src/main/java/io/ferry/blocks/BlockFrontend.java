@@ -1,5 +1,6 @@
 package io.ferry.blocks;
 
+import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.query.node.NodeLifecycle;
 import java.io.IOException;
@@ -85,6 +86,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private final ControlLink control;
   private final VolumeMigration process;
   private FrontendVolume core;
+  private BlockMetrics.VolumeMeters meters;
   private ActorRef<BlockBackend.Command> backend;
   private String instance = "";
 
@@ -289,6 +291,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     }
     core = new FrontendVolume(volume, resources.store(), resources.settings(), resources.ioPool(), System::nanoTime, () -> ctx.getSelf().tell(new CopyDone()));
     resources.registerFrontend(volume, core);
+    meters = BlockMetrics.frontend(FerryMetrics.get(ctx.getSystem()).registry(), volume, core);
     instance = ctx.getSystem().address() + "#" + java.util.UUID.randomUUID();
     NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
@@ -298,6 +301,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private void closeCore() {
     if (core != null) {
       resources.unregisterFrontend(volume, core);
+      meters.close();
       core = null;
       NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), false);
     }

@@ -9,6 +9,8 @@ import io.ferry.transport.aeron.BlockReceiver;
 import io.ferry.transport.aeron.BlockSender;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.aeron.BlockTransport;
+import io.ferry.metrics.FerryMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.ferry.transport.aeron.FrameHandler;
 import io.ferry.transport.aeron.TransportSettings;
 import io.ferry.transport.frame.BlockFrameDecoder;
@@ -128,6 +130,8 @@ public final class BlockResources implements Extension {
           BlockTransport.start(
               TransportSettings.forLink(aeronDir, settings.linkBandwidthBitsPerSecond(), settings.linkRtt(), settings.blockSizeMaxBytes()));
       this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch());
+      MeterRegistry metrics = FerryMetrics.get(system).registry();
+      BlockMetrics.member(metrics, receiver, senders, store);
       AtomicInteger n = new AtomicInteger();
       this.readPool =
           Executors.newFixedThreadPool(
@@ -155,7 +159,7 @@ public final class BlockResources implements Extension {
                   settings.nbdInFlightMax(),
                   settings.nbdRequestBytesMax(),
                   d.handshakeTimeout()),
-              name -> Optional.ofNullable((NbdExport) exports.get(name)),
+              name -> Optional.ofNullable((NbdExport) exports.get(name)).map(e -> BlockMetrics.timedReads(metrics, e)),
               () -> List.copyOf(exports.keySet()));
       log.info("block resources of site={}: store {} , block data on udp {}:{}, NBD on {}", site, storeDir, host, receiver.port(), nbd.address());
     } catch (IOException e) {

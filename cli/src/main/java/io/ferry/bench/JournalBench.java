@@ -3,13 +3,13 @@ package io.ferry.bench;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
+import io.ferry.api.NodeStatus;
 import io.ferry.api.Ferry;
 import io.ferry.api.Placement;
 import io.ferry.api.Query;
 import io.ferry.query.NodeId;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
-import io.ferry.query.node.LogicNode;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
 import java.nio.file.Files;
@@ -109,7 +109,7 @@ public final class JournalBench {
         TimeUnit.MILLISECONDS.sleep(100);
       }
       long start = System.nanoTime();
-      LogicNode.NodeStatus s = status(fresh.ferry(), d);
+      NodeStatus s = status(fresh.ferry(), d);
       long ms = (System.nanoTime() - start) / 1_000_000;
       if (s.outputAnchor() != RECOVERY_EVENTS) {
         throw new IllegalStateException("recovered output " + s.outputAnchor() + ", expected " + RECOVERY_EVENTS);
@@ -123,8 +123,7 @@ public final class JournalBench {
         .anyMatch(q -> q.query().equals(d.query()) && address.equals(q.members().get("src")));
   }
 
-  private static LogicNode.NodeStatus status(Ferry ferry, Deployment d) throws Exception {
-    return ferry.entity(d.query(), new NodeId("src"))
-        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(60)).toCompletableFuture().get(90, TimeUnit.SECONDS);
+  private static NodeStatus status(Ferry ferry, Deployment d) throws Exception {
+    return ferry.nodeStatus(d.query(), new NodeId("src")).toCompletableFuture().get(90, TimeUnit.SECONDS);
   }
 }

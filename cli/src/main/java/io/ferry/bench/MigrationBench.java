@@ -2,6 +2,7 @@ package io.ferry.bench;
 
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
+import io.ferry.api.SinkRows;
 import io.ferry.api.Ferry;
 import io.ferry.api.Placement;
 import io.ferry.api.Query;
@@ -11,7 +12,6 @@ import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
-import io.ferry.query.node.LogicNode;
 import io.ferry.runtime.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,7 +101,7 @@ public final class MigrationBench {
     long after = 0;
     while (running.get()) {
       try {
-        LogicNode.SinkRows r = ferry.read(d.query(), new NodeId("out"), after, 10_000).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        SinkRows r = ferry.read(d.query(), new NodeId("out"), after, 10_000).toCompletableFuture().get(5, TimeUnit.SECONDS);
         if (!r.rows().isEmpty()) {
           arrivals.add(System.currentTimeMillis());
         }

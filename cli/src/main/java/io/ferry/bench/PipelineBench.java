@@ -3,6 +3,8 @@ package io.ferry.bench;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
+import io.ferry.api.SinkRows;
+import io.ferry.api.NodeStatus;
 import io.ferry.api.Ferry;
 import io.ferry.api.Placement;
 import io.ferry.api.Query;
@@ -14,7 +16,6 @@ import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
-import io.ferry.query.node.LogicNode;
 import io.ferry.runtime.LocalCluster;
 import io.ferry.testkit.SampleQuery;
 import java.io.IOException;
@@ -102,7 +103,7 @@ public final class PipelineBench {
   private static long countEvents(Ferry ferry, QueryId q) throws Exception {
     long events = 0;
     int batch = ConfigFactory.load().getInt("ferry.node.batch-rows-max");
-    for (LogicNode.NodeStatus s : ferry.status(q).toCompletableFuture().get(10, TimeUnit.SECONDS)) {
+    for (NodeStatus s : ferry.status(q).toCompletableFuture().get(10, TimeUnit.SECONDS)) {
       long in = s.inputAnchors().values().stream().mapToLong(Long::longValue).sum();
       events += Math.max(1, (in + batch - 1) / batch);
     }
@@ -119,7 +120,7 @@ public final class PipelineBench {
   private static void drain(Ferry ferry, QueryId q, NodeId sink, Reader reader) throws Exception {
     long after = 0;
     while (true) {
-      LogicNode.SinkRows r = ferry.read(q, sink, after, 10_000).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      SinkRows r = ferry.read(q, sink, after, 10_000).toCompletableFuture().get(10, TimeUnit.SECONDS);
       long now = System.currentTimeMillis();
       after = r.next();
       if (reader != null && !reader.accept(r.rows(), now)) {

@@ -206,7 +206,7 @@ public final class VolumeBench {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       for (var v : ferry.volumes().toCompletableFuture().get(10, TimeUnit.SECONDS)) {
-        if (v.frontend().isPresent() && v.spec().volume().value().equals(volume)) {
+        if (!v.frontendMember().isEmpty() && v.spec().volume().value().equals(volume)) {
           VolumeStatus st = status(ferry, v.spec().volume().value());
           if (!st.nbdUrl().isEmpty()) {
             String hostPort = st.nbdUrl().substring("nbd://".length(), st.nbdUrl().lastIndexOf('/'));

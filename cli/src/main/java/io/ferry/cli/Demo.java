@@ -3,6 +3,8 @@ package io.ferry.cli;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.api.Ferry;
+import io.ferry.api.NodeStatus;
+import io.ferry.api.SinkRows;
 import io.ferry.api.VolumeStatus;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
@@ -13,6 +15,8 @@ import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
 import io.ferry.query.node.LogicNode;
+import io.ferry.query.ops.Operators;
+import io.ferry.query.ops.SourceReader;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
 import io.ferry.testkit.OnceOnlyChecker;
@@ -96,7 +100,7 @@ public final class Demo {
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
       while (true) {
-        LogicNode.SinkRows batch = read(cluster, q, after);
+        SinkRows batch = read(cluster, q, after);
         if (batch != null) {
           if (batch.gap()) {
             throw new IllegalStateException("the sink dropped rows before they were read");
@@ -275,7 +279,7 @@ public final class Demo {
             });
   }
 
-  private LogicNode.SinkRows read(LocalCluster cluster, QueryId q, long after) {
+  private SinkRows read(LocalCluster cluster, QueryId q, long after) {
     try {
       return cluster.member("cloud").ferry().read(q, new NodeId(SampleQuery.SINK), after, 5000)
           .toCompletableFuture().get(5, TimeUnit.SECONDS);
@@ -288,11 +292,11 @@ public final class Demo {
   /** Prints one progress line; returns the rows the slower source has produced. */
   private long progress(LocalCluster cluster, QueryId q, long sinkRows, long elapsedNanos) {
     try {
-      List<LogicNode.NodeStatus> status = cluster.member("cloud").ferry().status(q).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      List<NodeStatus> status = cluster.member("cloud").ferry().status(q).toCompletableFuture().get(5, TimeUnit.SECONDS);
       StringBuilder line = new StringBuilder(String.format("  %5.1fs", elapsedNanos / 1e9));
       long slowest = Long.MAX_VALUE;
-      for (LogicNode.NodeStatus s : status) {
-        String node = s.entityId().substring(s.entityId().indexOf('/') + 1);
+      for (NodeStatus s : status) {
+        String node = s.node().value();
         if (node.startsWith("src-")) {
           slowest = Math.min(slowest, s.outputAnchor());
           line.append(String.format("  %s=%d", node, s.outputAnchor()));
@@ -322,10 +326,7 @@ public final class Demo {
   private void awaitArchive(LocalCluster cluster, QueryId q) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
-      LogicNode.NodeStatus s =
-          cluster.member("cloud").ferry().entity(q, new NodeId(SampleQuery.ARCHIVE))
-              .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(5))
-              .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      NodeStatus s = cluster.member("cloud").ferry().nodeStatus(q, new NodeId(SampleQuery.ARCHIVE)).toCompletableFuture().get(10, TimeUnit.SECONDS);
       if (s.done()) {
         return;
       }

@@ -14,6 +14,8 @@ import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeSettings;
 import io.ferry.runtime.MemberSettings;
+import io.ferry.runtime.internal.ApiRecords;
+import io.ferry.runtime.metrics.MemberMetrics;
 import io.ferry.runtime.internal.QueryRegistry;
 import io.ferry.runtime.internal.ShardLocations;
 import io.ferry.runtime.internal.VolumeRegistry;
@@ -31,11 +33,7 @@ import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.external.ExternalShardAllocationStrategy;
-import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
-import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
@@ -54,19 +52,15 @@ public final class Ferry implements Extension {
   private final ActorRef<VolumeRegistry.Command> volumes;
   private final Duration askTimeout;
   private final Duration migrationTimeout;
+  private final MemberMetrics metrics;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = config.getDuration("ferry.api.ask-timeout");
-    NodeSettings nodeSettings = NodeSettings.from(config);
-    LogicNode.Peers peers = (q, n) -> entity(q, n);
-    sharding.init(
-        Entity.of(LogicNode.TYPE_KEY, ctx -> LogicNode.create(ctx.getEntityId(), nodeSettings, peers))
-            .withRole(MemberSettings.WORKER_ROLE)
-            .withMessageExtractor(new OneShardPerNode())
-            .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, LogicNode.TYPE_KEY.name(), Duration.ofSeconds(5))));
+    this.metrics = MemberMetrics.get(system);
+    LogicNode.init(sharding, system, NodeSettings.from(config), MemberSettings.WORKER_ROLE);
     ShardLocations locations =
         new ShardLocations(system, LogicNode.TYPE_KEY.name(), config.getDuration("ferry.registry.location-write-timeout"));
     QueryRegistry.Settings registrySettings =
@@ -77,7 +71,7 @@ public final class Ferry implements Extension {
             config.getDuration("ferry.migration.resume-retry"),
             config.getDuration("ferry.migration.hold-before-restore"));
     this.migrationTimeout = config.getDuration("ferry.migration.step-timeout").multipliedBy(4);
-    QueryRegistry.Nodes nodes = (q, n) -> entity(q, n);
+    QueryRegistry.Nodes nodes = (q, n) -> LogicNode.entityRef(sharding, q, n);
     this.registry =
         ClusterSingleton.get(system)
             .init(
@@ -146,7 +140,7 @@ public final class Ferry implements Extension {
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.Deployed d) {
-                return new Deployment(d.query(), d.deploymentId(), d.members());
+                return ApiRecords.deployment(d);
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());
             });
@@ -168,8 +162,8 @@ public final class Ferry implements Extension {
    * Reads an in-cluster sink's rows after {@code after}. The call acknowledges every row before
    * {@code after}: the sink may then drop them, so read on from the returned {@code next}.
    */
-  public CompletionStage<LogicNode.SinkRows> read(QueryId query, NodeId sink, long after, int max) {
-    return entity(query, sink).ask(r -> new LogicNode.Read(after, max, r), askTimeout);
+  public CompletionStage<SinkRows> read(QueryId query, NodeId sink, long after, int max) {
+    return node(query, sink).<LogicNode.SinkRows>ask(r -> new LogicNode.Read(after, max, r), askTimeout).thenApply(ApiRecords::sinkRows);
   }
 
   /**
@@ -185,7 +179,9 @@ public final class Ferry implements Extension {
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.MigrationEnded e) {
-                return e.report();
+                MigrationReport report = ApiRecords.report(e);
+                metrics.migrationEnded(report);
+                return report;
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());
             });
@@ -195,31 +191,38 @@ public final class Ferry implements Extension {
   public CompletionStage<List<MigrationReport>> migrations() {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.Migrations>ask(
             registry, QueryRegistry.GetMigrations::new, askTimeout, system.scheduler())
-        .thenApply(QueryRegistry.Migrations::migrations);
+        .thenApply(ApiRecords::reports);
   }
 
-  public CompletionStage<List<QueryRegistry.QueryInfo>> queries() {
+  /** The deployed queries: where each node is placed and the member it runs on. */
+  public CompletionStage<List<QueryInfo>> queries() {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.Queries>ask(
             registry, QueryRegistry.GetQueries::new, askTimeout, system.scheduler())
-        .thenApply(QueryRegistry.Queries::queries);
+        .thenApply(q -> q.queries().stream().map(ApiRecords::query).toList());
   }
 
   /** The status of every node of a deployed query, where it runs and how far it got. */
-  public CompletionStage<List<LogicNode.NodeStatus>> status(QueryId query) {
+  public CompletionStage<List<NodeStatus>> status(QueryId query) {
     return queries()
         .thenCompose(
             all -> {
-              QueryRegistry.QueryInfo info =
+              QueryInfo info =
                   all.stream()
                       .filter(q -> q.query().equals(query))
                       .findFirst()
                       .orElseThrow(() -> new FerryException("query " + query + " is not deployed"));
-              List<CompletableFuture<LogicNode.NodeStatus>> asks = new ArrayList<>();
-              info.nodes()
-                  .forEach(n -> asks.add(entity(query, n.id()).<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, askTimeout).toCompletableFuture()));
+              List<CompletableFuture<NodeStatus>> asks = new ArrayList<>();
+              info.nodes().forEach(n -> asks.add(nodeStatus(query, n.id()).toCompletableFuture()));
               return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
                   .thenApply(v -> asks.stream().map(CompletableFuture::join).toList());
             });
+  }
+
+  /** The status of one node, asked wherever it runs; fails with a timeout while it moves or is unplaced. */
+  public CompletionStage<NodeStatus> nodeStatus(QueryId query, NodeId node) {
+    return node(query, node)
+        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, askTimeout)
+        .thenApply(s -> ApiRecords.nodeStatus(query, node, s));
   }
 
   /**
@@ -228,28 +231,33 @@ public final class Ferry implements Extension {
    * in the background. Fails with {@link FerryException} when refused (a site without a live
    * member, a volume already migrating).
    */
-  public CompletionStage<VolumeRegistry.Accepted> startVolume(VolumeSpec spec) {
+  public CompletionStage<VolumeAccepted> startVolume(VolumeSpec spec) {
     return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Reply>ask(
             volumes, r -> new VolumeRegistry.StartVolume(spec, r), askTimeout, system.scheduler())
         .thenApply(Ferry::accepted);
   }
 
   /** Stops a volume migration: the export goes away; blocks already copied stay in the target's store. */
-  public CompletionStage<VolumeRegistry.Accepted> stopVolume(VolumeId volume) {
+  public CompletionStage<VolumeAccepted> stopVolume(VolumeId volume) {
     return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Reply>ask(
             volumes, r -> new VolumeRegistry.StopVolume(volume, r), askTimeout, system.scheduler())
         .thenApply(Ferry::accepted);
   }
 
-  private static VolumeRegistry.Accepted accepted(VolumeRegistry.Reply reply) {
+  private static VolumeAccepted accepted(VolumeRegistry.Reply reply) {
     if (reply instanceof VolumeRegistry.Accepted a) {
-      return a;
+      return ApiRecords.accepted(a);
     }
     throw new FerryException(((VolumeRegistry.Refused) reply).reason());
   }
 
   /** Running volume migrations and where their halves run. */
-  public CompletionStage<List<VolumeRegistry.VolumeInfo>> volumes() {
+  public CompletionStage<List<VolumeInfo>> volumes() {
+    return registeredVolumes().thenApply(all -> all.stream().map(ApiRecords::volume).toList());
+  }
+
+  /** The registry's view, with the addresses of each volume's halves to ask them. */
+  private CompletionStage<List<VolumeRegistry.VolumeInfo>> registeredVolumes() {
     return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Volumes>ask(
             volumes, VolumeRegistry.GetVolumes::new, askTimeout, system.scheduler())
         .thenApply(VolumeRegistry.Volumes::volumes);
@@ -257,7 +265,7 @@ public final class Ferry implements Extension {
 
   /** A volume migration's phase, progress and NBD URL, from its frontend and backend. */
   public CompletionStage<VolumeStatus> volumeStatus(VolumeId volume) {
-    return volumes()
+    return registeredVolumes()
         .thenCompose(
             all -> {
               VolumeRegistry.VolumeInfo info =
@@ -297,26 +305,7 @@ public final class Ferry implements Extension {
             });
   }
 
-  public EntityRef<LogicNode.Command> entity(QueryId query, NodeId node) {
-    return sharding.entityRefFor(LogicNode.TYPE_KEY, LogicNode.entityId(query, node));
-  }
-
-  /** Each logic node is its own shard, so it can be placed and moved alone. */
-  private static final class OneShardPerNode
-      extends ShardingMessageExtractor<ShardingEnvelope<LogicNode.Command>, LogicNode.Command> {
-    @Override
-    public String entityId(ShardingEnvelope<LogicNode.Command> envelope) {
-      return envelope.entityId();
-    }
-
-    @Override
-    public String shardId(String entityId) {
-      return entityId;
-    }
-
-    @Override
-    public LogicNode.Command unwrapMessage(ShardingEnvelope<LogicNode.Command> envelope) {
-      return envelope.message();
-    }
+  private EntityRef<LogicNode.Command> node(QueryId query, NodeId node) {
+    return LogicNode.entityRef(sharding, query, node);
   }
 }

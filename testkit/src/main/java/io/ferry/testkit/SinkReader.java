@@ -1,9 +1,10 @@
 package io.ferry.testkit;
 
+import io.ferry.api.NodeStatus;
+import io.ferry.api.SinkRows;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
-import io.ferry.query.node.LogicNode;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
 import java.time.Duration;
@@ -57,7 +58,7 @@ public final class SinkReader implements AutoCloseable {
   private void readLoop() {
     long after = 0;
     while (!stop && !done) {
-      LogicNode.SinkRows batch = null;
+      SinkRows batch = null;
       for (FerryNode via : cluster.live()) {
         try {
           batch = via.ferry().read(query, sink, after, BATCH_ROWS_MAX).toCompletableFuture().get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -109,9 +110,8 @@ public final class SinkReader implements AutoCloseable {
   }
 
   /** {@code node}'s status, asked through the member {@code via}. */
-  public LogicNode.NodeStatus status(FerryNode via, String node) throws Exception {
-    return via.ferry().entity(query, new NodeId(node))
-        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, ASK_TIMEOUT).toCompletableFuture().get(ASK_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+  public NodeStatus status(FerryNode via, String node) throws Exception {
+    return via.ferry().nodeStatus(query, new NodeId(node)).toCompletableFuture().get(ASK_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
   }
 
   /** Waits until the sink has delivered its last row; fails the test when it has not within {@code timeout}. */

@@ -12,7 +12,6 @@ import io.ferry.query.OperatorSpec;
 import io.ferry.query.Predicate;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
-import io.ferry.query.node.LogicNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,7 +84,7 @@ class EmbeddingIT {
     long after = 0;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
-      LogicNode.SinkRows r = ferry.read(d.query(), new NodeId("out"), after, 1000).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      SinkRows r = ferry.read(d.query(), new NodeId("out"), after, 1000).toCompletableFuture().get(5, TimeUnit.SECONDS);
       rows.addAll(r.rows());
       after = r.next();
       if (r.done()) {

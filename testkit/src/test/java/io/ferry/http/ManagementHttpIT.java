@@ -118,10 +118,16 @@ class ManagementHttpIT {
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\""), 400, "malformed JSON");
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"]}"), 400, "'to'");
       assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[],\"to\":\"edge-a\"}"), 400, "'nodes'");
-      assertError(call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"toSite\":\"edge-a\"}"), 400, "'toSite'");
+      Answer unknown = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"toSite\":\"edge-a\"}");
+      assertError(unknown, 400, "'toSite'");
+      assertEquals("toSite", unknown.body().path("field").asText(), unknown::toString);
+      assertEquals("to", call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"]}").body().path("field").asText());
+      assertTrue(call("GET", url + "/nowhere", null).body().path("field").isMissingNode(), "an error about no field has no field key");
       assertError(call("POST", url + "/migrations", "{\"query\":\"" + "x".repeat(70_000) + "\"}"), 413, "request-bytes-max");
       assertError(call("DELETE", url + "/queries", null), 405, "GET");
       assertError(call("GET", url + "/nowhere", null), 404, "");
+
+      everyDocumentedRouteIsServed(url);
 
       String id = moved.body().path("id").asText();
       Answer one = call("GET", url + "/migrations/" + id, null);
@@ -132,6 +138,36 @@ class ManagementHttpIT {
       assertEquals(1, all.body().size(), "refused moves are not recorded: " + all);
       assertError(call("GET", url + "/migrations/m-nope", null), 404, "m-nope");
     }
+  }
+
+  /**
+   * Each operation of the served openapi.yaml, called with placeholder parameters and an empty
+   * object as body, reaches its handler: no "no such route" 404 and no 405 (a handler's own 404,
+   * such as an unknown query, says what it did not find).
+   */
+  private void everyDocumentedRouteIsServed(String url) throws Exception {
+    HttpResponse<String> doc = http.send(HttpRequest.newBuilder(URI.create(url + "/openapi.yaml")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, doc.statusCode());
+    assertTrue(doc.headers().firstValue("Content-Type").orElse("").startsWith("application/yaml"), doc.headers()::toString);
+    JsonNode paths = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(doc.body()).path("paths");
+    int called = 0;
+    for (var path = paths.fields(); path.hasNext(); ) {
+      var p = path.next();
+      String concrete = p.getKey().replaceAll("\\{[^}]+}", "placeholder-1");
+      for (var op = p.getValue().fieldNames(); op.hasNext(); ) {
+        String method = op.next().toUpperCase(java.util.Locale.ROOT);
+        if (concrete.equals("/openapi.yaml")) {
+          continue; // fetched above
+        }
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + concrete)).timeout(REQUEST_TIMEOUT);
+        b.method(method, method.equals("POST") ? HttpRequest.BodyPublishers.ofString("{}") : HttpRequest.BodyPublishers.noBody());
+        HttpResponse<String> a = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(a.statusCode() != 405 && !(a.statusCode() == 404 && a.body().contains("requested resource could not be found")),
+            () -> method + " " + concrete + " is documented but not served: " + a.statusCode() + " " + a.body());
+        called++;
+      }
+    }
+    assertEquals(ManagementServer.ENDPOINTS.size() - 1, called, "every endpoint but the document itself was called");
   }
 
   @Test

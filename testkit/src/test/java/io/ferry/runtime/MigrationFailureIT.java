@@ -121,7 +121,7 @@ class MigrationFailureIT {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       try {
-        LogicNode.NodeStatus s = run.status(cluster.member("edge-a"), node);
+        io.ferry.api.NodeStatus s = run.status(cluster.member("edge-a"), node);
         String memberSite = cluster.memberAt(s.address()).settings().site();
         if (memberSite.equals(site) && s.pausedBy().isEmpty()) {
           return;

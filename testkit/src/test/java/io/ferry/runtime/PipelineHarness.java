@@ -4,7 +4,7 @@ import io.ferry.api.Deployment;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
-import io.ferry.query.node.LogicNode;
+import io.ferry.api.NodeStatus;
 import io.ferry.testkit.OnceOnlyChecker;
 import io.ferry.testkit.ReferenceRun;
 import io.ferry.testkit.SampleQuery;
@@ -27,7 +27,7 @@ final class PipelineHarness implements AutoCloseable {
     return sink.outputOf(node);
   }
 
-  LogicNode.NodeStatus status(FerryNode via, String node) throws Exception {
+  NodeStatus status(FerryNode via, String node) throws Exception {
     return sink.status(via, node);
   }
 

@@ -1,5 +1,6 @@
 package io.ferry.query.node;
 
+import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
@@ -13,13 +14,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
+import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.external.ExternalShardAllocationStrategy;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -126,6 +135,49 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     return query.value() + "/" + node.value();
   }
 
+  /**
+   * How long the shard coordinator waits for the external allocation's answer before it falls
+   * back to its own choice; Pekko's own default, named here because the strategy requires one.
+   */
+  private static final Duration ALLOCATION_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * Starts logic-node sharding on this member: hosted on members with {@code role}, each node its
+   * own shard, shards placed by external allocation (the query registry writes their locations).
+   * Called once per member by the runtime's {@code Ferry} extension.
+   */
+  public static void init(ClusterSharding sharding, ActorSystem<?> system, NodeSettings settings, String role) {
+    Peers peers = (q, n) -> entityRef(sharding, q, n);
+    sharding.init(
+        Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, peers))
+            .withRole(role)
+            .withMessageExtractor(new OneShardPerNode())
+            .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
+  }
+
+  /** The sharded entity of {@code node} of {@code query}, wherever it runs. */
+  public static EntityRef<Command> entityRef(ClusterSharding sharding, QueryId query, NodeId node) {
+    return sharding.entityRefFor(TYPE_KEY, entityId(query, node));
+  }
+
+  /** Each logic node is its own shard, so it can be placed and moved alone. */
+  private static final class OneShardPerNode extends ShardingMessageExtractor<ShardingEnvelope<Command>, Command> {
+    @Override
+    public String entityId(ShardingEnvelope<Command> envelope) {
+      return envelope.entityId();
+    }
+
+    @Override
+    public String shardId(String entityId) {
+      return entityId;
+    }
+
+    @Override
+    public Command unwrapMessage(ShardingEnvelope<Command> envelope) {
+      return envelope.message();
+    }
+  }
+
   public static Behavior<Command> create(String entityId, NodeSettings settings, Peers peers) {
     return Behaviors.withTimers(
         timers ->
@@ -150,6 +202,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private long paceStartNanos = -1;
   private long pacedRows;
 
+  private final NodeMeters meters;
+
   private record HeldPull(Pull pull, long sinceNanos) {}
 
   private LogicNode(String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
@@ -158,6 +212,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     this.settings = settings;
     this.peers = peers;
     this.ctx = ctx;
+    this.meters = NodeMeters.create(FerryMetrics.get(ctx.getSystem()).registry(), entityId);
     this.pullTimeoutNanos = settings.pullTimeout().toNanos();
     this.longPollNanos = settings.longPoll().toNanos();
   }
@@ -211,6 +266,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             PostStop.instance(),
             state -> {
               NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), false);
+              meters.close();
               state.close();
             })
         .build();
@@ -300,13 +356,16 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     }
     Optional<BatchProcessed> event = state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done());
     if (batch.from() == state.inputAnchor(batch.upstream())) {
-      pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
+      Long sent = pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
+      if (sent != null) {
+        meters.pulled(System.nanoTime() - sent);
+      }
     }
     if (event.isEmpty()) {
       drive(state);
       return Effect().none();
     }
-    return Effect().persist(event.get()).thenRun(this::afterPersist);
+    return persistBatch(event.get());
   }
 
   private Effect<NodeEvent, NodeState> onReadSource(NodeState state, ReadSource read) {
@@ -320,7 +379,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none(); // nothing yet: the next tick tries again
     }
     pacedRows += event.get().outputs().size();
-    return Effect().persist(event.get()).thenRun(this::afterPersist);
+    return persistBatch(event.get());
   }
 
   /** Rows a paced generator may emit now, so a demo source produces at its configured rate. */
@@ -335,6 +394,18 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       max = (int) Math.max(0, Math.min(max, allowed));
     }
     return max;
+  }
+
+  /** Persists one batch's event, timed from now until it is written. */
+  private Effect<NodeEvent, NodeState> persistBatch(BatchProcessed event) {
+    long start = System.nanoTime();
+    return Effect()
+        .persist(event)
+        .thenRun(
+            state -> {
+              meters.batchPersisted(System.nanoTime() - start, event.outputs().size());
+              afterPersist(state);
+            });
   }
 
   private void afterPersist(NodeState state) {

@@ -96,7 +96,7 @@ final class BlockWorkload implements AutoCloseable {
   String memberOf(String part) throws Exception {
     List<String> volumes = new ArrayList<>(reference.keySet());
     String volume = volumes.get(random.nextInt(volumes.size()));
-    List<io.ferry.runtime.internal.VolumeRegistry.VolumeInfo> all;
+    List<io.ferry.api.VolumeInfo> all;
     try {
       all = ask(Ferry::volumes, 2_000);
     } catch (Exception e) {

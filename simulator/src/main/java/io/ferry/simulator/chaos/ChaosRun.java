@@ -2,12 +2,14 @@ package io.ferry.simulator.chaos;
 
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
+import io.ferry.api.SinkRows;
+import io.ferry.api.NodeStatus;
+import io.ferry.testkit.SampleQuery;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
-import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeLifecycle;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
@@ -175,7 +177,7 @@ public final class ChaosRun {
           TimeUnit.MILLISECONDS.sleep(20);
           continue;
         }
-        LogicNode.SinkRows batch = read(cluster, d, after);
+        SinkRows batch = read(cluster, d, after);
         if (batch != null) {
           rows.addAll(batch.rows());
           after = batch.next();
@@ -329,7 +331,7 @@ public final class ChaosRun {
     return true;
   }
 
-  private static LogicNode.SinkRows read(LocalCluster cluster, Deployment d, long after) {
+  private static SinkRows read(LocalCluster cluster, Deployment d, long after) {
     for (FerryNode via : cluster.live()) {
       try {
         return via.ferry().read(d.query(), new NodeId(SampleQuery.SINK), after, 5000).toCompletableFuture().get(3, TimeUnit.SECONDS);
@@ -344,9 +346,7 @@ public final class ChaosRun {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       try {
-        LogicNode.NodeStatus s =
-            cluster.any().ferry().entity(d.query(), new NodeId(SampleQuery.ARCHIVE))
-                .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, Duration.ofSeconds(3)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        NodeStatus s = cluster.any().ferry().nodeStatus(d.query(), new NodeId(SampleQuery.ARCHIVE)).toCompletableFuture().get(5, TimeUnit.SECONDS);
         if (s.done()) {
           return;
         }

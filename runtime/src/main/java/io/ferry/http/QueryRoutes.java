@@ -1,0 +1,112 @@
+package io.ferry.http;
+
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import io.ferry.api.NodeStatus;
+import io.ferry.api.Placement;
+import io.ferry.api.QueryInfo;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.OperatorSpec;
+import io.ferry.query.QueryException;
+import io.ferry.query.QueryGraph;
+import io.ferry.query.QueryId;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
+/** {@code /queries}: list, deploy, and the status of each node of a deployed query. */
+final class QueryRoutes {
+  private QueryRoutes() {}
+
+  /** Operator class → its JSON kind, from the one place kinds are named: OperatorSpec's annotation. */
+  private static final Map<Class<?>, String> OP_KINDS = opKinds();
+
+  static final String DEPLOY_EXAMPLE = "{\"graph\": {\"id\": \"q\", \"nodes\": [...]}, \"placement\": {\"src\": \"edge-a\", \"out\": \"cloud\"}}";
+
+  static final List<Endpoint> ENDPOINTS =
+      List.of(
+          Endpoint.get("/queries", (ctx, p) -> completeWithFuture(queries(ctx))),
+          Endpoint.post("/queries", (ctx, p) -> ctx.body(DeployRequest.class, "a deployment", DEPLOY_EXAMPLE, r -> deploy(ctx, r))),
+          Endpoint.get("/queries/{query}/status", (ctx, p) -> completeWithFuture(status(ctx, p.get(0)))));
+
+  record QueryView(String query, String deploymentId, List<NodeView> nodes) {}
+
+  /** @param member the member address, null while the node is not placed yet */
+  record NodeView(String node, String op, String site, String member) {}
+
+  /** @param pausedBy the migration that holds the node paused, null when it runs */
+  record NodeStatusView(
+      String node, String address, long outputAnchor, Map<String, Long> inputAnchors, long retainedRows, boolean done, String pausedBy) {}
+
+  /**
+   * A deployment: the JSON form of {@link QueryGraph} (what {@code ferry submit} sends) and the
+   * site of each node.
+   */
+  record DeployRequest(QueryGraph graph, Map<String, String> placement) {
+    DeployRequest {
+      if (graph == null) {
+        throw BadRequest.field("graph", "field 'graph' is missing: give the query graph, e.g. " + DEPLOY_EXAMPLE);
+      }
+      if (placement == null) {
+        throw BadRequest.field("placement", "field 'placement' is missing: name the site of each node, e.g. {\"src\": \"edge-a\"}");
+      }
+    }
+  }
+
+  private static CompletionStage<HttpResponse> queries(EndpointContext ctx) {
+    return ctx.answer(
+        ctx.ferry().queries(),
+        all -> {
+          List<QueryView> out = new ArrayList<>();
+          for (QueryInfo q : all) {
+            List<NodeView> nodes = new ArrayList<>();
+            for (NodeSpec n : q.nodes()) {
+              String id = n.id().value();
+              nodes.add(new NodeView(id, OP_KINDS.getOrDefault(n.op().getClass(), n.op().getClass().getSimpleName()), q.sites().get(id), q.members().get(id)));
+            }
+            out.add(new QueryView(q.query().value(), q.deploymentId(), nodes));
+          }
+          return ctx.json(StatusCodes.OK, out);
+        },
+        StatusCodes.INTERNAL_SERVER_ERROR);
+  }
+
+  /** 201 with the members each node runs on, 409 when the cluster refuses the deployment. */
+  private static CompletionStage<HttpResponse> deploy(EndpointContext ctx, DeployRequest request) {
+    return ctx.answer(
+        ctx.ferry().deploy(request.graph(), new Placement(request.placement())), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
+  }
+
+  private static CompletionStage<HttpResponse> status(EndpointContext ctx, String query) {
+    QueryId id;
+    try {
+      id = new QueryId(query);
+    } catch (QueryException | IllegalArgumentException e) {
+      return EndpointContext.done(ctx.error(StatusCodes.NOT_FOUND, "query '" + query + "' is not deployed: " + e.getMessage()));
+    }
+    return ctx.answer(
+        ctx.ferry().status(id),
+        all -> {
+          List<NodeStatusView> out = new ArrayList<>();
+          for (NodeStatus s : all) {
+            out.add(new NodeStatusView(
+                s.node().value(), s.address(), s.outputAnchor(), s.inputAnchors(), s.retainedRows(), s.done(), s.pausedBy().orElse(null)));
+          }
+          return ctx.json(StatusCodes.OK, out);
+        },
+        StatusCodes.NOT_FOUND);
+  }
+
+  private static Map<Class<?>, String> opKinds() {
+    Map<Class<?>, String> kinds = new HashMap<>();
+    for (JsonSubTypes.Type t : OperatorSpec.class.getAnnotation(JsonSubTypes.class).value()) {
+      kinds.put(t.value(), t.name());
+    }
+    return Map.copyOf(kinds);
+  }
+}

@@ -1,0 +1,98 @@
+package io.ferry.http;
+
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
+/** {@code /volumes}: start, list, inspect and stop volume migrations. */
+final class VolumeRoutes {
+  private VolumeRoutes() {}
+
+  static final String EXAMPLE =
+      "{\"volume\": \"vm-1\", \"sourceSite\": \"edge-a\", \"sourcePath\": \"/images/vm-1.img\", \"targetSite\": \"cloud\", \"blockSize\": 65536, \"trace\": \"/traces/boot.trace\"}";
+
+  static final List<Endpoint> ENDPOINTS =
+      List.of(
+          Endpoint.get("/volumes", (ctx, p) -> completeWithFuture(volumes(ctx))),
+          Endpoint.post("/volumes", (ctx, p) -> ctx.body(VolumeRequest.class, "a volume migration", EXAMPLE, r -> start(ctx, r))),
+          Endpoint.get("/volumes/{volume}", (ctx, p) -> completeWithFuture(withVolume(ctx, p.get(0), id -> status(ctx, id)))),
+          Endpoint.post("/volumes/{volume}/stop", (ctx, p) -> completeWithFuture(withVolume(ctx, p.get(0), id -> stop(ctx, id)))));
+
+  /** A running volume migration as the endpoint lists it. */
+  record VolumeView(String volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile, String backendMember, String frontendMember) {}
+
+  /**
+   * A volume to migrate: its id (also its NBD export name), where its image is, where to move it;
+   * {@code blockSize} defaults to {@code ferry.blocks.block-size}, {@code trace} to none.
+   */
+  record VolumeRequest(String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace) {
+    VolumeRequest {
+      BadRequest.text("volume", volume, "the volume id (also its NBD export name)");
+      BadRequest.text("sourceSite", sourceSite, "the site that holds the source image");
+      BadRequest.text("sourcePath", sourcePath, "the source image's path at the source site");
+      BadRequest.text("targetSite", targetSite, "the site to migrate the volume to");
+      try {
+        new VolumeId(volume);
+      } catch (IllegalArgumentException e) {
+        throw BadRequest.field("volume", e.getMessage());
+      }
+      blockSize = blockSize == null ? Optional.empty() : blockSize;
+      trace = trace == null ? Optional.empty() : trace;
+      blockSize.ifPresent(
+          b -> {
+            try {
+              VolumeSpec.checkBlockSize(b);
+            } catch (IllegalArgumentException e) {
+              throw BadRequest.field("blockSize", e.getMessage());
+            }
+          });
+    }
+
+    VolumeSpec spec(long blockSizeDefault) {
+      return new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize.orElse(blockSizeDefault)), trace.orElse(""));
+    }
+  }
+
+  private static CompletionStage<HttpResponse> volumes(EndpointContext ctx) {
+    return ctx.answer(
+        ctx.ferry().volumes(),
+        all ->
+            ctx.json(
+                StatusCodes.OK,
+                all.stream()
+                    .map(v -> new VolumeView(v.spec().volume().value(), v.spec().sourceSite().name(), v.spec().sourcePath(), v.spec().targetSite().name(), v.spec().blockSizeBytes(), v.spec().traceFile(), v.backendMember(), v.frontendMember()))
+                    .toList()),
+        StatusCodes.INTERNAL_SERVER_ERROR);
+  }
+
+  private static CompletionStage<HttpResponse> start(EndpointContext ctx, VolumeRequest request) {
+    long blockSizeDefault = ctx.system().settings().config().getBytes("ferry.blocks.block-size");
+    return ctx.answer(ctx.ferry().startVolume(request.spec(blockSizeDefault)), a -> ctx.json(StatusCodes.CREATED, a), StatusCodes.CONFLICT);
+  }
+
+  private static CompletionStage<HttpResponse> stop(EndpointContext ctx, VolumeId volume) {
+    return ctx.answer(ctx.ferry().stopVolume(volume), a -> ctx.json(StatusCodes.OK, a), StatusCodes.NOT_FOUND);
+  }
+
+  private static CompletionStage<HttpResponse> status(EndpointContext ctx, VolumeId volume) {
+    return ctx.answer(ctx.ferry().volumeStatus(volume), st -> ctx.json(StatusCodes.OK, st), StatusCodes.NOT_FOUND);
+  }
+
+  /** 400 naming the path's volume id when it is malformed, else {@code call}. */
+  private static CompletionStage<HttpResponse> withVolume(EndpointContext ctx, String volume, Function<VolumeId, CompletionStage<HttpResponse>> call) {
+    VolumeId id;
+    try {
+      id = new VolumeId(volume);
+    } catch (IllegalArgumentException e) {
+      return EndpointContext.done(ctx.error(StatusCodes.BAD_REQUEST, e.getMessage(), Optional.of("volume")));
+    }
+    return call.apply(id);
+  }
+}
