@@ -4,13 +4,21 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.ferry.api.Ferry;
+import io.ferry.blocks.BlockResources;
 import io.ferry.http.ManagementServer;
 import io.ferry.persistence.CassandraJournal;
 import io.ferry.persistence.H2Journal;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
@@ -18,6 +26,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Ferry cluster member: an {@code ActorSystem} with the worker, tier and site roles, Artery
@@ -26,6 +36,12 @@ import org.apache.pekko.cluster.typed.Join;
  * demo and the tests; people with their own {@code ActorSystem} use {@link Ferry#get} instead.
  */
 public final class FerryNode implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(FerryNode.class);
+  /** How long a stop (or the clean-up of a failed start) waits for the actor system to terminate. */
+  private static final Duration STOP_WAIT = Duration.ofSeconds(60);
+  /** How long a failed system creation waits for the threads it started to end. */
+  private static final Duration FAILED_SYSTEM_THREADS_WAIT = Duration.ofSeconds(10);
 
   private final MemberSettings settings;
   private final ActorSystem<Void> system;
@@ -39,17 +55,28 @@ public final class FerryNode implements AutoCloseable {
     this.http = http;
   }
 
-  /** Boots a member from {@code config} (its {@code ferry.member} section says what it is). */
+  /**
+   * Boots a member from {@code config} (its {@code ferry.member} section says what it is). A start
+   * that fails releases what it took before the error reaches the caller: the actor system is
+   * terminated and awaited, the journal's connections, the block store, the Aeron driver and its
+   * directory, the NBD and management listeners and their threads are closed, so the caller may
+   * retry on the same ports or delete the data directory at once.
+   */
   public static FerryNode start(Config config) {
     Config withDefaults = config.withFallback(ConfigFactory.load());
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
+    ActorSystem<Void> system = createSystem(member, full);
     try {
       if (full.getString("ferry.persistence.journal").equals("cassandra")) {
         // Before any node can persist: the keyspaces and tables, created by Ferry itself.
         CassandraJournal.ensureSchema(Adapter.toClassic(system), full.getDuration("ferry.persistence.cassandra.schema-timeout"));
+      }
+      if (full.getBoolean("ferry.blocks.start-eagerly")) {
+        // Here rather than in the block agent, which would only log it: a taken NBD or Aeron
+        // port fails the member's start, naming the setting.
+        BlockResources.get(system);
       }
       if (member.seedNodes().isEmpty()) {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
@@ -57,9 +84,62 @@ public final class FerryNode implements AutoCloseable {
       Ferry ferry = Ferry.get(system);
       ManagementServer http = httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings) : null;
       return new FerryNode(member, system, ferry, http);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       system.terminate();
+      try {
+        awaitTermination(system, member);
+      } catch (RuntimeException stopFailed) {
+        if (stopFailed != e) {
+          e.addSuppressed(stopFailed);
+        }
+      }
       throw e;
+    }
+  }
+
+  /**
+   * Creates the member's actor system. A taken Artery port is found before the system exists: when
+   * Artery fails to bind, Pekko terminates the half-started system without a handle to await, and
+   * its threads would outlive the error.
+   */
+  private static ActorSystem<Void> createSystem(MemberSettings member, Config full) {
+    if (member.port() != 0) {
+      try (ServerSocket probe = new ServerSocket()) {
+        probe.bind(new InetSocketAddress(member.host(), member.port()));
+      } catch (IOException e) {
+        throw new IllegalStateException(
+            "ferry.member.port = " + member.port() + " cannot be bound on " + member.host() + " (" + e.getMessage() + "): another process listens there? 0 picks one", e);
+      }
+    }
+    Set<Thread> before = Thread.getAllStackTraces().keySet();
+    try {
+      return ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
+    } catch (RuntimeException | Error e) {
+      awaitThreadsOfFailedSystem(before);
+      throw e;
+    }
+  }
+
+  /**
+   * Waits (bounded) until the threads a failed {@code ActorSystem.create} started, named after the
+   * system, have ended. Other members of this JVM share the name, so a thread of theirs started
+   * meanwhile may keep the wait to its bound; it then gives up and logs.
+   */
+  private static void awaitThreadsOfFailedSystem(Set<Thread> before) {
+    long deadline = System.nanoTime() + FAILED_SYSTEM_THREADS_WAIT.toNanos();
+    while (true) {
+      List<Thread> left =
+          Thread.getAllStackTraces().keySet().stream()
+              .filter(t -> !before.contains(t) && t.getName().startsWith(MemberSettings.SYSTEM_NAME + "-"))
+              .toList();
+      if (left.isEmpty()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        log.warn("threads of the actor system that failed to start still run after {}: {}", FAILED_SYSTEM_THREADS_WAIT, left);
+        return;
+      }
+      sleepQuietly(20);
     }
   }
 
@@ -127,14 +207,14 @@ public final class FerryNode implements AutoCloseable {
   public void close() {
     unbindHttp();
     CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
-    awaitTermination();
+    awaitTermination(system, settings);
   }
 
   /** Stops the system at once without leaving: to the others this member has crashed. */
   public void crash() {
     unbindHttp();
     system.terminate();
-    awaitTermination();
+    awaitTermination(system, settings);
   }
 
   private void unbindHttp() {
@@ -143,12 +223,17 @@ public final class FerryNode implements AutoCloseable {
     }
   }
 
-  private void awaitTermination() {
+  /** Returns when the system has terminated and the block resources it started are closed. */
+  private static void awaitTermination(ActorSystem<?> system, MemberSettings member) {
     try {
-      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("member " + settings.site() + " did not stop within 60 s", e);
+      system.getWhenTerminated().toCompletableFuture().get(STOP_WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while member " + member.site() + " stopped", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("member " + member.site() + " did not stop within " + STOP_WAIT, e);
     }
+    BlockResources.closeIfStarted(system);
   }
 
   private static void sleepQuietly(long millis) {

@@ -44,13 +44,23 @@ public final class LocalCluster implements AutoCloseable {
   public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout, int seedHttpPort) {
     LocalCluster cluster = new LocalCluster(dataDir, overrides, freePort());
     cluster.seedHttpPort = seedHttpPort;
-    boolean first = true;
-    for (Map.Entry<String, String> e : sites.entrySet()) {
-      cluster.startMember(e.getKey(), e.getValue(), first);
-      first = false;
+    try {
+      boolean first = true;
+      for (Map.Entry<String, String> e : sites.entrySet()) {
+        cluster.startMember(e.getKey(), e.getValue(), first);
+        first = false;
+      }
+      cluster.awaitAllUp(timeout);
+      return cluster;
+    } catch (RuntimeException | Error e) {
+      // The members that did start are stopped too: a failed start leaves nothing running.
+      try {
+        cluster.crashAll();
+      } catch (RuntimeException stopFailed) {
+        e.addSuppressed(stopFailed);
+      }
+      throw e;
     }
-    cluster.awaitAllUp(timeout);
-    return cluster;
   }
 
   /** Starts another member at {@code site} (e.g. a replacement for a crashed one). */
@@ -175,6 +185,13 @@ public final class LocalCluster implements AutoCloseable {
       } catch (RuntimeException e) {
         all.get(i).crash();
       }
+    }
+  }
+
+  private void crashAll() {
+    List<FerryNode> all = live();
+    for (int i = all.size() - 1; i >= 0; i--) {
+      all.get(i).crash();
     }
   }
 

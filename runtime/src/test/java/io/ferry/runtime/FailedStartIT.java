@@ -1,0 +1,207 @@
+package io.ferry.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A member whose start fails releases everything it took before the error reaches the caller: no
+ * listening port (each is bound again), no thread it started, no open file under its data
+ * directory (read from /proc/self/fd), and the data directory can be deleted. One test per point of
+ * failure, from the first (Artery) to the last (the management endpoint).
+ */
+class FailedStartIT {
+
+  /** Threads the JVM or the JDK start on first use of a facility and keep; not the member's. */
+  private static final Pattern JVM_THREADS =
+      Pattern.compile("ForkJoinPool\\.commonPool-worker-\\d+|process reaper|Attach Listener|Common-Cleaner|Keep-Alive-Timer|Notification Thread|HttpClient-.*");
+
+  @TempDir Path dir;
+
+  /** Ports the member is told to use, all free when the test starts; one of them is then taken. */
+  private record Ports(int artery, int aeron, int nbd, int http) {
+    static Ports free() {
+      return new Ports(freeTcp(), freeUdp(), freeTcp(), freeTcp());
+    }
+  }
+
+  @Test
+  void aTakenArteryPortReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    assertReleases(p, tcp(p.artery()), "ferry.member.port = " + p.artery());
+  }
+
+  @Test
+  void aTakenAeronPortReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    assertReleases(p, udp(p.aeron()), String.valueOf(p.aeron()));
+  }
+
+  @Test
+  void aTakenNbdPortReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    assertReleases(p, tcp(p.nbd()), String.valueOf(p.nbd()));
+  }
+
+  @Test
+  void aTakenManagementPortReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    assertReleases(p, tcp(p.http()), "ferry.http.port = " + p.http());
+  }
+
+  private void assertReleases(Ports ports, Closeable taken, String messageNames) throws Exception {
+    Path data = dir.resolve("data");
+    Set<Long> threadsBefore = threadIds();
+    Set<String> socketsBefore = openSockets();
+    try (taken) {
+      RuntimeException e = assertThrows(RuntimeException.class, () -> FerryNode.start(config(data, ports)));
+      assertTrue(messageOf(e).contains(messageNames), () -> "the error does not name '" + messageNames + "': " + messageOf(e));
+    }
+    // Every port the member was told to use can be bound again at once.
+    try (ServerSocket a = tcpBound(ports.artery());
+        DatagramSocket b = new DatagramSocket(new InetSocketAddress(loopback(), ports.aeron()));
+        ServerSocket c = tcpBound(ports.nbd());
+        ServerSocket d = tcpBound(ports.http())) {
+      assertTrue(a.isBound() && b.isBound() && c.isBound() && d.isBound());
+    } catch (BindException stillBound) {
+      throw new AssertionError("a port of the failed member is still bound (" + ports + ")", stillBound);
+    }
+    List<String> threadsLeft =
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.isAlive() && !threadsBefore.contains(t.getId()) && !JVM_THREADS.matcher(t.getName()).matches())
+            .map(Thread::getName)
+            .sorted()
+            .toList();
+    assertEquals(List.of(), threadsLeft, "threads the failed start left running");
+    Set<String> socketsLeft = openSockets();
+    socketsLeft.removeAll(socketsBefore);
+    assertEquals(Set.of(), socketsLeft, "sockets the failed start left open");
+    assertEquals(List.of(), openFilesUnder(data), "files under the data directory the failed start left open");
+    deleteTree(data);
+    assertFalse(Files.exists(data));
+  }
+
+  private static String messageOf(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      b.append(c.getMessage()).append(" / ");
+    }
+    return b.toString();
+  }
+
+  private static Config config(Path data, Ports ports) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("ferry.member.tier", "cloud");
+    m.put("ferry.member.site", "cloud");
+    m.put("ferry.member.host", "127.0.0.1");
+    m.put("ferry.member.port", ports.artery());
+    m.put("ferry.member.seed-nodes", List.of());
+    m.put("ferry.member.data-dir", data.toString());
+    m.put("ferry.blocks.aeron.port", ports.aeron());
+    m.put("ferry.blocks.nbd.port", ports.nbd());
+    m.put("ferry.http.port", ports.http());
+    return ConfigFactory.parseMap(m);
+  }
+
+  private static Set<Long> threadIds() {
+    Set<Long> ids = new HashSet<>();
+    Thread.getAllStackTraces().keySet().forEach(t -> ids.add(t.getId()));
+    return ids;
+  }
+
+  /** The targets of this process's file descriptors that are sockets ("socket:[inode]"). */
+  private static Set<String> openSockets() throws IOException {
+    Set<String> sockets = new HashSet<>();
+    for (String target : fdTargets()) {
+      if (target.startsWith("socket:")) {
+        sockets.add(target);
+      }
+    }
+    return sockets;
+  }
+
+  private static List<String> openFilesUnder(Path data) throws IOException {
+    String prefix = data.toAbsolutePath().toRealPath().toString();
+    return fdTargets().stream().filter(t -> t.startsWith(prefix)).sorted().toList();
+  }
+
+  private static List<String> fdTargets() throws IOException {
+    Path fds = Path.of("/proc/self/fd");
+    try (Stream<Path> s = Files.list(fds)) {
+      return s.map(
+              fd -> {
+                try {
+                  return Files.readSymbolicLink(fd).toString();
+                } catch (IOException gone) {
+                  return ""; // closed while listing (the listing's own descriptor among them)
+                }
+              })
+          .toList();
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> s = Files.walk(root)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private static InetAddress loopback() {
+    return InetAddress.getLoopbackAddress();
+  }
+
+  private static ServerSocket tcpBound(int port) throws IOException {
+    ServerSocket s = new ServerSocket();
+    s.bind(new InetSocketAddress(loopback(), port));
+    return s;
+  }
+
+  private static Closeable tcp(int port) throws IOException {
+    return tcpBound(port);
+  }
+
+  private static Closeable udp(int port) throws IOException {
+    return new DatagramSocket(new InetSocketAddress(loopback(), port));
+  }
+
+  private static int freeTcp() {
+    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static int freeUdp() {
+    try (DatagramSocket s = new DatagramSocket(0, loopback())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
