@@ -23,7 +23,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BlockTransportTest {
+class BlockTransportIT {
     private static final int BLOCK = 16 * 1024;
 
     @TempDir

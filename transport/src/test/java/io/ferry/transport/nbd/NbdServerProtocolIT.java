@@ -26,7 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class NbdServerTest {
+class NbdServerProtocolIT {
 
     private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
     private static final int SIZE = 1 << 20;

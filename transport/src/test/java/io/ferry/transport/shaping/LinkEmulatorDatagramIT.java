@@ -12,7 +12,8 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-class LinkEmulatorTest {
+/** The UDP emulator alone between two datagram sockets: delay both ways, bandwidth and tail drop, seeded loss. */
+class LinkEmulatorDatagramIT {
     private static final String HOST = "127.0.0.1";
 
     private static DatagramChannel socket(int timeoutMs) throws Exception {

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-class TcpLinkEmulatorTest {
+class TcpLinkEmulatorIT {
     private static final String HOST = "127.0.0.1";
     private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
 
@@ -85,7 +85,7 @@ class TcpLinkEmulatorTest {
         try (ServerSocket far = new ServerSocket(0, 50, InetAddress.getByName(HOST));
              TcpLinkEmulator link = TcpLinkEmulator.start(HOST, (InetSocketAddress) far.getLocalSocketAddress(),
                  new LinkProfile(delay, 0, 0.5, 0, 1))) {
-            CompletableFuture<Long> echoed = serveOnce(far, TcpLinkEmulatorTest::echo);
+            CompletableFuture<Long> echoed = serveOnce(far, TcpLinkEmulatorIT::echo);
             try (Socket near = new Socket(HOST, link.port())) {
                 near.setTcpNoDelay(true);
                 near.setSoTimeout(5_000);
