@@ -40,8 +40,8 @@ public final class FerryNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FerryNode.class);
   /** How long a stop (or the clean-up of a failed start) waits for the actor system to terminate. */
   private static final Duration STOP_WAIT = Duration.ofSeconds(60);
-  /** How long a failed system creation waits for the threads it started to end. */
-  private static final Duration FAILED_SYSTEM_THREADS_WAIT = Duration.ofSeconds(10);
+  /** How long a failed start waits for the threads of its terminated system to end. */
+  private static final Duration SYSTEM_THREADS_WAIT = Duration.ofSeconds(10);
 
   private final MemberSettings settings;
   private final ActorSystem<Void> system;
@@ -67,7 +67,8 @@ public final class FerryNode implements AutoCloseable {
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
-    ActorSystem<Void> system = createSystem(member, full);
+    Set<Thread> before = Thread.getAllStackTraces().keySet();
+    ActorSystem<Void> system = createSystem(member, full, before);
     try {
       if (full.getString("ferry.persistence.journal").equals("cassandra")) {
         // Before any node can persist: the keyspaces and tables, created by Ferry itself.
@@ -88,6 +89,8 @@ public final class FerryNode implements AutoCloseable {
       system.terminate();
       try {
         awaitTermination(system, member);
+        // A terminated system has told its dispatchers to stop; their threads end a moment later.
+        awaitThreadsOfSystem(before);
       } catch (RuntimeException stopFailed) {
         if (stopFailed != e) {
           e.addSuppressed(stopFailed);
@@ -102,7 +105,7 @@ public final class FerryNode implements AutoCloseable {
    * Artery fails to bind, Pekko terminates the half-started system without a handle to await, and
    * its threads would outlive the error.
    */
-  private static ActorSystem<Void> createSystem(MemberSettings member, Config full) {
+  private static ActorSystem<Void> createSystem(MemberSettings member, Config full, Set<Thread> before) {
     if (member.port() != 0) {
       try (ServerSocket probe = new ServerSocket()) {
         probe.bind(new InetSocketAddress(member.host(), member.port()));
@@ -111,22 +114,22 @@ public final class FerryNode implements AutoCloseable {
             "ferry.member.port = " + member.port() + " cannot be bound on " + member.host() + " (" + e.getMessage() + "): another process listens there? 0 picks one", e);
       }
     }
-    Set<Thread> before = Thread.getAllStackTraces().keySet();
     try {
       return ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
     } catch (RuntimeException | Error e) {
-      awaitThreadsOfFailedSystem(before);
+      awaitThreadsOfSystem(before);
       throw e;
     }
   }
 
   /**
-   * Waits (bounded) until the threads a failed {@code ActorSystem.create} started, named after the
-   * system, have ended. Other members of this JVM share the name, so a thread of theirs started
-   * meanwhile may keep the wait to its bound; it then gives up and logs.
+   * Waits (bounded) until the threads started since {@code before} and named after the system (its
+   * dispatchers and scheduler) have ended: a terminated system only tells them to stop. Other
+   * members of this JVM share the name, so a thread of theirs started meanwhile may keep the wait
+   * to its bound; it then gives up and logs.
    */
-  private static void awaitThreadsOfFailedSystem(Set<Thread> before) {
-    long deadline = System.nanoTime() + FAILED_SYSTEM_THREADS_WAIT.toNanos();
+  private static void awaitThreadsOfSystem(Set<Thread> before) {
+    long deadline = System.nanoTime() + SYSTEM_THREADS_WAIT.toNanos();
     while (true) {
       List<Thread> left =
           Thread.getAllStackTraces().keySet().stream()
@@ -136,7 +139,7 @@ public final class FerryNode implements AutoCloseable {
         return;
       }
       if (System.nanoTime() > deadline) {
-        log.warn("threads of the actor system that failed to start still run after {}: {}", FAILED_SYSTEM_THREADS_WAIT, left);
+        log.warn("threads of the actor system that failed to start still run after {}: {}", SYSTEM_THREADS_WAIT, left);
         return;
       }
       sleepQuietly(20);

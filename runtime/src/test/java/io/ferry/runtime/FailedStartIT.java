@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -90,9 +91,9 @@ class FailedStartIT {
       throw new AssertionError("a port of the failed member is still bound (" + ports + ")", stillBound);
     }
     List<String> threadsLeft =
-        Thread.getAllStackTraces().keySet().stream()
-            .filter(t -> t.isAlive() && !threadsBefore.contains(t.getId()) && !JVM_THREADS.matcher(t.getName()).matches())
-            .map(Thread::getName)
+        Thread.getAllStackTraces().entrySet().stream()
+            .filter(e -> e.getKey().isAlive() && !threadsBefore.contains(e.getKey().getId()) && !JVM_THREADS.matcher(e.getKey().getName()).matches())
+            .map(e -> e.getKey().getName() + " " + Arrays.toString(e.getValue()))
             .sorted()
             .toList();
     assertEquals(List.of(), threadsLeft, "threads the failed start left running");
