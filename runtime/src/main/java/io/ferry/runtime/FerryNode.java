@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
@@ -41,7 +42,14 @@ public final class FerryNode implements AutoCloseable {
   /** How long a stop (or the clean-up of a failed start) waits for the actor system to terminate. */
   private static final Duration STOP_WAIT = Duration.ofSeconds(60);
   /** How long a failed start waits for the threads of its terminated system to end. */
-  private static final Duration SYSTEM_THREADS_WAIT = Duration.ofSeconds(10);
+  private static final Duration SYSTEM_THREADS_WAIT = Duration.ofSeconds(20);
+  /**
+   * Threads of a member that end only some time after its system has terminated: the system's own
+   * (dispatchers, scheduler) and the Cassandra driver's netty event loops ("s0-io-1"), which the
+   * session registry closes when the system terminates, after netty's quiet period.
+   */
+  private static final Pattern MEMBER_THREADS =
+      Pattern.compile(Pattern.quote(MemberSettings.SYSTEM_NAME) + "-.*|s\\d+-(io|admin|timer)-\\d+");
 
   private final MemberSettings settings;
   private final ActorSystem<Void> system;
@@ -67,6 +75,9 @@ public final class FerryNode implements AutoCloseable {
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
+    if (full.getString("ferry.persistence.journal").equals("cassandra")) {
+      CassandraJournal.awaitReachable(full, full.getDuration("ferry.persistence.cassandra.schema-timeout"));
+    }
     Set<Thread> before = Thread.getAllStackTraces().keySet();
     ActorSystem<Void> system = createSystem(member, full, before);
     try {
@@ -123,17 +134,16 @@ public final class FerryNode implements AutoCloseable {
   }
 
   /**
-   * Waits (bounded) until the threads started since {@code before} and named after the system (its
-   * dispatchers and scheduler) have ended: a terminated system only tells them to stop. Other
-   * members of this JVM share the name, so a thread of theirs started meanwhile may keep the wait
-   * to its bound; it then gives up and logs.
+   * Waits (bounded) until the {@link #MEMBER_THREADS} started since {@code before} have ended: a
+   * terminated system only tells them to stop. Other members of this JVM have threads of the same
+   * names, so one of theirs started meanwhile may keep the wait to its bound; it then logs.
    */
   private static void awaitThreadsOfSystem(Set<Thread> before) {
     long deadline = System.nanoTime() + SYSTEM_THREADS_WAIT.toNanos();
     while (true) {
       List<Thread> left =
           Thread.getAllStackTraces().keySet().stream()
-              .filter(t -> !before.contains(t) && t.getName().startsWith(MemberSettings.SYSTEM_NAME + "-"))
+              .filter(t -> !before.contains(t) && t.isAlive() && MEMBER_THREADS.matcher(t.getName()).matches())
               .toList();
       if (left.isEmpty()) {
         return;

@@ -38,7 +38,7 @@ class FailedStartIT {
 
   /** Threads the JVM or the JDK start on first use of a facility and keep; not the member's. */
   private static final Pattern JVM_THREADS =
-      Pattern.compile("ForkJoinPool\\.commonPool-worker-\\d+|process reaper|Attach Listener|Common-Cleaner|Keep-Alive-Timer|Notification Thread|HttpClient-.*");
+      Pattern.compile("ForkJoinPool\\.commonPool-worker-\\d+|process reaper|Attach Listener|Common-Cleaner|Cleaner-\\d+|Keep-Alive-Timer|Notification Thread|HttpClient-.*");
 
   @TempDir Path dir;
 
@@ -73,12 +73,30 @@ class FailedStartIT {
     assertReleases(p, tcp(p.http()), "ferry.http.port = " + p.http());
   }
 
+  /** A Cassandra journal nobody answers for: the driver's session and its threads go too. */
+  @Test
+  void anUnreachableJournalReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    int nobody = freeTcp();
+    Config cassandra =
+        ConfigFactory.parseMap(
+            Map.of(
+                "ferry.persistence.journal", "cassandra",
+                "ferry.persistence.cassandra.contact-points", List.of("127.0.0.1:" + nobody),
+                "ferry.persistence.cassandra.schema-timeout", "5s"));
+    assertReleases(p, () -> {}, "127.0.0.1:" + nobody, cassandra);
+  }
+
   private void assertReleases(Ports ports, Closeable taken, String messageNames) throws Exception {
+    assertReleases(ports, taken, messageNames, ConfigFactory.empty());
+  }
+
+  private void assertReleases(Ports ports, Closeable taken, String messageNames, Config extra) throws Exception {
     Path data = dir.resolve("data");
     Set<Long> threadsBefore = threadIds();
     Set<String> socketsBefore = openSockets();
     try (taken) {
-      RuntimeException e = assertThrows(RuntimeException.class, () -> FerryNode.start(config(data, ports)));
+      RuntimeException e = assertThrows(RuntimeException.class, () -> FerryNode.start(extra.withFallback(config(data, ports))));
       assertTrue(messageOf(e).contains(messageNames), () -> "the error does not name '" + messageNames + "': " + messageOf(e));
     }
     // Every port the member was told to use can be bound again at once.
@@ -101,7 +119,9 @@ class FailedStartIT {
     socketsLeft.removeAll(socketsBefore);
     assertEquals(Set.of(), socketsLeft, "sockets the failed start left open");
     assertEquals(List.of(), openFilesUnder(data), "files under the data directory the failed start left open");
-    deleteTree(data);
+    if (Files.exists(data)) {
+      deleteTree(data);
+    }
     assertFalse(Files.exists(data));
   }
 
@@ -145,6 +165,9 @@ class FailedStartIT {
   }
 
   private static List<String> openFilesUnder(Path data) throws IOException {
+    if (!Files.exists(data)) {
+      return List.of(); // the start failed before it made its data directory
+    }
     String prefix = data.toAbsolutePath().toRealPath().toString();
     return fdTargets().stream().filter(t -> t.startsWith(prefix)).sorted().toList();
   }
