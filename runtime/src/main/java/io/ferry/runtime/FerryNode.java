@@ -136,9 +136,10 @@ public final class FerryNode implements AutoCloseable {
   /**
    * Waits (bounded) until the {@link #MEMBER_THREADS} started since {@code before} have ended: a
    * terminated system only tells them to stop. Other members of this JVM have threads of the same
-   * names, so one of theirs started meanwhile may keep the wait to its bound; it then logs.
+   * names, so one of theirs started meanwhile may keep the wait to its bound; it then logs. Also
+   * used by {@link LocalCluster} when its start fails and it has stopped the members it started.
    */
-  private static void awaitThreadsOfSystem(Set<Thread> before) {
+  static void awaitThreadsOfSystem(Set<Thread> before) {
     long deadline = System.nanoTime() + SYSTEM_THREADS_WAIT.toNanos();
     while (true) {
       List<Thread> left =
@@ -149,7 +150,7 @@ public final class FerryNode implements AutoCloseable {
         return;
       }
       if (System.nanoTime() > deadline) {
-        log.warn("threads of the actor system that failed to start still run after {}: {}", SYSTEM_THREADS_WAIT, left);
+        log.warn("threads of stopped actor systems still run after {}: {}", SYSTEM_THREADS_WAIT, left);
         return;
       }
       sleepQuietly(20);

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
@@ -42,6 +43,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** As above; the first member's management endpoint listens on {@code seedHttpPort} (0: any free port). */
   public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout, int seedHttpPort) {
+    Set<Thread> before = Thread.getAllStackTraces().keySet();
     LocalCluster cluster = new LocalCluster(dataDir, overrides, freePort());
     cluster.seedHttpPort = seedHttpPort;
     try {
@@ -56,6 +58,7 @@ public final class LocalCluster implements AutoCloseable {
       // The members that did start are stopped too: a failed start leaves nothing running.
       try {
         cluster.crashAll();
+        FerryNode.awaitThreadsOfSystem(before);
       } catch (RuntimeException stopFailed) {
         e.addSuppressed(stopFailed);
       }

@@ -16,10 +16,12 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -99,6 +101,35 @@ class FailedStartIT {
       RuntimeException e = assertThrows(RuntimeException.class, () -> FerryNode.start(extra.withFallback(config(data, ports))));
       assertTrue(messageOf(e).contains(messageNames), () -> "the error does not name '" + messageNames + "': " + messageOf(e));
     }
+    assertPortsFree(ports);
+    assertNoThreadSocketOrFile(threadsBefore, socketsBefore, data);
+  }
+
+  /**
+   * A local cluster whose second member cannot start (the first holds the NBD port both are told
+   * to use) stops the first too: nothing of either is left.
+   */
+  @Test
+  void aClusterWhoseSecondMemberFailsStopsTheFirst() throws Exception {
+    Path data = dir.resolve("data");
+    int nbd = freeTcp();
+    Set<Long> threadsBefore = threadIds();
+    Set<String> socketsBefore = openSockets();
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    RuntimeException e =
+        assertThrows(
+            RuntimeException.class,
+            () -> LocalCluster.start(data, sites, ConfigFactory.parseMap(Map.of("ferry.blocks.nbd.port", nbd)), Duration.ofSeconds(60)));
+    assertTrue(messageOf(e).contains("ferry.blocks.nbd.port = " + nbd), () -> messageOf(e));
+    try (ServerSocket again = tcpBound(nbd)) {
+      assertTrue(again.isBound());
+    }
+    assertNoThreadSocketOrFile(threadsBefore, socketsBefore, data);
+  }
+
+  private static void assertPortsFree(Ports ports) throws IOException {
     // Every port the member was told to use can be bound again at once.
     try (ServerSocket a = tcpBound(ports.artery());
         DatagramSocket b = new DatagramSocket(new InetSocketAddress(loopback(), ports.aeron()));
@@ -108,6 +139,10 @@ class FailedStartIT {
     } catch (BindException stillBound) {
       throw new AssertionError("a port of the failed member is still bound (" + ports + ")", stillBound);
     }
+  }
+
+  /** No thread or socket started since, no open file under {@code data}, and {@code data} can be deleted. */
+  private static void assertNoThreadSocketOrFile(Set<Long> threadsBefore, Set<String> socketsBefore, Path data) throws IOException {
     List<String> threadsLeft =
         Thread.getAllStackTraces().entrySet().stream()
             .filter(e -> e.getKey().isAlive() && !threadsBefore.contains(e.getKey().getId()) && !JVM_THREADS.matcher(e.getKey().getName()).matches())
