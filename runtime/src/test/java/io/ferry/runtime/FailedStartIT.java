@@ -34,7 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  * A member whose start fails releases everything it took before the error reaches the caller: no
  * listening port (each is bound again), no thread it started, no open file under its data
  * directory (read from /proc/self/fd), and the data directory can be deleted. One test per point of
- * failure, from the first (Artery) to the last (the management endpoint).
+ * failure: an unreachable Cassandra journal, a taken Artery port, the Aeron driver, a taken Aeron
+ * or NBD port (block resources half open), a taken management port (everything else up), and a
+ * local cluster whose second member fails. Linux only (/proc).
  */
 class FailedStartIT {
 
@@ -73,6 +75,16 @@ class FailedStartIT {
   void aTakenManagementPortReleasesEverything() throws Exception {
     Ports p = Ports.free();
     assertReleases(p, tcp(p.http()), "ferry.http.port = " + p.http());
+  }
+
+  /** The Aeron media driver cannot make its directory (a file is in the way) after the store opened. */
+  @Test
+  void anAeronDriverThatCannotStartReleasesEverything() throws Exception {
+    Ports p = Ports.free();
+    Path data = dir.resolve("data");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("aeron"), "not a directory");
+    assertReleases(p, () -> {}, "could not create aeron directory", ConfigFactory.empty());
   }
 
   /** A Cassandra journal nobody answers for: the driver's session and its threads go too. */
