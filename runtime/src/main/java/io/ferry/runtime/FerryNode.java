@@ -117,12 +117,17 @@ public final class FerryNode implements AutoCloseable {
    * its threads would outlive the error.
    */
   private static ActorSystem<Void> createSystem(MemberSettings member, Config full, Set<Thread> before) {
-    if (member.port() != 0) {
+    // Where Artery will bind: its bind section, which defaults to the canonical address (the member's).
+    String bindHost = full.getString("pekko.remote.artery.bind.hostname");
+    String bindPort = full.getString("pekko.remote.artery.bind.port");
+    String host = bindHost.isEmpty() ? member.host() : bindHost;
+    int port = bindPort.isEmpty() ? member.port() : Integer.parseInt(bindPort);
+    if (port != 0 && full.getString("pekko.remote.artery.transport").endsWith("tcp")) {
       try (ServerSocket probe = new ServerSocket()) {
-        probe.bind(new InetSocketAddress(member.host(), member.port()));
+        probe.bind(new InetSocketAddress(host, port));
       } catch (IOException e) {
         throw new IllegalStateException(
-            "ferry.member.port = " + member.port() + " cannot be bound on " + member.host() + " (" + e.getMessage() + "): another process listens there? 0 picks one", e);
+            "ferry.member.port = " + member.port() + " cannot be bound on " + host + ":" + port + " (" + e.getMessage() + "): another process listens there? 0 picks one", e);
       }
     }
     try {
