@@ -177,10 +177,13 @@ public final class BlockResources implements Extension {
         throw new IOException("ferry.blocks.nbd.port = " + settings.nbdPort() + " cannot be bound on " + nbdHost + " (" + e.getMessage() + "); 0 picks a free one", e);
       }
       log.info("block resources of site={}: store {} , block data on udp {}:{}, NBD on {}", site, storeDir, host, receiver.port(), nbd.address());
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       closeAll(opened, e);
       if (e instanceof IOException io) {
         throw new UncheckedIOException("could not start the block resources of site " + site + ": " + io.getMessage(), io);
+      }
+      if (e instanceof Error error) {
+        throw error;
       }
       throw (RuntimeException) e;
     }
@@ -348,7 +351,7 @@ public final class BlockResources implements Extension {
     started.close();
   }
 
-  private static void closeAll(Deque<AutoCloseable> opened, Exception cause) {
+  private static void closeAll(Deque<AutoCloseable> opened, Throwable cause) {
     while (!opened.isEmpty()) {
       try {
         opened.pop().close();
