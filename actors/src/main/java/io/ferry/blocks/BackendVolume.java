@@ -1,6 +1,7 @@
 package io.ferry.blocks;
 
 import io.ferry.blocks.plan.AccessTrace;
+import io.ferry.persistence.Sha256;
 import io.ferry.blocks.plan.BackgroundPlan;
 import io.ferry.blocks.plan.OnDemandQueue;
 import io.ferry.blocks.plan.StreamArbiter;
@@ -227,7 +228,7 @@ public final class BackendVolume implements AutoCloseable {
 
   private void scan() {
     byte[] block = new byte[blockSize];
-    MessageDigest sha = BlockBytes.sha256();
+    MessageDigest sha = Sha256.create();
     try {
       for (long b = 0; b < blockCount && running; b++) {
         readBlock(b, block);
@@ -312,7 +313,7 @@ public final class BackendVolume implements AutoCloseable {
     byte[] block = new byte[blockSize];
     BlockFrameEncoder encoder = new BlockFrameEncoder(blockSize);
     UnsafeBuffer out = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockFrameEncoder.maxFrameLength(blockSize)));
-    MessageDigest sha = BlockBytes.sha256();
+    MessageDigest sha = Sha256.create();
     try {
       while (running) {
         Work w = nextWork();

@@ -1,9 +1,6 @@
 package io.ferry.blocks;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-
-/** What the backend and the frontend both ask of a block's bytes: are they all zero, and a SHA-256. */
+/** What the backend and the frontend both ask of a block's bytes: are they all zero (their SHA-256 comes from {@link io.ferry.persistence.Sha256}). */
 final class BlockBytes {
   private BlockBytes() {}
 
@@ -14,14 +11,5 @@ final class BlockBytes {
       }
     }
     return true;
-  }
-
-  /** A fresh SHA-256 digest (not thread-safe: one per thread). */
-  static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
   }
 }

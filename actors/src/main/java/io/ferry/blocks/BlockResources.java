@@ -28,7 +28,9 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,6 +38,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
@@ -55,6 +58,7 @@ public final class BlockResources implements Extension {
 
   private static final long STORE_LOCK_WAIT_NANOS = 2_000_000_000L;
   private static final int STORE_SLOTS_MAX = 64;
+  private static final long POOL_STOP_WAIT_SECONDS = 10;
 
   private final BlockSettings settings;
   private final String site;
@@ -72,6 +76,7 @@ public final class BlockResources implements Extension {
   private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
   private final Map<String, LinkEmulator> emulators = new ConcurrentHashMap<>();
   private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
+  private boolean closed;
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -83,6 +88,9 @@ public final class BlockResources implements Extension {
             .orElse(config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local");
     this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
     Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
+    // What is opened so far, closed in reverse when a later step fails: a member whose start
+    // fails (a taken NBD or Aeron port) must not keep its store, driver or threads.
+    Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
       // The store belongs to the site's first free slot: a member restarted with the same data
       // directory finds the blocks it already holds; two members of one site in one data
@@ -124,12 +132,16 @@ public final class BlockResources implements Extension {
         }
       }
       this.storeLock = lock;
+      opened.push(lock.channel());
       this.store = BlockStore.open(storeDir, BlockStoreSettings.defaults());
+      opened.push(store);
       Path aeronDir = dataDir.resolve("aeron").resolve(site + "-" + UUID.randomUUID().toString().substring(0, 8));
       this.transport =
           BlockTransport.start(
               TransportSettings.forLink(aeronDir, settings.linkBandwidthBitsPerSecond(), settings.linkRtt(), settings.blockSizeMaxBytes()));
+      opened.push(transport);
       this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch());
+      opened.push(receiver);
       MeterRegistry metrics = FerryMetrics.get(system).registry();
       BlockMetrics.member(metrics, receiver, senders, store);
       AtomicInteger n = new AtomicInteger();
@@ -141,6 +153,7 @@ public final class BlockResources implements Extension {
                 t.setDaemon(true);
                 return t;
               });
+      opened.push(readPool::shutdownNow);
       this.controlTimer =
           Executors.newSingleThreadScheduledExecutor(
               r -> {
@@ -148,22 +161,35 @@ public final class BlockResources implements Extension {
                 t.setDaemon(true);
                 return t;
               });
+      opened.push(controlTimer::shutdownNow);
       this.control = new ControlLink(controlTimer, settings.emulateOneWayDelay());
       NbdServerSettings d = NbdServerSettings.defaults();
-      this.nbd =
-          NbdServer.start(
-              new NbdServerSettings(
-                  settings.nbdHost().isEmpty() ? host : settings.nbdHost(),
-                  settings.nbdPort(),
-                  settings.nbdConnectionsMax(),
-                  settings.nbdInFlightMax(),
-                  settings.nbdRequestBytesMax(),
-                  d.handshakeTimeout()),
-              name -> Optional.ofNullable((NbdExport) exports.get(name)).map(e -> BlockMetrics.timedReads(metrics, e)),
-              () -> List.copyOf(exports.keySet()));
+      String nbdHost = settings.nbdHost().isEmpty() ? host : settings.nbdHost();
+      try {
+        this.nbd =
+            NbdServer.start(
+                new NbdServerSettings(
+                    nbdHost,
+                    settings.nbdPort(),
+                    settings.nbdConnectionsMax(),
+                    settings.nbdInFlightMax(),
+                    settings.nbdRequestBytesMax(),
+                    d.handshakeTimeout()),
+                name -> Optional.ofNullable((NbdExport) exports.get(name)).map(e -> BlockMetrics.timedReads(metrics, e)),
+                () -> List.copyOf(exports.keySet()));
+      } catch (IOException e) {
+        throw new IOException("ferry.blocks.nbd.port = " + settings.nbdPort() + " cannot be bound on " + nbdHost + " (" + e.getMessage() + "); 0 picks a free one", e);
+      }
       log.info("block resources of site={}: store {} , block data on udp {}:{}, NBD on {}", site, storeDir, host, receiver.port(), nbd.address());
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not start the block resources of site " + site, e);
+    } catch (IOException | RuntimeException | Error e) {
+      closeAll(opened, e);
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException("could not start the block resources of site " + site + ": " + io.getMessage(), io);
+      }
+      if (e instanceof Error error) {
+        throw error;
+      }
+      throw (RuntimeException) e;
     }
     system.getWhenTerminated().thenRun(this::close);
   }
@@ -310,7 +336,40 @@ public final class BlockResources implements Extension {
     }
   }
 
-  private void close() {
+  /**
+   * Closes the block resources of {@code system} if they were started, and returns once they are
+   * closed. Whoever stops a member calls it after the system has terminated, so the member's
+   * ports, threads and files are released when its stop (or its failed start) returns, not some
+   * time after (the termination callback below may still be running then).
+   */
+  public static void closeIfStarted(ActorSystem<?> system) {
+    BlockResources started;
+    try {
+      if (!system.hasExtension(Id.INSTANCE)) {
+        return;
+      }
+      started = get(system);
+    } catch (RuntimeException failedToStart) {
+      return; // Pekko keeps a failed extension's error; its constructor closed what it had opened
+    }
+    started.close();
+  }
+
+  private static void closeAll(Deque<AutoCloseable> opened, Throwable cause) {
+    while (!opened.isEmpty()) {
+      try {
+        opened.pop().close();
+      } catch (Exception e) {
+        cause.addSuppressed(e);
+      }
+    }
+  }
+
+  private synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     try {
       nbd.close();
     } catch (RuntimeException e) {
@@ -322,12 +381,25 @@ public final class BlockResources implements Extension {
     transport.close();
     readPool.shutdownNow();
     controlTimer.shutdownNow();
+    awaitStopped(readPool);
+    awaitStopped(controlTimer);
     store.close();
     try {
       storeLock.release();
       storeLock.channel().close();
     } catch (IOException e) {
       log.warn("releasing the block store lock failed", e);
+    }
+  }
+
+  /** Block reads under way finish before the store closes under them; bounded, they are disk reads. */
+  private void awaitStopped(ExecutorService pool) {
+    try {
+      if (!pool.awaitTermination(POOL_STOP_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        log.warn("site={} block threads still running {} s after the stop", site, POOL_STOP_WAIT_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.ferry.blocks;
 
 import io.ferry.blocks.plan.TransferProgress;
+import io.ferry.persistence.Sha256;
 import io.ferry.persistence.blocks.BlockEntry;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.transport.aeron.BlockStream;
@@ -627,7 +628,7 @@ public final class FrontendVolume implements NbdExport {
 
   // ---------------------------------------------------------------- helpers
 
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(BlockBytes::sha256);
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(Sha256::create);
 
   static byte[] sha256(byte[] data, int length) {
     MessageDigest md = SHA256.get();

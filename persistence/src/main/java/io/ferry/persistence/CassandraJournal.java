@@ -3,6 +3,9 @@ package io.ferry.persistence;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +27,8 @@ import org.apache.pekko.stream.connectors.cassandra.javadsl.CassandraSessionRegi
 public final class CassandraJournal {
 
   public static final String PLUGIN = "pekko.persistence.cassandra";
+  /** One connection attempt of {@link #awaitReachable}; a host that drops packets costs no more. */
+  private static final long CONNECT_TIMEOUT_MILLIS = 2_000;
 
   private CassandraJournal() {}
 
@@ -73,6 +78,44 @@ public final class CassandraJournal {
                 "datastax-java-driver.advanced.reconnect-on-init", true,
                 // After an outage, reconnect within seconds rather than the driver's 60 s backoff cap.
                 "datastax-java-driver.advanced.reconnection-policy.max-delay", "2s")));
+  }
+
+  /**
+   * Waits up to {@code timeout} for some contact point of {@code ferry.persistence.cassandra} to
+   * accept a TCP connection; fails naming them otherwise. Called before the member's actor system
+   * starts: a driver session whose first connection fails keeps its netty threads after the system
+   * has terminated, so a member that cannot reach Cassandra must find out before the driver starts.
+   */
+  public static void awaitReachable(Config config, Duration timeout) {
+    List<String> points = config.getStringList("ferry.persistence.cassandra.contact-points");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<String> failures = new ArrayList<>();
+    while (true) {
+      failures.clear();
+      for (String point : points) {
+        int colon = point.lastIndexOf(':');
+        if (colon < 0) {
+          throw new IllegalArgumentException("ferry.persistence.cassandra.contact-points must be host:port, got '" + point + "'");
+        }
+        long leftMillis = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+        try (Socket s = new Socket()) {
+          s.connect(new InetSocketAddress(point.substring(0, colon), Integer.parseInt(point.substring(colon + 1))), (int) Math.min(leftMillis, CONNECT_TIMEOUT_MILLIS));
+          return;
+        } catch (IOException | IllegalArgumentException e) {
+          failures.add(point + ": " + e.getMessage());
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "no Cassandra contact point accepted a connection within " + timeout + " (ferry.persistence.cassandra.contact-points = " + points + "): " + failures);
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for Cassandra at " + points, ie);
+      }
+    }
   }
 
   /**

@@ -4,13 +4,22 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.ferry.api.Ferry;
+import io.ferry.blocks.BlockResources;
 import io.ferry.http.ManagementServer;
 import io.ferry.persistence.CassandraJournal;
 import io.ferry.persistence.H2Journal;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
@@ -18,6 +27,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Ferry cluster member: an {@code ActorSystem} with the worker, tier and site roles, Artery
@@ -26,6 +37,19 @@ import org.apache.pekko.cluster.typed.Join;
  * demo and the tests; people with their own {@code ActorSystem} use {@link Ferry#get} instead.
  */
 public final class FerryNode implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(FerryNode.class);
+  /** How long a stop (or the clean-up of a failed start) waits for the actor system to terminate. */
+  private static final Duration STOP_WAIT = Duration.ofSeconds(60);
+  /** How long a failed start waits for the threads of its terminated system to end. */
+  private static final Duration SYSTEM_THREADS_WAIT = Duration.ofSeconds(20);
+  /**
+   * Threads of a member that end only some time after its system has terminated: the system's own
+   * (dispatchers, scheduler) and the Cassandra driver's netty event loops ("s0-io-1"), which the
+   * session registry closes when the system terminates, after netty's quiet period.
+   */
+  private static final Pattern MEMBER_THREADS =
+      Pattern.compile(Pattern.quote(MemberSettings.SYSTEM_NAME) + "-.*|s\\d+-(io|admin|timer)-\\d+");
 
   private final MemberSettings settings;
   private final ActorSystem<Void> system;
@@ -39,17 +63,32 @@ public final class FerryNode implements AutoCloseable {
     this.http = http;
   }
 
-  /** Boots a member from {@code config} (its {@code ferry.member} section says what it is). */
+  /**
+   * Boots a member from {@code config} (its {@code ferry.member} section says what it is). A start
+   * that fails releases what it took before the error reaches the caller: the actor system is
+   * terminated and awaited, the journal's connections, the block store, the Aeron driver and its
+   * directory, the NBD and management listeners and their threads are closed, so the caller may
+   * retry on the same ports or delete the data directory at once.
+   */
   public static FerryNode start(Config config) {
     Config withDefaults = config.withFallback(ConfigFactory.load());
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
+    if (full.getString("ferry.persistence.journal").equals("cassandra")) {
+      CassandraJournal.awaitReachable(full, full.getDuration("ferry.persistence.cassandra.schema-timeout"));
+    }
+    Set<Thread> before = Thread.getAllStackTraces().keySet();
+    ActorSystem<Void> system = createSystem(member, full, before);
     try {
       if (full.getString("ferry.persistence.journal").equals("cassandra")) {
         // Before any node can persist: the keyspaces and tables, created by Ferry itself.
         CassandraJournal.ensureSchema(Adapter.toClassic(system), full.getDuration("ferry.persistence.cassandra.schema-timeout"));
+      }
+      if (full.getBoolean("ferry.blocks.start-eagerly")) {
+        // Here rather than in the block agent, which would only log it: a taken NBD or Aeron
+        // port fails the member's start, naming the setting.
+        BlockResources.get(system);
       }
       if (member.seedNodes().isEmpty()) {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
@@ -57,9 +96,69 @@ public final class FerryNode implements AutoCloseable {
       Ferry ferry = Ferry.get(system);
       ManagementServer http = httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings) : null;
       return new FerryNode(member, system, ferry, http);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       system.terminate();
+      try {
+        awaitTermination(system, member);
+        // A terminated system has told its dispatchers to stop; their threads end a moment later.
+        awaitThreadsOfSystem(before);
+      } catch (RuntimeException stopFailed) {
+        if (stopFailed != e) {
+          e.addSuppressed(stopFailed);
+        }
+      }
       throw e;
+    }
+  }
+
+  /**
+   * Creates the member's actor system. A taken Artery port is found before the system exists: when
+   * Artery fails to bind, Pekko terminates the half-started system without a handle to await, and
+   * its threads would outlive the error.
+   */
+  private static ActorSystem<Void> createSystem(MemberSettings member, Config full, Set<Thread> before) {
+    // Where Artery will bind: its bind section, which defaults to the canonical address (the member's).
+    String bindHost = full.getString("pekko.remote.artery.bind.hostname");
+    String bindPort = full.getString("pekko.remote.artery.bind.port");
+    String host = bindHost.isEmpty() ? member.host() : bindHost;
+    int port = bindPort.isEmpty() ? member.port() : Integer.parseInt(bindPort);
+    if (port != 0 && full.getString("pekko.remote.artery.transport").endsWith("tcp")) {
+      try (ServerSocket probe = new ServerSocket()) {
+        probe.bind(new InetSocketAddress(host, port));
+      } catch (IOException e) {
+        throw new IllegalStateException(
+            "ferry.member.port = " + member.port() + " cannot be bound on " + host + ":" + port + " (" + e.getMessage() + "): another process listens there? 0 picks one", e);
+      }
+    }
+    try {
+      return ActorSystem.create(Behaviors.empty(), MemberSettings.SYSTEM_NAME, full);
+    } catch (RuntimeException | Error e) {
+      awaitThreadsOfSystem(before);
+      throw e;
+    }
+  }
+
+  /**
+   * Waits (bounded) until the {@link #MEMBER_THREADS} started since {@code before} have ended: a
+   * terminated system only tells them to stop. Other members of this JVM have threads of the same
+   * names, so one of theirs started meanwhile may keep the wait to its bound; it then logs. Also
+   * used by {@link LocalCluster} when its start fails and it has stopped the members it started.
+   */
+  static void awaitThreadsOfSystem(Set<Thread> before) {
+    long deadline = System.nanoTime() + SYSTEM_THREADS_WAIT.toNanos();
+    while (true) {
+      List<Thread> left =
+          Thread.getAllStackTraces().keySet().stream()
+              .filter(t -> !before.contains(t) && t.isAlive() && MEMBER_THREADS.matcher(t.getName()).matches())
+              .toList();
+      if (left.isEmpty()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        log.warn("threads of stopped actor systems still run after {}: {}", SYSTEM_THREADS_WAIT, left);
+        return;
+      }
+      sleepQuietly(20);
     }
   }
 
@@ -127,14 +226,14 @@ public final class FerryNode implements AutoCloseable {
   public void close() {
     unbindHttp();
     CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
-    awaitTermination();
+    awaitTermination(system, settings);
   }
 
   /** Stops the system at once without leaving: to the others this member has crashed. */
   public void crash() {
     unbindHttp();
     system.terminate();
-    awaitTermination();
+    awaitTermination(system, settings);
   }
 
   private void unbindHttp() {
@@ -143,12 +242,17 @@ public final class FerryNode implements AutoCloseable {
     }
   }
 
-  private void awaitTermination() {
+  /** Returns when the system has terminated and the block resources it started are closed. */
+  private static void awaitTermination(ActorSystem<?> system, MemberSettings member) {
     try {
-      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("member " + settings.site() + " did not stop within 60 s", e);
+      system.getWhenTerminated().toCompletableFuture().get(STOP_WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while member " + member.site() + " stopped", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("member " + member.site() + " did not stop within " + STOP_WAIT, e);
     }
+    BlockResources.closeIfStarted(system);
   }
 
   private static void sleepQuietly(long millis) {

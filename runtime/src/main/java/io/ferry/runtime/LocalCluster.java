@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
@@ -42,15 +43,27 @@ public final class LocalCluster implements AutoCloseable {
 
   /** As above; the first member's management endpoint listens on {@code seedHttpPort} (0: any free port). */
   public static LocalCluster start(Path dataDir, Map<String, String> sites, Config overrides, Duration timeout, int seedHttpPort) {
+    Set<Thread> before = Thread.getAllStackTraces().keySet();
     LocalCluster cluster = new LocalCluster(dataDir, overrides, freePort());
     cluster.seedHttpPort = seedHttpPort;
-    boolean first = true;
-    for (Map.Entry<String, String> e : sites.entrySet()) {
-      cluster.startMember(e.getKey(), e.getValue(), first);
-      first = false;
+    try {
+      boolean first = true;
+      for (Map.Entry<String, String> e : sites.entrySet()) {
+        cluster.startMember(e.getKey(), e.getValue(), first);
+        first = false;
+      }
+      cluster.awaitAllUp(timeout);
+      return cluster;
+    } catch (RuntimeException | Error e) {
+      // The members that did start are stopped too: a failed start leaves nothing running.
+      try {
+        cluster.crashAll();
+        FerryNode.awaitThreadsOfSystem(before);
+      } catch (RuntimeException stopFailed) {
+        e.addSuppressed(stopFailed);
+      }
+      throw e;
     }
-    cluster.awaitAllUp(timeout);
-    return cluster;
   }
 
   /** Starts another member at {@code site} (e.g. a replacement for a crashed one). */
@@ -175,6 +188,13 @@ public final class LocalCluster implements AutoCloseable {
       } catch (RuntimeException e) {
         all.get(i).crash();
       }
+    }
+  }
+
+  private void crashAll() {
+    List<FerryNode> all = live();
+    for (int i = all.size() - 1; i >= 0; i--) {
+      all.get(i).crash();
     }
   }
 

@@ -1,5 +1,8 @@
 package io.ferry.blocks.plan;
 
+import org.agrona.collections.Hashing;
+import org.agrona.collections.Long2LongHashMap;
+
 /**
  * Which blocks of one volume the target still lacks, and in what order the backend's background copy sends them. Owned
  * by one actor (the backend); not thread-safe.
@@ -27,12 +30,15 @@ public final class BackgroundPlan {
   private static final int ASCENDING = 4;
   /** In flight because the frontend fetched it on demand, not from this plan. */
   private static final int ON_DEMAND = 0;
+  /** What {@link #inFlight} answers for a block that is not in flight. */
+  private static final long NOT_IN_FLIGHT = -1;
 
   private final long blockCount;
   private final int neighbourRadius;
   /** Present at the target or zero at the source: never offered again. */
   private final LongBitSet done;
-  private final LongIntHashMap inFlight = new LongIntHashMap(1024);
+  /** Blocks in flight and the class each was handed out from (for {@link #requeue}). */
+  private final Long2LongHashMap inFlight = new Long2LongHashMap(1024, Hashing.DEFAULT_LOAD_FACTOR, NOT_IN_FLIGHT);
   private final LongRing predictedQueue = new LongRing(PREDICTED_MAX);
   private final LongRing hotQueue = new LongRing(HOT_MAX);
   private final LongRing neighbourQueue = new LongRing(NEIGHBOURS_MAX);
@@ -127,7 +133,7 @@ public final class BackgroundPlan {
     if (done.get(block)) {
       return;
     }
-    int cls = inFlight.remove(block);
+    int cls = (int) inFlight.remove(block);
     switch (cls) {
       case ON_DEMAND, TRACE -> predictedQueue.pushFrontDropBack(block);
       case HOT -> hotQueue.pushFrontDropBack(block);

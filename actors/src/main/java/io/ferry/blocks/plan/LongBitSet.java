@@ -1,6 +1,9 @@
 package io.ferry.blocks.plan;
 
-/** A fixed-size bit set indexed by {@code long}, for volumes with more blocks than {@link java.util.BitSet} can index. */
+/**
+ * A fixed-size bit set indexed by {@code long}, for volumes with more blocks than {@link java.util.BitSet} can index
+ * ({@link Geometry#BLOCK_COUNT_MAX} is 2^36, a {@code BitSet} stops at 2^31); Agrona has no long-indexed bit set.
+ */
 final class LongBitSet {
   private final long[] words;
   private final long size;

@@ -3,6 +3,8 @@ package io.ferry.blocks.plan;
 /**
  * A bounded double-ended queue of {@code long}s that grows on demand up to {@code capacityMax}. When full, the caller
  * chooses which end gives way, since for priority hints an old hint is worth less than a new one (or the reverse).
+ * Not Agrona's {@code LongArrayQueue}: that is FIFO only, and the plan pushes requeued blocks and each read's neighbours
+ * to the front, in O(1), of queues up to a million long.
  */
 final class LongRing {
   private final int capacityMax;

@@ -1,5 +1,8 @@
 package io.ferry.blocks.plan;
 
+import org.agrona.collections.Hashing;
+import org.agrona.collections.Long2LongHashMap;
+
 /**
  * The backend's bounded queue of on-demand block requests, served earliest request first. Ordered by request id (the
  * frontend's request sequence), so a retried early request that arrives late still goes first; a request for a block
@@ -9,12 +12,15 @@ public final class OnDemandQueue {
   /** One queued request; {@code requestId} is the earliest of the merged requests for {@code block}. */
   public record Entry(long requestId, long block) {}
 
+  private static final long NO_SLOT = -1;
+
   private final int capacityMax;
   // A binary min-heap on (requestId, arrival) in parallel arrays, with each block's heap slot for merging.
   private final long[] ids;
   private final long[] arrivals;
   private final long[] blocks;
-  private final LongIntHashMap slotOfBlock;
+  /** Heap slot of each queued block; {@link #NO_SLOT} for a block not queued. */
+  private final Long2LongHashMap slotOfBlock;
   private int size;
   private long arrivalSeq;
 
@@ -26,7 +32,7 @@ public final class OnDemandQueue {
     this.ids = new long[capacityMax];
     this.arrivals = new long[capacityMax];
     this.blocks = new long[capacityMax];
-    this.slotOfBlock = new LongIntHashMap(capacityMax);
+    this.slotOfBlock = new Long2LongHashMap(capacityMax, Hashing.DEFAULT_LOAD_FACTOR, NO_SLOT);
   }
 
   /**
@@ -37,8 +43,8 @@ public final class OnDemandQueue {
     if (block < 0) {
       throw new IllegalArgumentException("block index must be >= 0, got " + block);
     }
-    int slot = slotOfBlock.get(block);
-    if (slot != LongIntHashMap.MISSING) {
+    int slot = (int) slotOfBlock.get(block);
+    if (slot != NO_SLOT) {
       if (requestId < ids[slot]) {
         ids[slot] = requestId;
         siftUp(slot);

@@ -1,12 +1,12 @@
 package io.ferry.query.ops;
 
+import io.ferry.persistence.Sha256;
 import io.ferry.query.Field;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,11 +44,7 @@ public final class ProjectOperator implements Operator {
     for (int i = 0; i < masked.length; i++) {
       masked[i] = masks.get(i);
     }
-    try {
-      sha256 = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime must provide SHA-256", e);
-    }
+    sha256 = Sha256.create();
   }
 
   @Override

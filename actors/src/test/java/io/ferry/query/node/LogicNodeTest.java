@@ -158,6 +158,27 @@ class LogicNodeTest {
     }
   }
 
+  /**
+   * {@link #settings} with a pull timeout or long poll that cannot run out during a test: for tests
+   * whose outcome must not depend on how fast a loaded machine runs them.
+   */
+  static NodeSettings never(boolean pullTimeout, boolean longPoll) {
+    Duration never = Duration.ofHours(1);
+    // The pull timeout must exceed the long poll (NodeSettings checks it).
+    return new NodeSettings(
+        settings.batchRowsMax(),
+        settings.retainRowsMax(),
+        longPoll ? never.multipliedBy(2) : pullTimeout ? never : settings.pullTimeout(),
+        longPoll ? never : settings.longPoll(),
+        settings.tick(),
+        settings.snapshotEvery());
+  }
+
+  /** Milliseconds since {@code startNanos}. */
+  static long millisSince(long startNanos) {
+    return Duration.ofNanos(System.nanoTime() - startNanos).toMillis();
+  }
+
   /** Starts the node and answers its first pull. */
   static Pull started(EventSourcedBehaviorTestKit<Command, NodeEvent, NodeState> node, NodeSpec spec, TestProbe<Command> upstream) {
     node.runCommand(new LogicNode.Start(spec, "d1"));
@@ -168,6 +189,8 @@ class LogicNodeTest {
   void startPersistsConfiguredAndPullsFromTheStart() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
+    // No pull retry can come, so any second pull would be the repeated Start's.
+    NodeSettings settings = never(true, false);
     var node = node(f, settings, upstream);
 
     var result = node.runCommand(new LogicNode.Start(f, "d1"));
@@ -236,7 +259,8 @@ class LogicNodeTest {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
-    var node = node(f, settings, upstream);
+    // The long poll cannot run out: only new output can answer the held pull.
+    var node = node(f, never(false, true), upstream);
     started(node, f, upstream);
 
     node.runCommand(new Pull("d1", "out", 0, 100, consumer.ref()));
@@ -256,23 +280,29 @@ class LogicNodeTest {
     started(node, f, upstream);
     node.runCommand(new Batch("d1", SRC, 0, rows(0, 4), 4, false));
 
+    long beforePull = System.nanoTime();
     node.runCommand(new Pull("d1", "out", 2, 100, consumer.ref()));
 
-    consumer.expectNoMessage(Duration.ofMillis(100));
     consumer.expectMessage(WAIT, new Batch("d1", F, 2, List.of(), 2, false));
+    long heldMs = millisSince(beforePull);
+    assertTrue(heldMs >= settings.longPoll().toMillis(), "answered empty after " + heldMs + " ms, before the long poll ran out");
   }
 
   @Test
   void lostPullIsSentAgainAfterThePullTimeout() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
+    long beforeStart = System.nanoTime();
     var node = node(f, settings, upstream);
     Pull first = started(node, f, upstream);
 
-    // No answer: the pull was lost. Nothing more before the timeout, then the same pull again.
-    upstream.expectNoMessage(Duration.ofMillis(150));
-    Pull again = expectPull(upstream, 0);
+    // No answer: the pull was lost. The same pull again, not before the timeout (the scheduler
+    // never runs a timer early; measured from before the first pull was sent, so a slow test
+    // cannot make it look early).
+    Command again = upstream.receiveMessage(WAIT);
+    long waitedMs = millisSince(beforeStart);
     assertEquals(first, again);
+    assertTrue(waitedMs >= settings.pullTimeout().toMillis(), "retried after " + waitedMs + " ms");
 
     node.runCommand(new Batch("d1", SRC, 0, rows(0, 2), 2, false));
     expectPull(upstream, 2);
@@ -282,13 +312,13 @@ class LogicNodeTest {
   void emptyAnswerToALongPollMakesTheNodePullAgainAtOnce() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
-    var node = node(f, settings, upstream);
+    // The pull timeout cannot run out: the next pull can only be the answer to the empty batch.
+    var node = node(f, never(true, false), upstream);
     started(node, f, upstream);
 
     assertTrue(node.runCommand(new Batch("d1", SRC, 0, List.of(), 0, false)).hasNoEvents());
 
-    // Well before the pull timeout: the empty batch answered the pull, so the next one goes now.
-    upstream.expectMessageClass(Pull.class, Duration.ofMillis(250));
+    upstream.expectMessageClass(Pull.class, WAIT);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.ferry.persistence.bench;
 
+import io.ferry.persistence.Sha256;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.persistence.blocks.BlockStoreSettings;
 import io.ferry.persistence.blocks.StoreStats;
@@ -44,7 +45,7 @@ public final class BlockStoreBench {
     Random random = new Random(42);
     byte[][] data = new byte[blocks][];
     byte[][] hashes = new byte[blocks][];
-    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    MessageDigest sha = Sha256.create();
     for (int i = 0; i < blocks; i++) {
       data[i] = workload.equals("text") ? text(blockSize, random) : bytes(blockSize, random);
       hashes[i] = sha.digest(data[i]);

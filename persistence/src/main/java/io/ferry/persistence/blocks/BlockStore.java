@@ -2,6 +2,7 @@ package io.ferry.persistence.blocks;
 
 import static io.ferry.persistence.blocks.internal.RecordFormat.*;
 
+import io.ferry.persistence.Sha256;
 import io.ferry.persistence.blocks.internal.HashIndex;
 import io.ferry.persistence.blocks.internal.ReadCache;
 import io.ferry.persistence.blocks.internal.VolumeMap;
@@ -20,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -730,7 +730,7 @@ public final class BlockStore implements AutoCloseable {
 
     byte[] sha256(byte[] data, int offset, int length) {
       if (digest == null) {
-        digest = newSha256();
+        digest = Sha256.create();
       }
       digest.update(data, offset, length);
       return digest.digest();
@@ -1093,7 +1093,7 @@ public final class BlockStore implements AutoCloseable {
 
   private static void verifyHash(
       byte[] sha256, byte[] data, int offset, int length, String volume, long index) {
-    MessageDigest digest = newSha256();
+    MessageDigest digest = Sha256.create();
     digest.update(data, offset, length);
     byte[] actual = digest.digest();
     if (!Arrays.equals(actual, sha256)) {
@@ -1103,11 +1103,4 @@ public final class BlockStore implements AutoCloseable {
     }
   }
 
-  private static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
-  }
 }

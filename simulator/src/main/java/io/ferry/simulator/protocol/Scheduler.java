@@ -1,8 +1,8 @@
 package io.ferry.simulator.protocol;
 
+import io.ferry.persistence.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -29,11 +29,7 @@ public final class Scheduler {
   private long processed;
 
   public Scheduler() {
-    try {
-      digest = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
+    digest = Sha256.create();
   }
 
   public long nowMicros() {

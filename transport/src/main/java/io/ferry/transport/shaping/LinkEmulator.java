@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.util.Objects;
-import java.util.Random;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
@@ -44,9 +43,8 @@ public final class LinkEmulator implements AutoCloseable {
     private final Thread sender;
     private volatile LinkProfile profile;
     private volatile boolean closed;
-    // Receiver thread only: loss draws, the virtual clock of the forward link, the sequence that keeps ties in order.
-    private final Random random;
-    private long forwardFreeAtNanos;
+    // Receiver thread only: loss draws and the forward link's clock, the sequence that keeps ties in order.
+    private final LinkShaper shaper;
     private long sequence;
     private volatile SocketAddress lastSender;
 
@@ -54,7 +52,7 @@ public final class LinkEmulator implements AutoCloseable {
         this.channel = channel;
         this.forwardTo = forwardTo;
         this.profile = profile;
-        this.random = new Random(profile.seed());
+        this.shaper = new LinkShaper(profile.seed());
         int port = port();
         this.receiver = new Thread(this::receiveLoop, "ferry-link-emulator-in-" + port);
         this.sender = new Thread(this::sendLoop, "ferry-link-emulator-out-" + port);
@@ -140,27 +138,15 @@ public final class LinkEmulator implements AutoCloseable {
     }
 
     private void schedule(SocketAddress from, byte[] data, long now) {
-        LinkProfile p = profile;
         boolean reverse = forwardTo.equals(from);
         SocketAddress to = reverse ? lastSender : forwardTo;
         if (!reverse) {
             lastSender = from;
         }
-        if (to == null || (p.lossRate() > 0 && random.nextDouble() < p.lossRate())) {
+        long deliverAt = to == null ? LinkShaper.DROPPED : shaper.deliverAtNanos(profile, data.length, !reverse, now);
+        if (deliverAt == LinkShaper.DROPPED) {
             datagramsDropped.incrementAndGet();
             return;
-        }
-        long deliverAt = now + p.oneWayDelay().toNanos();
-        if (!reverse && p.bandwidthBitsPerSecond() > 0) {
-            double nanosPerByte = 8e9 / p.bandwidthBitsPerSecond();
-            long backlogNanos = Math.max(0, forwardFreeAtNanos - now);
-            long backlogBytes = (long) (backlogNanos / nanosPerByte);
-            if (p.queueLimitBytes() > 0 && backlogBytes + data.length > p.queueLimitBytes()) {
-                datagramsDropped.incrementAndGet();
-                return;
-            }
-            forwardFreeAtNanos = Math.max(now, forwardFreeAtNanos) + (long) (data.length * nanosPerByte);
-            deliverAt = forwardFreeAtNanos + p.oneWayDelay().toNanos();
         }
         due.add(new Datagram(deliverAt, sequence++, data, to, !reverse));
     }

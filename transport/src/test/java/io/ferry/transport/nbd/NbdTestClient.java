@@ -227,9 +227,12 @@ final class NbdTestClient implements AutoCloseable {
     }
 
     /** True when the server has closed its side: the next read sees end of stream. */
+    /** Whether the server closed (or reset) the connection; a read that times out is not a close. */
     boolean closedByServer() {
         try {
             return in.read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
         } catch (IOException e) {
             return true;
         }

@@ -12,7 +12,12 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-class LinkEmulatorTest {
+/**
+ * The UDP emulator alone between two datagram sockets: replies relayed to the sender, nothing
+ * delivered before its time, tail drop and partitions counted. Only lower time bounds are checked
+ * here (on a loaded machine anything may be late); the exact arithmetic is {@link LinkShaperTest}'s.
+ */
+class LinkEmulatorDatagramIT {
     private static final String HOST = "127.0.0.1";
 
     private static DatagramChannel socket(int timeoutMs) throws Exception {
@@ -49,8 +54,8 @@ class LinkEmulatorTest {
             assertTrue(receive(near, buffer) != null, "reply relayed back to the sender");
             long roundTripMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             System.out.printf("emulated 20 ms one way: forward %d ms, round trip %d ms%n", forwardMs, roundTripMs);
-            assertTrue(forwardMs >= 19 && forwardMs < 40, "forward took " + forwardMs + " ms");
-            assertTrue(roundTripMs >= 39 && roundTripMs < 80, "round trip took " + roundTripMs + " ms");
+            assertTrue(forwardMs >= 20, "forward took " + forwardMs + " ms, less than the delay");
+            assertTrue(roundTripMs >= 40, "round trip took " + roundTripMs + " ms, less than twice the delay");
             assertEquals(3, link.bytesForwarded());
         }
     }
@@ -75,7 +80,7 @@ class LinkEmulatorTest {
                 }
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 System.out.printf("100 x 1000 bytes at 8 Mbit/s took %d ms%n", ms);
-                assertTrue(ms >= 95 && ms < 200, "took " + ms + " ms");
+                assertTrue(ms >= 99, "took " + ms + " ms, less than the serialization of 100 kB at 8 Mbit/s");
 
                 link.setProfile(new LinkProfile(Duration.ZERO, 8_000_000, 0.0, 50L * size, 1));
                 for (int i = 0; i < datagrams; i++) {
@@ -85,7 +90,8 @@ class LinkEmulatorTest {
                 while (receive(far, buffer) != null) {
                     arrived++;
                 }
-                assertTrue(arrived >= 50 && arrived < 60, "queue of 50 datagrams let through " + arrived);
+                // At least the 50 the queue holds; more when sending was slow enough for the link to drain meanwhile.
+                assertTrue(arrived >= 50, "queue of 50 datagrams let through " + arrived);
                 assertEquals(datagrams - arrived, link.datagramsDropped());
             }
         }

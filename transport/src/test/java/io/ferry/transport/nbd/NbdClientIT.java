@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class NbdClientTest {
+class NbdClientIT {
 
     private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
     private static final int SIZE = 1 << 20;
