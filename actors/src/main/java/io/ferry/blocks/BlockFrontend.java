@@ -2,6 +2,7 @@ package io.ferry.blocks;
 
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.Site;
 import io.ferry.query.node.NodeLifecycle;
 import java.io.IOException;
 import java.time.Duration;
@@ -64,6 +65,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       implements CborSerializable {}
 
   private record Tick() implements Command {}
+
+  /** The key of the tick timer, which runs while the volume is open here. */
+  private static final String TICK = "tick";
 
   private record CopyDone() implements Command {}
 
@@ -295,7 +299,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     instance = ctx.getSystem().address() + "#" + java.util.UUID.randomUUID();
     NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
-    timers.startTimerWithFixedDelay(new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
+    timers.startTimerWithFixedDelay(TICK, new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
   }
 
   private void closeCore() {
@@ -303,6 +307,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       resources.unregisterFrontend(volume, core);
       meters.close();
       core = null;
+      timers.cancel(TICK);
       NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), false);
     }
   }
@@ -329,6 +334,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   public SignalHandler<VolumeMigration.Phase> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> {
+          Optional<Site> target = VolumeMigration.targetSite(s);
+          if (target.isPresent() && !target.get().name().equals(resources.site())) {
+            // A stop reaches a frontend on every member and the journal is shared: a member at
+            // another site replays the target's events but must not open or export the volume.
+            ctx.getLog().debug("volume={} recovered at site {}, not its target {}: not opened", volume, resources.site(), target.get());
+            return;
+          }
           VolumeMigration.Decision d = process.decide(s, new VolumeMigration.Recovered());
           d.commands().forEach(this::execute);
         })

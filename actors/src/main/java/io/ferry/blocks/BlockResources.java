@@ -246,6 +246,11 @@ public final class BlockResources implements Extension {
     return host + ":" + receiver.port();
   }
 
+  /** The site this member is at, from its site role. */
+  public String site() {
+    return site;
+  }
+
   public String dataHost() {
     return host;
   }

@@ -1,10 +1,12 @@
 package io.ferry.blocks;
 
 import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.Site;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A volume migration's life as a pure process: phases folded from persisted events, inputs in,
@@ -535,6 +537,11 @@ public final class VolumeMigration {
 
   private static boolean live(Phase phase) {
     return phase instanceof Attaching || phase instanceof Streaming || phase instanceof Copied;
+  }
+
+  /** The site a live migration's target is at; empty before it started and after it ended. */
+  public static Optional<Site> targetSite(Phase phase) {
+    return live(phase) ? Optional.of(spec(phase).targetSite()) : Optional.empty();
   }
 
   private static VolumeSpec spec(Phase phase) {
