@@ -19,6 +19,18 @@ final class BadRequest extends IllegalArgumentException {
     return field;
   }
 
+  /**
+   * Runs {@code check}, the constructor of a typed name (a site, a node or query id): a name that
+   * breaks its type's rule is a 400 naming the field, with the rule in the message.
+   */
+  static void named(String field, Runnable check) {
+    try {
+      check.run();
+    } catch (RuntimeException e) {
+      throw field(field, "field '" + field + "': " + e.getMessage());
+    }
+  }
+
   /** {@code value} must be present and not blank; {@code what} says what it names. */
   static String text(String field, String value, String what) {
     if (value == null) {

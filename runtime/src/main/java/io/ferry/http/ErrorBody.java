@@ -8,8 +8,4 @@ import java.util.Optional;
  * request field it concerns when there is one ({@code field} is left out otherwise).
  */
 @JsonInclude(JsonInclude.Include.NON_ABSENT)
-public record ErrorBody(String error, Optional<String> field) {
-  public static ErrorBody of(String error) {
-    return new ErrorBody(error, Optional.empty());
-  }
-}
+public record ErrorBody(String error, Optional<String> field) {}

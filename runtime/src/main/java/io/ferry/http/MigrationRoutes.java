@@ -45,19 +45,10 @@ final class MigrationRoutes {
         if (n == null || n.isBlank()) {
           throw BadRequest.field("nodes", "field 'nodes' must hold node ids (non-empty strings), got " + (n == null ? "null" : "\"" + n + "\""));
         }
-        named("nodes", () -> new NodeId(n));
+        BadRequest.named("nodes", () -> new NodeId(n));
       }
-      named("query", () -> new QueryId(query));
-      named("to", () -> new Site(to));
-    }
-
-    /** A name that breaks its type's rule is a 400 naming the field. */
-    private static void named(String field, Runnable check) {
-      try {
-        check.run();
-      } catch (RuntimeException e) {
-        throw BadRequest.field(field, "field '" + field + "': " + e.getMessage());
-      }
+      BadRequest.named("query", () -> new QueryId(query));
+      BadRequest.named("to", () -> new Site(to));
     }
 
     MigrationInstruction instruction() {

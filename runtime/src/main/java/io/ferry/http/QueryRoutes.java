@@ -6,6 +6,8 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import io.ferry.api.NodeStatus;
 import io.ferry.api.Placement;
 import io.ferry.api.QueryInfo;
+import io.ferry.placement.Site;
+import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryException;
@@ -55,6 +57,13 @@ final class QueryRoutes {
       if (placement == null) {
         throw BadRequest.field("placement", "field 'placement' is missing: name the site of each node, e.g. {\"src\": \"edge-a\"}");
       }
+      for (Map.Entry<String, String> e : placement.entrySet()) {
+        if (e.getValue() == null) {
+          throw BadRequest.field("placement", "field 'placement' must map each node id to a site name, got null for '" + e.getKey() + "'");
+        }
+        BadRequest.named("placement", () -> new NodeId(e.getKey()));
+        BadRequest.named("placement", () -> new Site(e.getValue()));
+      }
     }
   }
 
@@ -86,7 +95,7 @@ final class QueryRoutes {
     QueryId id;
     try {
       id = new QueryId(query);
-    } catch (QueryException | IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) {
       return EndpointContext.done(ctx.error(StatusCodes.NOT_FOUND, "query '" + query + "' is not deployed: " + e.getMessage()));
     }
     return ctx.answer(

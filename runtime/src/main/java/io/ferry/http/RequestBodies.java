@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -72,6 +73,8 @@ final class RequestBodies {
       }
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw new BadRequest(field(e), "cannot read " + what + ": " + cause.getMessage());
+    } catch (UnrecognizedPropertyException e) {
+      throw new BadRequest(field(e), "unknown field '" + String.join(".", path(e)) + "' in " + what);
     } catch (MismatchedInputException e) {
       throw new BadRequest(field(e), "field '" + String.join(".", path(e)) + "' has the wrong type: " + e.getOriginalMessage());
     } catch (JsonProcessingException e) {

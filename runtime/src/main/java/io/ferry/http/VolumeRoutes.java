@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture
 
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
+import io.ferry.placement.Site;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -43,6 +44,8 @@ final class VolumeRoutes {
       } catch (IllegalArgumentException e) {
         throw BadRequest.field("volume", e.getMessage());
       }
+      BadRequest.named("sourceSite", () -> new Site(sourceSite));
+      BadRequest.named("targetSite", () -> new Site(targetSite));
       blockSize = blockSize == null ? Optional.empty() : blockSize;
       trace = trace == null ? Optional.empty() : trace;
       blockSize.ifPresent(

@@ -75,5 +75,24 @@ class RequestBodiesTest {
             BadRequest.class,
             () -> RequestBodies.read("{\"volume\":\"../etc\"," + base + "}", VolumeRoutes.VolumeRequest.class, "a volume migration", VolumeRoutes.EXAMPLE));
     assertEquals(Optional.of("volume"), id.field());
+    BadRequest site =
+        assertThrows(
+            BadRequest.class,
+            () -> RequestBodies.read("{\"volume\":\"vm-1\",\"sourceSite\":\"Edge_A\",\"sourcePath\":\"/i.img\",\"targetSite\":\"cloud\"}", VolumeRoutes.VolumeRequest.class, "a volume migration", VolumeRoutes.EXAMPLE));
+    assertEquals(Optional.of("sourceSite"), site.field());
+    assertTrue(site.getMessage().contains("'Edge_A'"), site::getMessage);
+  }
+
+  @Test
+  void aPlacementNamesValidNodesAndSites() {
+    String graph = "{\"id\":\"q\",\"nodes\":[]}";
+    for (String placement : List.of("{\"src\":null}", "{\"src\":\"Edge A\"}", "{\"bad node\":\"edge-a\"}")) {
+      BadRequest bad =
+          assertThrows(
+              BadRequest.class,
+              () -> RequestBodies.read("{\"graph\":" + graph + ",\"placement\":" + placement + "}", QueryRoutes.DeployRequest.class, "a deployment", "{}"),
+              placement);
+      assertEquals(Optional.of("placement"), bad.field(), placement + ": " + bad.getMessage());
+    }
   }
 }
