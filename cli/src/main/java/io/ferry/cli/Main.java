@@ -8,6 +8,7 @@ import io.ferry.bench.JournalBench;
 import io.ferry.bench.MigrationBench;
 import io.ferry.bench.PipelineBench;
 import io.ferry.bench.VolumeBench;
+import io.ferry.blocks.VolumeId;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.runtime.FerryNode;
 import io.ferry.testkit.SampleQuery;
@@ -346,7 +347,8 @@ public final class Main implements Callable<Integer> {
         if (id == null) {
           throw new IllegalArgumentException("volume " + verb + " needs a volume id (--volume ID or as the last word)");
         }
-        return id;
+        return new VolumeId(id).value(); // checked here: it becomes part of a URL path
+
       }
     }
 

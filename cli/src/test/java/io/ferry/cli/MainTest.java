@@ -91,6 +91,15 @@ class MainTest {
   }
 
   @Test
+  void badNamesAreUsageErrorsBeforeAnythingIsSent() {
+    // The URL is never reached: each name is checked against its type's rule first.
+    String url = "http://127.0.0.1:9/";
+    assertUsageError(CliRun.of("migrate", "--url", url, "--query", "q", "--node", "a b", "--to", "cloud"), "'a b'");
+    assertUsageError(CliRun.of("migrate", "--url", url, "--query", "q", "--node", "a", "--to", "Cloud One"), "'Cloud One'");
+    assertUsageError(CliRun.of("volume", "status", "--url", url, "../health"), "'../health'");
+  }
+
+  @Test
   void nodeNeedsAReadableConfiguration() {
     assertUsageError(CliRun.of("node"), "--config");
     assertUsageError(CliRun.of("node", "--config", "/nonexistent/member.conf"), "ferry node: cannot read", "/nonexistent/member.conf");
