@@ -192,7 +192,12 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   private void crashAll() {
-    List<FerryNode> all = live();
+    // Every member started, not only the live ones: a member whose system is already terminating
+    // may still be closing its block resources, and crash() waits for that too.
+    List<FerryNode> all;
+    synchronized (members) {
+      all = List.copyOf(members);
+    }
     for (int i = all.size() - 1; i >= 0; i--) {
       all.get(i).crash();
     }
