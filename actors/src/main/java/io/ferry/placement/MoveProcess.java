@@ -190,6 +190,13 @@ public final class MoveProcess {
   /** A node refused to pause (or gave an answer the step cannot use), for {@code reason}. */
   public record Refused(NodeId node, String reason) implements Input {}
 
+  /**
+   * A node did not pause because migration {@code ended}, which the shell's records say has ended,
+   * still holds it paused (its pause landed after its last resume): the process has the shell
+   * resume the node for that migration, and the next timer asks it to pause again.
+   */
+  public record HeldByEnded(NodeId node, MigrationId ended) implements Input {}
+
   /** An ask got no answer in time; the next timer asks again. */
   public record AskLost(NodeId node, String failure) implements Input {}
 
@@ -202,6 +209,9 @@ public final class MoveProcess {
 
   /** Ask {@code node} to pause for this migration; its answer comes back as an {@link Input}. */
   public record AskPause(NodeId node) implements Effect {}
+
+  /** Resume {@code node} where it runs now for migration {@code ended}, which is over but holds it paused. */
+  public record ClearPause(NodeId node, MigrationId ended) implements Effect {}
 
   /** Write the shard locations of nodes whose site changed (the event already moved them). */
   public record WriteLocations(Map<NodeId, Site> sites) implements Effect {}
@@ -320,6 +330,11 @@ public final class MoveProcess {
     }
     if (input instanceof Refused r) {
       return s.failure().isPresent() ? Decision.NONE : rollBack("could not stop: " + r.reason(), now);
+    }
+    if (input instanceof HeldByEnded h) {
+      return s.failure().isPresent() || !s.waitingFor().contains(h.node())
+          ? Decision.NONE
+          : new Decision(List.of(), List.of(new ClearPause(h.node(), h.ended())));
     }
     if (input instanceof TimerFired) {
       if (s.failure().isEmpty() && now < s.deadlineMillis()) {

@@ -157,6 +157,18 @@ class MoveProcessTest {
   }
 
   @Test
+  void aNodeHeldByAnEndedMigrationIsResumedForItAndAskedAgain() {
+    Shell s = start(List.of(WINDOW));
+    MigrationId old = new MigrationId("m-0");
+    Decision clear = s.on(new MoveProcess.HeldByEnded(WINDOW, old), 1005);
+    assertEquals(new Decision(List.of(), List.of(new MoveProcess.ClearPause(WINDOW, old))), clear);
+    assertInstanceOf(Stopping.class, s.process.phase(), "no rollback: the node is free once the old pause is cleared");
+    assertEquals(List.of(new AskPause(WINDOW), new StartTimer(Duration.ofMillis(100))), s.on(TIMER, 1100).effects());
+    s.on(new PausedAt(WINDOW, 4), 1110);
+    assertInstanceOf(Restoring.class, s.process.phase());
+  }
+
+  @Test
   void aRefusalToStopRollsBackAtOnce() {
     Shell s = start(List.of(WINDOW));
     Decision back = s.on(new Refused(WINDOW, "already paused by migration m-0"), 1005);

@@ -624,4 +624,28 @@ class LogicNodeTest {
     consumer.expectNoMessage(Duration.ofMillis(10));
     testKit.stop(again);
   }
+
+  @Test
+  void aPauseThatArrivesAfterItsMigrationEndedIsRefusedEvenAfterARestart() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<LogicNode.MoveReply> manager = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    String here = testKit.system().address().toString();
+
+    // m1 rolled back before its (dead manager's) pause arrived: the resume records the end.
+    node.runCommand(new LogicNode.Resume("m1", here, 0, manager.ref()));
+    assertInstanceOf(LogicNode.ResumedAt.class, manager.receiveMessage(WAIT));
+    node.restart();
+    node.runCommand(new LogicNode.Pause("m1", manager.ref()));
+    LogicNode.NotResumed late = assertInstanceOf(LogicNode.NotResumed.class, manager.receiveMessage(WAIT));
+    assertEquals("migration m1 has ended", late.reason());
+    assertEquals(java.util.Optional.empty(), node.getState().pausedBy(), "a late pause does not pause the node");
+
+    node.runCommand(new LogicNode.Pause("m2", manager.ref()));
+    assertInstanceOf(LogicNode.PausedAt.class, manager.receiveMessage(WAIT));
+    node.runCommand(new LogicNode.Pause("m3", manager.ref()));
+    assertEquals(new LogicNode.PausedByOther("m3", LogicNode.entityId(f.query(), f.id()), here, "m2"), manager.receiveMessage(WAIT));
+  }
 }

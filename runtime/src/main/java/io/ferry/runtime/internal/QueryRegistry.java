@@ -552,12 +552,22 @@ public final class QueryRegistry
       input = new MoveProcess.PausedAt(r.node(), p.seqNr());
     } else if (r.reply() instanceof LogicNode.ResumedAt) {
       input = new MoveProcess.ResumedAt(r.node());
+    } else if (r.reply() instanceof LogicNode.PausedByOther o && ended(state, new MigrationId(o.pausedBy()))) {
+      input = new MoveProcess.HeldByEnded(r.node(), new MigrationId(o.pausedBy()));
+    } else if (r.reply() instanceof LogicNode.PausedByOther o) {
+      input = new MoveProcess.Refused(r.node(), "already paused by migration " + o.pausedBy());
     } else if (r.reply() instanceof LogicNode.NotResumed nr && nr.reason().equals(LogicNode.NOT_RUNNING)) {
       input = new MoveProcess.NotRunning(r.node());
     } else {
       input = new MoveProcess.Refused(r.node(), String.valueOf(r.reply()));
     }
     return decide(state, f, f.process.on(input, System.currentTimeMillis()));
+  }
+
+  /** True if {@code id} has ended; one no longer recorded has too (only ended moves are dropped). */
+  private static boolean ended(State state, MigrationId id) {
+    Move m = state.moves().get(id);
+    return m == null || !m.active();
   }
 
   private Effect<CborSerializable, State> onMoveTimer(State state, MoveTimer t) {
@@ -591,6 +601,8 @@ public final class QueryRegistry
         place(state);
       } else if (effect instanceof MoveProcess.AskResume a) {
         askResume(m, a);
+      } else if (effect instanceof MoveProcess.ClearPause c) {
+        clearPause(m, c);
       } else if (effect instanceof MoveProcess.StartTimer t) {
         timers.startSingleTimer(timerKey(m.id()), new MoveTimer(m.id()), t.delay());
       } else if (effect instanceof MoveProcess.Finish fin) {
@@ -630,6 +642,16 @@ public final class QueryRegistry
         settings.stepTimeout(),
         r -> new LogicNode.Resume(m.id().value(), addr, a.checkpointSeqNr(), r),
         (reply, failure) -> new MoveReplied(m.id(), a.node(), reply, failure == null ? null : failure.getMessage()));
+  }
+
+  /** Resumes a node where it runs now for an ended migration whose late pause holds it; the answer is not needed. */
+  private void clearPause(Move m, MoveProcess.ClearPause c) {
+    String addr = placed.get(LogicNode.entityId(m.query(), c.node()));
+    if (addr == null) {
+      return; // not placed: the next pause answer asks again
+    }
+    ctx.getLog().warn("migration={} node={} is held by ended migration={}: resuming it for that one", m.id(), c.node(), c.ended());
+    nodes.apply(m.query(), c.node()).tell(new LogicNode.Resume(c.ended().value(), addr, 0, ctx.getSystem().ignoreRef()));
   }
 
   private Effect<CborSerializable, State> onGetMigrations(State state, GetMigrations get) {

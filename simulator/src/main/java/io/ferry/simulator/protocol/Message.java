@@ -75,6 +75,13 @@ sealed interface Message {
     }
   }
 
+  /** As {@code LogicNode.PausedByOther}: migration {@code pausedBy} holds the node paused. */
+  record PausedByOther(String migrationId, NodeId node, String pausedBy, int managerEpoch) implements Message {
+    public String describe() {
+      return "PausedByOther " + migrationId + " " + node.value() + " by " + pausedBy;
+    }
+  }
+
   record ResumedAt(String migrationId, NodeId node, int managerEpoch) implements Message {
     public String describe() {
       return "ResumedAt " + migrationId + " " + node.value();

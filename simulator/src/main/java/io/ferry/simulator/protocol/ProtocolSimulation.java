@@ -510,6 +510,12 @@ public final class ProtocolSimulation {
         input(p.migrationId(), new MoveProcess.PausedAt(p.node(), p.seqNr()));
       } else if (m instanceof Message.ResumedAt r && r.managerEpoch() == epoch) {
         input(r.migrationId(), new MoveProcess.ResumedAt(r.node()));
+      } else if (m instanceof Message.PausedByOther o && o.managerEpoch() == epoch) {
+        MigrationId other = new MigrationId(o.pausedBy());
+        MoveProcess.Move held = recorded.get(other);
+        input(o.migrationId(), held == null || !held.active()
+            ? new MoveProcess.HeldByEnded(o.node(), other)
+            : new MoveProcess.Refused(o.node(), "already paused by migration " + other));
       } else if (m instanceof Message.NotResumed n && n.managerEpoch() == epoch) {
         input(n.migrationId(), n.reason().equals(LogicNode.NOT_RUNNING)
             ? new MoveProcess.NotRunning(n.node())
@@ -551,6 +557,10 @@ public final class ProtocolSimulation {
             network.sendControl(self(), new SimNetwork.ToNode(a.node().value()),
                 new Message.Resume(id.value(), a.site().name(), a.checkpointSeqNr(), epoch));
           }
+        } else if (effect instanceof MoveProcess.ClearPause c) {
+          operations.add(event("clear-pause", c.node() + " held by ended " + c.ended() + ", seen by " + id));
+          network.sendControl(self(), new SimNetwork.ToNode(c.node().value()),
+              new Message.Resume(c.ended().value(), siteOf.get(c.node().value()), 0, epoch));
         } else if (effect instanceof MoveProcess.StartTimer t) {
           int generation = timers.merge(id, 1, Integer::sum);
           int asOf = epoch;

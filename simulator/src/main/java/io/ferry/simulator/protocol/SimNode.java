@@ -384,7 +384,9 @@ final class SimNode {
     } else if (answer instanceof NodeState.AlreadyPaused) {
       reply(new Message.PausedAt(id, node, seqNr, epoch));
     } else if (answer instanceof NodeState.PausedByOther other) {
-      reply(new Message.NotResumed(id, node, "already paused by migration " + other.migrationId(), epoch));
+      reply(new Message.PausedByOther(id, node, other.migrationId(), epoch));
+    } else if (answer instanceof NodeState.MigrationOver over) {
+      reply(new Message.NotResumed(id, node, "migration " + over.migrationId() + " has ended", epoch));
     } else {
       pullsInFlight.clear();
       persist(((NodeState.PersistPause) answer).event(), () -> reply(new Message.PausedAt(id, node, seqNr, epoch)));
@@ -406,8 +408,10 @@ final class SimNode {
     } else {
       persist(((NodeState.PersistResume) answer).event(), () -> {
         reply(new Message.ResumedAt(id, node, epoch));
-        pokeConsumers();
-        drive();
+        if (state.configured()) {
+          pokeConsumers();
+          drive();
+        }
       });
     }
   }
