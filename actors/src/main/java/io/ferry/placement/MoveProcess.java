@@ -22,7 +22,7 @@ import java.util.Set;
  * state machine: stop (pause, checkpoint) → relocate → restore → resume, or roll back to the
  * source sites. The placement manager ({@code QueryRegistry}) and the deterministic simulator
  * both run this class: they feed it inputs (node replies, lost asks, timer expiries, a restart)
- * with the current time, persist the events it decides on and then carry out its effects (ask a
+ * with the current time ({@link Now}), persist the events it decides on and then carry out its effects (ask a
  * node, write locations, start the timer, answer the caller). No clock, actor or randomness here.
  *
  * <p>What is persisted ({@link Move}, built from {@link Event}s) is what survives the manager;
@@ -50,6 +50,19 @@ public final class MoveProcess {
 
     Duration pauseRetry() {
       return resumeRetry.multipliedBy(5);
+    }
+  }
+
+  /**
+   * The time an input arrives at. Deadlines are reckoned on {@code monotonicMillis} (a clock that
+   * never jumps, such as {@code System.nanoTime()}, with an arbitrary origin: only differences count,
+   * and only within one manager's life, as no deadline is persisted); {@code wallMillis} (epoch
+   * millis) only stamps the events, which the report shows.
+   */
+  public record Now(long monotonicMillis, long wallMillis) {
+    /** One clock for both, as a simulated clock is. */
+    public static Now at(long millis) {
+      return new Now(millis, millis);
     }
   }
 
@@ -162,7 +175,10 @@ public final class MoveProcess {
   /** Exactly one at a time; not persisted ({@link #recover} derives it from the {@link Stage}). */
   public sealed interface Phase {}
 
-  /** Pausing {@code waitingFor}; {@code failure} set means roll back at the next timer. */
+  /**
+   * Pausing {@code waitingFor}; {@code failure} set means roll back at the next timer. Deadlines and
+   * resume times in phases are on the monotonic clock ({@link Now#monotonicMillis}).
+   */
   public record Stopping(Set<NodeId> waitingFor, Map<NodeId, Long> checkpoints, long deadlineMillis, Optional<String> failure)
       implements Phase {}
 
@@ -258,16 +274,16 @@ public final class MoveProcess {
    * to}); {@code nodes} downstream-first, {@code from} each node's site now.
    */
   public static Begun start(
-      MigrationId id, QueryId query, List<NodeId> nodes, Map<NodeId, Site> from, Site to, Settings settings, long nowMillis) {
+      MigrationId id, QueryId query, List<NodeId> nodes, Map<NodeId, Site> from, Site to, Settings settings, Now now) {
     if (nodes.isEmpty()) {
       throw new IllegalArgumentException("migration " + id + " moves no node");
     }
     if (!from.keySet().equals(Set.copyOf(nodes))) {
       throw new IllegalArgumentException("migration " + id + ": sources " + from + " do not name exactly the nodes " + nodes);
     }
-    MigrationStarted started = new MigrationStarted(id, query, nodes, from, to, nowMillis);
+    MigrationStarted started = new MigrationStarted(id, query, nodes, from, to, now.wallMillis());
     MoveProcess p = new MoveProcess(settings, Move.started(started),
-        new Stopping(ordered(nodes), Map.of(), nowMillis + settings.stepTimeout().toMillis(), Optional.empty()));
+        new Stopping(ordered(nodes), Map.of(), now.monotonicMillis() + settings.stepTimeout().toMillis(), Optional.empty()));
     return new Begun(p, new Decision(List.of(started), p.askPauses()));
   }
 
@@ -275,7 +291,8 @@ public final class MoveProcess {
    * A move the previous manager left running: forward if its nodes were placed at the target
    * already, back otherwise; either way its nodes end up resumed. The first timer (at once) acts.
    */
-  public static Begun recover(Move move, Settings settings, long nowMillis) {
+  public static Begun recover(Move move, Settings settings, Now now) {
+    long nowMillis = now.monotonicMillis();
     Set<NodeId> all = ordered(move.nodes());
     Phase phase = switch (move.stage()) {
       case STARTED, PAUSED -> new Stopping(all, Map.of(), nowMillis + settings.stepTimeout().toMillis(),
@@ -300,19 +317,19 @@ public final class MoveProcess {
     return phase instanceof Ended;
   }
 
-  /** What to do about {@code input}, arriving at {@code nowMillis}; the process moves on at once. */
-  public Decision on(Input input, long nowMillis) {
+  /** What to do about {@code input}, arriving at {@code now}; the process moves on at once. */
+  public Decision on(Input input, Now now) {
     if (phase instanceof Stopping s) {
-      return stopping(s, input, nowMillis);
+      return stopping(s, input, now);
     } else if (phase instanceof Restoring r) {
-      return restoring(r, input, nowMillis);
+      return restoring(r, input, now);
     } else if (phase instanceof RollingBack b) {
-      return rollingBack(b, input, nowMillis);
+      return rollingBack(b, input, now);
     }
     return Decision.NONE;
   }
 
-  private Decision stopping(Stopping s, Input input, long now) {
+  private Decision stopping(Stopping s, Input input, Now now) {
     if (input instanceof PausedAt p) {
       if (s.failure().isPresent() || !s.waitingFor().contains(p.node())) {
         return Decision.NONE; // a repeated answer, or one that comes after the step failed
@@ -337,7 +354,7 @@ public final class MoveProcess {
           : new Decision(List.of(), List.of(new ClearPause(h.node(), h.ended())));
     }
     if (input instanceof TimerFired) {
-      if (s.failure().isEmpty() && now < s.deadlineMillis()) {
+      if (s.failure().isEmpty() && now.monotonicMillis() < s.deadlineMillis()) {
         return new Decision(List.of(), askPauses());
       }
       return rollBack(s.failure().orElse("nodes " + s.waitingFor() + " did not stop within " + settings.stepTimeout()), now);
@@ -353,22 +370,23 @@ public final class MoveProcess {
   }
 
   /** Every node paused: record the checkpoints and the target sites in one write, then restore. */
-  private Decision relocate(Map<NodeId, Long> checkpoints, long now) {
+  private Decision relocate(Map<NodeId, Long> checkpoints, Now now) {
     Map<NodeId, Site> target = new LinkedHashMap<>();
     move.nodes().forEach(n -> target.put(n, move.to()));
-    MigrationPaused paused = new MigrationPaused(move.id(), checkpoints, now);
-    NodesPlaced placed = new NodesPlaced(move.id(), target, false, "", now);
+    MigrationPaused paused = new MigrationPaused(move.id(), checkpoints, now.wallMillis());
+    NodesPlaced placed = new NodesPlaced(move.id(), target, false, "", now.wallMillis());
     move = move.apply(paused).apply(placed);
     long hold = settings.holdBeforeRestore().toMillis();
-    phase = new Restoring(ordered(move.nodes()), now + hold, now + hold + settings.stepTimeout().toMillis());
+    long mono = now.monotonicMillis();
+    phase = new Restoring(ordered(move.nodes()), mono + hold, mono + hold + settings.stepTimeout().toMillis());
     return new Decision(List.of(paused, placed), resumeAfterPlacing(placed.sites()));
   }
 
   /** Puts the nodes back at their source sites and resumes them there. */
-  private Decision rollBack(String reason, long now) {
-    NodesPlaced back = new NodesPlaced(move.id(), move.from(), true, reason, now);
+  private Decision rollBack(String reason, Now now) {
+    NodesPlaced back = new NodesPlaced(move.id(), move.from(), true, reason, now.wallMillis());
     move = move.apply(back);
-    phase = new RollingBack(ordered(move.nodes()), now + settings.holdBeforeRestore().toMillis());
+    phase = new RollingBack(ordered(move.nodes()), now.monotonicMillis() + settings.holdBeforeRestore().toMillis());
     return new Decision(List.of(back), resumeAfterPlacing(back.sites()));
   }
 
@@ -394,7 +412,7 @@ public final class MoveProcess {
     return effects;
   }
 
-  private Decision restoring(Restoring r, Input input, long now) {
+  private Decision restoring(Restoring r, Input input, Now now) {
     if (input instanceof ResumedAt a) {
       if (!r.waitingFor().contains(a.node())) {
         return Decision.NONE;
@@ -407,19 +425,19 @@ public final class MoveProcess {
       return Decision.NONE;
     }
     if (input instanceof TimerFired) {
-      if (now > r.deadlineMillis()) {
+      if (now.monotonicMillis() > r.deadlineMillis()) {
         return rollBack(
             "nodes " + r.waitingFor() + " did not resume at site '" + move.to() + "' within " + settings.stepTimeout(), now);
       }
-      if (now < r.resumeAtMillis()) {
-        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(r.resumeAtMillis() - now))));
+      if (now.monotonicMillis() < r.resumeAtMillis()) {
+        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(r.resumeAtMillis() - now.monotonicMillis()))));
       }
       return new Decision(List.of(), askResumes());
     }
     return Decision.NONE; // not resumed yet (its location is not written, its recovery lags): asked again
   }
 
-  private Decision rollingBack(RollingBack b, Input input, long now) {
+  private Decision rollingBack(RollingBack b, Input input, Now now) {
     if (input instanceof ResumedAt a) {
       if (!b.waitingFor().contains(a.node())) {
         return Decision.NONE;
@@ -432,16 +450,16 @@ public final class MoveProcess {
       return Decision.NONE;
     }
     if (input instanceof TimerFired) {
-      if (now < b.resumeAtMillis()) {
-        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(b.resumeAtMillis() - now))));
+      if (now.monotonicMillis() < b.resumeAtMillis()) {
+        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(b.resumeAtMillis() - now.monotonicMillis()))));
       }
       return new Decision(List.of(), askResumes());
     }
     return Decision.NONE;
   }
 
-  private Decision finish(Outcome outcome, long now) {
-    MigrationFinished finished = new MigrationFinished(move.id(), outcome, now);
+  private Decision finish(Outcome outcome, Now now) {
+    MigrationFinished finished = new MigrationFinished(move.id(), outcome, now.wallMillis());
     move = move.apply(finished);
     phase = new Ended(outcome);
     return new Decision(List.of(finished), List.of(new Finish(outcome)));

@@ -220,7 +220,7 @@ public final class QueryRegistry
                 if (m.active()) {
                   ctx.getLog().warn("migration={} was running when the manager stopped (phase {}): {}", m.id(), m.stage(),
                       m.stage() == MoveProcess.Stage.PLACED ? "rolling forward" : "rolling back");
-                  MoveProcess.Begun begun = MoveProcess.recover(m, moveSettings, System.currentTimeMillis());
+                  MoveProcess.Begun begun = MoveProcess.recover(m, moveSettings, now());
                   Flight f = new Flight(begun.process(), null);
                   flights.put(m.id(), f);
                   execute(state, f, begun.decision().effects());
@@ -471,7 +471,7 @@ public final class QueryRegistry
       from.put(n, Site.of(state.placementOf(in.query().value()).get(n.value())));
     }
     MoveProcess.Begun begun =
-        MoveProcess.start(id, in.query(), downstreamFirst(state, in), from, in.toSite(), moveSettings, System.currentTimeMillis());
+        MoveProcess.start(id, in.query(), downstreamFirst(state, in), from, in.toSite(), moveSettings, now());
     Flight f = new Flight(begun.process(), migrate.replyTo());
     MoveProcess.MigrationStarted started = (MoveProcess.MigrationStarted) begun.decision().events().get(0);
     return Effect()
@@ -561,7 +561,12 @@ public final class QueryRegistry
     } else {
       input = new MoveProcess.Refused(r.node(), String.valueOf(r.reply()));
     }
-    return decide(state, f, f.process.on(input, System.currentTimeMillis()));
+    return decide(state, f, f.process.on(input, now()));
+  }
+
+  /** Deadlines on the monotonic clock (a wall clock may jump); wall-clock millis only stamp the events. */
+  private static MoveProcess.Now now() {
+    return new MoveProcess.Now(System.nanoTime() / 1_000_000, System.currentTimeMillis());
   }
 
   /** True if {@code id} has ended; one no longer recorded has too (only ended moves are dropped). */
@@ -575,7 +580,7 @@ public final class QueryRegistry
     if (f == null) {
       return Effect().none();
     }
-    return decide(state, f, f.process.on(new MoveProcess.TimerFired(), System.currentTimeMillis()));
+    return decide(state, f, f.process.on(new MoveProcess.TimerFired(), now()));
   }
 
   /** Persists the decision's events (in one write), then carries out its effects. */

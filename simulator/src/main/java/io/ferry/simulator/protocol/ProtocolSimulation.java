@@ -470,14 +470,15 @@ public final class ProtocolSimulation {
       return "manager#" + epoch;
     }
 
-    private long nowMillis() {
-      return scheduler.nowMicros() / MS;
+    /** The simulated clock is both monotonic and the wall clock. */
+    private MoveProcess.Now now() {
+      return MoveProcess.Now.at(scheduler.nowMicros() / MS);
     }
 
     void start(NodeId node, Site from, Site to) {
       MigrationId id = new MigrationId("m" + (++moveCount));
       operations.add(event("move", id + " " + node + " from " + live.get(node.value()).instance() + " at " + from + " to " + to));
-      MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), List.of(node), Map.of(node, from), to, settings, nowMillis());
+      MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), List.of(node), Map.of(node, from), to, settings, now());
       running.put(id, begun.process());
       decide(begun.process(), begun.decision());
     }
@@ -498,7 +499,7 @@ public final class ProtocolSimulation {
       for (MoveProcess.Move m : recorded.values()) {
         if (m.active()) {
           operations.add(event("recover", m.id() + " at stage " + m.stage()));
-          MoveProcess.Begun begun = MoveProcess.recover(m, settings, nowMillis());
+          MoveProcess.Begun begun = MoveProcess.recover(m, settings, now());
           running.put(m.id(), begun.process());
           decide(begun.process(), begun.decision());
         }
@@ -526,7 +527,7 @@ public final class ProtocolSimulation {
     private void input(String migrationId, MoveProcess.Input in) {
       MoveProcess p = running.get(new MigrationId(migrationId));
       if (p != null) {
-        decide(p, p.on(in, nowMillis()));
+        decide(p, p.on(in, now()));
       }
     }
 
