@@ -284,7 +284,7 @@ public final class MoveProcess {
     MigrationStarted started = new MigrationStarted(id, query, nodes, from, to, now.wallMillis());
     MoveProcess p = new MoveProcess(settings, Move.started(started),
         new Stopping(ordered(nodes), Map.of(), now.monotonicMillis() + settings.stepTimeout().toMillis(), Optional.empty()));
-    return new Begun(p, new Decision(List.of(started), p.askPauses()));
+    return new Begun(p, new Decision(List.of(started), p.askPauses(now)));
   }
 
   /**
@@ -354,19 +354,30 @@ public final class MoveProcess {
           : new Decision(List.of(), List.of(new ClearPause(h.node(), h.ended())));
     }
     if (input instanceof TimerFired) {
-      if (s.failure().isEmpty() && now.monotonicMillis() < s.deadlineMillis()) {
-        return new Decision(List.of(), askPauses());
+      if (s.failure().isEmpty() && !expired(s.deadlineMillis(), now)) {
+        return new Decision(List.of(), askPauses(now));
       }
       return rollBack(s.failure().orElse("nodes " + s.waitingFor() + " did not stop within " + settings.stepTimeout()), now);
     }
     return Decision.NONE; // not running yet, a lost ask, a stale resume: the timer asks again
   }
 
-  private List<Effect> askPauses() {
+  private List<Effect> askPauses(Now now) {
+    Stopping s = (Stopping) phase;
     List<Effect> effects = new ArrayList<>();
-    ((Stopping) phase).waitingFor().forEach(n -> effects.add(new AskPause(n)));
-    effects.add(new StartTimer(settings.pauseRetry()));
+    s.waitingFor().forEach(n -> effects.add(new AskPause(n)));
+    effects.add(new StartTimer(untilNext(settings.pauseRetry(), s.deadlineMillis(), now)));
     return effects;
+  }
+
+  /** A step's deadline has passed: the one comparison every phase uses. */
+  private static boolean expired(long deadlineMillis, Now now) {
+    return now.monotonicMillis() >= deadlineMillis;
+  }
+
+  /** The next retry, or the deadline if that comes first: a step never overshoots its deadline by a retry period. */
+  private static Duration untilNext(Duration retry, long deadlineMillis, Now now) {
+    return Duration.ofMillis(Math.max(0, Math.min(retry.toMillis(), deadlineMillis - now.monotonicMillis())));
   }
 
   /** Every node paused: record the checkpoints and the target sites in one write, then restore. */
@@ -379,7 +390,7 @@ public final class MoveProcess {
     long hold = settings.holdBeforeRestore().toMillis();
     long mono = now.monotonicMillis();
     phase = new Restoring(ordered(move.nodes()), mono + hold, mono + hold + settings.stepTimeout().toMillis());
-    return new Decision(List.of(paused, placed), resumeAfterPlacing(placed.sites()));
+    return new Decision(List.of(paused, placed), resumeAfterPlacing(placed.sites(), now));
   }
 
   /** Puts the nodes back at their source sites and resumes them there. */
@@ -387,28 +398,31 @@ public final class MoveProcess {
     NodesPlaced back = new NodesPlaced(move.id(), move.from(), true, reason, now.wallMillis());
     move = move.apply(back);
     phase = new RollingBack(ordered(move.nodes()), now.monotonicMillis() + settings.holdBeforeRestore().toMillis());
-    return new Decision(List.of(back), resumeAfterPlacing(back.sites()));
+    return new Decision(List.of(back), resumeAfterPlacing(back.sites(), now));
   }
 
-  private List<Effect> resumeAfterPlacing(Map<NodeId, Site> sites) {
+  private List<Effect> resumeAfterPlacing(Map<NodeId, Site> sites, Now now) {
     List<Effect> effects = new ArrayList<>();
     effects.add(new WriteLocations(sites));
     if (settings.holdBeforeRestore().isZero()) {
-      effects.addAll(askResumes());
+      effects.addAll(askResumes(now));
     } else {
       effects.add(new StartTimer(settings.holdBeforeRestore()));
     }
     return effects;
   }
 
-  private List<Effect> askResumes() {
+  private List<Effect> askResumes(Now now) {
     Set<NodeId> waiting = phase instanceof Restoring r ? r.waitingFor() : ((RollingBack) phase).waitingFor();
     Map<NodeId, Site> sites = phase instanceof Restoring ? null : move.from();
     List<Effect> effects = new ArrayList<>();
     for (NodeId n : waiting) {
       effects.add(new AskResume(n, sites == null ? move.to() : sites.get(n), move.checkpoints().getOrDefault(n, 0L)));
     }
-    effects.add(new StartTimer(settings.resumeRetry()));
+    // Restoring has a deadline; a rollback has none (it never gives up).
+    effects.add(new StartTimer(phase instanceof Restoring r
+        ? untilNext(settings.resumeRetry(), r.deadlineMillis(), now)
+        : settings.resumeRetry()));
     return effects;
   }
 
@@ -425,14 +439,14 @@ public final class MoveProcess {
       return Decision.NONE;
     }
     if (input instanceof TimerFired) {
-      if (now.monotonicMillis() > r.deadlineMillis()) {
+      if (expired(r.deadlineMillis(), now)) {
         return rollBack(
             "nodes " + r.waitingFor() + " did not resume at site '" + move.to() + "' within " + settings.stepTimeout(), now);
       }
       if (now.monotonicMillis() < r.resumeAtMillis()) {
         return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(r.resumeAtMillis() - now.monotonicMillis()))));
       }
-      return new Decision(List.of(), askResumes());
+      return new Decision(List.of(), askResumes(now));
     }
     return Decision.NONE; // not resumed yet (its location is not written, its recovery lags): asked again
   }
@@ -453,7 +467,7 @@ public final class MoveProcess {
       if (now.monotonicMillis() < b.resumeAtMillis()) {
         return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(b.resumeAtMillis() - now.monotonicMillis()))));
       }
-      return new Decision(List.of(), askResumes());
+      return new Decision(List.of(), askResumes(now));
     }
     return Decision.NONE;
   }

@@ -190,6 +190,21 @@ class MoveProcessTest {
   }
 
   @Test
+  void noStepOvershootsItsDeadlineByARetryPeriod() {
+    // A pause retry (5 × 300 ms) longer than the step (1 s): the timer comes at the deadline.
+    MoveProcess.Settings slowRetry = new MoveProcess.Settings(Duration.ofSeconds(1), Duration.ofMillis(300), Duration.ZERO);
+    Shell s = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, slowRetry, Now.at(0)));
+    assertEquals(List.of(new AskPause(WINDOW), new StartTimer(Duration.ofMillis(1000))), s.effects);
+    assertTrue(((NodesPlaced) s.on(TIMER, 1000).events().get(0)).rollback(), "the stop step ends at its deadline, not 500 ms later");
+
+    // Restore: the last retry timer is cut to the deadline, and the deadline itself has expired.
+    Shell r = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, slowRetry, Now.at(0)));
+    r.on(new PausedAt(WINDOW, 1), 10); // restore deadline: 1010
+    assertEquals(List.of(new AskResume(WINDOW, CLOUD, 1), new StartTimer(Duration.ofMillis(110))), r.on(TIMER, 900).effects());
+    assertTrue(((NodesPlaced) r.on(TIMER, 1010).events().get(0)).rollback(), "stop and restore compare with the deadline alike");
+  }
+
+  @Test
   void aRefusalToStopRollsBackAtOnce() {
     Shell s = start(List.of(WINDOW));
     Decision back = s.on(new Refused(WINDOW, "already paused by migration m-0"), 1005);
@@ -221,8 +236,8 @@ class MoveProcessTest {
     assertEquals(List.of(new WriteLocations(Map.of(WINDOW, CLOUD)), new StartTimer(Duration.ofSeconds(3))), placed.effects());
     assertEquals(List.of(new StartTimer(Duration.ofMillis(1000))), s.on(TIMER, 2100).effects(), "an early timer waits out the hold");
     assertEquals(List.of(new AskResume(WINDOW, CLOUD, 1), new StartTimer(Duration.ofMillis(20))), s.on(TIMER, 3100).effects());
-    assertTrue(s.on(TIMER, 13_100).events().isEmpty(), "the deadline counts from the end of the hold");
-    assertTrue(((NodesPlaced) s.on(TIMER, 13_101).events().get(0)).rollback());
+    assertTrue(s.on(TIMER, 13_099).events().isEmpty(), "the deadline counts from the end of the hold");
+    assertTrue(((NodesPlaced) s.on(TIMER, 13_100).events().get(0)).rollback());
   }
 
   @Test
