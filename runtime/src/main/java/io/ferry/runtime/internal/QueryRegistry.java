@@ -15,6 +15,7 @@ import io.ferry.query.QueryException;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
+import io.ferry.runtime.metrics.MemberMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -615,6 +616,9 @@ public final class QueryRegistry
         flights.remove(m.id());
         MigrationReport report = report(state, state.moves().get(m.id()));
         ctx.getLog().info("migration={} {} in {} ms: {}", m.id(), fin.outcome(), report.pauseMillis(), report.steps());
+        // Here, not where a caller gets the reply: a move a restarted manager finished, or whose
+        // caller gave up waiting, counts too, and each ends (Finish) once.
+        MemberMetrics.get(ctx.getSystem()).migrationEnded(report);
         if (f.replyTo != null) {
           f.replyTo.tell(new MigrationEnded(report));
         }
