@@ -22,7 +22,7 @@ import java.util.Set;
  * state machine: stop (pause, checkpoint) → relocate → restore → resume, or roll back to the
  * source sites. The placement manager ({@code QueryRegistry}) and the deterministic simulator
  * both run this class: they feed it inputs (node replies, lost asks, timer expiries, a restart)
- * with the current time, persist the events it decides on and then carry out its effects (ask a
+ * with the current time ({@link Now}), persist the events it decides on and then carry out its effects (ask a
  * node, write locations, start the timer, answer the caller). No clock, actor or randomness here.
  *
  * <p>What is persisted ({@link Move}, built from {@link Event}s) is what survives the manager;
@@ -50,6 +50,19 @@ public final class MoveProcess {
 
     Duration pauseRetry() {
       return resumeRetry.multipliedBy(5);
+    }
+  }
+
+  /**
+   * The time an input arrives at. Deadlines are reckoned on {@code monotonicMillis} (a clock that
+   * never jumps, such as {@code System.nanoTime()}, with an arbitrary origin: only differences count,
+   * and only within one manager's life, as no deadline is persisted); {@code wallMillis} (epoch
+   * millis) only stamps the events, which the report shows.
+   */
+  public record Now(long monotonicMillis, long wallMillis) {
+    /** One clock for both, as a simulated clock is. */
+    public static Now at(long millis) {
+      return new Now(millis, millis);
     }
   }
 
@@ -162,7 +175,10 @@ public final class MoveProcess {
   /** Exactly one at a time; not persisted ({@link #recover} derives it from the {@link Stage}). */
   public sealed interface Phase {}
 
-  /** Pausing {@code waitingFor}; {@code failure} set means roll back at the next timer. */
+  /**
+   * Pausing {@code waitingFor}; {@code failure} set means roll back at the next timer. Deadlines and
+   * resume times in phases are on the monotonic clock ({@link Now#monotonicMillis}).
+   */
   public record Stopping(Set<NodeId> waitingFor, Map<NodeId, Long> checkpoints, long deadlineMillis, Optional<String> failure)
       implements Phase {}
 
@@ -190,6 +206,13 @@ public final class MoveProcess {
   /** A node refused to pause (or gave an answer the step cannot use), for {@code reason}. */
   public record Refused(NodeId node, String reason) implements Input {}
 
+  /**
+   * A node did not pause because migration {@code ended}, which the shell's records say has ended,
+   * still holds it paused (its pause landed after its last resume): the process has the shell
+   * resume the node for that migration, and the next timer asks it to pause again.
+   */
+  public record HeldByEnded(NodeId node, MigrationId ended) implements Input {}
+
   /** An ask got no answer in time; the next timer asks again. */
   public record AskLost(NodeId node, String failure) implements Input {}
 
@@ -202,6 +225,9 @@ public final class MoveProcess {
 
   /** Ask {@code node} to pause for this migration; its answer comes back as an {@link Input}. */
   public record AskPause(NodeId node) implements Effect {}
+
+  /** Resume {@code node} where it runs now for migration {@code ended}, which is over but holds it paused. */
+  public record ClearPause(NodeId node, MigrationId ended) implements Effect {}
 
   /** Write the shard locations of nodes whose site changed (the event already moved them). */
   public record WriteLocations(Map<NodeId, Site> sites) implements Effect {}
@@ -248,24 +274,25 @@ public final class MoveProcess {
    * to}); {@code nodes} downstream-first, {@code from} each node's site now.
    */
   public static Begun start(
-      MigrationId id, QueryId query, List<NodeId> nodes, Map<NodeId, Site> from, Site to, Settings settings, long nowMillis) {
+      MigrationId id, QueryId query, List<NodeId> nodes, Map<NodeId, Site> from, Site to, Settings settings, Now now) {
     if (nodes.isEmpty()) {
       throw new IllegalArgumentException("migration " + id + " moves no node");
     }
     if (!from.keySet().equals(Set.copyOf(nodes))) {
       throw new IllegalArgumentException("migration " + id + ": sources " + from + " do not name exactly the nodes " + nodes);
     }
-    MigrationStarted started = new MigrationStarted(id, query, nodes, from, to, nowMillis);
+    MigrationStarted started = new MigrationStarted(id, query, nodes, from, to, now.wallMillis());
     MoveProcess p = new MoveProcess(settings, Move.started(started),
-        new Stopping(ordered(nodes), Map.of(), nowMillis + settings.stepTimeout().toMillis(), Optional.empty()));
-    return new Begun(p, new Decision(List.of(started), p.askPauses()));
+        new Stopping(ordered(nodes), Map.of(), now.monotonicMillis() + settings.stepTimeout().toMillis(), Optional.empty()));
+    return new Begun(p, new Decision(List.of(started), p.askPauses(now)));
   }
 
   /**
    * A move the previous manager left running: forward if its nodes were placed at the target
    * already, back otherwise; either way its nodes end up resumed. The first timer (at once) acts.
    */
-  public static Begun recover(Move move, Settings settings, long nowMillis) {
+  public static Begun recover(Move move, Settings settings, Now now) {
+    long nowMillis = now.monotonicMillis();
     Set<NodeId> all = ordered(move.nodes());
     Phase phase = switch (move.stage()) {
       case STARTED, PAUSED -> new Stopping(all, Map.of(), nowMillis + settings.stepTimeout().toMillis(),
@@ -290,19 +317,19 @@ public final class MoveProcess {
     return phase instanceof Ended;
   }
 
-  /** What to do about {@code input}, arriving at {@code nowMillis}; the process moves on at once. */
-  public Decision on(Input input, long nowMillis) {
+  /** What to do about {@code input}, arriving at {@code now}; the process moves on at once. */
+  public Decision on(Input input, Now now) {
     if (phase instanceof Stopping s) {
-      return stopping(s, input, nowMillis);
+      return stopping(s, input, now);
     } else if (phase instanceof Restoring r) {
-      return restoring(r, input, nowMillis);
+      return restoring(r, input, now);
     } else if (phase instanceof RollingBack b) {
-      return rollingBack(b, input, nowMillis);
+      return rollingBack(b, input, now);
     }
     return Decision.NONE;
   }
 
-  private Decision stopping(Stopping s, Input input, long now) {
+  private Decision stopping(Stopping s, Input input, Now now) {
     if (input instanceof PausedAt p) {
       if (s.failure().isPresent() || !s.waitingFor().contains(p.node())) {
         return Decision.NONE; // a repeated answer, or one that comes after the step failed
@@ -321,65 +348,85 @@ public final class MoveProcess {
     if (input instanceof Refused r) {
       return s.failure().isPresent() ? Decision.NONE : rollBack("could not stop: " + r.reason(), now);
     }
+    if (input instanceof HeldByEnded h) {
+      return s.failure().isPresent() || !s.waitingFor().contains(h.node())
+          ? Decision.NONE
+          : new Decision(List.of(), List.of(new ClearPause(h.node(), h.ended())));
+    }
     if (input instanceof TimerFired) {
-      if (s.failure().isEmpty() && now < s.deadlineMillis()) {
-        return new Decision(List.of(), askPauses());
+      if (s.failure().isEmpty() && !expired(s.deadlineMillis(), now)) {
+        return new Decision(List.of(), askPauses(now));
       }
       return rollBack(s.failure().orElse("nodes " + s.waitingFor() + " did not stop within " + settings.stepTimeout()), now);
     }
     return Decision.NONE; // not running yet, a lost ask, a stale resume: the timer asks again
   }
 
-  private List<Effect> askPauses() {
+  private List<Effect> askPauses(Now now) {
+    Stopping s = (Stopping) phase;
     List<Effect> effects = new ArrayList<>();
-    ((Stopping) phase).waitingFor().forEach(n -> effects.add(new AskPause(n)));
-    effects.add(new StartTimer(settings.pauseRetry()));
+    s.waitingFor().forEach(n -> effects.add(new AskPause(n)));
+    effects.add(new StartTimer(untilNext(settings.pauseRetry(), s.deadlineMillis(), now)));
     return effects;
   }
 
+  /** A step's deadline has passed: the one comparison every phase uses. */
+  private static boolean expired(long deadlineMillis, Now now) {
+    return now.monotonicMillis() >= deadlineMillis;
+  }
+
+  /** The next retry, or the deadline if that comes first: a step never overshoots its deadline by a retry period. */
+  private static Duration untilNext(Duration retry, long deadlineMillis, Now now) {
+    return Duration.ofMillis(Math.max(0, Math.min(retry.toMillis(), deadlineMillis - now.monotonicMillis())));
+  }
+
   /** Every node paused: record the checkpoints and the target sites in one write, then restore. */
-  private Decision relocate(Map<NodeId, Long> checkpoints, long now) {
+  private Decision relocate(Map<NodeId, Long> checkpoints, Now now) {
     Map<NodeId, Site> target = new LinkedHashMap<>();
     move.nodes().forEach(n -> target.put(n, move.to()));
-    MigrationPaused paused = new MigrationPaused(move.id(), checkpoints, now);
-    NodesPlaced placed = new NodesPlaced(move.id(), target, false, "", now);
+    MigrationPaused paused = new MigrationPaused(move.id(), checkpoints, now.wallMillis());
+    NodesPlaced placed = new NodesPlaced(move.id(), target, false, "", now.wallMillis());
     move = move.apply(paused).apply(placed);
     long hold = settings.holdBeforeRestore().toMillis();
-    phase = new Restoring(ordered(move.nodes()), now + hold, now + hold + settings.stepTimeout().toMillis());
-    return new Decision(List.of(paused, placed), resumeAfterPlacing(placed.sites()));
+    long mono = now.monotonicMillis();
+    phase = new Restoring(ordered(move.nodes()), mono + hold, mono + hold + settings.stepTimeout().toMillis());
+    return new Decision(List.of(paused, placed), resumeAfterPlacing(placed.sites(), now));
   }
 
   /** Puts the nodes back at their source sites and resumes them there. */
-  private Decision rollBack(String reason, long now) {
-    NodesPlaced back = new NodesPlaced(move.id(), move.from(), true, reason, now);
+  private Decision rollBack(String reason, Now now) {
+    NodesPlaced back = new NodesPlaced(move.id(), move.from(), true, reason, now.wallMillis());
     move = move.apply(back);
-    phase = new RollingBack(ordered(move.nodes()), now + settings.holdBeforeRestore().toMillis());
-    return new Decision(List.of(back), resumeAfterPlacing(back.sites()));
+    phase = new RollingBack(ordered(move.nodes()), now.monotonicMillis() + settings.holdBeforeRestore().toMillis());
+    return new Decision(List.of(back), resumeAfterPlacing(back.sites(), now));
   }
 
-  private List<Effect> resumeAfterPlacing(Map<NodeId, Site> sites) {
+  private List<Effect> resumeAfterPlacing(Map<NodeId, Site> sites, Now now) {
     List<Effect> effects = new ArrayList<>();
     effects.add(new WriteLocations(sites));
     if (settings.holdBeforeRestore().isZero()) {
-      effects.addAll(askResumes());
+      effects.addAll(askResumes(now));
     } else {
       effects.add(new StartTimer(settings.holdBeforeRestore()));
     }
     return effects;
   }
 
-  private List<Effect> askResumes() {
+  private List<Effect> askResumes(Now now) {
     Set<NodeId> waiting = phase instanceof Restoring r ? r.waitingFor() : ((RollingBack) phase).waitingFor();
     Map<NodeId, Site> sites = phase instanceof Restoring ? null : move.from();
     List<Effect> effects = new ArrayList<>();
     for (NodeId n : waiting) {
       effects.add(new AskResume(n, sites == null ? move.to() : sites.get(n), move.checkpoints().getOrDefault(n, 0L)));
     }
-    effects.add(new StartTimer(settings.resumeRetry()));
+    // Restoring has a deadline; a rollback has none (it never gives up).
+    effects.add(new StartTimer(phase instanceof Restoring r
+        ? untilNext(settings.resumeRetry(), r.deadlineMillis(), now)
+        : settings.resumeRetry()));
     return effects;
   }
 
-  private Decision restoring(Restoring r, Input input, long now) {
+  private Decision restoring(Restoring r, Input input, Now now) {
     if (input instanceof ResumedAt a) {
       if (!r.waitingFor().contains(a.node())) {
         return Decision.NONE;
@@ -392,19 +439,19 @@ public final class MoveProcess {
       return Decision.NONE;
     }
     if (input instanceof TimerFired) {
-      if (now > r.deadlineMillis()) {
+      if (expired(r.deadlineMillis(), now)) {
         return rollBack(
             "nodes " + r.waitingFor() + " did not resume at site '" + move.to() + "' within " + settings.stepTimeout(), now);
       }
-      if (now < r.resumeAtMillis()) {
-        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(r.resumeAtMillis() - now))));
+      if (now.monotonicMillis() < r.resumeAtMillis()) {
+        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(r.resumeAtMillis() - now.monotonicMillis()))));
       }
-      return new Decision(List.of(), askResumes());
+      return new Decision(List.of(), askResumes(now));
     }
     return Decision.NONE; // not resumed yet (its location is not written, its recovery lags): asked again
   }
 
-  private Decision rollingBack(RollingBack b, Input input, long now) {
+  private Decision rollingBack(RollingBack b, Input input, Now now) {
     if (input instanceof ResumedAt a) {
       if (!b.waitingFor().contains(a.node())) {
         return Decision.NONE;
@@ -417,16 +464,16 @@ public final class MoveProcess {
       return Decision.NONE;
     }
     if (input instanceof TimerFired) {
-      if (now < b.resumeAtMillis()) {
-        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(b.resumeAtMillis() - now))));
+      if (now.monotonicMillis() < b.resumeAtMillis()) {
+        return new Decision(List.of(), List.of(new StartTimer(Duration.ofMillis(b.resumeAtMillis() - now.monotonicMillis()))));
       }
-      return new Decision(List.of(), askResumes());
+      return new Decision(List.of(), askResumes(now));
     }
     return Decision.NONE;
   }
 
-  private Decision finish(Outcome outcome, long now) {
-    MigrationFinished finished = new MigrationFinished(move.id(), outcome, now);
+  private Decision finish(Outcome outcome, Now now) {
+    MigrationFinished finished = new MigrationFinished(move.id(), outcome, now.wallMillis());
     move = move.apply(finished);
     phase = new Ended(outcome);
     return new Decision(List.of(finished), List.of(new Finish(outcome)));

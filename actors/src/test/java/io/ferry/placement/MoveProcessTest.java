@@ -24,6 +24,7 @@ import io.ferry.placement.MoveProcess.MigrationStarted;
 import io.ferry.placement.MoveProcess.Move;
 import io.ferry.placement.MoveProcess.NodesPlaced;
 import io.ferry.placement.MoveProcess.NotRunning;
+import io.ferry.placement.MoveProcess.Now;
 import io.ferry.placement.MoveProcess.PausedAt;
 import io.ferry.placement.MoveProcess.Refused;
 import io.ferry.placement.MoveProcess.Restoring;
@@ -72,7 +73,12 @@ class MoveProcessTest {
       effects.addAll(begun.decision().effects());
     }
 
+    /** An input at {@code now} on one clock for both deadlines and event stamps. */
     Decision on(MoveProcess.Input in, long now) {
+      return on(in, Now.at(now));
+    }
+
+    Decision on(MoveProcess.Input in, Now now) {
       Decision d = process.on(in, now);
       for (Event e : d.events()) {
         recorded = recorded.apply(e);
@@ -85,7 +91,7 @@ class MoveProcessTest {
 
   private static Shell start(List<NodeId> nodes) {
     Map<NodeId, Site> from = nodes.size() == 1 ? Map.of(nodes.get(0), EDGE) : Map.of(nodes.get(0), EDGE, nodes.get(1), EDGE);
-    return new Shell(MoveProcess.start(ID, Q, nodes, from, CLOUD, SETTINGS, 1000));
+    return new Shell(MoveProcess.start(ID, Q, nodes, from, CLOUD, SETTINGS, Now.at(1000)));
   }
 
   @Test
@@ -157,6 +163,48 @@ class MoveProcessTest {
   }
 
   @Test
+  void aNodeHeldByAnEndedMigrationIsResumedForItAndAskedAgain() {
+    Shell s = start(List.of(WINDOW));
+    MigrationId old = new MigrationId("m-0");
+    Decision clear = s.on(new MoveProcess.HeldByEnded(WINDOW, old), 1005);
+    assertEquals(new Decision(List.of(), List.of(new MoveProcess.ClearPause(WINDOW, old))), clear);
+    assertInstanceOf(Stopping.class, s.process.phase(), "no rollback: the node is free once the old pause is cleared");
+    assertEquals(List.of(new AskPause(WINDOW), new StartTimer(Duration.ofMillis(100))), s.on(TIMER, 1100).effects());
+    s.on(new PausedAt(WINDOW, 4), 1110);
+    assertInstanceOf(Restoring.class, s.process.phase());
+  }
+
+  @Test
+  void deadlinesFollowTheMonotonicClockAndEventsTheWallClock() {
+    long mono = 5_000;
+    long wall = 1_700_000_000_000L;
+    Shell s = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, SETTINGS, new Now(mono, wall)));
+    // The wall clock jumps an hour ahead (NTP, a VM resumed): the 10 s step has not run out.
+    long jumped = wall + 3_600_000;
+    assertEquals(List.of(new AskPause(WINDOW), new StartTimer(Duration.ofMillis(100))), s.on(TIMER, new Now(mono + 100, jumped)).effects());
+    Decision relocated = s.on(new PausedAt(WINDOW, 3), new Now(mono + 150, jumped + 50));
+    assertEquals(new MigrationPaused(ID, Map.of(WINDOW, 3L), jumped + 50), relocated.events().get(0), "events carry the wall clock");
+    // The wall clock jumps back: the restore step's deadline is not pushed out by it.
+    Decision back = s.on(TIMER, new Now(mono + 150 + 10_001, wall - 3_600_000));
+    assertTrue(((NodesPlaced) back.events().get(0)).rollback(), "the restore deadline ran out on the monotonic clock");
+  }
+
+  @Test
+  void noStepOvershootsItsDeadlineByARetryPeriod() {
+    // A pause retry (5 × 300 ms) longer than the step (1 s): the timer comes at the deadline.
+    MoveProcess.Settings slowRetry = new MoveProcess.Settings(Duration.ofSeconds(1), Duration.ofMillis(300), Duration.ZERO);
+    Shell s = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, slowRetry, Now.at(0)));
+    assertEquals(List.of(new AskPause(WINDOW), new StartTimer(Duration.ofMillis(1000))), s.effects);
+    assertTrue(((NodesPlaced) s.on(TIMER, 1000).events().get(0)).rollback(), "the stop step ends at its deadline, not 500 ms later");
+
+    // Restore: the last retry timer is cut to the deadline, and the deadline itself has expired.
+    Shell r = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, slowRetry, Now.at(0)));
+    r.on(new PausedAt(WINDOW, 1), 10); // restore deadline: 1010
+    assertEquals(List.of(new AskResume(WINDOW, CLOUD, 1), new StartTimer(Duration.ofMillis(110))), r.on(TIMER, 900).effects());
+    assertTrue(((NodesPlaced) r.on(TIMER, 1010).events().get(0)).rollback(), "stop and restore compare with the deadline alike");
+  }
+
+  @Test
   void aRefusalToStopRollsBackAtOnce() {
     Shell s = start(List.of(WINDOW));
     Decision back = s.on(new Refused(WINDOW, "already paused by migration m-0"), 1005);
@@ -183,13 +231,13 @@ class MoveProcessTest {
   @Test
   void aHoldBeforeRestoreDelaysTheResumeAndTheDeadline() {
     MoveProcess.Settings held = new MoveProcess.Settings(Duration.ofSeconds(10), Duration.ofMillis(20), Duration.ofSeconds(3));
-    Shell s = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, held, 0));
+    Shell s = new Shell(MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(WINDOW, EDGE), CLOUD, held, Now.at(0)));
     Decision placed = s.on(new PausedAt(WINDOW, 1), 100);
     assertEquals(List.of(new WriteLocations(Map.of(WINDOW, CLOUD)), new StartTimer(Duration.ofSeconds(3))), placed.effects());
     assertEquals(List.of(new StartTimer(Duration.ofMillis(1000))), s.on(TIMER, 2100).effects(), "an early timer waits out the hold");
     assertEquals(List.of(new AskResume(WINDOW, CLOUD, 1), new StartTimer(Duration.ofMillis(20))), s.on(TIMER, 3100).effects());
-    assertTrue(s.on(TIMER, 13_100).events().isEmpty(), "the deadline counts from the end of the hold");
-    assertTrue(((NodesPlaced) s.on(TIMER, 13_101).events().get(0)).rollback());
+    assertTrue(s.on(TIMER, 13_099).events().isEmpty(), "the deadline counts from the end of the hold");
+    assertTrue(((NodesPlaced) s.on(TIMER, 13_100).events().get(0)).rollback());
   }
 
   @Test
@@ -215,7 +263,7 @@ class MoveProcessTest {
   void aManagerRestartedAfterPlacementRollsForward() {
     Shell before = start(List.of(WINDOW));
     before.on(new PausedAt(WINDOW, 4), 1010);
-    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, 50_000));
+    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, Now.at(50_000)));
     assertEquals(List.of(new StartTimer(Duration.ZERO)), after.effects);
     assertEquals(List.of(new AskResume(WINDOW, CLOUD, 4), new StartTimer(Duration.ofMillis(20))), after.on(TIMER, 50_000).effects());
     assertEquals(List.of(new Finish(Outcome.COMPLETED)), after.on(new ResumedAt(WINDOW), 50_010).effects());
@@ -225,7 +273,7 @@ class MoveProcessTest {
   @Test
   void aManagerRestartedBeforePlacementRollsBack() {
     Shell before = start(List.of(WINDOW));
-    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, 50_000));
+    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, Now.at(50_000)));
     assertEquals(Decision.NONE, after.on(new PausedAt(WINDOW, 2), 50_001), "a late pause answer does not relocate");
     Decision back = after.on(TIMER, 50_002);
     NodesPlaced placed = (NodesPlaced) back.events().get(0);
@@ -238,7 +286,7 @@ class MoveProcessTest {
   void aManagerRestartedDuringARollbackKeepsRollingBack() {
     Shell before = start(List.of(WINDOW));
     before.on(new Refused(WINDOW, "no"), 1001);
-    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, 50_000));
+    Shell after = new Shell(before.recorded, MoveProcess.recover(before.recorded, SETTINGS, Now.at(50_000)));
     assertEquals(List.of(new AskResume(WINDOW, EDGE, 0), new StartTimer(Duration.ofMillis(20))), after.on(TIMER, 50_000).effects());
     assertInstanceOf(RollingBack.class, after.process.phase());
   }
@@ -248,9 +296,9 @@ class MoveProcessTest {
     Shell s = start(List.of(WINDOW));
     s.on(new Refused(WINDOW, "no"), 1001);
     s.on(new ResumedAt(WINDOW), 1002);
-    assertThrows(IllegalArgumentException.class, () -> MoveProcess.recover(s.recorded, SETTINGS, 2000));
-    assertThrows(IllegalArgumentException.class, () -> MoveProcess.start(ID, Q, List.of(), Map.of(), CLOUD, SETTINGS, 0));
-    assertThrows(IllegalArgumentException.class, () -> MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(SINK, EDGE), CLOUD, SETTINGS, 0));
+    assertThrows(IllegalArgumentException.class, () -> MoveProcess.recover(s.recorded, SETTINGS, Now.at(2000)));
+    assertThrows(IllegalArgumentException.class, () -> MoveProcess.start(ID, Q, List.of(), Map.of(), CLOUD, SETTINGS, Now.at(0)));
+    assertThrows(IllegalArgumentException.class, () -> MoveProcess.start(ID, Q, List.of(WINDOW), Map.of(SINK, EDGE), CLOUD, SETTINGS, Now.at(0)));
     assertThrows(IllegalArgumentException.class, () -> new MoveProcess.Settings(Duration.ZERO, Duration.ofMillis(1), Duration.ZERO));
     assertThrows(IllegalArgumentException.class,
         () -> s.recorded.apply(new MigrationFinished(new MigrationId("m-2"), Outcome.COMPLETED, 0)));

@@ -52,14 +52,13 @@ public final class Ferry implements Extension {
   private final ActorRef<VolumeRegistry.Command> volumes;
   private final Duration askTimeout;
   private final Duration migrationTimeout;
-  private final MemberMetrics metrics;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = config.getDuration("ferry.api.ask-timeout");
-    this.metrics = MemberMetrics.get(system);
+    MemberMetrics.get(system); // the Prometheus export (and JVM meters) from the start, not from the first scrape
     LogicNode.init(sharding, system, NodeSettings.from(config), MemberSettings.WORKER_ROLE);
     ShardLocations locations =
         new ShardLocations(system, LogicNode.TYPE_KEY.name(), config.getDuration("ferry.registry.location-write-timeout"));
@@ -179,9 +178,7 @@ public final class Ferry implements Extension {
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.MigrationEnded e) {
-                MigrationReport report = ApiRecords.report(e);
-                metrics.migrationEnded(report);
-                return report;
+                return ApiRecords.report(e);
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());
             });

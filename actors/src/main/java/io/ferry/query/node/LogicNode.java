@@ -104,6 +104,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   /** Not resumed: the node runs at {@code address}, not where expected, or its recovery is behind. */
   public record NotResumed(String migrationId, String entityId, String address, String reason) implements MoveReply {}
 
+  /**
+   * Not paused: migration {@code pausedBy} holds the node paused. The manager rolls this move back
+   * if that migration still runs, and resumes the node for it if it has ended.
+   */
+  public record PausedByOther(String migrationId, String entityId, String address, String pausedBy) implements MoveReply {}
+
   /** The query was undeployed: persist that and stop. */
   public record Retire(String deploymentId) implements Command {}
 
@@ -455,7 +461,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none();
     }
     if (answer instanceof NodeState.PausedByOther other) {
-      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, "already paused by migration " + other.migrationId()));
+      pause.replyTo().tell(new PausedByOther(pause.migrationId(), entityId, here, other.migrationId()));
+      return Effect().none();
+    }
+    if (answer instanceof NodeState.MigrationOver over) {
+      ctx.getLog().warn("node={} migration={} refused a late pause: that migration has ended here", entityId, over.migrationId());
+      pause.replyTo().tell(new NotResumed(pause.migrationId(), entityId, here, "migration " + over.migrationId() + " has ended"));
       return Effect().none();
     }
     pullsInFlight.clear();
@@ -488,8 +499,10 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .thenRun(
             s -> {
               resume.replyTo().tell(new ResumedAt(resume.migrationId(), entityId, here));
-              pokeConsumers(s);
-              drive(s);
+              if (s.configured()) {
+                pokeConsumers(s);
+                drive(s);
+              }
             });
   }
 

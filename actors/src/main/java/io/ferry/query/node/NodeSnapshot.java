@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * A logic node's state as stored in a snapshot: an immutable copy taken on the node's own thread,
- * so the snapshot store can serialize it while the node goes on.
+ * so the snapshot store can serialize it while the node goes on. {@code endedMigrations} (the
+ * migrations it was resumed for) is null in snapshots written before it existed.
  */
 public record NodeSnapshot(
     NodeSpec spec,
@@ -21,5 +22,6 @@ public record NodeSnapshot(
     boolean outputDone,
     boolean retired,
     String pausedBy,
-    OperatorState operatorState)
+    OperatorState operatorState,
+    List<String> endedMigrations)
     implements CborSerializable {}

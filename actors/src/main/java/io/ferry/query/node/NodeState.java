@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +29,12 @@ public final class NodeState {
   /** The consumer key of an in-cluster sink's API reader. */
   public static final String READER = "@reader";
 
+  /**
+   * How many ended migrations a node remembers, newest kept: enough that a pause a dead manager sent
+   * before a few later moves still lands on a node that knows its migration is over.
+   */
+  public static final int ENDED_MIGRATIONS_MAX = 32;
+
   private NodeSpec spec;
   private String deploymentId;
   private final Map<NodeId, Long> inputAnchors = new LinkedHashMap<>();
@@ -37,6 +44,8 @@ public final class NodeState {
   private boolean retired;
   /** The migration that paused this node, or null. */
   private String pausedBy;
+  /** Migrations this node has been resumed for, oldest first: a pause for one of them comes too late. */
+  private final LinkedHashSet<String> endedMigrations = new LinkedHashSet<>();
   private Operator operator;
   private SourceReader source;
   private final Map<String, Long> acks = new HashMap<>();
@@ -71,8 +80,17 @@ public final class NodeState {
   /** Already paused by this migration (a repeated ask): answer with the current sequence number. */
   public record AlreadyPaused() implements PauseAnswer {}
 
-  /** Paused by another migration: refuse, and that move's manager rolls this one back. */
+  /**
+   * Paused by another migration: refuse. The manager rolls this move back if that migration still
+   * runs, or clears its pause (a resume for it) if it has ended.
+   */
   public record PausedByOther(String migrationId) implements PauseAnswer {}
+
+  /**
+   * This node was already resumed for that migration (the pause is late, sent by a manager that
+   * since died): refuse without pausing, or the node would wait for a resume nobody sends.
+   */
+  public record MigrationOver(String migrationId) implements PauseAnswer {}
 
   /** Persist {@code event}, then answer with the sequence number it got (the checkpoint). */
   public record PersistPause(NodeEvent.Paused event) implements PauseAnswer {}
@@ -83,6 +101,9 @@ public final class NodeState {
     }
     if (migrationId.equals(pausedBy)) {
       return new AlreadyPaused();
+    }
+    if (endedMigrations.contains(migrationId)) {
+      return new MigrationOver(migrationId);
     }
     if (pausedBy != null) {
       return new PausedByOther(pausedBy);
@@ -106,10 +127,14 @@ public final class NodeState {
     }
   }
 
-  /** Not paused by this migration (resumed already, or never paused): answer resumed. */
+  /** Resumed for this migration already (a repeated ask): answer resumed. */
   public record AlreadyResumed() implements ResumeAnswer {}
 
-  /** Persist {@code event}, then answer resumed and start pulling again. */
+  /**
+   * Persist {@code event}, then answer resumed (and start pulling again if it cleared the pause).
+   * Also persisted for a migration that never paused this node, so that a pause for it arriving
+   * later is refused.
+   */
   public record PersistResume(NodeEvent.Resumed event) implements ResumeAnswer {}
 
   /**
@@ -123,7 +148,7 @@ public final class NodeState {
     if (seqNr < checkpointSeqNr) {
       return new BehindCheckpoint(seqNr, checkpointSeqNr);
     }
-    if (!migrationId.equals(pausedBy)) {
+    if (!migrationId.equals(pausedBy) && endedMigrations.contains(migrationId)) {
       return new AlreadyResumed();
     }
     return new PersistResume(new NodeEvent.Resumed(migrationId));
@@ -173,6 +198,11 @@ public final class NodeState {
   /** The migration that paused this node, if one did and has not resumed it. */
   public Optional<String> pausedBy() {
     return Optional.ofNullable(pausedBy);
+  }
+
+  /** The migrations this node was resumed for, oldest first, at most {@link #ENDED_MIGRATIONS_MAX}. */
+  public List<String> endedMigrations() {
+    return List.copyOf(endedMigrations);
   }
 
   /** True once the node's query was undeployed. */
@@ -270,6 +300,7 @@ public final class NodeState {
       if (r.migrationId().equals(pausedBy)) {
         pausedBy = null;
       }
+      rememberEnded(r.migrationId());
     } else if (event instanceof NodeEvent.Retired r) {
       if (r.deploymentId().equals(deploymentId)) {
         retired = true;
@@ -290,6 +321,14 @@ public final class NodeState {
       }
       log.append(b.outputs());
       outputDone |= b.outputDone();
+    }
+  }
+
+  private void rememberEnded(String migrationId) {
+    endedMigrations.remove(migrationId);
+    endedMigrations.add(migrationId);
+    while (endedMigrations.size() > ENDED_MIGRATIONS_MAX) {
+      endedMigrations.remove(endedMigrations.iterator().next());
     }
   }
 
@@ -381,7 +420,7 @@ public final class NodeState {
     List<String> done = inputsDone.stream().map(NodeId::value).sorted().toList();
     return new NodeSnapshot(
         spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired, pausedBy,
-        operator == null ? null : operator.snapshot());
+        operator == null ? null : operator.snapshot(), List.copyOf(endedMigrations));
   }
 
   public static NodeState fromSnapshot(NodeSnapshot s) {
@@ -390,6 +429,9 @@ public final class NodeState {
 
   public static NodeState fromSnapshot(NodeSnapshot s, AnchorCheck anchorCheck) {
     NodeState state = new NodeState(anchorCheck);
+    if (s.endedMigrations() != null) {
+      s.endedMigrations().forEach(state::rememberEnded);
+    }
     if (s.spec() == null) {
       return state;
     }

@@ -457,6 +457,22 @@ class LogicNodeTest {
   }
 
   @Test
+  void aSnapshotStoredWithoutEndedMigrationsStillReads() throws Exception {
+    NodeState state = new NodeState();
+    state.apply(new Configured(spec(graph(), "f"), "d1"));
+    state.apply(new NodeEvent.Resumed("m1"));
+    var mapper = org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider.get(testKit.system())
+        .getOrCreate("jackson-cbor", java.util.Optional.empty());
+    var tree = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.valueToTree(state.snapshot());
+    assertTrue(tree.has("endedMigrations"));
+    tree.remove("endedMigrations"); // as written before nodes remembered ended migrations (same mapper settings as the binding)
+    NodeSnapshot old = mapper.readValue(mapper.writeValueAsBytes(tree), NodeSnapshot.class);
+    NodeState restored = NodeState.fromSnapshot(old);
+    assertEquals(List.of(), restored.endedMigrations());
+    assertEquals("d1", restored.deploymentId());
+  }
+
+  @Test
   void windowNodeEventsAndSnapshotSerializeWithTheirOperatorState() {
     NodeId w = new NodeId("w");
     List<NodeSpec> specs =
@@ -623,5 +639,29 @@ class LogicNodeTest {
     upstream.expectNoMessage(Duration.ofMillis(500));
     consumer.expectNoMessage(Duration.ofMillis(10));
     testKit.stop(again);
+  }
+
+  @Test
+  void aPauseThatArrivesAfterItsMigrationEndedIsRefusedEvenAfterARestart() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<LogicNode.MoveReply> manager = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    String here = testKit.system().address().toString();
+
+    // m1 rolled back before its (dead manager's) pause arrived: the resume records the end.
+    node.runCommand(new LogicNode.Resume("m1", here, 0, manager.ref()));
+    assertInstanceOf(LogicNode.ResumedAt.class, manager.receiveMessage(WAIT));
+    node.restart();
+    node.runCommand(new LogicNode.Pause("m1", manager.ref()));
+    LogicNode.NotResumed late = assertInstanceOf(LogicNode.NotResumed.class, manager.receiveMessage(WAIT));
+    assertEquals("migration m1 has ended", late.reason());
+    assertEquals(java.util.Optional.empty(), node.getState().pausedBy(), "a late pause does not pause the node");
+
+    node.runCommand(new LogicNode.Pause("m2", manager.ref()));
+    assertInstanceOf(LogicNode.PausedAt.class, manager.receiveMessage(WAIT));
+    node.runCommand(new LogicNode.Pause("m3", manager.ref()));
+    assertEquals(new LogicNode.PausedByOther("m3", LogicNode.entityId(f.query(), f.id()), here, "m2"), manager.receiveMessage(WAIT));
   }
 }

@@ -2,6 +2,7 @@ package io.ferry.query.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -481,11 +482,54 @@ class NodeStateTest {
     NodeState.ResumeAnswer behind = state.resume("m1", true, 4, 5);
     assertEquals(new NodeState.BehindCheckpoint(4, 5), behind);
     assertEquals("recovery at 4 is behind the checkpoint 5", ((NodeState.BehindCheckpoint) behind).reason());
-    assertEquals(new NodeState.AlreadyResumed(), state.resume("m0", true, 5, 5), "another migration's resume changes nothing");
+    assertEquals(new NodeState.PersistResume(new NodeEvent.Resumed("m0")), state.resume("m0", true, 5, 5),
+        "another migration's resume is recorded, so its late pause is refused");
+    state.apply(new NodeEvent.Resumed("m0"));
+    assertEquals(Optional.of("m1"), state.pausedBy(), "and leaves this migration's pause alone");
     NodeState.ResumeAnswer go = state.resume("m1", true, 5, 5);
     assertEquals(new NodeState.PersistResume(new NodeEvent.Resumed("m1")), go);
     state.apply(((NodeState.PersistResume) go).event());
     assertEquals(Optional.empty(), state.pausedBy());
     assertEquals(new NodeState.AlreadyResumed(), state.resume("m1", true, 6, 5), "a repeated resume");
+  }
+
+  @Test
+  void aPauseForAMigrationThatHasEndedIsRefusedWithoutPausing() {
+    NodeState state = configured(spec(chain(), "f"), "d1");
+    // The rollback's resume came before the dead manager's pause: the node was never paused by m1.
+    NodeState.ResumeAnswer rollback = state.resume("m1", true, 1, 0);
+    assertEquals(new NodeState.PersistResume(new NodeEvent.Resumed("m1")), rollback);
+    state.apply(((NodeState.PersistResume) rollback).event());
+    assertEquals(new NodeState.MigrationOver("m1"), state.pause("m1"));
+    assertEquals(Optional.empty(), state.pausedBy());
+    assertEquals(new NodeState.AlreadyResumed(), state.resume("m1", true, 2, 0), "a repeated resume persists nothing");
+
+    NodeState recovered = NodeState.fromSnapshot(state.snapshot());
+    assertEquals(new NodeState.MigrationOver("m1"), recovered.pause("m1"), "the snapshot keeps the ended migrations");
+    assertInstanceOf(NodeState.PersistPause.class, recovered.pause("m2"), "a new migration still pauses the node");
+  }
+
+  @Test
+  void aNodeRemembersOnlyTheLatestEndedMigrations() {
+    NodeState state = configured(spec(chain(), "f"), "d1");
+    for (int i = 0; i <= NodeState.ENDED_MIGRATIONS_MAX; i++) {
+      state.apply(new NodeEvent.Paused("m" + i));
+      state.apply(new NodeEvent.Resumed("m" + i));
+    }
+    assertEquals(NodeState.ENDED_MIGRATIONS_MAX, state.endedMigrations().size());
+    assertEquals("m1", state.endedMigrations().get(0), "the oldest is forgotten first");
+    assertInstanceOf(NodeState.PersistPause.class, state.pause("m0"));
+  }
+
+  @Test
+  void aSnapshotWrittenBeforeEndedMigrationsExistedStillRestores() {
+    NodeState state = configured(spec(chain(), "f"), "d1");
+    state.apply(new NodeEvent.Paused("m1"));
+    NodeSnapshot s = state.snapshot();
+    NodeSnapshot old = new NodeSnapshot(s.spec(), s.deploymentId(), s.inputAnchors(), s.inputsDone(), s.outputBase(), s.retained(),
+        s.outputDone(), s.retired(), s.pausedBy(), s.operatorState(), null);
+    NodeState restored = NodeState.fromSnapshot(old);
+    assertEquals(Optional.of("m1"), restored.pausedBy());
+    assertEquals(List.of(), restored.endedMigrations());
   }
 }

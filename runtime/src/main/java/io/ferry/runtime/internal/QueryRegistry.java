@@ -15,6 +15,7 @@ import io.ferry.query.QueryException;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
+import io.ferry.runtime.metrics.MemberMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -220,7 +221,7 @@ public final class QueryRegistry
                 if (m.active()) {
                   ctx.getLog().warn("migration={} was running when the manager stopped (phase {}): {}", m.id(), m.stage(),
                       m.stage() == MoveProcess.Stage.PLACED ? "rolling forward" : "rolling back");
-                  MoveProcess.Begun begun = MoveProcess.recover(m, moveSettings, System.currentTimeMillis());
+                  MoveProcess.Begun begun = MoveProcess.recover(m, moveSettings, now());
                   Flight f = new Flight(begun.process(), null);
                   flights.put(m.id(), f);
                   execute(state, f, begun.decision().effects());
@@ -471,7 +472,7 @@ public final class QueryRegistry
       from.put(n, Site.of(state.placementOf(in.query().value()).get(n.value())));
     }
     MoveProcess.Begun begun =
-        MoveProcess.start(id, in.query(), downstreamFirst(state, in), from, in.toSite(), moveSettings, System.currentTimeMillis());
+        MoveProcess.start(id, in.query(), downstreamFirst(state, in), from, in.toSite(), moveSettings, now());
     Flight f = new Flight(begun.process(), migrate.replyTo());
     MoveProcess.MigrationStarted started = (MoveProcess.MigrationStarted) begun.decision().events().get(0);
     return Effect()
@@ -552,12 +553,27 @@ public final class QueryRegistry
       input = new MoveProcess.PausedAt(r.node(), p.seqNr());
     } else if (r.reply() instanceof LogicNode.ResumedAt) {
       input = new MoveProcess.ResumedAt(r.node());
+    } else if (r.reply() instanceof LogicNode.PausedByOther o && ended(state, new MigrationId(o.pausedBy()))) {
+      input = new MoveProcess.HeldByEnded(r.node(), new MigrationId(o.pausedBy()));
+    } else if (r.reply() instanceof LogicNode.PausedByOther o) {
+      input = new MoveProcess.Refused(r.node(), "already paused by migration " + o.pausedBy());
     } else if (r.reply() instanceof LogicNode.NotResumed nr && nr.reason().equals(LogicNode.NOT_RUNNING)) {
       input = new MoveProcess.NotRunning(r.node());
     } else {
       input = new MoveProcess.Refused(r.node(), String.valueOf(r.reply()));
     }
-    return decide(state, f, f.process.on(input, System.currentTimeMillis()));
+    return decide(state, f, f.process.on(input, now()));
+  }
+
+  /** Deadlines on the monotonic clock (a wall clock may jump); wall-clock millis only stamp the events. */
+  private static MoveProcess.Now now() {
+    return new MoveProcess.Now(System.nanoTime() / 1_000_000, System.currentTimeMillis());
+  }
+
+  /** True if {@code id} has ended; one no longer recorded has too (only ended moves are dropped). */
+  private static boolean ended(State state, MigrationId id) {
+    Move m = state.moves().get(id);
+    return m == null || !m.active();
   }
 
   private Effect<CborSerializable, State> onMoveTimer(State state, MoveTimer t) {
@@ -565,7 +581,7 @@ public final class QueryRegistry
     if (f == null) {
       return Effect().none();
     }
-    return decide(state, f, f.process.on(new MoveProcess.TimerFired(), System.currentTimeMillis()));
+    return decide(state, f, f.process.on(new MoveProcess.TimerFired(), now()));
   }
 
   /** Persists the decision's events (in one write), then carries out its effects. */
@@ -591,6 +607,8 @@ public final class QueryRegistry
         place(state);
       } else if (effect instanceof MoveProcess.AskResume a) {
         askResume(m, a);
+      } else if (effect instanceof MoveProcess.ClearPause c) {
+        clearPause(m, c);
       } else if (effect instanceof MoveProcess.StartTimer t) {
         timers.startSingleTimer(timerKey(m.id()), new MoveTimer(m.id()), t.delay());
       } else if (effect instanceof MoveProcess.Finish fin) {
@@ -598,6 +616,9 @@ public final class QueryRegistry
         flights.remove(m.id());
         MigrationReport report = report(state, state.moves().get(m.id()));
         ctx.getLog().info("migration={} {} in {} ms: {}", m.id(), fin.outcome(), report.pauseMillis(), report.steps());
+        // Here, not where a caller gets the reply: a move a restarted manager finished, or whose
+        // caller gave up waiting, counts too, and each ends (Finish) once.
+        MemberMetrics.get(ctx.getSystem()).migrationEnded(report);
         if (f.replyTo != null) {
           f.replyTo.tell(new MigrationEnded(report));
         }
@@ -630,6 +651,16 @@ public final class QueryRegistry
         settings.stepTimeout(),
         r -> new LogicNode.Resume(m.id().value(), addr, a.checkpointSeqNr(), r),
         (reply, failure) -> new MoveReplied(m.id(), a.node(), reply, failure == null ? null : failure.getMessage()));
+  }
+
+  /** Resumes a node where it runs now for an ended migration whose late pause holds it; the answer is not needed. */
+  private void clearPause(Move m, MoveProcess.ClearPause c) {
+    String addr = placed.get(LogicNode.entityId(m.query(), c.node()));
+    if (addr == null) {
+      return; // not placed: the next pause answer asks again
+    }
+    ctx.getLog().warn("migration={} node={} is held by ended migration={}: resuming it for that one", m.id(), c.node(), c.ended());
+    nodes.apply(m.query(), c.node()).tell(new LogicNode.Resume(c.ended().value(), addr, 0, ctx.getSystem().ignoreRef()));
   }
 
   private Effect<CborSerializable, State> onGetMigrations(State state, GetMigrations get) {

@@ -58,8 +58,9 @@ public final class MemberMetrics implements Extension {
 
   /**
    * Records an ended migration: each step's duration by step name and outcome, the pause the
-   * moved nodes took no input for, and the count by outcome. Called where a migration's report
-   * reaches the API, so the move process itself carries no meters.
+   * moved nodes took no input for, and the count by outcome. Called by the placement manager when a
+   * migration's process ends (once per migration, whoever asked for it), so the pure move process
+   * itself carries no meters.
    */
   public void migrationEnded(MigrationReport report) {
     if (!report.ended()) {

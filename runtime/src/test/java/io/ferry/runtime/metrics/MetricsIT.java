@@ -130,9 +130,11 @@ class MetricsIT {
       }
       assertEquals(3000, after);
       String cloud = cluster.httpUrl("cloud");
+      // Asked through the edge member's API: the move is counted where it ends, by the placement
+      // manager (a singleton on the oldest member, the cloud one), not by the member that asked.
       HttpResponse<String> moved =
           http.send(
-              HttpRequest.newBuilder(URI.create(cloud + "/migrations"))
+              HttpRequest.newBuilder(URI.create(cluster.httpUrl("edge-a") + "/migrations"))
                   .header("Content-Type", "application/json")
                   .POST(HttpRequest.BodyPublishers.ofString("{\"query\":\"m\",\"nodes\":[\"out\"],\"to\":\"cloud\"}"))
                   .build(),
@@ -158,6 +160,7 @@ class MetricsIT {
       assertPositive(target, "ferry_block_received_bytes_total", Map.of("stream", "on-demand"));
 
       String edge = scrape(cluster.httpUrl("edge-a"));
+      assertEquals(-1, value(edge, "ferry_migration_ended_total", Map.of("outcome", "COMPLETED")), "the asking member counts no move");
       assertPositive(edge, "ferry_node_pull_seconds_count", Map.of("query", "m", "node", "anon"));
       assertPositive(edge, "ferry_node_batch_seconds_count", Map.of("query", "m", "node", "anon"));
       assertPositive(edge, "ferry_node_batch_seconds_sum", Map.of("query", "m", "node", "src"));

@@ -9,9 +9,14 @@ import java.util.List;
  * What simulated logic nodes, the sink reader and the placement manager send each other: the
  * subset of {@code LogicNode.Command} the pull/anchor and move protocols use, with instance ids in
  * place of actor refs. Move replies name the manager incarnation that asked: a restarted manager
- * does not hear its predecessor's answers, as an ask's temporary actor dies with its member.
+ * does not hear its predecessor's answers, as an ask's temporary actor dies with its member. A
+ * move message carries the id of the manager's ask ({@link #NO_ASK} for a tell) and the reply echoes
+ * it: the manager takes a reply only while that ask has not timed out, as Pekko's ask does.
  */
 sealed interface Message {
+
+  /** The ask id of a move message sent without waiting for its answer. */
+  long NO_ASK = -1;
 
   /** Trace text: kind and anchors, never row contents. */
   String describe();
@@ -56,32 +61,39 @@ sealed interface Message {
   }
 
   /** Step 1 of a move, as {@code LogicNode.Pause}. */
-  record Pause(String migrationId, int managerEpoch) implements Message {
+  record Pause(String migrationId, int managerEpoch, long askId) implements Message {
     public String describe() {
       return "Pause " + migrationId;
     }
   }
 
   /** The restore step, as {@code LogicNode.Resume}: {@code expectedSite} stands for the expected address. */
-  record Resume(String migrationId, String expectedSite, long checkpointSeqNr, int managerEpoch) implements Message {
+  record Resume(String migrationId, String expectedSite, long checkpointSeqNr, int managerEpoch, long askId) implements Message {
     public String describe() {
       return "Resume " + migrationId + " at " + expectedSite + " checkpoint=" + checkpointSeqNr;
     }
   }
 
-  record PausedAt(String migrationId, NodeId node, long seqNr, int managerEpoch) implements Message {
+  record PausedAt(String migrationId, NodeId node, long seqNr, int managerEpoch, long askId) implements Message {
     public String describe() {
       return "PausedAt " + migrationId + " " + node.value() + " seq=" + seqNr;
     }
   }
 
-  record ResumedAt(String migrationId, NodeId node, int managerEpoch) implements Message {
+  /** As {@code LogicNode.PausedByOther}: migration {@code pausedBy} holds the node paused. */
+  record PausedByOther(String migrationId, NodeId node, String pausedBy, int managerEpoch, long askId) implements Message {
+    public String describe() {
+      return "PausedByOther " + migrationId + " " + node.value() + " by " + pausedBy;
+    }
+  }
+
+  record ResumedAt(String migrationId, NodeId node, int managerEpoch, long askId) implements Message {
     public String describe() {
       return "ResumedAt " + migrationId + " " + node.value();
     }
   }
 
-  record NotResumed(String migrationId, NodeId node, String reason, int managerEpoch) implements Message {
+  record NotResumed(String migrationId, NodeId node, String reason, int managerEpoch, long askId) implements Message {
     public String describe() {
       return "NotResumed " + migrationId + " " + node.value() + ": " + reason;
     }

@@ -29,8 +29,9 @@ import java.util.function.Consumer;
 /**
  * The deterministic protocol tier: the sample query's logic nodes as real {@link
  * io.ferry.query.node.NodeState}s and their moves as the real {@link MoveProcess}, in one thread,
- * on a simulated clock, network and journal, with crashes, restarts, moves, placement-manager
- * crashes, message loss, duplication and reordering and journal stalls drawn from one seed. Faults stop at a heal time so liveness can be checked. The same seed gives the same trace.
+ * on a simulated clock, network and journal, with crashes, restarts, moves of one to three nodes,
+ * placement-manager crashes (whose in-flight pauses may land after the successor's messages), ask
+ * timeouts, hand-off lag, message loss, duplication and reordering and journal stalls drawn from one seed. Faults stop at a heal time so liveness can be checked. The same seed gives the same trace.
  */
 public final class ProtocolSimulation {
 
@@ -110,6 +111,11 @@ public final class ProtocolSimulation {
   private final long managerRestartMinMicros;
   private final long restartDelayMaxMicros;
   private final long handoffDelayMaxMicros;
+  /** How long the old instance may go on running after its location moved (sharding's rebalance lag); 0: none. */
+  private final long handoffStopLagMaxMicros;
+  /** Chance that each pause a crashing manager has in flight lands only after its successor's messages. */
+  private final double pLateDeadPause;
+  private final long askTimeoutMicros;
   private final long healAtMicros;
   private final SimNode.Settings settings;
   private final SimNetwork network;
@@ -150,6 +156,7 @@ public final class ProtocolSimulation {
     movesPerSecond = random.chance(0.7) ? random.uniform(0.05, 1.5) : 0;
     restartDelayMaxMicros = random.between(100 * MS, 3000 * MS);
     handoffDelayMaxMicros = random.between(10 * MS, 300 * MS);
+    handoffStopLagMaxMicros = random.chance(0.5) ? random.between(MS, 100 * MS) : 0;
     double pStall = random.chance(0.3) ? random.uniform(0, 0.05) : 0;
     long persistMin = random.between(100, 2 * MS);
     long longPoll = random.between(100 * MS, 1000 * MS);
@@ -169,12 +176,15 @@ public final class ProtocolSimulation {
         random.between(2 * MS, 100 * MS));
     healAtMicros = random.between(1000 * MS, 15_000 * MS);
     managerCrashesPerSecond = random.chance(0.3) ? random.uniform(0.05, 0.5) : 0;
+    pLateDeadPause = managerCrashesPerSecond > 0 && random.chance(0.5) ? random.uniform(0.3, 1) : 0;
     // A restarted manager (a singleton taking over elsewhere) comes up after the dead one's messages landed.
     managerRestartMinMicros = delayMax + MS;
     MoveProcess.Settings moveSettings = new MoveProcess.Settings(
         Duration.ofMillis(random.between(1000, 10_000)),
         MOVE_RESUME_RETRY,
         Duration.ofMillis(random.chance(0.3) ? random.between(1, 500) : 0));
+    // The manager's asks time out as QueryRegistry's do, after a step timeout.
+    askTimeoutMicros = moveSettings.stepTimeout().toMillis() * MS;
 
     probabilities.put("recordsPerSource", (double) records);
     probabilities.put("ratePerSecond", (double) ratePerSecond);
@@ -186,6 +196,8 @@ public final class ProtocolSimulation {
     probabilities.put("movesPerSecond", movesPerSecond);
     probabilities.put("restartDelayMaxMillis", restartDelayMaxMicros / 1000.0);
     probabilities.put("handoffDelayMaxMillis", handoffDelayMaxMicros / 1000.0);
+    probabilities.put("handoffStopLagMaxMillis", handoffStopLagMaxMicros / 1000.0);
+    probabilities.put("pLateDeadPause", pLateDeadPause);
     probabilities.put("pJournalStall", pStall);
     probabilities.put("persistMaxMillis", settings.persistMaxMicros() / 1000.0);
     probabilities.put("batchRowsMax", (double) settings.batchRowsMax());
@@ -389,10 +401,27 @@ public final class ProtocolSimulation {
         }
       });
       if (!candidates.isEmpty()) {
-        String node = random.pick(candidates);
-        String from = siteOf.get(node);
+        // One to three nodes that run at one site, moved together to the other.
+        String first = random.pick(candidates);
+        String from = siteOf.get(first);
         String to = SITES.get(0).equals(from) ? SITES.get(1) : SITES.get(0);
-        manager.start(new NodeId(node), Site.of(from), Site.of(to));
+        List<String> more = new ArrayList<>(candidates);
+        more.removeIf(n -> n.equals(first) || !siteOf.get(n).equals(from));
+        Set<String> chosen = new HashSet<>(List.of(first));
+        for (long k = random.between(0, Math.min(2, more.size())); k > 0; k--) {
+          chosen.add(more.remove((int) random.between(0, more.size() - 1)));
+        }
+        // Downstream-first, as QueryRegistry orders them: the reverse of the compiled (topological) order.
+        List<NodeId> nodes = new ArrayList<>();
+        Map<NodeId, Site> sources = new LinkedHashMap<>();
+        for (int i = specs.size() - 1; i >= 0; i--) {
+          NodeId n = specs.get(i).id();
+          if (chosen.contains(n.value())) {
+            nodes.add(n);
+            sources.put(n, Site.of(from));
+          }
+        }
+        manager.start(nodes, sources, Site.of(to));
       }
     }
     scheduleMove();
@@ -400,19 +429,21 @@ public final class ProtocolSimulation {
 
   private void scheduleManagerCrash() {
     scheduler.after(random.exponential(1e6 / managerCrashesPerSecond), "sim", "manager-crash", "", () -> {
-      if (healed) {
-        return;
-      }
-      if (manager.up()) {
-        long delay = random.between(managerRestartMinMicros, managerRestartMinMicros + restartDelayMaxMicros);
-        faults.add(event("manager-crash", "restart in " + delay / MS + " ms"));
-        manager.crash();
-        scheduler.after(delay, "manager", "restart", "", () -> {
-          faults.add(event("manager-restart", ""));
-          manager.restart();
-        });
-      }
+      crashManager();
       scheduleManagerCrash();
+    });
+  }
+
+  private void crashManager() {
+    if (healed || !manager.up()) {
+      return;
+    }
+    long delay = random.between(managerRestartMinMicros, managerRestartMinMicros + restartDelayMaxMicros);
+    faults.add(event("manager-crash", "restart in " + delay / MS + " ms"));
+    manager.crash();
+    scheduler.after(delay, "manager", "restart", "", () -> {
+      faults.add(event("manager-restart", ""));
+      manager.restart();
     });
   }
 
@@ -425,7 +456,17 @@ public final class ProtocolSimulation {
       return;
     }
     SimNode instance = live.get(node);
-    if (instance != null && instance.alive()) {
+    long lag = handoffStopLagMaxMicros == 0 ? 0 : random.between(0, handoffStopLagMaxMicros);
+    if (lag == 0) {
+      handOff(node, instance);
+    } else {
+      // Until sharding stops it, the old instance answers a resume "runs elsewhere" (Refused while restoring).
+      scheduler.after(lag, node, "handoff-stop", site, () -> handOff(node, instance));
+    }
+  }
+
+  private void handOff(String node, SimNode instance) {
+    if (instance != null && instance.alive() && live.get(node) == instance) {
       endInstance(instance, false);
     }
     if (live.containsKey(node) || startPending.contains(node)) {
@@ -433,9 +474,9 @@ public final class ProtocolSimulation {
     }
     startPending.add(node);
     long handoff = random.between(MS, handoffDelayMaxMicros);
-    scheduler.after(handoff, node, "handoff", site, () -> {
+    scheduler.after(handoff, node, "handoff", siteOf.get(node), () -> {
       startInstance(node);
-      operations.add(event("restore", live.get(node).instance() + " at " + site));
+      operations.add(event("restore", live.get(node).instance() + " at " + siteOf.get(node)));
     });
   }
 
@@ -451,6 +492,9 @@ public final class ProtocolSimulation {
     private final Map<MigrationId, MoveProcess.Move> recorded = new LinkedHashMap<>();
     private final Map<MigrationId, MoveProcess> running = new LinkedHashMap<>();
     private final Map<MigrationId, Integer> timers = new LinkedHashMap<>();
+    /** Asks not answered and not timed out yet, by ask id. */
+    private final Set<Long> asks = new HashSet<>();
+    private long askCount;
     private boolean up = true;
     private int epoch;
 
@@ -470,22 +514,41 @@ public final class ProtocolSimulation {
       return "manager#" + epoch;
     }
 
-    private long nowMillis() {
-      return scheduler.nowMicros() / MS;
+    /** The simulated clock is both monotonic and the wall clock. */
+    private MoveProcess.Now now() {
+      return MoveProcess.Now.at(scheduler.nowMicros() / MS);
     }
 
-    void start(NodeId node, Site from, Site to) {
+    void start(List<NodeId> nodes, Map<NodeId, Site> from, Site to) {
       MigrationId id = new MigrationId("m" + (++moveCount));
-      operations.add(event("move", id + " " + node + " from " + live.get(node.value()).instance() + " at " + from + " to " + to));
-      MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), List.of(node), Map.of(node, from), to, settings, nowMillis());
+      List<String> instances = nodes.stream().map(n -> live.get(n.value()).instance()).toList();
+      operations.add(event("move", id + " " + nodes + " from " + instances + " at " + from.values().iterator().next() + " to " + to));
+      MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), nodes, from, to, settings, now());
       running.put(id, begun.process());
       decide(begun.process(), begun.decision());
+      if (pLateDeadPause > 0 && random.chance(0.25)) {
+        // The manager dies with this move's pauses on the wire: the case late pauses come from.
+        scheduler.after(random.between(0, MS), "sim", "manager-crash-mid-stop", id.value(), ProtocolSimulation.this::crashManager);
+      }
     }
 
     void crash() {
+      // Pauses still in flight from this manager: some land only after its successor has rolled their move back.
+      for (MoveProcess p : running.values()) {
+        if (p.phase() instanceof MoveProcess.Stopping s) {
+          for (NodeId n : s.waitingFor()) {
+            if (random.chance(pLateDeadPause)) {
+              long late = random.between(managerRestartMinMicros + restartDelayMaxMicros, managerRestartMinMicros + restartDelayMaxMicros + 3000 * MS);
+              faults.add(event("late-pause", p.move().id() + " to " + n + " lands in " + late / MS + " ms"));
+              network.sendLate(self(), new SimNetwork.ToNode(n.value()), new Message.Pause(p.move().id().value(), epoch, Message.NO_ASK), late);
+            }
+          }
+        }
+      }
       up = false;
       epoch++;
       running.clear();
+      asks.clear();
       recorded.clear();
       timers.clear();
     }
@@ -498,7 +561,7 @@ public final class ProtocolSimulation {
       for (MoveProcess.Move m : recorded.values()) {
         if (m.active()) {
           operations.add(event("recover", m.id() + " at stage " + m.stage()));
-          MoveProcess.Begun begun = MoveProcess.recover(m, settings, nowMillis());
+          MoveProcess.Begun begun = MoveProcess.recover(m, settings, now());
           running.put(m.id(), begun.process());
           decide(begun.process(), begun.decision());
         }
@@ -506,21 +569,44 @@ public final class ProtocolSimulation {
     }
 
     void receive(Message m) {
-      if (m instanceof Message.PausedAt p && p.managerEpoch() == epoch) {
+      // An answer counts only while its ask waits: not after the ask timed out, nor from a tell.
+      if (m instanceof Message.PausedAt p && answered(p.askId())) {
         input(p.migrationId(), new MoveProcess.PausedAt(p.node(), p.seqNr()));
-      } else if (m instanceof Message.ResumedAt r && r.managerEpoch() == epoch) {
+      } else if (m instanceof Message.ResumedAt r && answered(r.askId())) {
         input(r.migrationId(), new MoveProcess.ResumedAt(r.node()));
-      } else if (m instanceof Message.NotResumed n && n.managerEpoch() == epoch) {
+      } else if (m instanceof Message.PausedByOther o && answered(o.askId())) {
+        MigrationId other = new MigrationId(o.pausedBy());
+        MoveProcess.Move held = recorded.get(other);
+        input(o.migrationId(), held == null || !held.active()
+            ? new MoveProcess.HeldByEnded(o.node(), other)
+            : new MoveProcess.Refused(o.node(), "already paused by migration " + other));
+      } else if (m instanceof Message.NotResumed n && answered(n.askId())) {
         input(n.migrationId(), n.reason().equals(LogicNode.NOT_RUNNING)
             ? new MoveProcess.NotRunning(n.node())
             : new MoveProcess.Refused(n.node(), n.reason()));
       }
     }
 
+    private boolean answered(long askId) {
+      return asks.remove(askId);
+    }
+
+    /** Sends a move message as an ask: without an answer within the ask timeout, the process hears {@link MoveProcess.AskLost}. */
+    private void ask(MigrationId id, NodeId node, java.util.function.LongFunction<Message> message) {
+      long askId = ++askCount;
+      asks.add(askId);
+      network.sendControl(self(), new SimNetwork.ToNode(node.value()), message.apply(askId));
+      scheduler.after(askTimeoutMicros, "manager", "ask-timeout", id + " " + node, () -> {
+        if (asks.remove(askId)) {
+          input(id.value(), new MoveProcess.AskLost(node, "no answer from " + node + " within " + askTimeoutMicros / MS + " ms"));
+        }
+      });
+    }
+
     private void input(String migrationId, MoveProcess.Input in) {
       MoveProcess p = running.get(new MigrationId(migrationId));
       if (p != null) {
-        decide(p, p.on(in, nowMillis()));
+        decide(p, p.on(in, now()));
       }
     }
 
@@ -542,15 +628,18 @@ public final class ProtocolSimulation {
       }
       for (MoveProcess.Effect effect : d.effects()) {
         if (effect instanceof MoveProcess.AskPause a) {
-          network.sendControl(self(), new SimNetwork.ToNode(a.node().value()), new Message.Pause(id.value(), epoch));
+          ask(id, a.node(), askId -> new Message.Pause(id.value(), epoch, askId));
         } else if (effect instanceof MoveProcess.WriteLocations w) {
           w.sites().forEach((n, site) -> relocate(n.value(), site.name()));
         } else if (effect instanceof MoveProcess.AskResume a) {
-          SimNode instance = live.get(a.node().value());
-          if (instance != null && instance.site().equals(a.site().name())) {
-            network.sendControl(self(), new SimNetwork.ToNode(a.node().value()),
-                new Message.Resume(id.value(), a.site().name(), a.checkpointSeqNr(), epoch));
+          // As QueryRegistry: asked once the location at that site is written (the old instance may still answer).
+          if (a.site().name().equals(siteOf.get(a.node().value()))) {
+            ask(id, a.node(), askId -> new Message.Resume(id.value(), a.site().name(), a.checkpointSeqNr(), epoch, askId));
           }
+        } else if (effect instanceof MoveProcess.ClearPause c) {
+          operations.add(event("clear-pause", c.node() + " held by ended " + c.ended() + ", seen by " + id));
+          network.sendControl(self(), new SimNetwork.ToNode(c.node().value()),
+              new Message.Resume(c.ended().value(), siteOf.get(c.node().value()), 0, epoch, Message.NO_ASK));
         } else if (effect instanceof MoveProcess.StartTimer t) {
           int generation = timers.merge(id, 1, Integer::sum);
           int asOf = epoch;

@@ -113,6 +113,15 @@ final class SimNetwork {
     scheduler.after(at - scheduler.nowMicros(), to.describe(), "deliver", from + "->" + message.describe(), () -> deliver(to, message));
   }
 
+  /**
+   * Delivers {@code message} after exactly {@code delayMicros}, whatever the faults: a message a
+   * dead member left in flight (a remoting buffer, a TCP segment) that lands after its successor's.
+   */
+  void sendLate(String from, Address to, Message message, long delayMicros) {
+    sent++;
+    scheduler.after(delayMicros, to.describe(), "deliver-late", from + "->" + message.describe(), () -> deliver(to, message));
+  }
+
   private void deliver(Address to, Message message) {
     Optional<Consumer<Message>> inbox = resolve.apply(to);
     if (inbox.isEmpty()) {

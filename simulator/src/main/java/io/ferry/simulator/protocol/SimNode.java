@@ -378,16 +378,19 @@ final class SimNode {
   private void onPause(Message.Pause pause) {
     String id = pause.migrationId();
     int epoch = pause.managerEpoch();
+    long ask = pause.askId();
     NodeState.PauseAnswer answer = state.pause(id);
     if (answer instanceof NodeState.NotRunningYet) {
-      reply(new Message.NotResumed(id, node, LogicNode.NOT_RUNNING, epoch));
+      reply(new Message.NotResumed(id, node, LogicNode.NOT_RUNNING, epoch, ask));
     } else if (answer instanceof NodeState.AlreadyPaused) {
-      reply(new Message.PausedAt(id, node, seqNr, epoch));
+      reply(new Message.PausedAt(id, node, seqNr, epoch, ask));
     } else if (answer instanceof NodeState.PausedByOther other) {
-      reply(new Message.NotResumed(id, node, "already paused by migration " + other.migrationId(), epoch));
+      reply(new Message.PausedByOther(id, node, other.migrationId(), epoch, ask));
+    } else if (answer instanceof NodeState.MigrationOver over) {
+      reply(new Message.NotResumed(id, node, "migration " + over.migrationId() + " has ended", epoch, ask));
     } else {
       pullsInFlight.clear();
-      persist(((NodeState.PersistPause) answer).event(), () -> reply(new Message.PausedAt(id, node, seqNr, epoch)));
+      persist(((NodeState.PersistPause) answer).event(), () -> reply(new Message.PausedAt(id, node, seqNr, epoch, ask)));
     }
   }
 
@@ -395,19 +398,22 @@ final class SimNode {
   private void onResume(Message.Resume resume) {
     String id = resume.migrationId();
     int epoch = resume.managerEpoch();
+    long ask = resume.askId();
     NodeState.ResumeAnswer answer = state.resume(id, site.equals(resume.expectedSite()), seqNr, resume.checkpointSeqNr());
     if (answer instanceof NodeState.RunsElsewhere) {
-      reply(new Message.NotResumed(id, node, "runs at " + site, epoch));
+      reply(new Message.NotResumed(id, node, "runs at " + site, epoch, ask));
     } else if (answer instanceof NodeState.BehindCheckpoint behind) {
-      reply(new Message.NotResumed(id, node, behind.reason(), epoch));
+      reply(new Message.NotResumed(id, node, behind.reason(), epoch, ask));
       host.restart(this);
     } else if (answer instanceof NodeState.AlreadyResumed) {
-      reply(new Message.ResumedAt(id, node, epoch));
+      reply(new Message.ResumedAt(id, node, epoch, ask));
     } else {
       persist(((NodeState.PersistResume) answer).event(), () -> {
-        reply(new Message.ResumedAt(id, node, epoch));
-        pokeConsumers();
-        drive();
+        reply(new Message.ResumedAt(id, node, epoch, ask));
+        if (state.configured()) {
+          pokeConsumers();
+          drive();
+        }
       });
     }
   }
