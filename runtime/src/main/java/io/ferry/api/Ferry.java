@@ -306,21 +306,7 @@ public final class Ferry implements Extension {
                           .thenApply(Optional::of)
                           .exceptionally(e -> Optional.empty())
                           .toCompletableFuture();
-              return f.thenCombine(
-                  b,
-                  (fr, br) -> {
-                    String phase = fr.map(BlockFrontend.StatusReply::phase).orElse("WAITING");
-                    String error = br.map(BlockBackend.StatusReply::error).filter(e -> !e.isEmpty()).or(() -> fr.map(BlockFrontend.StatusReply::error)).orElse("");
-                    return new VolumeStatus(
-                        info.spec(),
-                        phase,
-                        fr.map(BlockFrontend.StatusReply::nbdUrl).orElse(""),
-                        info.frontendMember(),
-                        info.backendMember(),
-                        fr.flatMap(BlockFrontend.StatusReply::status),
-                        br.flatMap(BlockBackend.StatusReply::status),
-                        error);
-                  });
+              return f.thenCombine(b, (fr, br) -> ApiRecords.volumeStatus(info, fr, br));
             });
   }
 
