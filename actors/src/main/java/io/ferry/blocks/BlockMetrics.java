@@ -5,7 +5,7 @@ import io.ferry.transport.aeron.BlockReceiver;
 import io.ferry.transport.aeron.BlockSender;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.frame.FrameKind;
-import io.ferry.transport.nbd.Extent;
+import io.ferry.transport.nbd.ForwardingExport;
 import io.ferry.transport.nbd.NbdExport;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -107,60 +107,15 @@ final class BlockMetrics {
    */
   static NbdExport timedReads(MeterRegistry registry, NbdExport export) {
     Timer fetch = fetchTimer(registry, export.name());
-    return new NbdExport() {
-      @Override
-      public String name() {
-        return export.name();
-      }
-
-      @Override
-      public long sizeBytes() {
-        return export.sizeBytes();
-      }
-
-      @Override
-      public boolean readOnly() {
-        return export.readOnly();
-      }
-
+    return new ForwardingExport(export) {
       @Override
       public CompletionStage<byte[]> read(long offset, int length) {
         long start = System.nanoTime();
-        CompletionStage<byte[]> read = export.read(offset, length);
+        CompletionStage<byte[]> read = delegate.read(offset, length);
         if (read.toCompletableFuture().isDone()) {
           return read;
         }
         return read.whenComplete((data, failure) -> fetch.record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
-      }
-
-      @Override
-      public CompletionStage<Void> write(long offset, byte[] data) {
-        return export.write(offset, data);
-      }
-
-      @Override
-      public CompletionStage<Void> flush() {
-        return export.flush();
-      }
-
-      @Override
-      public CompletionStage<Void> trim(long offset, long length) {
-        return export.trim(offset, length);
-      }
-
-      @Override
-      public CompletionStage<Void> writeZeroes(long offset, long length) {
-        return export.writeZeroes(offset, length);
-      }
-
-      @Override
-      public CompletionStage<List<Extent>> blockStatus(long offset, long length) {
-        return export.blockStatus(offset, length);
-      }
-
-      @Override
-      public boolean canMultiConn() {
-        return export.canMultiConn();
       }
     };
   }

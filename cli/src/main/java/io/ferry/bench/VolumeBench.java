@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Ferry;
 import io.ferry.api.VolumeStatus;
-import io.ferry.blocks.BackendVolume;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.runtime.LocalCluster;
@@ -109,11 +108,11 @@ public final class VolumeBench {
       throughputRatio = to[0] == from[0] ? 0 : (to[1] - from[1]) * 8.0 / ((to[0] - from[0]) / 1e9) / bits;
       wire1 = (double) total / logical;
       System.out.printf("vol-1 copied: %s; background %.1f Mbit/s over the middle 80 %% of its bytes%n",
-          done.backend().map(BackendVolume.BackendStatus::framesSent).orElse(Map.of()), throughputRatio * mbit);
+          done.backend().map(VolumeStatus.Backend::framesSent).orElse(Map.of()), throughputRatio * mbit);
       ferry.startVolume(new VolumeSpec(new VolumeId("vol-2"), "edge-a", image2.toString(), "cloud", BLOCK, "")).toCompletableFuture().get(30, TimeUnit.SECONDS);
       VolumeStatus two = awaitCopied(ferry, "vol-2", Duration.ofMinutes(30), st -> {});
       wire2 = (double) wireBytes(two) / Files.size(image2);
-      System.out.printf("vol-2 copied: %s%n", two.backend().map(BackendVolume.BackendStatus::framesSent).orElse(Map.of()));
+      System.out.printf("vol-2 copied: %s%n", two.backend().map(VolumeStatus.Backend::framesSent).orElse(Map.of()));
     }
 
     double rtt = rttMs;

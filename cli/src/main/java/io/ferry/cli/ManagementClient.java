@@ -201,7 +201,9 @@ final class ManagementClient {
     out.println("  frontend  " + shortMember(st.path("frontendMember").asText()) + "   backend " + shortMember(st.path("backendMember").asText()));
     if (f.isObject()) {
       out.printf("  progress  %.1f%% (%d/%d blocks of %d bytes)%n", f.path("percent").asDouble(), f.path("blocksPresent").asLong(), f.path("blockCount").asLong(), f.path("blockSizeBytes").asLong());
-      out.println("  transfer  " + t);
+      if (t.isObject()) {
+        out.println("  transfer  " + t);
+      }
       out.println("  on-demand blocks fetched " + f.path("onDemandBlocksFetched").asLong() + ", duplicates " + f.path("duplicateBlocks").asLong()
           + ", corrupt frames " + f.path("corruptFrames").asLong() + ", local writes " + f.path("localWrites").asLong());
     }

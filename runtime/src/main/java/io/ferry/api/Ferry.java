@@ -15,6 +15,7 @@ import io.ferry.query.node.LogicNode;
 import io.ferry.query.node.NodeSettings;
 import io.ferry.runtime.MemberSettings;
 import io.ferry.runtime.internal.ApiRecords;
+import io.ferry.runtime.internal.Deadline;
 import io.ferry.runtime.metrics.MemberMetrics;
 import io.ferry.runtime.internal.QueryRegistry;
 import io.ferry.runtime.internal.ShardLocations;
@@ -193,14 +194,22 @@ public final class Ferry implements Extension {
 
   /** The deployed queries: where each node is placed and the member it runs on. */
   public CompletionStage<List<QueryInfo>> queries() {
+    return queries(askTimeout);
+  }
+
+  private CompletionStage<List<QueryInfo>> queries(Duration timeout) {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.Queries>ask(
-            registry, QueryRegistry.GetQueries::new, askTimeout, system.scheduler())
+            registry, QueryRegistry.GetQueries::new, timeout, system.scheduler())
         .thenApply(q -> q.queries().stream().map(ApiRecords::query).toList());
   }
 
-  /** The status of every node of a deployed query, where it runs and how far it got. */
+  /**
+   * The status of every node of a deployed query, where it runs and how far it got; the registry
+   * and the nodes are asked within one ask timeout in all.
+   */
   public CompletionStage<List<NodeStatus>> status(QueryId query) {
-    return queries()
+    Deadline deadline = Deadline.in(askTimeout);
+    return queries(deadline.remaining())
         .thenCompose(
             all -> {
               QueryInfo info =
@@ -209,7 +218,8 @@ public final class Ferry implements Extension {
                       .findFirst()
                       .orElseThrow(() -> new FerryException("query " + query + " is not deployed"));
               List<CompletableFuture<NodeStatus>> asks = new ArrayList<>();
-              info.nodes().forEach(n -> asks.add(nodeStatus(query, n.id()).toCompletableFuture()));
+              Duration left = deadline.remaining();
+              info.nodes().forEach(n -> asks.add(nodeStatus(query, n.id(), left).toCompletableFuture()));
               return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
                   .thenApply(v -> asks.stream().map(CompletableFuture::join).toList());
             });
@@ -217,8 +227,12 @@ public final class Ferry implements Extension {
 
   /** The status of one node, asked wherever it runs; fails with a timeout while it moves or is unplaced. */
   public CompletionStage<NodeStatus> nodeStatus(QueryId query, NodeId node) {
+    return nodeStatus(query, node, askTimeout);
+  }
+
+  private CompletionStage<NodeStatus> nodeStatus(QueryId query, NodeId node, Duration timeout) {
     return node(query, node)
-        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, askTimeout)
+        .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, timeout)
         .thenApply(s -> ApiRecords.nodeStatus(query, node, s));
   }
 
@@ -250,19 +264,23 @@ public final class Ferry implements Extension {
 
   /** Running volume migrations and where their halves run. */
   public CompletionStage<List<VolumeInfo>> volumes() {
-    return registeredVolumes().thenApply(all -> all.stream().map(ApiRecords::volume).toList());
+    return registeredVolumes(askTimeout).thenApply(all -> all.stream().map(ApiRecords::volume).toList());
   }
 
   /** The registry's view, with the addresses of each volume's halves to ask them. */
-  private CompletionStage<List<VolumeRegistry.VolumeInfo>> registeredVolumes() {
+  private CompletionStage<List<VolumeRegistry.VolumeInfo>> registeredVolumes(Duration timeout) {
     return AskPattern.<VolumeRegistry.Command, VolumeRegistry.Volumes>ask(
-            volumes, VolumeRegistry.GetVolumes::new, askTimeout, system.scheduler())
+            volumes, VolumeRegistry.GetVolumes::new, timeout, system.scheduler())
         .thenApply(VolumeRegistry.Volumes::volumes);
   }
 
-  /** A volume migration's phase, progress and NBD URL, from its frontend and backend. */
+  /**
+   * A volume migration's phase, progress and NBD URL, from its frontend and backend; the registry
+   * and both halves are asked within one ask timeout in all.
+   */
   public CompletionStage<VolumeStatus> volumeStatus(VolumeId volume) {
-    return registeredVolumes()
+    Deadline deadline = Deadline.in(askTimeout);
+    return registeredVolumes(deadline.remaining())
         .thenCompose(
             all -> {
               VolumeRegistry.VolumeInfo info =
@@ -270,35 +288,22 @@ public final class Ferry implements Extension {
                       .filter(v -> v.spec().volume().equals(volume))
                       .findFirst()
                       .orElseThrow(() -> new FerryException("volume " + volume + " is not migrating"));
+              Duration left = deadline.remaining();
               CompletableFuture<Optional<BlockFrontend.StatusReply>> f =
                   info.frontend().isEmpty()
                       ? CompletableFuture.completedFuture(Optional.empty())
-                      : AskPattern.<BlockFrontend.Command, BlockFrontend.StatusReply>ask(info.frontend().get(), BlockFrontend.GetStatus::new, askTimeout, system.scheduler())
+                      : AskPattern.<BlockFrontend.Command, BlockFrontend.StatusReply>ask(info.frontend().get(), BlockFrontend.GetStatus::new, left, system.scheduler())
                           .thenApply(Optional::of)
                           .exceptionally(e -> Optional.empty())
                           .toCompletableFuture();
               CompletableFuture<Optional<BlockBackend.StatusReply>> b =
                   info.backend().isEmpty()
                       ? CompletableFuture.completedFuture(Optional.empty())
-                      : AskPattern.<BlockBackend.Command, BlockBackend.StatusReply>ask(info.backend().get(), BlockBackend.GetStatus::new, askTimeout, system.scheduler())
+                      : AskPattern.<BlockBackend.Command, BlockBackend.StatusReply>ask(info.backend().get(), BlockBackend.GetStatus::new, left, system.scheduler())
                           .thenApply(Optional::of)
                           .exceptionally(e -> Optional.empty())
                           .toCompletableFuture();
-              return f.thenCombine(
-                  b,
-                  (fr, br) -> {
-                    String phase = fr.map(BlockFrontend.StatusReply::phase).orElse("WAITING");
-                    String error = br.map(BlockBackend.StatusReply::error).filter(e -> !e.isEmpty()).or(() -> fr.map(BlockFrontend.StatusReply::error)).orElse("");
-                    return new VolumeStatus(
-                        info.spec(),
-                        phase,
-                        fr.map(BlockFrontend.StatusReply::nbdUrl).orElse(""),
-                        info.frontendMember(),
-                        info.backendMember(),
-                        fr.flatMap(BlockFrontend.StatusReply::status),
-                        br.flatMap(BlockBackend.StatusReply::status),
-                        error);
-                  });
+              return f.thenCombine(b, (fr, br) -> ApiRecords.volumeStatus(info, fr, br));
             });
   }
 

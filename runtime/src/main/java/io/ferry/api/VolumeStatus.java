@@ -1,30 +1,102 @@
 package io.ferry.api;
 
-import io.ferry.blocks.BackendVolume;
-import io.ferry.blocks.FrontendVolume;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where a volume migration stands: its phase (COPYING, COPIED, or WAITING while a part has no live
- * member), the NBD URL its target serves it at, and both sides' figures: blocks present, bytes per
- * frame kind, rate and ETA at the frontend; what was scanned and sent at the backend.
+ * Where a volume migration stands: its phase, the NBD URL its target serves it at, and both
+ * sides' figures: blocks present, bytes per frame kind, rate and ETA at the frontend; what was
+ * scanned and sent at the backend. A side is empty while it does not answer.
  */
 public record VolumeStatus(
     VolumeSpec spec,
-    String phase,
+    VolumePhase phase,
     String nbdUrl,
     String frontendMember,
     String backendMember,
-    Optional<FrontendVolume.FrontendStatus> frontend,
-    Optional<BackendVolume.BackendStatus> backend,
+    Optional<Frontend> frontend,
+    Optional<Backend> backend,
     String error) {
 
   public double percent() {
-    return frontend.map(FrontendVolume.FrontendStatus::percent).orElse(0.0);
+    return frontend.map(Frontend::percent).orElse(0.0);
   }
 
   public boolean copied() {
-    return frontend.map(FrontendVolume.FrontendStatus::complete).orElse(false);
+    return frontend.map(Frontend::complete).orElse(false);
   }
+
+  /**
+   * The target's figures.
+   *
+   * @param transfer the background copy's figures; empty until the source's geometry is known
+   * @param readsWaiting NBD reads waiting for blocks fetched on demand
+   */
+  @JsonInclude(JsonInclude.Include.NON_ABSENT)
+  public record Frontend(
+      VolumeId volume,
+      long sizeBytes,
+      int blockSizeBytes,
+      long blockCount,
+      long blocksPresent,
+      double percent,
+      boolean complete,
+      Optional<Transfer> transfer,
+      long onDemandBlocksFetched,
+      long framesOnDemand,
+      long framesBackground,
+      long duplicateBlocks,
+      long refMisses,
+      long corruptFrames,
+      long localWrites,
+      long readsWaiting) {}
+
+  /**
+   * The background copy as the target counts it: blocks and bytes on the wire per frame kind
+   * (ZERO, REF, LZ4, RAW), rates over a sliding window, and the ETA while there is a rate.
+   */
+  @JsonInclude(JsonInclude.Include.NON_ABSENT)
+  public record Transfer(
+      long blocks,
+      int blockSizeBytes,
+      long presentBlocks,
+      double percent,
+      long zeroBlocks,
+      long zeroBytes,
+      long refBlocks,
+      long refBytes,
+      long lz4Blocks,
+      long lz4Bytes,
+      long rawBlocks,
+      long rawBytes,
+      long wireBytes,
+      long logicalBytes,
+      double rateBytesPerSecond,
+      double logicalRateBytesPerSecond,
+      Optional<Double> etaSeconds) {}
+
+  /**
+   * The source's figures.
+   *
+   * @param framesSent frames sent per kind (ZERO, REF, LZ4, RAW)
+   * @param bytesSent bytes on the wire per kind
+   * @param frontendEndpoint where the source sends blocks
+   */
+  public record Backend(
+      VolumeId volume,
+      long sizeBytes,
+      int blockSizeBytes,
+      long blockCount,
+      long blocksScanned,
+      boolean scanComplete,
+      long zeroBlocks,
+      long hotBlocks,
+      Map<String, Long> framesSent,
+      Map<String, Long> bytesSent,
+      long onDemandRefused,
+      String frontendEndpoint,
+      boolean complete) {}
 }

@@ -40,7 +40,7 @@ public final class EndpointContext {
   private final Ferry ferry;
   private final MemberSettings member;
   private final ManagementServer.Settings settings;
-  private final ObjectMapper json = JsonMapper.builder().addModule(new Jdk8Module()).build();
+  private static final ObjectMapper JSON = JsonMapper.builder().addModule(new Jdk8Module()).build();
 
   EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings) {
     this.system = system;
@@ -117,8 +117,13 @@ public final class EndpointContext {
   }
 
   HttpResponse json(StatusCode status, Object body) {
+    return jsonAnswer(status, body);
+  }
+
+  /** {@code body} as JSON; static for the answers given outside any route (the server's request timeout). */
+  static HttpResponse jsonAnswer(StatusCode status, Object body) {
     try {
-      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(body));
+      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
     } catch (JsonProcessingException e) {
       return HttpResponse.create()
           .withStatus(StatusCodes.INTERNAL_SERVER_ERROR)

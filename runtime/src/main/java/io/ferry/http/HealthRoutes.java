@@ -12,7 +12,7 @@ final class HealthRoutes {
 
   record Health(String member, String site, String tier, String status) {}
 
-  static final List<Endpoint> ENDPOINTS = List.of(Endpoint.get("/health", (ctx, p) -> complete(ctx.json(StatusCodes.OK, health(ctx)))));
+  static final List<Endpoint> ENDPOINTS = List.of(Endpoint.get("/health", (ctx, p) -> complete(ctx.json(StatusCodes.OK, health(ctx))), 200));
 
   private static Health health(EndpointContext ctx) {
     var self = Cluster.get(ctx.system()).selfMember();

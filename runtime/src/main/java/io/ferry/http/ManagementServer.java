@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
@@ -12,9 +13,11 @@ import io.ferry.api.Ferry;
 import io.ferry.runtime.MemberSettings;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -195,8 +198,29 @@ public final class ManagementServer implements AutoCloseable {
             .match(Exception.class, e -> complete(context.unexpected(e)))
             .build();
     List<Route> routes = ENDPOINTS.stream().map(e -> e.route(context)).toList();
-    return handleExceptions(
-        exceptions, () -> handleRejections(rejections, () -> concat(routes.get(0), routes.subList(1, routes.size()).toArray(Route[]::new))));
+    return timeoutsAnswer504(
+        () ->
+            handleExceptions(
+                exceptions,
+                () -> handleRejections(rejections, () -> concat(routes.get(0), routes.subList(1, routes.size()).toArray(Route[]::new)))));
+  }
+
+  /**
+   * A request the server's own timeout cuts off is answered 504 in the one error shape, not with
+   * Pekko's default 503 text: the API calls end before it, so reaching it means the cluster did
+   * not answer. The migration route's longer timeout keeps this answer.
+   */
+  static Route timeoutsAnswer504(Supplier<Route> inner) {
+    return withRequestTimeoutResponse(
+        request ->
+            EndpointContext.jsonAnswer(
+                StatusCodes.GATEWAY_TIMEOUT,
+                new ErrorBody(
+                    request.method().name() + " " + request.getUri().path()
+                        + " got no answer within the request timeout (ferry.api.ask-timeout + " + TIMEOUT_MARGIN.toSeconds()
+                        + " s; a migration: 4 x ferry.migration.step-timeout + " + TIMEOUT_MARGIN.toSeconds() + " s)",
+                    Optional.empty())),
+        inner);
   }
 
   /** Pekko's own rejections (404 no route, 405 wrong method, 413 too large) answer in the one error shape too. */

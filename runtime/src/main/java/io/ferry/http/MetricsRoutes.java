@@ -23,5 +23,6 @@ final class MetricsRoutes {
       List.of(
           Endpoint.get(
               "/metrics",
-              (ctx, p) -> complete(HttpResponse.create().withStatus(StatusCodes.OK).withEntity(PROMETHEUS_TEXT, MemberMetrics.get(ctx.system()).scrape().getBytes(StandardCharsets.UTF_8)))));
+              (ctx, p) -> complete(HttpResponse.create().withStatus(StatusCodes.OK).withEntity(PROMETHEUS_TEXT, MemberMetrics.get(ctx.system()).scrape().getBytes(StandardCharsets.UTF_8))),
+              200));
 }

@@ -21,14 +21,15 @@ final class MigrationRoutes {
 
   static final List<Endpoint> ENDPOINTS =
       List.of(
-          Endpoint.get("/migrations", (ctx, p) -> completeWithFuture(migrations(ctx))),
+          Endpoint.get("/migrations", (ctx, p) -> completeWithFuture(migrations(ctx)), 200, 500, 504),
           Endpoint.post(
               "/migrations",
               (ctx, p) ->
                   withRequestTimeout(
                       ManagementServer.migrationRequestTimeout(ctx.ferry()),
-                      () -> ctx.body(MigrationRequest.class, "a migration instruction", EXAMPLE, r -> migrate(ctx, r)))),
-          Endpoint.get("/migrations/{id}", (ctx, p) -> completeWithFuture(migration(ctx, p.get(0)))));
+                      () -> ctx.body(MigrationRequest.class, "a migration instruction", EXAMPLE, r -> migrate(ctx, r))),
+              200, 400, 409, 413, 500, 504),
+          Endpoint.get("/migrations/{id}", (ctx, p) -> completeWithFuture(migration(ctx, p.get(0))), 200, 400, 404, 500, 504));
 
   /** Which nodes of which query to move to which site. */
   record MigrationRequest(String query, List<String> nodes, String to) {

@@ -19,7 +19,7 @@ final class OpenApiRoutes {
   static final String RESOURCE = "openapi.yaml";
   private static final ContentType YAML = MediaTypes.applicationWithOpenCharset("yaml").toContentType(HttpCharsets.UTF_8);
 
-  static final List<Endpoint> ENDPOINTS = List.of(Endpoint.get("/openapi.yaml", (ctx, p) -> complete(HttpResponse.create().withStatus(StatusCodes.OK).withEntity(YAML, document()))));
+  static final List<Endpoint> ENDPOINTS = List.of(Endpoint.get("/openapi.yaml", (ctx, p) -> complete(HttpResponse.create().withStatus(StatusCodes.OK).withEntity(YAML, document())), 200));
 
   /** The document's bytes, read from the classpath. */
   static byte[] document() {

@@ -32,9 +32,10 @@ final class QueryRoutes {
 
   static final List<Endpoint> ENDPOINTS =
       List.of(
-          Endpoint.get("/queries", (ctx, p) -> completeWithFuture(queries(ctx))),
-          Endpoint.post("/queries", (ctx, p) -> ctx.body(DeployRequest.class, "a deployment", DEPLOY_EXAMPLE, r -> deploy(ctx, r))),
-          Endpoint.get("/queries/{query}/status", (ctx, p) -> completeWithFuture(status(ctx, p.get(0)))));
+          Endpoint.get("/queries", (ctx, p) -> completeWithFuture(queries(ctx)), 200, 500, 504),
+          Endpoint.post(
+              "/queries", (ctx, p) -> ctx.body(DeployRequest.class, "a deployment", DEPLOY_EXAMPLE, r -> deploy(ctx, r)), 201, 400, 409, 413, 500, 504),
+          Endpoint.get("/queries/{query}/status", (ctx, p) -> completeWithFuture(status(ctx, new QueryId(p.get(0)))), 200, 400, 404, 500, 504));
 
   record QueryView(String query, String deploymentId, List<NodeView> nodes) {}
 
@@ -91,13 +92,7 @@ final class QueryRoutes {
         ctx.ferry().deploy(request.graph(), new Placement(request.placement())), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
   }
 
-  private static CompletionStage<HttpResponse> status(EndpointContext ctx, String query) {
-    QueryId id;
-    try {
-      id = new QueryId(query);
-    } catch (IllegalArgumentException e) {
-      return EndpointContext.done(ctx.error(StatusCodes.NOT_FOUND, "query '" + query + "' is not deployed: " + e.getMessage()));
-    }
+  private static CompletionStage<HttpResponse> status(EndpointContext ctx, QueryId id) {
     return ctx.answer(
         ctx.ferry().status(id),
         all -> {

@@ -8,7 +8,6 @@ import io.ferry.placement.Site;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 
@@ -21,10 +20,10 @@ final class VolumeRoutes {
 
   static final List<Endpoint> ENDPOINTS =
       List.of(
-          Endpoint.get("/volumes", (ctx, p) -> completeWithFuture(volumes(ctx))),
-          Endpoint.post("/volumes", (ctx, p) -> ctx.body(VolumeRequest.class, "a volume migration", EXAMPLE, r -> start(ctx, r))),
-          Endpoint.get("/volumes/{volume}", (ctx, p) -> completeWithFuture(withVolume(ctx, p.get(0), id -> status(ctx, id)))),
-          Endpoint.post("/volumes/{volume}/stop", (ctx, p) -> completeWithFuture(withVolume(ctx, p.get(0), id -> stop(ctx, id)))));
+          Endpoint.get("/volumes", (ctx, p) -> completeWithFuture(volumes(ctx)), 200, 500, 504),
+          Endpoint.post("/volumes", (ctx, p) -> ctx.body(VolumeRequest.class, "a volume migration", EXAMPLE, r -> start(ctx, r)), 201, 400, 409, 413, 500, 504),
+          Endpoint.get("/volumes/{volume}", (ctx, p) -> completeWithFuture(status(ctx, new VolumeId(p.get(0)))), 200, 400, 404, 500, 504),
+          Endpoint.post("/volumes/{volume}/stop", (ctx, p) -> completeWithFuture(stop(ctx, new VolumeId(p.get(0)))), 200, 400, 404, 500, 504));
 
   /** A running volume migration as the endpoint lists it. */
   record VolumeView(String volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile, String backendMember, String frontendMember) {}
@@ -86,16 +85,5 @@ final class VolumeRoutes {
 
   private static CompletionStage<HttpResponse> status(EndpointContext ctx, VolumeId volume) {
     return ctx.answer(ctx.ferry().volumeStatus(volume), st -> ctx.json(StatusCodes.OK, st), StatusCodes.NOT_FOUND);
-  }
-
-  /** 400 naming the path's volume id when it is malformed, else {@code call}. */
-  private static CompletionStage<HttpResponse> withVolume(EndpointContext ctx, String volume, Function<VolumeId, CompletionStage<HttpResponse>> call) {
-    VolumeId id;
-    try {
-      id = new VolumeId(volume);
-    } catch (IllegalArgumentException e) {
-      return EndpointContext.done(ctx.error(StatusCodes.BAD_REQUEST, e.getMessage(), Optional.of("volume")));
-    }
-    return call.apply(id);
   }
 }

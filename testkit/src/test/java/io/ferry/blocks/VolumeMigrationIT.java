@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Ferry;
+import io.ferry.api.VolumePhase;
 import io.ferry.api.VolumeStatus;
 import io.ferry.runtime.LocalCluster;
 import io.ferry.testkit.Ext4Images;
@@ -135,7 +136,7 @@ class VolumeMigrationIT {
       assertEquals(400, bad.statusCode(), bad.body());
       assertTrue(bad.body().contains("sourcePath"), "the error names the missing field: " + bad.body());
 
-      BackendVolume.BackendStatus b = done.backend().orElseThrow();
+      VolumeStatus.Backend b = done.backend().orElseThrow();
       long wire = b.bytesSent().values().stream().mapToLong(Long::longValue).sum();
       double ratio = (double) wire / Files.size(src);
       System.out.printf("vol-1: %d bytes on the wire for %d logical (%.3f); frames %s%n", wire, Files.size(src), ratio, b.framesSent());
@@ -147,7 +148,7 @@ class VolumeMigrationIT {
       Path out2 = dir.resolve("copy2.img");
       Ext4Images.run(List.of("nbdcopy", two.nbdUrl(), out2.toString()));
       assertEquals(-1, Files.mismatch(second, out2), "the second volume is byte-identical");
-      BackendVolume.BackendStatus b2 = two.backend().orElseThrow();
+      VolumeStatus.Backend b2 = two.backend().orElseThrow();
       long wire2 = b2.bytesSent().values().stream().mapToLong(Long::longValue).sum();
       double ratio2 = (double) wire2 / Files.size(second);
       System.out.printf("vol-2: %d bytes on the wire for %d logical (%.3f); frames %s%n", wire2, Files.size(second), ratio2, b2.framesSent());
@@ -215,7 +216,7 @@ class VolumeMigrationIT {
         try {
           VolumeStatus now = status(c.any().ferry(), "vol-g");
           assertFalse(now.copied(), "the copy finished before the source changed: make the link slower");
-          failed = now.phase().equals("FAILED") ? now : null;
+          failed = now.phase() == VolumePhase.FAILED ? now : null;
         } catch (Exception e) {
           // a member just crashed: ask again
         }
@@ -238,7 +239,7 @@ class VolumeMigrationIT {
 
   /** The backend survived a frontend restart: it sent no block twice beyond what was in flight. */
   private static void assertResentAtMostInFlight(VolumeStatus done) {
-    BackendVolume.BackendStatus b = done.backend().orElseThrow();
+    VolumeStatus.Backend b = done.backend().orElseThrow();
     long dataFrames = b.framesSent().getOrDefault("LZ4", 0L) + b.framesSent().getOrDefault("RAW", 0L) + b.framesSent().getOrDefault("REF", 0L);
     long nonZero = b.blockCount() - b.zeroBlocks();
     long extra = Math.max(0, dataFrames - nonZero);

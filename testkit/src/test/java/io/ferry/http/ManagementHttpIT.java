@@ -107,6 +107,13 @@ class ManagementHttpIT {
       assertEquals(queries.body().get(0).path("nodes").size(), status.body().size(), status::toString);
       assertTrue(status.body().get(0).has("outputAnchor") && status.body().get(0).has("inputAnchors"), status::toString);
       assertError(call("GET", url + "/queries/nope/status", null), 404, "nope");
+      Answer badQuery = call("GET", url + "/queries/-nope/status", null);
+      assertError(badQuery, 400, "-nope");
+      assertEquals("query", badQuery.body().path("field").asText(), badQuery::toString);
+      Answer badMigration = call("GET", url + "/migrations/-m", null);
+      assertError(badMigration, 400, "-m");
+      assertEquals("id", badMigration.body().path("field").asText(), badMigration::toString);
+      assertError(call("POST", url + "/volumes/-v/stop", null), 400, "-v");
 
       Answer moved = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"to\":\"cloud\"}");
       assertEquals(200, moved.status(), moved::toString);

@@ -6,11 +6,18 @@ import io.ferry.api.QueryInfo;
 import io.ferry.api.SinkRows;
 import io.ferry.api.VolumeAccepted;
 import io.ferry.api.VolumeInfo;
+import io.ferry.api.VolumePhase;
+import io.ferry.api.VolumeStatus;
+import io.ferry.blocks.BackendVolume;
+import io.ferry.blocks.BlockBackend;
+import io.ferry.blocks.BlockFrontend;
+import io.ferry.blocks.FrontendVolume;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -63,5 +70,105 @@ public final class ApiRecords {
 
   public static VolumeAccepted accepted(VolumeRegistry.Accepted a) {
     return new VolumeAccepted(a.volume(), a.backendMember(), a.frontendMember());
+  }
+
+  /**
+   * A volume's status from its registry entry and what its halves answered (empty: no answer in
+   * time): the phase is the frontend's, WAITING while it does not answer; the error is the
+   * backend's when it has one, else the frontend's.
+   */
+  public static VolumeStatus volumeStatus(
+      VolumeRegistry.VolumeInfo info, Optional<BlockFrontend.StatusReply> frontend, Optional<BlockBackend.StatusReply> backend) {
+    VolumePhase phase = frontend.map(f -> phase(f.phase())).orElse(VolumePhase.WAITING);
+    String error =
+        backend.map(BlockBackend.StatusReply::error).filter(e -> !e.isEmpty()).or(() -> frontend.map(BlockFrontend.StatusReply::error)).orElse("");
+    return new VolumeStatus(
+        info.spec(),
+        phase,
+        frontend.map(BlockFrontend.StatusReply::nbdUrl).orElse(""),
+        info.frontendMember(),
+        info.backendMember(),
+        frontend.flatMap(BlockFrontend.StatusReply::status).map(ApiRecords::frontend),
+        backend.flatMap(BlockBackend.StatusReply::status).map(ApiRecords::backend),
+        error);
+  }
+
+  /** A phase label of {@code VolumeMigration.Phase#label()} as the API's enum; a label it does not know is a bug here. */
+  public static VolumePhase phase(String label) {
+    return switch (label) {
+      case "NEW" -> VolumePhase.NEW;
+      case "ATTACHING" -> VolumePhase.ATTACHING;
+      case "COPYING" -> VolumePhase.COPYING;
+      case "COPIED" -> VolumePhase.COPIED;
+      case "FAILED" -> VolumePhase.FAILED;
+      case "STOPPED" -> VolumePhase.STOPPED;
+      default -> throw new IllegalStateException("volume phase '" + label + "' has no io.ferry.api.VolumePhase: add it there and here");
+    };
+  }
+
+  static VolumeStatus.Frontend frontend(FrontendVolume.FrontendStatus f) {
+    return new VolumeStatus.Frontend(
+        f.volume(),
+        f.sizeBytes(),
+        f.blockSizeBytes(),
+        f.blockCount(),
+        f.blocksPresent(),
+        f.percent(),
+        f.complete(),
+        f.transfer().isEmpty() ? Optional.empty() : Optional.of(transfer(f.transfer())),
+        f.onDemandBlocksFetched(),
+        f.framesOnDemand(),
+        f.framesBackground(),
+        f.duplicateBlocks(),
+        f.refMisses(),
+        f.corruptFrames(),
+        f.localWrites(),
+        f.readsWaiting());
+  }
+
+  /** The frontend's transfer map (TransferProgress.snapshot, numbers possibly narrowed by CBOR) as a typed record. */
+  static VolumeStatus.Transfer transfer(Map<String, Object> t) {
+    return new VolumeStatus.Transfer(
+        number(t, "blocks").longValue(),
+        number(t, "blockSizeBytes").intValue(),
+        number(t, "presentBlocks").longValue(),
+        number(t, "percent").doubleValue(),
+        number(t, "zeroBlocks").longValue(),
+        number(t, "zeroBytes").longValue(),
+        number(t, "refBlocks").longValue(),
+        number(t, "refBytes").longValue(),
+        number(t, "lz4Blocks").longValue(),
+        number(t, "lz4Bytes").longValue(),
+        number(t, "rawBlocks").longValue(),
+        number(t, "rawBytes").longValue(),
+        number(t, "wireBytes").longValue(),
+        number(t, "logicalBytes").longValue(),
+        number(t, "rateBytesPerSecond").doubleValue(),
+        number(t, "logicalRateBytesPerSecond").doubleValue(),
+        t.containsKey("etaSeconds") ? Optional.of(number(t, "etaSeconds").doubleValue()) : Optional.empty());
+  }
+
+  private static Number number(Map<String, Object> m, String key) {
+    if (!(m.get(key) instanceof Number n)) {
+      throw new IllegalStateException("the frontend's transfer figures lack a number '" + key + "': " + m);
+    }
+    return n;
+  }
+
+  static VolumeStatus.Backend backend(BackendVolume.BackendStatus b) {
+    return new VolumeStatus.Backend(
+        b.volume(),
+        b.sizeBytes(),
+        b.blockSizeBytes(),
+        b.blockCount(),
+        b.blocksScanned(),
+        b.scanComplete(),
+        b.zeroBlocks(),
+        b.hotBlocks(),
+        Map.copyOf(b.framesSent()),
+        Map.copyOf(b.bytesSent()),
+        b.onDemandRefused(),
+        b.frontendEndpoint(),
+        b.complete());
   }
 }

@@ -1,4 +1,4 @@
-package io.ferry.persistence.bench;
+package io.ferry.bench;
 
 import io.ferry.persistence.Sha256;
 import io.ferry.persistence.blocks.BlockStore;

@@ -1,4 +1,4 @@
-package io.ferry.transport.bench;
+package io.ferry.bench;
 
 import io.ferry.transport.aeron.BlockReceiver;
 import io.ferry.transport.aeron.BlockSender;
@@ -27,7 +27,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * Block channel figures over an emulated WAN: background throughput, and on-demand latency (offer to handler, one
  * way) when idle and while background saturates the link. Run with
- * {@code java --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp ... io.ferry.transport.bench.ChannelBench
+ * {@code java --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp ... io.ferry.bench.ChannelBench
  * [rttMs=40] [bandwidthMbit=50] [lossRate=0] [seconds=5] [blockBytes=65536] [window=bdp|default]}.
  */
 public final class ChannelBench {

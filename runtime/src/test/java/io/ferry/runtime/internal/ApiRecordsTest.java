@@ -1,0 +1,73 @@
+package io.ferry.runtime.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import io.ferry.api.VolumeStatus;
+import io.ferry.blocks.FrontendVolume;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeMigration;
+import io.ferry.blocks.VolumeSpec;
+import io.ferry.blocks.plan.TransferProgress;
+import io.ferry.placement.Site;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class ApiRecordsTest {
+
+  private static final VolumeSpec SPEC = new VolumeSpec(new VolumeId("v"), new Site("edge-a"), "/img", new Site("cloud"), 65536, "");
+
+  /** Every phase the volume migration can report has an API phase; a new one makes this fail until it is mapped. */
+  @Test
+  void everyVolumeMigrationPhaseMaps() {
+    List<VolumeMigration.Phase> phases =
+        List.of(
+            new VolumeMigration.New(),
+            new VolumeMigration.Attaching(SPEC),
+            new VolumeMigration.Streaming(SPEC, 65536, 65536, 0),
+            new VolumeMigration.Copied(SPEC, 65536, 65536),
+            new VolumeMigration.Failed("grown"),
+            new VolumeMigration.Stopped());
+    assertEquals(VolumeMigration.Phase.class.getPermittedSubclasses().length, phases.size(), "a phase is missing from this test");
+    for (VolumeMigration.Phase p : phases) {
+      assertEquals(p.label(), ApiRecords.phase(p.label()).name());
+    }
+    assertThrows(IllegalStateException.class, () -> ApiRecords.phase("SPINNING"));
+  }
+
+  /** The typed transfer writes the JSON the untyped map wrote, numbers narrowed by CBOR included. */
+  @Test
+  void theTransferRecordKeepsTheMapsJson() throws Exception {
+    TransferProgress progress = new TransferProgress(16, 65536);
+    progress.present(4);
+    progress.sent(TransferProgress.LZ4, 1000, 65536, 1_000_000_000L);
+    progress.sent(TransferProgress.ZERO, 10, 65536, 2_000_000_000L);
+    Map<String, Object> map = new LinkedHashMap<>(progress.snapshot(2_000_000_000L));
+    map.put("blocks", 16); // an Integer, as CBOR may hand a small long back
+    ObjectMapper json = JsonMapper.builder().addModule(new Jdk8Module()).build();
+    JsonNode before = json.readTree(json.writeValueAsString(map));
+    JsonNode after = json.readTree(json.writeValueAsString(ApiRecords.transfer(map)));
+    assertTrue(before.has("etaSeconds") && before.has("lz4Bytes"), before::toString);
+    assertEquals(before, after);
+
+    map.remove("etaSeconds");
+    assertTrue(json.readTree(json.writeValueAsString(ApiRecords.transfer(map))).path("etaSeconds").isMissingNode(), "no rate, no ETA key");
+    map.remove("wireBytes");
+    assertThrows(IllegalStateException.class, () -> ApiRecords.transfer(map));
+  }
+
+  @Test
+  void aFrontendWithoutGeometryHasNoTransfer() throws Exception {
+    FrontendVolume.FrontendStatus f = new FrontendVolume.FrontendStatus(new VolumeId("v"), -1, 65536, 0, 0, 0, false, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0);
+    VolumeStatus.Frontend mapped = ApiRecords.frontend(f);
+    assertEquals(Optional.empty(), mapped.transfer());
+  }
+}
