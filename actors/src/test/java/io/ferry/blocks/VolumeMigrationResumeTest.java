@@ -9,6 +9,8 @@ import com.typesafe.config.ConfigFactory;
 import io.ferry.blocks.plan.BackgroundPlan;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.persistence.blocks.BlockStoreSettings;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.frame.BlockFrameDecoder;
 import io.ferry.transport.frame.BlockFrameEncoder;
@@ -25,6 +27,7 @@ import java.util.Random;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (its store closed and opened again, the process recovered from its journal alone): the copy ends
  * byte-identical, and no block present at the target before a crash is ever sent again.
  */
+@ExtendWith(SeedExtension.class)
 class VolumeMigrationResumeTest {
 
   private static final int BS = 4096;
@@ -175,9 +179,8 @@ class VolumeMigrationResumeTest {
   }
 
   @Test
-  void aCrashInEachPhaseSendsNoPresentBlockAgainAndEndsByteIdentical() throws Exception {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("VolumeMigrationResumeTest seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
+  void aCrashInEachPhaseSendsNoPresentBlockAgainAndEndsByteIdentical(Seed testSeed) throws Exception {
+    long seed = testSeed.value();
     fillSource(seed);
     startMember();
     feed(new VolumeMigration.Start(SPEC));

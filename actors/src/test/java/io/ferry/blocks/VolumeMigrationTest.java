@@ -33,17 +33,21 @@ import io.ferry.blocks.VolumeMigration.Started;
 import io.ferry.blocks.VolumeMigration.StopRequested;
 import io.ferry.blocks.VolumeMigration.TellBackendComplete;
 import io.ferry.blocks.VolumeMigration.Tick;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The volume migration process without actors: every transition, a crash in each phase, inputs
  * that do not fit their phase, timeouts driven by the time passed in, and a seeded run of random
  * inputs in which no phase ever goes backwards.
  */
+@ExtendWith(SeedExtension.class)
 class VolumeMigrationTest {
 
   private static final VolumeSpec SPEC = new VolumeSpec(new VolumeId("v"), "edge-a", "/images/v.img", "cloud", 64 * 1024, "");
@@ -384,10 +388,8 @@ class VolumeMigrationTest {
   }
 
   @Test
-  void randomInputsNeverTakeAPhaseBackAndACrashAnywhereResumesWhereTheJournalSays() {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("VolumeMigrationTest seed=" + seed + " (replay with -Dferry.seed=" + seed + ")");
-    Random r = new Random(seed);
+  void randomInputsNeverTakeAPhaseBackAndACrashAnywhereResumesWhereTheJournalSays(Seed seed) {
+    Random r = seed.random();
     for (int run = 0; run < 200; run++) {
       Shell s = fresh();
       long now = 0;
@@ -411,13 +413,13 @@ class VolumeMigrationTest {
         try {
           d = s.feed(in);
         } catch (IllegalArgumentException e) {
-          throw new AssertionError("seed " + seed + " run " + run + ": " + in + " in " + before, e);
+          throw new AssertionError(seed + " run " + run + ": " + in + " in " + before, e);
         }
-        assertTrue(s.phase.order() >= before.order(), "seed " + seed + ": " + before + " -> " + s.phase + " on " + in);
+        assertTrue(s.phase.order() >= before.order(), seed + ": " + before + " -> " + s.phase + " on " + in);
         assertFalse(d.isIgnored() && !d.events().isEmpty(), "an ignored input records nothing: " + d);
         if (r.nextInt(15) == 0) {
           Shell recovered = s.crash();
-          assertEquals(s.phase, recovered.phase, "seed " + seed + ": the journal alone gives the phase");
+          assertEquals(s.phase, recovered.phase, seed + ": the journal alone gives the phase");
           s = recovered;
         }
       }

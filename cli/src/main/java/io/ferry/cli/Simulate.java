@@ -6,11 +6,14 @@ import io.ferry.simulator.chaos.Scenario;
 import io.ferry.simulator.protocol.ProtocolSimulation;
 import io.ferry.simulator.report.ReportWriter;
 import io.ferry.simulator.report.RunReport;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,8 +26,10 @@ import picocli.CommandLine.Option;
     description = {
       "Runs seeded simulations with invariant checkers and writes their reports.",
       "  ferry simulate --tier deterministic --seed N [--runs K] [--no-dedup] [--out DIR]",
-      "  ferry simulate --scenario config/scenarios/mixed-chaos.conf --seed N [--runs K] [--out DIR]",
-      "Each run writes a JSON and an HTML report; a failing run prints its seed and the command that replays it."
+      "  ferry simulate --scenario config/scenarios/mixed-chaos.conf --seed N [--runs K] [--keep] [--out DIR]",
+      "Each run writes a JSON and an HTML report; a failing run prints its seed and the command that replays it.",
+      "A real-stack run's member files (journal, block stores, archive) go to a ferry-chaos-SEED-* directory under",
+      "the system's temporary directory and are deleted after the run unless --keep asks to keep them."
     })
 final class Simulate implements Callable<Integer> {
 
@@ -45,6 +50,9 @@ final class Simulate implements Callable<Integer> {
   @Option(names = "--no-dedup", description = "deterministic tier: turn the nodes' duplicate filter off (the once-only checker must then fail)")
   boolean noDedup;
 
+  @Option(names = "--keep", description = "real-stack tier: keep each run's member files (journal, block stores, archive) and print where they are")
+  boolean keep;
+
   @Option(names = "--out", paramLabel = "DIR", description = "where the reports go (default ${DEFAULT-VALUE})")
   Path out = Path.of(".ferry", "simulations");
 
@@ -63,6 +71,13 @@ final class Simulate implements Callable<Integer> {
     if (tier.equals("real-stack") && scenarioFile == null) {
       throw new IllegalArgumentException("a real-stack run needs --scenario FILE (see config/scenarios/)");
     }
+    // Each flag belongs to one tier; silently ignoring it would report a run that is not the one asked for.
+    if (tier.equals("real-stack") && noDedup) {
+      throw new IllegalArgumentException("--no-dedup is for the deterministic tier only: a real-stack run always keeps the nodes' duplicate filter");
+    }
+    if (tier.equals("deterministic") && keep) {
+      throw new IllegalArgumentException("--keep is for the real-stack tier only: a deterministic run writes no member files");
+    }
     if (seed == null) {
       seed = System.nanoTime() & 0xffff_ffffL;
     }
@@ -77,7 +92,15 @@ final class Simulate implements Callable<Integer> {
         r = ProtocolSimulation.run(s, ProtocolSimulation.Options.defaults().withDedup(dedup));
       } else {
         Path dir = Files.createTempDirectory("ferry-chaos-" + s + "-");
-        r = ChaosReport.of(scenario, scenarioFile, s, ChaosRun.run(scenario, s, dir));
+        try {
+          r = ChaosReport.of(scenario, scenarioFile, s, ChaosRun.run(scenario, s, dir));
+        } finally {
+          if (keep) {
+            System.out.printf("seed %d: member files kept in %s%n", s, dir.toAbsolutePath());
+          } else {
+            deleteTree(dir);
+          }
+        }
       }
       reports.add(r);
       ReportWriter.Written w = ReportWriter.write(r, out);
@@ -95,5 +118,17 @@ final class Simulate implements Callable<Integer> {
       System.out.printf("%d runs, %d failed; summary %s%n", runs, failed, summary.html());
     }
     return failed == 0 ? 0 : 1;
+  }
+
+  /** Deletes a run's directory, deepest entries first; a file that cannot be deleted is named, not hidden. */
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 }

@@ -1,10 +1,14 @@
 package io.ferry.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Argument handling, help and version: every demo invocation here must fail before the demo starts. */
 class MainTest {
@@ -110,5 +114,27 @@ class MainTest {
     assertUsageError(CliRun.of("simulate", "--tier", "chaos"), "--tier must be deterministic or real-stack, got chaos");
     assertUsageError(CliRun.of("simulate", "--tier", "real-stack"), "needs --scenario FILE");
     assertUsageError(CliRun.of("simulate", "--runs", "0"), "--runs must be between 1 and");
+  }
+
+  @Test
+  void simulateRefusesAFlagOfTheOtherTier() {
+    assertUsageError(CliRun.of("simulate", "--scenario", "config/scenarios/mixed-chaos.conf", "--no-dedup"),
+        "--no-dedup is for the deterministic tier only");
+    assertUsageError(CliRun.of("simulate", "--tier", "real-stack", "--scenario", "config/scenarios/mixed-chaos.conf", "--no-dedup"),
+        "--no-dedup is for the deterministic tier only");
+    assertUsageError(CliRun.of("simulate", "--keep"), "--keep is for the real-stack tier only");
+    assertUsageError(CliRun.of("simulate", "--tier", "deterministic", "--keep", "--seed", "3"), "--keep is for the real-stack tier only");
+  }
+
+  @Test
+  void aRunsDirectoryIsDeletedWholeAndAMissingOneIsNoError(@TempDir Path tmp) throws Exception {
+    Path run = tmp.resolve("ferry-chaos-7-x");
+    Files.createDirectories(run.resolve("data").resolve("store"));
+    Files.writeString(run.resolve("archive.jsonl"), "{}\n");
+    Files.writeString(run.resolve("data").resolve("store").resolve("segment-0"), "blocks");
+    Simulate.deleteTree(run);
+    assertFalse(Files.exists(run), "the run's directory and everything in it are gone");
+    assertTrue(Files.exists(tmp), "only the run's directory is deleted");
+    Simulate.deleteTree(run);
   }
 }

@@ -49,7 +49,7 @@ public final class LocalCluster implements AutoCloseable {
     try {
       boolean first = true;
       for (Map.Entry<String, String> e : sites.entrySet()) {
-        cluster.startMember(e.getKey(), e.getValue(), first);
+        cluster.startMember(e.getKey(), e.getValue(), ConfigFactory.empty(), first);
         first = false;
       }
       cluster.awaitAllUp(timeout);
@@ -68,10 +68,18 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Starts another member at {@code site} (e.g. a replacement for a crashed one). */
   public FerryNode startMember(String site, String tier) {
-    return startMember(site, tier, false);
+    return startMember(site, tier, ConfigFactory.empty(), false);
   }
 
-  private FerryNode startMember(String site, String tier, boolean isSeed) {
+  /**
+   * Starts another member whose settings differ from the cluster's by {@code extra} (e.g. a test
+   * that held the background copy off releases it in the replacement of a crashed member).
+   */
+  public FerryNode startMember(String site, String tier, Config extra) {
+    return startMember(site, tier, extra, false);
+  }
+
+  private FerryNode startMember(String site, String tier, Config extra, boolean isSeed) {
     int port = isSeed ? Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) : 0;
     // A later member joins through every live member, so it can join after the first seed died.
     List<String> seeds = new ArrayList<>();
@@ -90,7 +98,7 @@ public final class LocalCluster implements AutoCloseable {
     if (!overrides.hasPath("ferry.http.port")) {
       m.put("ferry.http.port", isSeed ? seedHttpPort : 0); // every member of this JVM binds its own endpoint
     }
-    FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(overrides));
+    FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(extra).withFallback(overrides));
     synchronized (members) {
       members.add(node);
     }

@@ -82,8 +82,16 @@ public final class Ext4Images {
 
   public record Result(int exit, String output) {}
 
+  /** Runs a command and returns its exit code and output, whatever the exit code. */
   public static Result exec(List<String> cmd, int timeoutSeconds) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true).start();
+    Process p;
+    try {
+      p = new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      // The one thing this class needs from the machine: say which package brings the tool.
+      throw new IOException(cmd.get(0) + " could not be started (" + e.getMessage() + "): mkfs.ext4 comes with e2fsprogs, "
+          + "qemu-img and qemu-io with qemu-utils, nbdinfo and nbdcopy with libnbd-bin", e);
+    }
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();

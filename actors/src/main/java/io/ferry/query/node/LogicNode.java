@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
+import java.util.function.LongSupplier;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -185,12 +186,20 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   }
 
   public static Behavior<Command> create(String entityId, NodeSettings settings, Peers peers) {
+    return create(entityId, settings, peers, System::nanoTime);
+  }
+
+  /**
+   * As above, with the clock the pull timeout, long poll and pacing are measured on: tests pass
+   * the clock of Pekko's ManualTime scheduler, so that no outcome depends on the machine's speed.
+   */
+  static Behavior<Command> create(String entityId, NodeSettings settings, Peers peers, LongSupplier nanoClock) {
     return Behaviors.withTimers(
         timers ->
             Behaviors.setup(
                 ctx -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tick());
-                  return new LogicNode(entityId, settings, peers, ctx, timers);
+                  return new LogicNode(entityId, settings, peers, ctx, timers, nanoClock);
                 }));
   }
 
@@ -198,6 +207,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private final NodeSettings settings;
   private final Peers peers;
   private final ActorContext<Command> ctx;
+  private final LongSupplier nanoClock;
   private final long pullTimeoutNanos;
   private final long longPollNanos;
   /** Pulls this node has sent and not yet had answered, by upstream: the send time in nanos. */
@@ -212,12 +222,14 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   private record HeldPull(Pull pull, long sinceNanos) {}
 
-  private LogicNode(String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+  private LogicNode(
+      String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers, LongSupplier nanoClock) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId));
     this.entityId = entityId;
     this.settings = settings;
     this.peers = peers;
     this.ctx = ctx;
+    this.nanoClock = nanoClock;
     this.meters = NodeMeters.create(FerryMetrics.get(ctx.getSystem()).registry(), entityId);
     this.pullTimeoutNanos = settings.pullTimeout().toNanos();
     this.longPollNanos = settings.longPoll().toNanos();
@@ -328,7 +340,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none(); // holding the pull would answer it empty, as if the node were alive
     }
     if (!answer(state, pull)) {
-      heldPulls.put(pull.consumer(), new HeldPull(pull, System.nanoTime()));
+      heldPulls.put(pull.consumer(), new HeldPull(pull, nanoClock.getAsLong()));
     }
     // The pull may have acknowledged rows, making room for more input.
     drive(state);
@@ -364,7 +376,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (batch.from() == state.inputAnchor(batch.upstream())) {
       Long sent = pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
       if (sent != null) {
-        meters.pulled(System.nanoTime() - sent);
+        meters.pulled(nanoClock.getAsLong() - sent);
       }
     }
     if (event.isEmpty()) {
@@ -392,7 +404,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private int paceBudget(NodeState state) {
     int max = settings.batchRowsMax();
     if (state.spec().op() instanceof OperatorSpec.Generate g && g.ratePerSecond() > 0) {
-      long now = System.nanoTime();
+      long now = nanoClock.getAsLong();
       if (paceStartNanos < 0) {
         paceStartNanos = now;
       }
@@ -539,7 +551,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (!state.configured()) {
       return Effect().none();
     }
-    long now = System.nanoTime();
+    long now = nanoClock.getAsLong();
     // Answer held pulls that waited a full long poll, so consumers know this node is alive.
     heldPulls.values().removeIf(
         h -> {
@@ -571,7 +583,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       }
       return;
     }
-    long now = System.nanoTime();
+    long now = nanoClock.getAsLong();
     for (NodeId upstream : state.openInputs()) {
       if (pullsInFlight.containsKey(upstream)) {
         continue;

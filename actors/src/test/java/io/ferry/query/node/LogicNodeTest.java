@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -25,16 +24,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.persistence.testkit.SnapshotMeta;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
+import org.apache.pekko.testkit.ExplicitlyTriggeredScheduler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,7 +46,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The {@link LogicNode} actor shell: what it persists for batches, how it pulls, retries and
  * answers long polls, and that it recovers from its journal and snapshots. A test probe stands in
- * for the upstream node, another for the downstream consumer.
+ * for the upstream node, another for the downstream consumer. Time is Pekko's ManualTime: timers
+ * fire, and the node's clock moves, only when a test lets time pass, so no outcome depends on how
+ * fast the machine runs the test.
  */
 class LogicNodeTest {
 
@@ -57,6 +63,7 @@ class LogicNodeTest {
                 tick = 20ms
               }
               """)
+          .withFallback(ManualTime.config())
           .withFallback(EventSourcedBehaviorTestKit.config())
           .withFallback(ConfigFactory.load())
           .resolve();
@@ -68,11 +75,17 @@ class LogicNodeTest {
 
   static ActorTestKit testKit;
   static NodeSettings settings;
+  static ManualTime manualTime;
+  /** The manual scheduler's time in nanos: the clock the nodes measure timeouts on. */
+  static LongSupplier clock;
 
   @BeforeAll
   static void start() {
     testKit = ActorTestKit.create(CONFIG);
     settings = NodeSettings.from(testKit.system().settings().config());
+    manualTime = ManualTime.get(testKit.system());
+    ExplicitlyTriggeredScheduler scheduler = (ExplicitlyTriggeredScheduler) Adapter.toClassic(testKit.system()).scheduler();
+    clock = () -> TimeUnit.MILLISECONDS.toNanos(scheduler.currentTimeMs());
   }
 
   @AfterAll
@@ -126,7 +139,7 @@ class LogicNodeTest {
       NodeSpec spec, NodeSettings nodeSettings, TestProbe<Command> upstream, TestProbe<Command> downstream) {
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
-        LogicNode.create(LogicNode.entityId(spec.query(), spec.id()), nodeSettings, peers(spec, upstream, downstream)),
+        LogicNode.create(LogicNode.entityId(spec.query(), spec.id()), nodeSettings, peers(spec, upstream, downstream), clock),
         verifyAll());
   }
 
@@ -138,45 +151,11 @@ class LogicNodeTest {
     return LogicNode.TYPE_KEY.name() + "|" + LogicNode.entityId(spec.query(), spec.id());
   }
 
-  /**
-   * The node's next pull after {@code after}. Pulls for lower anchors are retries of pulls sent
-   * before the batch that moved the anchor arrived (a slow test can cross the pull timeout), so they
-   * are skipped; any other message fails.
-   */
+  /** The node's next message to {@code upstream}, which must be the pull after {@code after}. */
   static Pull expectPull(TestProbe<Command> upstream, long after) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-      Command c = upstream.receiveMessage(left);
-      Pull pull = assertInstanceOf(Pull.class, c);
-      if (pull.after() == after) {
-        return pull;
-      }
-      if (pull.after() > after) {
-        fail("expected a pull after " + after + ", got " + pull);
-      }
-    }
-  }
-
-  /**
-   * {@link #settings} with a pull timeout or long poll that cannot run out during a test: for tests
-   * whose outcome must not depend on how fast a loaded machine runs them.
-   */
-  static NodeSettings never(boolean pullTimeout, boolean longPoll) {
-    Duration never = Duration.ofHours(1);
-    // The pull timeout must exceed the long poll (NodeSettings checks it).
-    return new NodeSettings(
-        settings.batchRowsMax(),
-        settings.retainRowsMax(),
-        longPoll ? never.multipliedBy(2) : pullTimeout ? never : settings.pullTimeout(),
-        longPoll ? never : settings.longPoll(),
-        settings.tick(),
-        settings.snapshotEvery());
-  }
-
-  /** Milliseconds since {@code startNanos}. */
-  static long millisSince(long startNanos) {
-    return Duration.ofNanos(System.nanoTime() - startNanos).toMillis();
+    Pull pull = assertInstanceOf(Pull.class, upstream.receiveMessage(WAIT));
+    assertEquals(after, pull.after(), () -> "expected a pull after " + after + ", got " + pull);
+    return pull;
   }
 
   /** Starts the node and answers its first pull. */
@@ -189,8 +168,6 @@ class LogicNodeTest {
   void startPersistsConfiguredAndPullsFromTheStart() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
-    // No pull retry can come, so any second pull would be the repeated Start's.
-    NodeSettings settings = never(true, false);
     var node = node(f, settings, upstream);
 
     var result = node.runCommand(new LogicNode.Start(f, "d1"));
@@ -203,7 +180,8 @@ class LogicNodeTest {
     assertEquals(settings.batchRowsMax(), pull.max());
 
     assertTrue(node.runCommand(new LogicNode.Start(f, "d1")).hasNoEvents(), "Start is idempotent");
-    upstream.expectNoMessage(Duration.ofMillis(100));
+    // Up to the pull timeout, no retry can come: a second pull would be the repeated Start's.
+    manualTime.expectNoMessageFor(settings.pullTimeout(), upstream);
   }
 
   @Test
@@ -259,12 +237,12 @@ class LogicNodeTest {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
-    // The long poll cannot run out: only new output can answer the held pull.
-    var node = node(f, never(false, true), upstream);
+    var node = node(f, settings, upstream);
     started(node, f, upstream);
 
     node.runCommand(new Pull("d1", "out", 0, 100, consumer.ref()));
-    consumer.expectNoMessage(Duration.ofMillis(100));
+    // Short of the long poll: only new output can answer the held pull.
+    manualTime.expectNoMessageFor(settings.longPoll().minus(settings.tick()), consumer);
     List<Row> in = rows(0, 4);
     node.runCommand(new Batch("d1", SRC, 0, in, 4, false));
 
@@ -280,29 +258,25 @@ class LogicNodeTest {
     started(node, f, upstream);
     node.runCommand(new Batch("d1", SRC, 0, rows(0, 4), 4, false));
 
-    long beforePull = System.nanoTime();
     node.runCommand(new Pull("d1", "out", 2, 100, consumer.ref()));
 
+    // Held for the whole long poll (the tick that sees it run out answers), not a tick less.
+    manualTime.expectNoMessageFor(settings.longPoll().minus(settings.tick()), consumer);
+    manualTime.timePasses(settings.tick());
     consumer.expectMessage(WAIT, new Batch("d1", F, 2, List.of(), 2, false));
-    long heldMs = millisSince(beforePull);
-    assertTrue(heldMs >= settings.longPoll().toMillis(), "answered empty after " + heldMs + " ms, before the long poll ran out");
   }
 
   @Test
   void lostPullIsSentAgainAfterThePullTimeout() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
-    long beforeStart = System.nanoTime();
     var node = node(f, settings, upstream);
     Pull first = started(node, f, upstream);
 
-    // No answer: the pull was lost. The same pull again, not before the timeout (the scheduler
-    // never runs a timer early; measured from before the first pull was sent, so a slow test
-    // cannot make it look early).
-    Command again = upstream.receiveMessage(WAIT);
-    long waitedMs = millisSince(beforeStart);
-    assertEquals(first, again);
-    assertTrue(waitedMs >= settings.pullTimeout().toMillis(), "retried after " + waitedMs + " ms");
+    // No answer: the pull was lost. Not sent again up to the pull timeout; the first tick past it does.
+    manualTime.expectNoMessageFor(settings.pullTimeout(), upstream);
+    manualTime.timePasses(settings.tick());
+    assertEquals(first, upstream.receiveMessage(WAIT));
 
     node.runCommand(new Batch("d1", SRC, 0, rows(0, 2), 2, false));
     expectPull(upstream, 2);
@@ -312,8 +286,8 @@ class LogicNodeTest {
   void emptyAnswerToALongPollMakesTheNodePullAgainAtOnce() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();
-    // The pull timeout cannot run out: the next pull can only be the answer to the empty batch.
-    var node = node(f, never(true, false), upstream);
+    // No time passes, so the pull timeout cannot run out: the next pull can only be the answer to the empty batch.
+    var node = node(f, settings, upstream);
     started(node, f, upstream);
 
     assertTrue(node.runCommand(new Batch("d1", SRC, 0, List.of(), 0, false)).hasNoEvents());
@@ -337,7 +311,7 @@ class LogicNodeTest {
     assertTrue(end.upstreamDone());
     assertTrue(end.outputDone());
     // Past the pull timeout: no retry either, the upstream has ended.
-    upstream.expectNoMessage(Duration.ofMillis(500));
+    manualTime.expectNoMessageFor(settings.pullTimeout().multipliedBy(2), upstream);
     node.runCommand(new Pull("d1", "out", 2, 100, consumer.ref()));
     consumer.expectMessage(WAIT, new Batch("d1", F, 2, List.of(), 2, true));
   }
@@ -355,7 +329,7 @@ class LogicNodeTest {
     node.runCommand(new Batch("d1", SRC, 0, rows(0, 8), 8, false)); // 4 rows retained: full
 
     // Longer than the pull timeout, so not even a retry goes out while the log is full.
-    upstream.expectNoMessage(Duration.ofMillis(500));
+    manualTime.expectNoMessageFor(settings.pullTimeout().multipliedBy(2), upstream);
     node.runCommand(new Pull("d1", "out", 3, 100, consumer.ref()));
     consumer.expectMessageClass(Batch.class, WAIT);
     expectPull(upstream, 8);
@@ -428,7 +402,7 @@ class LogicNodeTest {
     assertEquals(latest.outputBase(), recovered.outputBase());
     node.runCommand(new Pull("d1", "out", 4, 100, consumer.ref()));
     consumer.expectMessage(WAIT, new Batch("d1", F, 4, kept(in).subList(4, 10), 10, false));
-    upstream.expectNoMessage(Duration.ofMillis(100));
+    manualTime.expectNoMessageFor(settings.pullTimeout(), upstream);
   }
 
   /** Retention deleted the first events: recovery cannot have come from the journal alone. */
@@ -565,6 +539,7 @@ class LogicNodeTest {
     node.runCommand(new LogicNode.Start(src, "d1"));
 
     consumer.awaitAssert(WAIT, () -> {
+      manualTime.timePasses(settings.tick()); // a read that found nothing yet tries again on the next tick
       assertTrue(node.getState().outputDone());
       return null;
     });
@@ -576,7 +551,7 @@ class LogicNodeTest {
     assertEquals(10, rows.next());
     node.runCommand(new Pull("d1", "f", 10, 100, consumer.ref()));
     consumer.expectMessage(WAIT, new Batch("d1", SRC, 10, List.of(), 10, true));
-    nobody.expectNoMessage(Duration.ofMillis(100));
+    manualTime.expectNoMessageFor(settings.pullTimeout().multipliedBy(2), nobody);
   }
 
   @Test
@@ -620,7 +595,7 @@ class LogicNodeTest {
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
     String entityId = LogicNode.entityId(f.query(), f.id());
-    ActorRef<Command> node = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe())));
+    ActorRef<Command> node = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe()), clock));
     node.tell(new LogicNode.Start(f, "d1"));
     expectPull(upstream, 0);
 
@@ -630,14 +605,13 @@ class LogicNodeTest {
     List<Object> events = PersistenceTestKit.create(testKit.system()).persistedInStorage(persistenceId(f));
     assertEquals(new NodeEvent.Retired("d1"), events.get(events.size() - 1));
 
-    ActorRef<Command> again = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe())));
+    ActorRef<Command> again = testKit.spawn(LogicNode.create(entityId, settings, peers(f, upstream, testKit.createTestProbe()), clock));
     again.tell(new LogicNode.Pull("d1", "out", 0, 100, consumer.ref()));
     TestProbe<LogicNode.NodeStatus> status = testKit.createTestProbe();
     again.tell(new LogicNode.GetStatus(status.ref()));
     assertTrue(status.receiveMessage(WAIT).configured());
     // Longer than the pull timeout and the long poll: a retired node neither pulls nor serves.
-    upstream.expectNoMessage(Duration.ofMillis(500));
-    consumer.expectNoMessage(Duration.ofMillis(10));
+    manualTime.expectNoMessageFor(settings.pullTimeout().plus(settings.longPoll()), upstream, consumer);
     testKit.stop(again);
   }
 

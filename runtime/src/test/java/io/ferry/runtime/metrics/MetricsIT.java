@@ -17,6 +17,8 @@ import io.ferry.query.NodeId;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.runtime.LocalCluster;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import io.ferry.transport.nbd.NbdClient;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,6 +38,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * before the background copy reaches it. The Prometheus text must hold the node timers, the
  * migration's step timers, the on-demand fetch timer and the block counters, with values above 0.
  */
+@ExtendWith(SeedExtension.class)
 class MetricsIT {
 
   private static final int BLOCK = 64 * 1024;
@@ -90,9 +94,8 @@ class MetricsIT {
   }
 
   @Test
-  void metricsShowNodesMigrationsAndBlockFetches() throws Exception {
-    long seed = Long.getLong("ferry.seed", System.nanoTime());
-    System.out.println("MetricsIT seed " + seed + " (replay with -Dferry.seed=" + seed + ")");
+  void metricsShowNodesMigrationsAndBlockFetches(Seed testSeed) throws Exception {
+    long seed = testSeed.value();
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");

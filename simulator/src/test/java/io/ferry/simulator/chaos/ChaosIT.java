@@ -4,25 +4,33 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.simulator.report.ReportWriter;
 import io.ferry.simulator.report.RunReport;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Short real-stack chaos runs: real members on loopback, the sample query and volume migrations
  * (over an emulated WAN), seeded moves, crashes of query members, frontends and backends, and site
  * partitions. Every checker must pass; each run writes its JSON and HTML report under
- * target/simulations. {@code -Dferry.chaos.runs=K} (the soak profile raises it) and
- * {@code -Dferry.seed=N} (replay from N) choose the seeds.
+ * target/simulations. The runs take seeds N, N+1, ... from SeedExtension's seed: a fresh base each
+ * time, printed with its {@code -Dferry.seed} when the test fails (which replays the whole sweep);
+ * each failing run also prints the {@code ferry simulate} command that replays it alone.
+ * {@code -Dferry.chaos.runs=K} (the soak profile raises it) sets how many.
  */
+@ExtendWith(SeedExtension.class)
 class ChaosIT {
 
   @Test
-  void seededChaosRunsKeepEveryInvariant() throws Exception {
+  void seededChaosRunsKeepEveryInvariant(Seed base) throws Exception {
     int runs = Integer.getInteger("ferry.chaos.runs", 5);
-    long first = Long.getLong("ferry.seed", 1L);
+    // Non-negative and 32-bit like the seeds ferry simulate draws, so every replay command reads plainly;
+    // the same -Dferry.seed always gives the same base.
+    long first = base.value() & 0xffff_ffffL;
     Path out = Path.of("target", "simulations");
     Files.createDirectories(out);
     Path root = Path.of("..", "config", "scenarios");

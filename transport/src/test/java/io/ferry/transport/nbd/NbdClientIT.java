@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import io.ferry.transport.shaping.LinkProfile;
 import io.ferry.transport.shaping.TcpLinkEmulator;
 import java.io.IOException;
@@ -16,13 +18,23 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(SeedExtension.class)
 class NbdClientIT {
 
-    private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
+    /** The class's seed; SeedExtension prints it with its replay option when a test fails. */
+    private static long seed;
+
+    @BeforeAll
+    static void drawSeed(Seed classSeed) {
+        seed = classSeed.value();
+    }
+
     private static final int SIZE = 1 << 20;
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
@@ -37,7 +49,7 @@ class NbdClientIT {
     @BeforeEach
     void setUp() throws IOException {
         original = new byte[SIZE];
-        new Random(SEED).nextBytes(original);
+        new Random(seed).nextBytes(original);
         file = dir.resolve("disk.img");
         Files.write(file, original);
         export = FileExport.open("disk", file, false);
@@ -57,23 +69,23 @@ class NbdClientIT {
 
     @Test
     void readsWritesAndFlushesThroughARealServer() throws Exception {
-        Random random = new Random(SEED + 1);
+        Random random = new Random(seed + 1);
         byte[] data = new byte[100_000];
         random.nextBytes(data);
         long offset = 12_345;
         try (NbdClient client = NbdClient.connect("127.0.0.1", server.port(), "disk", TIMEOUT)) {
             assertEquals(SIZE, client.sizeBytes());
-            assertArrayEquals(Arrays.copyOfRange(original, 0, 4096), client.read(0, 4096), "seed=" + SEED);
-            assertArrayEquals(Arrays.copyOfRange(original, SIZE - 7, SIZE), client.read(SIZE - 7, 7), "seed=" + SEED);
-            assertArrayEquals(original, client.read(0, SIZE), "whole export, seed=" + SEED);
+            assertArrayEquals(Arrays.copyOfRange(original, 0, 4096), client.read(0, 4096), "seed=" + seed);
+            assertArrayEquals(Arrays.copyOfRange(original, SIZE - 7, SIZE), client.read(SIZE - 7, 7), "seed=" + seed);
+            assertArrayEquals(original, client.read(0, SIZE), "whole export, seed=" + seed);
 
             client.write(offset, data);
-            assertArrayEquals(data, client.read(offset, data.length), "read back after write, seed=" + SEED);
+            assertArrayEquals(data, client.read(offset, data.length), "read back after write, seed=" + seed);
             client.flush();
         }
         byte[] expected = original.clone();
         System.arraycopy(data, 0, expected, (int) offset, data.length);
-        assertArrayEquals(expected, Files.readAllBytes(file), "file after flush, seed=" + SEED);
+        assertArrayEquals(expected, Files.readAllBytes(file), "file after flush, seed=" + seed);
         awaitNoConnections();
     }
 
@@ -82,10 +94,10 @@ class NbdClientIT {
     void worksThroughTheTcpLinkEmulator() throws Exception {
         Duration delay = Duration.ofMillis(20);
         try (TcpLinkEmulator link = TcpLinkEmulator.start("127.0.0.1", server.address(),
-                new LinkProfile(delay, 100_000_000, 0.0, 0, SEED));
+                new LinkProfile(delay, 100_000_000, 0.0, 0, seed));
              NbdClient client = NbdClient.connect("127.0.0.1", link.port(), "disk", TIMEOUT)) {
             long start = System.nanoTime();
-            assertArrayEquals(Arrays.copyOfRange(original, 4096, 8192), client.read(4096, 4096), "seed=" + SEED);
+            assertArrayEquals(Arrays.copyOfRange(original, 4096, 8192), client.read(4096, 4096), "seed=" + seed);
             long elapsedMs = Duration.ofNanos(System.nanoTime() - start).toMillis();
             assertTrue(elapsedMs >= 2 * delay.toMillis(), "read took " + elapsedMs + " ms");
             assertEquals(SIZE, client.sizeBytes());
@@ -109,7 +121,7 @@ class NbdClientIT {
                     read.getMessage());
             IOException write = assertThrows(IOException.class, () -> client.write(SIZE, new byte[1]));
             assertTrue(write.getMessage().contains("ENOSPC"), write.getMessage());
-            assertArrayEquals(Arrays.copyOfRange(original, 0, 10), client.read(0, 10), "seed=" + SEED);
+            assertArrayEquals(Arrays.copyOfRange(original, 0, 10), client.read(0, 10), "seed=" + seed);
         }
     }
 
@@ -118,7 +130,7 @@ class NbdClientIT {
         try (NbdClient client = NbdClient.connect("127.0.0.1", server.port(), "disk", TIMEOUT)) {
             assertThrows(IllegalArgumentException.class, () -> client.read(0, NbdClient.REQUEST_BYTES_MAX + 1));
             assertThrows(IllegalArgumentException.class, () -> client.read(-1, 1));
-            assertArrayEquals(Arrays.copyOfRange(original, 0, 10), client.read(0, 10), "seed=" + SEED);
+            assertArrayEquals(Arrays.copyOfRange(original, 0, 10), client.read(0, 10), "seed=" + seed);
         }
     }
 

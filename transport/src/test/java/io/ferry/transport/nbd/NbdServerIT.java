@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -21,15 +23,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The server against real NBD clients (qemu-img, qemu-io, nbdinfo, nbdcopy, nbdsh when present),
  * serving a real ext4 image built with mkfs.ext4 from files this test writes.
  */
+@ExtendWith(SeedExtension.class)
 class NbdServerIT {
 
-    private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
+    /** The class's seed; SeedExtension prints it with its replay option when a test fails. */
+    private static long seed;
     private static final long IMAGE_BYTES = 64L << 20;
     private static final long PROCESS_TIMEOUT_SECONDS = 120;
 
@@ -42,13 +47,13 @@ class NbdServerIT {
     private static NbdServer server;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        System.out.println("seed=" + SEED);
+    static void setUp(Seed classSeed) throws Exception {
+        seed = classSeed.value();
         for (String tool : List.of("/usr/bin/qemu-img", "/usr/bin/qemu-io", "/usr/bin/nbdinfo", "/usr/bin/nbdcopy")) {
             assertTrue(Files.isExecutable(Path.of(tool)), tool + " is needed by this test (qemu-utils, libnbd-bin)");
         }
         Path content = Files.createDirectories(dir.resolve("content"));
-        Random random = new Random(SEED);
+        Random random = new Random(seed);
         long written = 0;
         for (int i = 0; written < 24L << 20; i++) {
             byte[] data = new byte[1 + random.nextInt(3 << 20)];
@@ -56,7 +61,7 @@ class NbdServerIT {
             Files.write(content.resolve("file-" + i + ".bin"), data);
             written += data.length;
         }
-        Files.writeString(content.resolve("README.txt"), "ferry nbd test, seed " + SEED + "\n");
+        Files.writeString(content.resolve("README.txt"), "ferry nbd test, seed " + seed + "\n");
         image = dir.resolve("source.img");
         run(List.of("mkfs.ext4", "-q", "-d", content.toString(), image.toString(), "64M"));
         assertEquals(IMAGE_BYTES, Files.size(image));
@@ -64,7 +69,7 @@ class NbdServerIT {
         FileExport ext4 = FileExport.open("ext4", image, true);
         closeables.add(ext4);
         exports.put("ext4", ext4);
-        exports.put("slow", new DelayedExport("slow", ext4, SEED, 5));
+        exports.put("slow", new DelayedExport("slow", ext4, seed, 5));
         for (String name : List.of("rw-qemu", "rw-copy")) {
             Path file = dir.resolve(name + ".img");
             try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
@@ -103,7 +108,7 @@ class NbdServerIT {
             throw new AssertionError(command + " did not finish in " + PROCESS_TIMEOUT_SECONDS + " s");
         }
         String text = new String(output, StandardCharsets.UTF_8);
-        assertEquals(0, process.exitValue(), command + " failed, seed=" + SEED + ":\n" + text);
+        assertEquals(0, process.exitValue(), command + " failed, seed=" + seed + ":\n" + text);
         return text;
     }
 
@@ -121,7 +126,7 @@ class NbdServerIT {
         for (String export : List.of("ext4", "slow")) {
             Path copy = dir.resolve("copy-" + export + ".img");
             run(List.of("nbdcopy", uri(export), copy.toString()));
-            assertTrue(Arrays.equals(expected, Files.readAllBytes(copy)), export + " copy differs, seed=" + SEED);
+            assertTrue(Arrays.equals(expected, Files.readAllBytes(copy)), export + " copy differs, seed=" + seed);
         }
     }
 
@@ -168,7 +173,7 @@ class NbdServerIT {
     void nbdcopyIntoAWritableExport() throws Exception {
         run(List.of("nbdcopy", image.toString(), uri("rw-copy")));
         assertTrue(Arrays.equals(Files.readAllBytes(image), Files.readAllBytes(dir.resolve("rw-copy.img"))),
-                "copy into the export differs, seed=" + SEED);
+                "copy into the export differs, seed=" + seed);
         String output = run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", image.toString(), uri("rw-copy")));
         assertTrue(output.contains("Images are identical"), output);
     }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -23,12 +25,22 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+@ExtendWith(SeedExtension.class)
 class NbdServerProtocolIT {
 
-    private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
+    /** The class's seed; SeedExtension prints it with its replay option when a test fails. */
+    private static long seed;
+
+    @BeforeAll
+    static void drawSeed(Seed classSeed) {
+        seed = classSeed.value();
+    }
+
     private static final int SIZE = 1 << 20;
 
     @TempDir
@@ -62,8 +74,8 @@ class NbdServerProtocolIT {
 
     private MemoryExport memory(String name, boolean readOnly, int delayMicrosMax) {
         byte[] bytes = new byte[SIZE];
-        new Random(SEED).nextBytes(bytes);
-        MemoryExport export = new MemoryExport(name, bytes, readOnly, SEED, delayMicrosMax);
+        new Random(seed).nextBytes(bytes);
+        MemoryExport export = new MemoryExport(name, bytes, readOnly, seed, delayMicrosMax);
         exports.put(name, export);
         closeables.add(export);
         return export;
@@ -91,10 +103,10 @@ class NbdServerProtocolIT {
 
     @Test
     void fileExportRoundTripWithSimpleReplies() throws Exception {
-        System.out.println("seed=" + SEED);
+        System.out.println("seed=" + seed);
         Path file = dir.resolve("disk.img");
         byte[] content = new byte[SIZE];
-        new Random(SEED).nextBytes(content);
+        new Random(seed).nextBytes(content);
         Files.write(file, content);
         exports.put("vol-1", closing(FileExport.open("vol-1", file, false)));
         start();
@@ -158,10 +170,10 @@ class NbdServerProtocolIT {
 
     @Test
     void pipelinedRequestsAreAnsweredOutOfOrderAndCorrectly() throws Exception {
-        System.out.println("seed=" + SEED);
+        System.out.println("seed=" + seed);
         MemoryExport export = memory("vol-1", false, 5_000);
         start();
-        Random random = new Random(SEED);
+        Random random = new Random(seed);
         for (boolean structured : new boolean[] {false, true}) {
             try (NbdTestClient client = closing(NbdTestClient.open(server.port(), "vol-1", structured, false))) {
                 byte[] expected = export.bytes();
@@ -190,11 +202,11 @@ class NbdServerProtocolIT {
                     int c = (int) reply.cookie();
                     outOfOrder |= c < previous;
                     previous = c;
-                    assertEquals(0, reply.error(), "seed=" + SEED);
+                    assertEquals(0, reply.error(), "seed=" + seed);
                     assertArrayEquals(Arrays.copyOfRange(expected, (int) offsets[c], (int) offsets[c] + lengths[c]),
-                            reply.data(), "seed=" + SEED + " cookie=" + c);
+                            reply.data(), "seed=" + seed + " cookie=" + c);
                 }
-                assertTrue(outOfOrder, "replies came back in request order; seed=" + SEED);
+                assertTrue(outOfOrder, "replies came back in request order; seed=" + seed);
                 assertArrayEquals(expected, export.bytes());
             }
         }

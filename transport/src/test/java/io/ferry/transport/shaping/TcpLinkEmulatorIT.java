@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,11 +20,20 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(SeedExtension.class)
 class TcpLinkEmulatorIT {
     private static final String HOST = "127.0.0.1";
-    private static final long SEED = Long.getLong("ferry.seed", System.nanoTime());
+    /** The class's seed; SeedExtension prints it with its replay option when a test fails. */
+    private static long seed;
+
+    @BeforeAll
+    static void drawSeed(Seed classSeed) {
+        seed = classSeed.value();
+    }
 
     /** Accepts one connection and hands it to {@code body} on a thread of its own; the server closes after. */
     private static CompletableFuture<Long> serveOnce(ServerSocket server, SocketBody body) {
@@ -115,14 +126,14 @@ class TcpLinkEmulatorIT {
     void pacesAtTheBandwidth() throws Exception {
         int bytes = 4 << 20;
         byte[] data = new byte[bytes];
-        new Random(SEED).nextBytes(data);
+        new Random(seed).nextBytes(data);
         try (ServerSocket far = new ServerSocket(0, 50, InetAddress.getByName(HOST));
              TcpLinkEmulator link = TcpLinkEmulator.start(HOST, (InetSocketAddress) far.getLocalSocketAddress(),
                  new LinkProfile(Duration.ofMillis(5), 40_000_000, 0.0, 0, 1))) {
             CompletableFuture<Long> received = serveOnce(far, s -> {
                 byte[] got = new byte[bytes];
                 readFully(s.getInputStream(), got);
-                assertArrayEquals(data, got, "bytes relayed intact, seed=" + SEED);
+                assertArrayEquals(data, got, "bytes relayed intact, seed=" + seed);
                 assertEquals(-1, s.getInputStream().read(), "end of stream relayed");
                 return System.nanoTime();
             });

@@ -1,6 +1,7 @@
 package io.ferry.testkit;
 
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -8,9 +9,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Apache Cassandra for tests, run by Ferry's {@code scripts/cassandra} (Cassandra 5.0 from
- * Maven Central's jars in a forked JVM), found in the working directory or above it: for tests run
- * inside a checkout of Ferry. Stop ends exactly the process the script started.
+ * A real Apache Cassandra for Ferry's own tests, run by the checkout's {@code scripts/cassandra}
+ * (Cassandra 5.0 from Maven Central's jars in a forked JVM), found in the working directory or
+ * above it. Test code (shared with the cli's ITs through testkit's test-jar), not public testkit:
+ * it only works inside a checkout of Ferry. Stop ends exactly the process the script started.
  */
 public final class CassandraServer {
 
@@ -70,18 +72,32 @@ public final class CassandraServer {
 
   /** A free port whose next port is free too (CQL and storage). */
   public static int freePortPair() throws IOException {
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int port;
-      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-        port = s.getLocalPort();
+    return freePortPair(() -> {
+      try (ServerSocket s = new ServerSocket(0)) {
+        return s.getLocalPort();
       }
-      try (java.net.ServerSocket s = new java.net.ServerSocket(port + 1)) {
+    });
+  }
+
+  /** The next free port the system hands out. */
+  interface PortSource {
+    int next() throws IOException;
+  }
+
+  /** The first port from {@code ports} whose next port is free too; 50 tries. */
+  static int freePortPair(PortSource ports) throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int port = ports.next();
+      if (port >= 65535) {
+        continue; // the last port has no next one
+      }
+      try (ServerSocket s = new ServerSocket(port + 1)) {
         return port;
       } catch (IOException taken) {
         // try another pair
       }
     }
-    throw new IOException("no two free adjacent ports on loopback");
+    throw new IOException("no two free adjacent ports on loopback in 50 tries");
   }
 
   /** The last 40 lines of a process's log, for failure messages. */
