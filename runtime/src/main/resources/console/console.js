@@ -12,6 +12,7 @@
   let snapshot = null;
   const history = []; // {at, nodes: {"query/node": {rate, backlog, latency}}}
   const moveTimes = new Map(); // migration id -> started at (ms), kept while in the history window
+  const openTables = new Set(); // titles of the plots whose table the user opened: kept open across redraws
 
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -365,13 +366,15 @@
       sw.style.background = PALETTE[i % PALETTE.length];
       return h('span', {}, sw, k.split('/')[1]);
     }));
+    const tableKey = (keys[0] || '').split('/')[0] + ' ' + title;
     const minMax = keys.map(k => {
       const vs = history.map(sm => sm.nodes[k] && sm.nodes[k][field]).filter(v => v !== undefined && v !== null);
       return vs.length ? [Math.min(...vs), Math.max(...vs)] : [null, null];
     });
-    const alt = h('details', {}, h('summary', {}, 'Table: ' + title),
+    const alt = h('details', { open: openTables.has(tableKey) }, h('summary', {}, 'Table: ' + title),
       table(title + ': now, lowest and highest in the window', ['Node', 'Now', 'Lowest', 'Highest'],
         keys.map((k, i) => [k.split('/')[1], num(latest[i], digits), num(minMax[i][0], digits), num(minMax[i][1], digits)])));
+    alt.addEventListener('toggle', () => { if (alt.open) openTables.add(tableKey); else openTables.delete(tableKey); });
     return h('figure', {}, h('figcaption', {}, title), svg, legend, alt);
   }
 
