@@ -7,6 +7,7 @@
   const HISTORY_MAX = 300; // samples kept for the plots: five minutes at one snapshot per second
   const OPTIONAL_POLL_MS = 5000;
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const FRAME_KINDS = ['zero', 'ref', 'lz4', 'raw']; // cheapest on the wire first
   const PALETTE = ['#0b5cad', '#b42318', '#137333', '#8a5a00', '#6f42c1', '#0e7490', '#be185d', '#4d7c0f'];
 
   let snapshot = null;
@@ -224,15 +225,17 @@
     }
     q.nodes.forEach(n => d(n.node, new Set()));
     const colW = 190, rowH = 54, top = 30;
-    const rows = Math.max(1, ...q.nodes.map(n => depth[n.node] + 1));
-    const slots = {};
+    // In each site's column, nodes go down by depth; two at one depth take the next rows, never one spot.
     const pos = {};
-    for (const n of q.nodes) {
+    const nextRow = {};
+    const ordered = [...q.nodes].sort((a, b) => depth[a.node] - depth[b.node] || a.node.localeCompare(b.node));
+    for (const n of ordered) {
       const col = Math.max(0, sites.indexOf(n.site));
-      const key = col + ':' + depth[n.node];
-      const k = slots[key] = (slots[key] || 0) + 1;
-      pos[n.node] = { x: col * colW + 15 + (k - 1) * 12, y: top + depth[n.node] * rowH + (k - 1) * 8 };
+      const row = Math.max(depth[n.node], nextRow[col] || 0);
+      nextRow[col] = row + 1;
+      pos[n.node] = { x: col * colW + 15, y: top + row * rowH };
     }
+    const rows = Math.max(1, ...Object.values(nextRow));
     const width = sites.length * colW + 10, height = top + rows * rowH + 10;
     const summary = q.nodes.map(n => n.node + ' at ' + n.site + ' (' + n.state + ')').join(', ');
     const svg = s('svg', { viewBox: '0 0 ' + width + ' ' + height, width, height, role: 'img', 'aria-label': 'Graph of query ' + q.query + ': ' + summary });
@@ -387,7 +390,7 @@
     replace('volumes', table('Volume migrations', ['Volume', 'From', 'To', 'Phase', 'Present', 'Bytes by frame kind', 'Rate', 'ETA', 'Fetched on demand', 'On-demand latency'],
       snapshot.volumes.map(v => [v.volume, v.from, v.to, h('td', { class: 'phase' }, v.phase + (v.error ? ': ' + v.error : '')),
         h('td', { class: 'percent' }, h('progress', { max: 100, value: v.percent.toFixed(1), 'aria-label': v.volume + ' present' }), ' ' + v.percent.toFixed(1) + ' %'),
-        Object.entries(v.bytesByKind).map(([k, b]) => k + ' ' + bytes(b)).join(', ') || '–',
+        FRAME_KINDS.filter(k => v.bytesByKind[k] !== undefined).map(k => k + ' ' + bytes(v.bytesByKind[k])).join(', ') || '–',
         bytes(v.rateBytesPerSecond) + '/s',
         v.etaSeconds === undefined || v.etaSeconds === null ? '–' : v.etaSeconds.toFixed(0) + ' s',
         num(v.onDemandBlocks),

@@ -15,6 +15,15 @@ import io.ferry.testkit.SampleQuery;
 import io.ferry.testkit.TestCluster;
 import io.ferry.testkit.seed.Seed;
 import io.ferry.testkit.seed.SeedExtension;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,7 +106,7 @@ class ConsoleBrowserIT {
             .site("cloud", Tier.CLOUD)
             .site("edge-a", Tier.EDGE)
             .site("edge-b", Tier.EDGE)
-            .config(ConfigFactory.parseString("ferry.blocks.emulate { one-way-delay = 2ms, bandwidth = \"12 Mbit\" }\nferry.blocks.link { rtt = 4ms, bandwidth = \"12 Mbit\" }"))
+            .config(ConfigFactory.parseString("ferry.console.clients-max = 2\nferry.blocks.emulate { one-way-delay = 2ms, bandwidth = \"12 Mbit\" }\nferry.blocks.link { rtt = 4ms, bandwidth = \"12 Mbit\" }"))
             .start()) {
       Deployment deployment = cluster.deploy(SampleQuery.graph(SampleQuery.QUERY, -1, 200, null), SampleQuery.placement(false));
       String query = deployment.query().value();
@@ -119,6 +128,8 @@ class ConsoleBrowserIT {
         assertEquals(sites, shownSites(js, "#queries g[data-node]", null), "sites in the drawn graph");
         assertEquals(List.of("cloud", "edge-a", "edge-b"), js.executeScript("return Array.from(document.querySelectorAll('#sites article')).map(e => e.dataset.site);"));
         wait.until(d -> js.executeScript("const r = document.querySelector(\"tr[data-node='src-a'] td:nth-of-type(7)\"); return r !== null && r.textContent !== '–';"));
+
+        streamsAreBounded(url);
 
         // Keyboard: arrow keys move between the views.
         WebElement topologyTab = driver.findElement(By.id("tab-topology"));
@@ -185,6 +196,34 @@ class ConsoleBrowserIT {
                 + " out[e.dataset.node] = arguments[1] ? e.querySelector(arguments[1]).textContent : e.dataset.site; } return out;",
             rows,
             siteCell);
+  }
+
+  /**
+   * The event stream as any client reads it: one snapshot event a second with the whole cluster;
+   * with the page's stream and this one open, a third client is refused (clients-max = 2).
+   */
+  private static void streamsAreBounded(String url) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest events = HttpRequest.newBuilder(URI.create(url + "/events")).timeout(Duration.ofSeconds(20)).build();
+    HttpResponse<java.io.InputStream> open = http.send(events, HttpResponse.BodyHandlers.ofInputStream());
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(open.body(), StandardCharsets.UTF_8))) {
+      assertEquals(200, open.statusCode());
+      assertTrue(open.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"), open.headers()::toString);
+      // One event: its lines up to a blank one, "field:value" each (the order of fields is free).
+      Map<String, String> event = new java.util.HashMap<>();
+      for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+        int colon = line.indexOf(':');
+        event.put(line.substring(0, colon), line.substring(colon + 1).strip());
+      }
+      assertEquals("snapshot", event.get("event"), event::toString);
+      String data = event.get("data");
+      JsonNode snapshot = new ObjectMapper().readTree(data);
+      assertEquals(3, snapshot.path("members").size(), data);
+      assertEquals(1, snapshot.path("queries").size(), data);
+      HttpResponse<String> third = http.send(events, HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, third.statusCode(), third.body());
+      assertTrue(third.body().contains("ferry.console.clients-max"), third.body());
+    }
   }
 
   private static Map<String, String> sitesByApi(TestCluster cluster, String query) throws Exception {
