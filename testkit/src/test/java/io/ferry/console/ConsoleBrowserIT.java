@@ -220,6 +220,11 @@ class ConsoleBrowserIT {
       JsonNode snapshot = new ObjectMapper().readTree(data);
       assertEquals(3, snapshot.path("members").size(), data);
       assertEquals(1, snapshot.path("queries").size(), data);
+      // Every member's probe answered across the cluster, and the running source has a rate and a batch latency.
+      snapshot.path("members").forEach(m -> assertTrue(m.has("cpu") && m.path("heapUsedBytes").asLong() > 0, data));
+      JsonNode source = snapshot.path("queries").get(0).path("nodes").get(0);
+      assertEquals("src-a", source.path("node").asText(), data);
+      assertTrue(source.has("rowsPerSecond") && source.path("latencyMillis").asDouble() > 0, data);
       HttpResponse<String> third = http.send(events, HttpResponse.BodyHandlers.ofString());
       assertEquals(503, third.statusCode(), third.body());
       assertTrue(third.body().contains("ferry.console.clients-max"), third.body());
