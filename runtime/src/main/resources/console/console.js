@@ -61,9 +61,15 @@
     return ms ? new Date(ms).toLocaleTimeString() : '–';
   }
 
+  // Redraws every second must not take the keyboard focus away: the focused control is found again by its key.
   function replace(id, ...children) {
     const el = document.getElementById(id);
+    const focused = document.activeElement && el.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
     el.replaceChildren(...children.flat());
+    if (focused) {
+      const again = el.querySelector('[data-key="' + CSS.escape(focused) + '"]');
+      if (again) again.focus();
+    }
   }
 
   // ---- tabs: arrow keys move between tabs, Enter/Space or click selects (WAI-ARIA tabs pattern) ----
@@ -282,33 +288,37 @@
 
   function setupMoveForm() {
     document.getElementById('move-query').addEventListener('change', () => snapshot && renderMoveForm());
-    document.getElementById('move-form').addEventListener('submit', async e => {
+    document.getElementById('move-form').addEventListener('submit', e => {
       e.preventDefault();
-      const result = document.getElementById('move-result');
-      const button = document.getElementById('move-button');
-      const body = {
+      move({
         query: document.getElementById('move-query').value,
         nodes: [document.getElementById('move-node').value],
         to: document.getElementById('move-site').value,
-      };
-      button.disabled = true;
-      result.textContent = 'Moving ' + body.nodes[0] + ' of ' + body.query + ' to ' + body.to + '…';
-      try {
-        const response = await fetch('/migrations', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
-        const answer = await response.json();
-        if (response.ok) {
-          result.textContent = 'Migration ' + answer.id + ': ' + answer.outcome + (answer.reason ? ' (' + answer.reason + ')' : '');
-        } else if (response.status === 401 || response.status === 403) {
-          result.textContent = 'Not allowed (' + response.status + '): ' + answer.error + ' — enter a token with role operate above.';
-        } else {
-          result.textContent = 'Refused (' + response.status + '): ' + answer.error;
-        }
-      } catch (err) {
-        result.textContent = 'The move could not be sent: ' + err.message;
-      } finally {
-        button.disabled = false;
-      }
+      });
     });
+  }
+
+  // POST /migrations answers when the move has ended; the stream shows it running meanwhile.
+  async function move(body) {
+    const result = document.getElementById('move-result');
+    const button = document.getElementById('move-button');
+    button.disabled = true;
+    result.textContent = 'Moving ' + body.nodes[0] + ' of ' + body.query + ' to ' + body.to + '…';
+    try {
+      const response = await fetch('/migrations', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
+      const answer = await response.json();
+      if (response.ok) {
+        result.textContent = 'Migration ' + answer.id + ': ' + answer.outcome + (answer.reason ? ' (' + answer.reason + ')' : '');
+      } else if (response.status === 401 || response.status === 403) {
+        result.textContent = 'Not allowed (' + response.status + '): ' + answer.error + ' — enter a token with role operate above.';
+      } else {
+        result.textContent = 'Refused (' + response.status + '): ' + answer.error;
+      }
+    } catch (err) {
+      result.textContent = 'The move could not be sent: ' + err.message;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function renderMigrations() {
@@ -374,7 +384,7 @@
       const vs = history.map(sm => sm.nodes[k] && sm.nodes[k][field]).filter(v => v !== undefined && v !== null);
       return vs.length ? [Math.min(...vs), Math.max(...vs)] : [null, null];
     });
-    const alt = h('details', { open: openTables.has(tableKey) }, h('summary', {}, 'Table: ' + title),
+    const alt = h('details', { open: openTables.has(tableKey) }, h('summary', { 'data-key': tableKey }, 'Table: ' + title),
       table(title + ': now, lowest and highest in the window', ['Node', 'Now', 'Lowest', 'Highest'],
         keys.map((k, i) => [k.split('/')[1], num(latest[i], digits), num(minMax[i][0], digits), num(minMax[i][1], digits)])));
     alt.addEventListener('toggle', () => { if (alt.open) openTables.add(tableKey); else openTables.delete(tableKey); });
@@ -416,13 +426,21 @@
     }
   }
 
+  // Accepting a proposal moves the node as proposed, through the same POST /migrations as the form.
+  function acceptButton(d, i) {
+    const b = h('button', { type: 'button', 'data-key': 'accept-' + i + '-' + d.query + '/' + d.node }, 'Accept: move ' + d.node + ' to ' + d.to);
+    b.addEventListener('click', () => move({ query: d.query, nodes: [d.node], to: d.to }));
+    return b;
+  }
+
   function pollOptional() {
     optional('/links', 'links', body => replace('links', body.links.length === 0 ? h('p', { class: 'hint' }, 'No link measured yet.') :
       table('Links between sites as measured', ['From', 'To', 'RTT', 'Bandwidth', 'Loss'],
         body.links.map(l => [l.from, l.to, l.rttMs + ' ms', bytes(l.bandwidthBytesPerSec) + '/s', (100 * (l.lossRatio || 0)).toFixed(2) + ' %']))));
     optional('/decisions', 'decisions', body => replace('decisions', body.decisions.length === 0 ? h('p', { class: 'hint' }, 'No decision yet.') :
-      table('Placement decisions, newest first', ['At', 'Query', 'Node', 'Kind', 'From', 'To', 'Reason'],
-        [...body.decisions].reverse().map(d => [time(d.at), d.query, d.node, d.kind, d.from, d.to, d.reason]))));
+      table('Placement decisions, newest first', ['At', 'Query', 'Node', 'Kind', 'From', 'To', 'Reason', 'Action'],
+        [...body.decisions].reverse().map((d, i) => [time(d.at), d.query, d.node, d.kind, d.from, d.to, d.reason,
+          d.kind === 'proposed' ? acceptButton(d, i) : '']))));
     optional('/jobs', 'jobs', body => replace('jobs', body.jobs.length === 0 ? h('p', { class: 'hint' }, 'No job yet.') :
       body.jobs.map(j => h('section', { 'aria-label': 'Job ' + j.id },
         h('h3', {}, 'Job ' + j.id + ' (' + j.state + '): ' + j.done + ' done, ' + j.running + ' running, ' + j.queued + ' queued, ' + j.failed + ' failed'),

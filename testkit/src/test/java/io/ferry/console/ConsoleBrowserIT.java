@@ -168,6 +168,14 @@ class ConsoleBrowserIT {
         wait.until(d -> !d.findElements(By.cssSelector("#plots line.move")).isEmpty());
         assertFalse(driver.findElements(By.cssSelector("#plots svg[role=img][aria-label]")).isEmpty());
         assertFalse(driver.findElements(By.cssSelector("#plots details table")).isEmpty());
+        // A keyboard user opens a plot's table; the next redraw keeps it open and keeps the focus on it.
+        js.executeScript("document.querySelector('#plots summary').focus();");
+        String focusedKey = (String) js.executeScript("return document.activeElement.dataset.key;");
+        driver.switchTo().activeElement().sendKeys(Keys.ENTER);
+        String drawnAt = driver.findElement(By.id("served-by")).getText();
+        wait.until(d -> !d.findElement(By.id("served-by")).getText().equals(drawnAt));
+        assertEquals(focusedKey, js.executeScript("return document.activeElement.dataset.key;"), "the focus survives a redraw");
+        assertEquals(Boolean.TRUE, js.executeScript("return document.activeElement.parentElement.open;"), "the opened table stays open");
 
         // Jobs answer or say they are not on this build; nothing failed to read.
         driver.findElement(By.id("tab-jobs")).click();
