@@ -8,12 +8,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -67,6 +69,8 @@ final class ConsoleRoutes {
     Source<ServerSentEvent, NotUsed> events =
         Source.tick(java.time.Duration.ZERO, snapshots.settings().interval(), "tick")
             .mapAsync(1, t -> snapshots.latest().handle((json, e) -> e == null ? ServerSentEvent.create(json, "snapshot") : ServerSentEvent.create(failure(e), "failure")))
+            // Counted once the stream runs, not when asked for: a stream that never starts then never
+            // holds a place; two consoles asking at the same moment may pass the limit by one.
             .watchTermination(
                 (cancellable, done) -> {
                   clients.incrementAndGet();
@@ -76,10 +80,11 @@ final class ConsoleRoutes {
     return completeOK(events, EventStreamMarshalling.toEventStream());
   }
 
+  /** A "failure" event's data: the one error shape, {@link ErrorBody}, as JSON. */
   private static String failure(Throwable e) {
     Throwable c = e.getCause() != null ? e.getCause() : e;
-    String message = String.valueOf(c.getMessage()).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
-    return "{\"error\":\"" + c.getClass().getSimpleName() + ": " + message + "\"}";
+    HttpResponse answer = EndpointContext.jsonAnswer(StatusCodes.INTERNAL_SERVER_ERROR, new ErrorBody(c.getClass().getSimpleName() + ": " + c.getMessage(), Optional.empty()));
+    return ((HttpEntity.Strict) answer.entity()).getData().utf8String();
   }
 
   private static byte[] resource(String name) {
