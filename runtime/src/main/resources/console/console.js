@@ -372,7 +372,9 @@
     keys.forEach((k, i) => {
       const points = history.filter(sm => sm.nodes[k] && sm.nodes[k][field] !== undefined && sm.nodes[k][field] !== null)
         .map(sm => x(sm.at).toFixed(1) + ',' + y(sm.nodes[k][field]).toFixed(1));
-      if (points.length) svg.append(s('polyline', { points: points.join(' '), fill: 'none', stroke: PALETTE[i % PALETTE.length], 'stroke-width': 2 }));
+      if (points.length > 1) svg.append(s('polyline', { points: points.join(' '), fill: 'none', stroke: PALETTE[i % PALETTE.length], 'stroke-width': 2 }));
+      // A single figure (a sink that got one batch so far) is a dot, not an invisible line.
+      if (points.length === 1) svg.append(s('circle', { cx: points[0].split(',')[0], cy: points[0].split(',')[1], r: 3, fill: PALETTE[i % PALETTE.length] }));
     });
     const legend = h('p', { class: 'legend' }, keys.map((k, i) => {
       const sw = h('span', { class: 'swatch' });
