@@ -79,6 +79,7 @@ public final class Demo {
       for (FerryNode n : cluster.live()) {
         out.printf("  member %s  roles %s  management %s%n", n.address(), n.settings().roles(), n.httpUrl().orElse("off"));
       }
+      cluster.member("cloud").httpUrl().ifPresent(u -> out.println("web console: " + u + "/  (open it now to watch the moves and the volume live; docs/console.md)"));
       Ferry ferry = cluster.member("cloud").ferry();
       Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
@@ -164,6 +165,7 @@ public final class Demo {
         }
         String url = cluster.member("cloud").httpUrl().orElse("");
         out.println("the cluster stays up (--hold); Ctrl-C stops it. Try:");
+        out.println("  the web console: " + url + "/  (any member's shows the whole cluster)");
         out.println("  ./ferry status --url " + url);
         out.println("  ./ferry migrate --query " + q + " --node window-b --to cloud --url " + url);
         out.println("  ./ferry volume status " + VOLUME + " --url " + url);

@@ -6,6 +6,7 @@ import io.ferry.blocks.BlockBackend;
 import io.ferry.blocks.BlockFrontend;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
+import io.ferry.console.MemberProbe;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
@@ -84,6 +85,8 @@ public final class Ferry implements Extension {
                             .withRole(MemberSettings.WORKER_ROLE)));
     // Volume migration: an agent on every member hosts backends and frontends; a singleton places them.
     system.systemActorOf(BlockAgent.create(), "ferry-block-agent", org.apache.pekko.actor.typed.Props.empty());
+    // Every member tells any member's web console its CPU, heap and timers.
+    system.systemActorOf(MemberProbe.create(), "ferry-console-probe", org.apache.pekko.actor.typed.Props.empty());
     this.volumes =
         ClusterSingleton.get(system)
             .init(
@@ -230,7 +233,8 @@ public final class Ferry implements Extension {
     return nodeStatus(query, node, askTimeout);
   }
 
-  private CompletionStage<NodeStatus> nodeStatus(QueryId query, NodeId node, Duration timeout) {
+  /** The status of one node, waiting at most {@code timeout} (the console asks often and cannot wait out a move). */
+  public CompletionStage<NodeStatus> nodeStatus(QueryId query, NodeId node, Duration timeout) {
     return node(query, node)
         .<LogicNode.NodeStatus>ask(LogicNode.GetStatus::new, timeout)
         .thenApply(s -> ApiRecords.nodeStatus(query, node, s));

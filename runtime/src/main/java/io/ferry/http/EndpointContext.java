@@ -10,12 +10,14 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import io.ferry.api.Ferry;
 import io.ferry.api.FerryException;
+import io.ferry.console.ConsoleSnapshots;
 import io.ferry.runtime.MemberSettings;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -41,12 +43,25 @@ public final class EndpointContext {
   private final MemberSettings member;
   private final ManagementServer.Settings settings;
   private static final ObjectMapper JSON = JsonMapper.builder().addModule(new Jdk8Module()).build();
+  private final ConsoleSnapshots console;
+  private final AtomicInteger consoleClients = new AtomicInteger();
 
   EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings) {
     this.system = system;
     this.ferry = ferry;
     this.member = member;
     this.settings = settings;
+    this.console = new ConsoleSnapshots(system, ferry, ConsoleSnapshots.Settings.from(system.settings().config()));
+  }
+
+  /** The web console's snapshots: one source per endpoint, however many consoles watch. */
+  ConsoleSnapshots console() {
+    return console;
+  }
+
+  /** Consoles streaming from this endpoint now. */
+  AtomicInteger consoleClients() {
+    return consoleClients;
   }
 
   ActorSystem<?> system() {
