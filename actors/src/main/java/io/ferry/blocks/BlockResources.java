@@ -163,6 +163,7 @@ public final class BlockResources implements Extension {
               });
       opened.push(controlTimer::shutdownNow);
       this.control = new ControlLink(controlTimer, settings.emulateOneWayDelay());
+      StoreReclaimer.create(store, StoreReclaimer.Settings.from(config)).schedule(controlTimer, readPool);
       NbdServerSettings d = NbdServerSettings.defaults();
       String nbdHost = settings.nbdHost().isEmpty() ? host : settings.nbdHost();
       try {

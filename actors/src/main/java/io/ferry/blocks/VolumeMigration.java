@@ -40,18 +40,37 @@ import java.util.Optional;
  *
  * <p>Which blocks are present is the store's, not the journal's (one event per block would double
  * the write path): a recovered frontend attaches with the store's bitmap, so no present block is
- * sent again. Issue 14 adds Converging (replicate changes until the dirty set is small), CutOver,
- * Paused, Aborted and Reversing: they slot in as further records of {@link Phase} with their own
- * {@link Phase#order()} (Converging 4, CutOver 5 after Copied; Paused keeps the order of the phase
- * it paused, so resuming is not a step back; Aborted and Reversing end the life like Failed), their
- * own events and inputs. They are not in the sealed set until they exist.
+ * sent again.
+ *
+ * <p>The end of the life (issue 14; seed 001 claim 1, seed 002 §2.8.1):
+ *
+ * <ol>
+ *   <li>{@link Converging}: after {@link Copied}, on a cut-over request ({@link CutOverRequested}),
+ *       passes repeat ({@link StartPass}); the shell ships each pass's change set (the blocks the
+ *       source lacks: under write-back, what the aggregator still holds) and reports its size
+ *       ({@link PassDone}); a pass at or below the threshold cuts over.
+ *   <li>{@link CutOver}: the target is the primary; the backend is released ({@link ReleaseBackend})
+ *       and the source can be detached. The export goes on serving.
+ *   <li>{@link Paused}: the transfers stop (the export keeps serving, on-demand reads still fetch);
+ *       it keeps the order of the phase it paused, so resuming is not a step back.
+ *   <li>{@link Aborting} → {@link Aborted}: the source stays primary; the export closes and every
+ *       block written at the target that the source lacks is shipped first ({@link ShipChanges}),
+ *       whatever the write policy, so nothing acknowledged is lost.
+ *   <li>{@link Reversing} → {@link Reversed}: after a cut-over, back to the source, shipping only the
+ *       blocks changed at the target.
+ * </ol>
+ *
+ * <p>The write policy ({@link WritePolicy}) is part of the spec and changes while the volume runs
+ * ({@link PolicyChanged}). A user's request that does not fit the phase is refused: the decision
+ * records nothing and {@link Decision#refused()} says why, for the shell to answer with.
  */
 public final class VolumeMigration {
 
   // ------------------------------------------------------------------ phases
 
   /** Where a volume's migration stands. A phase's successor never has a lower {@link #order()}. */
-  public sealed interface Phase permits New, Attaching, Streaming, Copied, Stopped, Failed {
+  public sealed interface Phase
+      permits New, Attaching, Streaming, Copied, Converging, CutOver, Paused, Aborting, Aborted, Reversing, Reversed, Stopped, Failed {
     int order();
 
     /** The word status replies and {@code ferry volume status} show. */
@@ -118,6 +137,103 @@ public final class VolumeMigration {
     }
   }
 
+  /**
+   * Every block is present; passes ship the change set until it is at most the threshold.
+   *
+   * @param pass the pass under way (from 1)
+   * @param lastChangedBlocks the change set the previous pass shipped, -1 before the first
+   */
+  public record Converging(VolumeSpec spec, long sizeBytes, int blockSizeBytes, int pass, long lastChangedBlocks) implements Phase {
+    public Converging {
+      if (pass < 1) {
+        throw new IllegalArgumentException("volume=" + spec.volume() + " pass " + pass + ": passes count from 1");
+      }
+    }
+
+    public int order() {
+      return 4;
+    }
+
+    public String label() {
+      return "CONVERGING";
+    }
+  }
+
+  /** The target is the primary: the backend is released and the source can be detached. */
+  public record CutOver(VolumeSpec spec, long sizeBytes, int blockSizeBytes) implements Phase {
+    public int order() {
+      return 5;
+    }
+
+    public String label() {
+      return "CUT_OVER";
+    }
+  }
+
+  /**
+   * Transfers stopped on the user's request; {@code paused} is the phase they resume in (copying,
+   * copied or converging). Its order is the paused phase's, so neither pausing nor resuming goes back.
+   */
+  public record Paused(Phase paused) implements Phase {
+    public Paused {
+      if (!(paused instanceof Streaming || paused instanceof Copied || paused instanceof Converging)) {
+        throw new IllegalArgumentException("only a copying, copied or converging volume pauses, not " + paused);
+      }
+    }
+
+    public int order() {
+      return paused.order();
+    }
+
+    public String label() {
+      return "PAUSED";
+    }
+  }
+
+  /** Aborted by the user: the export is closed and the target's changes are shipped to the source. */
+  public record Aborting(VolumeSpec spec) implements Phase {
+    public int order() {
+      return 6;
+    }
+
+    public String label() {
+      return "ABORTING";
+    }
+  }
+
+  /** The source is the primary again and holds every write acknowledged at the target. */
+  public record Aborted(VolumeSpec spec) implements Phase {
+    public int order() {
+      return 7;
+    }
+
+    public String label() {
+      return "ABORTED";
+    }
+  }
+
+  /** Reversed after a cut-over: the export is closed and the blocks changed at the target go back. */
+  public record Reversing(VolumeSpec spec, long sizeBytes, int blockSizeBytes) implements Phase {
+    public int order() {
+      return 6;
+    }
+
+    public String label() {
+      return "REVERSING";
+    }
+  }
+
+  /** The source is the primary again and equals the target as it was when reversed. */
+  public record Reversed(VolumeSpec spec) implements Phase {
+    public int order() {
+      return 7;
+    }
+
+    public String label() {
+      return "REVERSED";
+    }
+  }
+
   /** The migration ended on the user's request: nothing is served or fetched any more. */
   public record Stopped() implements Phase {
     public int order() {
@@ -161,6 +277,26 @@ public final class VolumeMigration {
 
   public record MigrationStopped() implements Event {}
 
+  public record PolicyChanged(WritePolicy policy) implements Event {}
+
+  public record ConvergenceStarted() implements Event {}
+
+  public record PassCompleted(int pass, long changedBlocks) implements Event {}
+
+  public record CutOverCompleted() implements Event {}
+
+  public record MigrationPaused() implements Event {}
+
+  public record MigrationResumed() implements Event {}
+
+  public record AbortStarted() implements Event {}
+
+  public record AbortCompleted() implements Event {}
+
+  public record ReverseStarted() implements Event {}
+
+  public record ReverseCompleted() implements Event {}
+
   // ------------------------------------------------------------------ inputs
 
   public sealed interface Input {}
@@ -195,6 +331,26 @@ public final class VolumeMigration {
   public record BackendLost() implements Input {}
 
   public record StopRequested() implements Input {}
+
+  /** The user (or the settings, for every volume) changes where the target's writes persist. */
+  public record ChangePolicy(WritePolicy policy) implements Input {}
+
+  /** Converge and cut over once the change set is small (the user's {@code cutover}). */
+  public record CutOverRequested() implements Input {}
+
+  /** The shell shipped pass {@code pass}'s change set of {@code changedBlocks} blocks. */
+  public record PassDone(int pass, long changedBlocks) implements Input {}
+
+  public record PauseRequested() implements Input {}
+
+  public record ResumeRequested() implements Input {}
+
+  public record AbortRequested() implements Input {}
+
+  public record ReverseRequested() implements Input {}
+
+  /** Every block an abort or a reverse had to ship is durable at the source. */
+  public record ChangesShipped() implements Input {}
 
   // ------------------------------------------------------------------ commands
 
@@ -238,19 +394,58 @@ public final class VolumeMigration {
   /** Answer the stop request; run once the decision's events are durable. */
   public record ReplyStopped() implements Command {}
 
+  /** Persist the target's writes under {@code policy} from now on (write-back ships them). */
+  public record ApplyPolicy(WritePolicy policy) implements Command {}
+
+  /**
+   * Ship the current change set to the source as pass {@code pass}, then report {@link PassDone}.
+   * {@code holdWrites}: the passes stopped shrinking, so this one holds the acknowledgement of new
+   * writes until it is shipped (write-blocking, which always converges); the shell reports it.
+   */
+  public record StartPass(int pass, boolean holdWrites) implements Command {}
+
+  /** Tell the backend the source is no longer needed: it closes it; the source can be detached. */
+  public record ReleaseBackend() implements Command {}
+
+  /** Stop the background copy, passes and write-back shipping; the export keeps serving. */
+  public record PauseTransfers() implements Command {}
+
+  public record ResumeTransfers() implements Command {}
+
+  /** Why changes are shipped back. */
+  public enum ShipReason {
+    ABORT,
+    REVERSE
+  }
+
+  /**
+   * Ship every block written at the target that the source lacks (the write-back backlog, and under
+   * target-only every block written), then report {@link ChangesShipped}. Sent again after a restart.
+   */
+  public record ShipChanges(ShipReason reason) implements Command {}
+
   /**
    * What one input leads to: events to persist, commands to execute (at once, except {@link
    * ReplyStopped}, which waits for the events), and, when the input did nothing, why ("" when it
-   * was handled).
+   * was handled). {@code refused} marks a user's request the phase does not allow (the shell
+   * answers it as an error); other ignored inputs are harmless repeats.
    */
-  public record Decision(List<Event> events, List<Command> commands, String ignored) {
+  public record Decision(List<Event> events, List<Command> commands, String ignored, boolean refused) {
     public Decision {
       events = List.copyOf(events);
       commands = List.copyOf(commands);
     }
 
+    public Decision(List<Event> events, List<Command> commands, String ignored) {
+      this(events, commands, ignored, false);
+    }
+
     static Decision ignore(String why) {
       return new Decision(List.of(), List.of(), why);
+    }
+
+    static Decision refuse(String why) {
+      return new Decision(List.of(), List.of(), why, true);
     }
 
     public boolean isIgnored() {
@@ -263,7 +458,11 @@ public final class VolumeMigration {
   /** The phase after {@code event}; throws when the event does not fit (a journal out of order). */
   public static Phase apply(Phase phase, Event event) {
     Phase next = null;
-    if (event instanceof Started e && phase instanceof New) {
+    if (phase instanceof Paused p && (event instanceof Progressed || event instanceof CopyCompleted || event instanceof PolicyChanged)) {
+      // What goes on while paused (on-demand reads completing the copy, a policy change) changes
+      // the phase that resumes.
+      next = new Paused(apply(p.paused(), event));
+    } else if (event instanceof Started e && phase instanceof New) {
       next = new Attaching(e.spec());
     } else if (event instanceof Attached e && phase instanceof Attaching a) {
       next = new Streaming(a.spec(), e.sizeBytes(), e.blockSizeBytes(), 0);
@@ -275,6 +474,26 @@ public final class VolumeMigration {
       next = new Failed(e.reason());
     } else if (event instanceof MigrationStopped) {
       next = new Stopped();
+    } else if (event instanceof PolicyChanged e && policyChangeable(phase)) {
+      next = withSpec(phase, spec(phase).withWritePolicy(e.policy()));
+    } else if (event instanceof ConvergenceStarted && phase instanceof Copied c) {
+      next = new Converging(c.spec(), c.sizeBytes(), c.blockSizeBytes(), 1, -1);
+    } else if (event instanceof PassCompleted e && phase instanceof Converging c && e.pass() == c.pass()) {
+      next = new Converging(c.spec(), c.sizeBytes(), c.blockSizeBytes(), c.pass() + 1, e.changedBlocks());
+    } else if (event instanceof CutOverCompleted && phase instanceof Converging c) {
+      next = new CutOver(c.spec(), c.sizeBytes(), c.blockSizeBytes());
+    } else if (event instanceof MigrationPaused && pausable(phase)) {
+      next = new Paused(phase);
+    } else if (event instanceof MigrationResumed && phase instanceof Paused p) {
+      next = p.paused();
+    } else if (event instanceof AbortStarted && abortable(phase)) {
+      next = new Aborting(spec(phase));
+    } else if (event instanceof AbortCompleted && phase instanceof Aborting a) {
+      next = new Aborted(a.spec());
+    } else if (event instanceof ReverseStarted && phase instanceof CutOver c) {
+      next = new Reversing(c.spec(), c.sizeBytes(), c.blockSizeBytes());
+    } else if (event instanceof ReverseCompleted && phase instanceof Reversing r) {
+      next = new Reversed(r.spec());
     }
     if (next == null) {
       throw new IllegalStateException("event " + event + " does not follow phase " + phase + ": the journal is out of order");
@@ -306,6 +525,7 @@ public final class VolumeMigration {
 
   private final Duration attachTimeout;
   private final Duration progressInterval;
+  private final long cutOverThresholdBlocks;
 
   // Not persisted: they describe this incarnation's link to the backend, rebuilt on every start.
   private String backend;
@@ -324,11 +544,25 @@ public final class VolumeMigration {
    * @param progressInterval progress is logged and recorded at most this often
    */
   public VolumeMigration(Duration attachTimeout, Duration progressInterval) {
+    this(attachTimeout, progressInterval, DEFAULT_CUT_OVER_THRESHOLD_BLOCKS);
+  }
+
+  /** A pass whose change set is at most this many blocks cuts over (64 of 64 KiB: 4 MiB). */
+  public static final long DEFAULT_CUT_OVER_THRESHOLD_BLOCKS = 64;
+
+  /**
+   * @param cutOverThresholdBlocks a converging pass that shipped at most this many blocks cuts over
+   */
+  public VolumeMigration(Duration attachTimeout, Duration progressInterval, long cutOverThresholdBlocks) {
     if (attachTimeout.isNegative() || attachTimeout.isZero() || progressInterval.isNegative() || progressInterval.isZero()) {
       throw new IllegalArgumentException("attach timeout and progress interval must be positive, got " + attachTimeout + " and " + progressInterval);
     }
+    if (cutOverThresholdBlocks < 0) {
+      throw new IllegalArgumentException("the cut-over threshold is a number of blocks, got " + cutOverThresholdBlocks);
+    }
     this.attachTimeout = attachTimeout;
     this.progressInterval = progressInterval;
+    this.cutOverThresholdBlocks = cutOverThresholdBlocks;
   }
 
   /** The attachment fetches and credits go under (0 before the first). */
@@ -357,6 +591,22 @@ public final class VolumeMigration {
       return backendLost(phase);
     } else if (input instanceof StopRequested) {
       return stop(phase);
+    } else if (input instanceof ChangePolicy c) {
+      return changePolicy(phase, c);
+    } else if (input instanceof CutOverRequested) {
+      return cutOverRequested(phase);
+    } else if (input instanceof PassDone p) {
+      return passDone(phase, p);
+    } else if (input instanceof PauseRequested) {
+      return pause(phase);
+    } else if (input instanceof ResumeRequested) {
+      return resume(phase);
+    } else if (input instanceof AbortRequested) {
+      return abort(phase);
+    } else if (input instanceof ReverseRequested) {
+      return reverse(phase);
+    } else if (input instanceof ChangesShipped) {
+      return changesShipped(phase);
     }
     throw new IllegalArgumentException("unknown input " + input);
   }
@@ -371,8 +621,13 @@ public final class VolumeMigration {
     if (phase instanceof Failed f) {
       return Decision.ignore("volume " + s.spec().volume() + " failed (" + f.reason() + "); stop it and start it under a new volume id");
     }
+    if (phase instanceof Aborted || phase instanceof Reversed) {
+      return Decision.ignore("volume " + s.spec().volume() + " was " + phase.label().toLowerCase(java.util.Locale.ROOT)
+          + ": the source is the primary again; a new migration needs a new volume id");
+    }
+    // The policy may have changed since the start: the registry's spec still has the first one.
     VolumeSpec current = spec(phase);
-    return current.equals(s.spec())
+    return current.equals(s.spec().withWritePolicy(current.writePolicy()))
         ? Decision.ignore("already started")
         : Decision.ignore("volume " + current.volume() + " is migrating " + current + "; a different spec is refused: " + s.spec());
   }
@@ -387,6 +642,22 @@ public final class VolumeMigration {
     }
     if (phase instanceof Copied c) {
       return new Decision(List.of(), List.of(new Open(), export(c.sizeBytes(), c.blockSizeBytes())), "");
+    }
+    if (phase instanceof Converging c) {
+      return new Decision(List.of(), List.of(new Open(), export(c.sizeBytes(), c.blockSizeBytes()), new StartPass(c.pass(), false)), "");
+    }
+    if (phase instanceof Paused p) {
+      long[] g = geometry(p.paused());
+      return new Decision(List.of(), List.of(new Open(), export(g[0], (int) g[1]), new PauseTransfers()), "");
+    }
+    if (phase instanceof CutOver c) {
+      return new Decision(List.of(), List.of(new Open(), export(c.sizeBytes(), c.blockSizeBytes())), "");
+    }
+    if (phase instanceof Aborting) {
+      return new Decision(List.of(), List.of(new Open(), new ShipChanges(ShipReason.ABORT)), "");
+    }
+    if (phase instanceof Reversing) {
+      return new Decision(List.of(), List.of(new Open(), new ShipChanges(ShipReason.REVERSE)), "");
     }
     return Decision.ignore(phase instanceof Failed f ? "failed: " + f.reason() : "nothing to resume in phase " + phase.label());
   }
@@ -422,11 +693,11 @@ public final class VolumeMigration {
     awaitingAck = false;
     List<Event> events = new ArrayList<>();
     List<Command> out = new ArrayList<>();
+    Phase inner = phase instanceof Paused p ? p.paused() : phase;
+    long[] recorded = geometry(inner);
     String changed;
-    if (phase instanceof Streaming s) {
-      changed = geometryChange(s.sizeBytes(), s.blockSizeBytes(), a);
-    } else if (phase instanceof Copied c) {
-      changed = geometryChange(c.sizeBytes(), c.blockSizeBytes(), a);
+    if (recorded != null) {
+      changed = geometryChange(recorded[0], (int) recorded[1], a);
     } else if (exported && exportedSize != a.sizeBytes()) {
       changed = "the source is " + a.sizeBytes() + " bytes, not the " + exportedSize + " its member reported when the export opened";
     } else if (spec(phase).blockSizeBytes() != a.blockSizeBytes()) {
@@ -444,11 +715,12 @@ public final class VolumeMigration {
         events.add(new CopyCompleted());
       }
     }
-    if (!exported) {
+    if (!exported && !(phase instanceof Aborting || phase instanceof Reversing)) {
       out.add(export(a.sizeBytes(), a.blockSizeBytes()));
     }
     out.add(new Confirm(a.attachId(), a.sizeBytes(), a.blockSizeBytes()));
-    if (phase instanceof Copied || everyBlockPresent) {
+    // Past copying (or ending) nothing more comes in the background.
+    if (!(inner instanceof Attaching || inner instanceof Streaming) || everyBlockPresent) {
       out.add(new TellBackendComplete(a.attachId()));
     }
     return new Decision(events, out, "");
@@ -484,7 +756,7 @@ public final class VolumeMigration {
   }
 
   private Decision everyBlockPresent(Phase phase) {
-    if (phase instanceof Streaming) {
+    if (phase instanceof Streaming || phase instanceof Paused p && p.paused() instanceof Streaming) {
       everyBlockPresent = true;
       // While an attachment awaits its answer, the answer tells the backend.
       List<Command> out = attachId != 0 && !awaitingAck && backend != null ? List.of(new TellBackendComplete(attachId)) : List.of();
@@ -496,7 +768,115 @@ public final class VolumeMigration {
       everyBlockPresent = true;
       return Decision.ignore("every block present before the source confirmed its geometry; recorded with its answer");
     }
-    return Decision.ignore(phase instanceof Copied ? "already copied" : "no copy runs in phase " + phase.label());
+    return Decision.ignore(phase.order() >= 3 && live(phase) ? "already copied" : "no copy runs in phase " + phase.label());
+  }
+
+  private Decision changePolicy(Phase phase, ChangePolicy c) {
+    if (!policyChangeable(phase)) {
+      return Decision.refuse(phase instanceof CutOver
+          ? "volume " + spec(phase).volume() + " is cut over: the target is the primary and the source takes no more writes"
+          : "no write policy to change in phase " + phase.label());
+    }
+    if (spec(phase).writePolicy() == c.policy()) {
+      return Decision.ignore("already " + c.policy().word());
+    }
+    return new Decision(List.of(new PolicyChanged(c.policy())), List.of(new ApplyPolicy(c.policy())), "");
+  }
+
+  private Decision cutOverRequested(Phase phase) {
+    if (phase instanceof Copied) {
+      return new Decision(List.of(new ConvergenceStarted()), List.of(new StartPass(1, false)), "");
+    }
+    if (phase instanceof Converging || phase instanceof CutOver) {
+      return Decision.ignore(phase instanceof CutOver ? "already cut over" : "already converging");
+    }
+    if (phase instanceof Streaming s) {
+      return Decision.refuse("volume " + s.spec().volume() + " is still copying (" + s.blocksPresent() + " of " + s.blockCount()
+          + " blocks recorded present); it can cut over once every block is at the target");
+    }
+    if (phase instanceof Paused) {
+      return Decision.refuse("the volume is paused: resume it before cutting over");
+    }
+    return Decision.refuse("cannot cut over in phase " + phase.label() + "; a volume cuts over from COPIED");
+  }
+
+  private Decision passDone(Phase phase, PassDone p) {
+    if (!(phase instanceof Converging c)) {
+      return Decision.ignore("no pass runs in phase " + phase.label());
+    }
+    if (p.pass() != c.pass() || p.changedBlocks() < 0) {
+      return Decision.ignore("report of pass " + p.pass() + " (" + p.changedBlocks() + " blocks); pass " + c.pass() + " is under way");
+    }
+    if (p.changedBlocks() <= cutOverThresholdBlocks) {
+      backend = null;
+      awaitingAck = false;
+      return new Decision(List.of(new PassCompleted(p.pass(), p.changedBlocks()), new CutOverCompleted()), List.of(new ReleaseBackend()), "");
+    }
+    // Passes that stop shrinking (writes faster than the link) would never converge: the next pass
+    // holds the writes' acknowledgements until it is shipped, which always converges.
+    boolean hold = c.lastChangedBlocks() >= 0 && p.changedBlocks() >= c.lastChangedBlocks();
+    return new Decision(List.of(new PassCompleted(p.pass(), p.changedBlocks())), List.of(new StartPass(p.pass() + 1, hold)), "");
+  }
+
+  private Decision pause(Phase phase) {
+    if (phase instanceof Paused) {
+      return Decision.ignore("already paused");
+    }
+    if (!pausable(phase)) {
+      return Decision.refuse("only a copying, copied or converging volume pauses; this one is " + phase.label());
+    }
+    return new Decision(List.of(new MigrationPaused()), List.of(new PauseTransfers()), "");
+  }
+
+  private Decision resume(Phase phase) {
+    if (!(phase instanceof Paused p)) {
+      return Decision.refuse("the volume is " + phase.label() + ", not paused");
+    }
+    List<Command> out = new ArrayList<>(List.of(new ResumeTransfers()));
+    if (p.paused() instanceof Converging c) {
+      out.add(new StartPass(c.pass(), false)); // the pass the pause interrupted
+    }
+    return new Decision(List.of(new MigrationResumed()), out, "");
+  }
+
+  private Decision abort(Phase phase) {
+    if (phase instanceof Aborting || phase instanceof Aborted) {
+      return Decision.ignore(phase instanceof Aborted ? "already aborted" : "already aborting");
+    }
+    if (phase instanceof CutOver || phase instanceof Reversing || phase instanceof Reversed) {
+      return Decision.refuse("the volume is " + phase.label() + ": the target is (or was) the primary; reverse moves it back to the source");
+    }
+    if (!abortable(phase)) {
+      return Decision.refuse("nothing to abort in phase " + phase.label());
+    }
+    return new Decision(List.of(new AbortStarted()), List.of(new Release(), new ShipChanges(ShipReason.ABORT)), "");
+  }
+
+  private Decision reverse(Phase phase) {
+    if (phase instanceof Reversing || phase instanceof Reversed) {
+      return Decision.ignore(phase instanceof Reversed ? "already reversed" : "already reversing");
+    }
+    if (phase instanceof CutOver) {
+      return new Decision(List.of(new ReverseStarted()), List.of(new Release(), new ShipChanges(ShipReason.REVERSE)), "");
+    }
+    if (abortable(phase)) {
+      return Decision.refuse("the volume is " + phase.label() + ": the source is still the primary; abort keeps it so and ships the target's writes back");
+    }
+    return Decision.refuse("nothing to reverse in phase " + phase.label() + "; a volume reverses after its cut-over");
+  }
+
+  private Decision changesShipped(Phase phase) {
+    if (phase instanceof Aborting) {
+      backend = null;
+      awaitingAck = false;
+      return new Decision(List.of(new AbortCompleted()), List.of(new ReleaseBackend()), "");
+    }
+    if (phase instanceof Reversing) {
+      backend = null;
+      awaitingAck = false;
+      return new Decision(List.of(new ReverseCompleted()), List.of(new ReleaseBackend()), "");
+    }
+    return Decision.ignore("nothing is being shipped back in phase " + phase.label());
   }
 
   private Decision backendLost(Phase phase) {
@@ -535,13 +915,38 @@ public final class VolumeMigration {
     return new Export(sizeBytes, blockSizeBytes);
   }
 
+  /** Phases that use a backend: copying, converging, and shipping the target's changes back. */
   private static boolean live(Phase phase) {
-    return phase instanceof Attaching || phase instanceof Streaming || phase instanceof Copied;
+    return phase instanceof Attaching || phase instanceof Streaming || phase instanceof Copied || phase instanceof Converging
+        || phase instanceof Paused || phase instanceof Aborting || phase instanceof Reversing;
+  }
+
+  private static boolean pausable(Phase phase) {
+    return phase instanceof Streaming || phase instanceof Copied || phase instanceof Converging;
+  }
+
+  /** Before the cut-over the source is the primary, so an abort keeps it so. */
+  private static boolean abortable(Phase phase) {
+    return phase instanceof Attaching || pausable(phase) || phase instanceof Paused;
+  }
+
+  private static boolean policyChangeable(Phase phase) {
+    return abortable(phase);
+  }
+
+  /** Whether the source can be detached: the target is the primary and the backend is released. */
+  public static boolean sourceDetachable(Phase phase) {
+    return phase instanceof CutOver;
   }
 
   /** The site a live migration's target is at; empty before it started and after it ended. */
   public static Optional<Site> targetSite(Phase phase) {
-    return live(phase) ? Optional.of(spec(phase).targetSite()) : Optional.empty();
+    return live(phase) || phase instanceof CutOver ? Optional.of(spec(phase).targetSite()) : Optional.empty();
+  }
+
+  /** The write policy in force (target-only before a start). */
+  public static WritePolicy writePolicy(Phase phase) {
+    return live(phase) || phase instanceof CutOver ? spec(phase).writePolicy() : WritePolicy.TARGET_ONLY;
   }
 
   private static VolumeSpec spec(Phase phase) {
@@ -551,8 +956,53 @@ public final class VolumeMigration {
       return s.spec();
     } else if (phase instanceof Copied c) {
       return c.spec();
+    } else if (phase instanceof Converging c) {
+      return c.spec();
+    } else if (phase instanceof CutOver c) {
+      return c.spec();
+    } else if (phase instanceof Paused p) {
+      return spec(p.paused());
+    } else if (phase instanceof Aborting a) {
+      return a.spec();
+    } else if (phase instanceof Aborted a) {
+      return a.spec();
+    } else if (phase instanceof Reversing r) {
+      return r.spec();
+    } else if (phase instanceof Reversed r) {
+      return r.spec();
     }
     throw new IllegalStateException("no spec in phase " + phase.label());
+  }
+
+  private static Phase withSpec(Phase phase, VolumeSpec spec) {
+    if (phase instanceof Attaching) {
+      return new Attaching(spec);
+    } else if (phase instanceof Streaming s) {
+      return new Streaming(spec, s.sizeBytes(), s.blockSizeBytes(), s.blocksPresent());
+    } else if (phase instanceof Copied c) {
+      return new Copied(spec, c.sizeBytes(), c.blockSizeBytes());
+    } else if (phase instanceof Converging c) {
+      return new Converging(spec, c.sizeBytes(), c.blockSizeBytes(), c.pass(), c.lastChangedBlocks());
+    }
+    throw new IllegalStateException("the spec does not change in phase " + phase.label());
+  }
+
+  /** {size, block size} as recorded, or null before the source answered (and once only the spec is kept). */
+  private static long[] geometry(Phase phase) {
+    if (phase instanceof Streaming s) {
+      return new long[] {s.sizeBytes(), s.blockSizeBytes()};
+    } else if (phase instanceof Copied c) {
+      return new long[] {c.sizeBytes(), c.blockSizeBytes()};
+    } else if (phase instanceof Converging c) {
+      return new long[] {c.sizeBytes(), c.blockSizeBytes()};
+    } else if (phase instanceof CutOver c) {
+      return new long[] {c.sizeBytes(), c.blockSizeBytes()};
+    } else if (phase instanceof Reversing r) {
+      return new long[] {r.sizeBytes(), r.blockSizeBytes()};
+    } else if (phase instanceof Paused p) {
+      return geometry(p.paused());
+    }
+    return null;
   }
 
   static long blockCount(long sizeBytes, int blockSizeBytes) {

@@ -10,9 +10,11 @@ import io.ferry.placement.Site;
  * access trace (a file on the source site's member, one block index per line) to prefetch by.
  *
  * @param traceFile path of the access trace at the source site, or "" for none
+ * @param writePolicy where the target's writes persist; absent (journals written before issue 14)
+ *     means {@link WritePolicy#TARGET_ONLY}, the only behaviour there was
  */
 public record VolumeSpec(
-    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile)
+    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, WritePolicy writePolicy)
     implements CborSerializable {
 
   @JsonCreator
@@ -28,6 +30,17 @@ public record VolumeSpec(
     }
     checkBlockSize(blockSizeBytes);
     traceFile = traceFile == null ? "" : traceFile;
+    writePolicy = writePolicy == null ? WritePolicy.TARGET_ONLY : writePolicy;
+  }
+
+  /** A target-only volume. */
+  public VolumeSpec(VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, WritePolicy.TARGET_ONLY);
+  }
+
+  /** The same volume under another write policy (the policy changes while the volume runs). */
+  public VolumeSpec withWritePolicy(WritePolicy policy) {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy);
   }
 
   /** Sites by name, as requests and scenario files give them (validated as {@link Site}s). */

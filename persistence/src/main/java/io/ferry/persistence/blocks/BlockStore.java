@@ -61,6 +61,8 @@ public final class BlockStore implements AutoCloseable {
   private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
   private static final String INDEX_FILE = "index.log";
   private static final String LOCK_FILE = "LOCK";
+  /** A file being rewritten by {@link #reclaim}; it replaces its original by an atomic rename. */
+  private static final String COMPACT_SUFFIX = ".compact";
   private static final Pattern SEGMENT_NAME = Pattern.compile("data-(\\d{8})\\.seg");
   /** Compression must save at least 1/8 of the block, else the block is stored raw. */
   private static final int COMPRESSION_SAVING_MIN_SHIFT = 3;
@@ -206,7 +208,7 @@ public final class BlockStore implements AutoCloseable {
     } finally {
       mapLock.readLock().unlock();
     }
-    readBlock(at, dst, volume, index);
+    readBlockOrRelocated(at, dst, volume, index);
     Arrays.fill(dst, at.raw(), blockSize, (byte) 0);
     return true;
   }
@@ -226,7 +228,7 @@ public final class BlockStore implements AutoCloseable {
       mapLock.readLock().unlock();
     }
     byte[] dst = new byte[at.raw()];
-    readBlock(at, dst, null, -1);
+    readBlockOrRelocated(at, dst, null, -1);
     return Optional.of(dst);
   }
 
@@ -263,9 +265,9 @@ public final class BlockStore implements AutoCloseable {
       int n;
       mapLock.readLock().lock();
       try {
-        n = Math.min(FOR_EACH_HASH_CHUNK, hashes.size() - next);
+        n = Math.min(FOR_EACH_HASH_CHUNK, hashes.idLimit() - next);
         for (int i = 0; i < n; i++) {
-          chunk[i] = hashes.hash(next + i);
+          chunk[i] = hashes.isRemoved(next + i) ? null : hashes.hash(next + i);
         }
       } finally {
         mapLock.readLock().unlock();
@@ -274,7 +276,9 @@ public final class BlockStore implements AutoCloseable {
         return;
       }
       for (int i = 0; i < n; i++) {
-        consumer.accept(chunk[i]);
+        if (chunk[i] != null) {
+          consumer.accept(chunk[i]);
+        }
       }
       next += n;
     }
@@ -347,7 +351,8 @@ public final class BlockStore implements AutoCloseable {
 
   /**
    * Drops the volume's map (persisted). Its blocks stay in the data segments and keep serving
-   * dedup and {@link #readByHash}; nothing reclaims their space yet. Unknown volume: no-op.
+   * dedup and {@link #readByHash} until {@link #reclaim} removes those no other volume maps.
+   * Unknown volume: no-op.
    */
   public void deleteVolume(String volume) throws IOException {
     writeLock.lock();
@@ -502,6 +507,193 @@ public final class BlockStore implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Reclaim
+
+  /** Reclaims with no crash points observed: see {@link #reclaim(double, Consumer)}. */
+  public Reclaimed reclaim(double garbageRatioMin) throws IOException {
+    return reclaim(garbageRatioMin, step -> {});
+  }
+
+  /**
+   * Collects blocks no volume maps any more (overwritten, or their volume deleted) and compacts the
+   * store, online. Every sealed segment whose unmapped records make up at least {@code
+   * garbageRatioMin} of it is rewritten with only its mapped records; then, if superseded records
+   * make up as much of the index log, it is rewritten as one record per volume and current entry. Each rewrite goes to a {@code
+   * .compact} file that is forced and then renamed over the original, so a crash at any point
+   * leaves either the old file or the new one, and both describe the same mapped blocks: a segment
+   * loses only unmapped blocks (their old index records are dropped on replay and were superseded
+   * anyway), and the new index log names only blocks that stay. Leftover {@code .compact} files are
+   * deleted on open.
+   *
+   * <p>Writes wait while it runs (it holds the write lock, one segment of at most {@code
+   * segmentBytesMax} at a time); reads go on, and a read that located a block in a segment just
+   * rewritten reads it again from the new one. The active segment is never rewritten.
+   *
+   * @param crashPoints told the name of each step once its effects are on disk (tests copy the
+   *     directory there to recover it as a crash would leave it)
+   */
+  Reclaimed reclaim(double garbageRatioMin, Consumer<String> crashPoints) throws IOException {
+    if (!(garbageRatioMin > 0 && garbageRatioMin <= 1)) {
+      throw new IllegalArgumentException("garbageRatioMin must be in (0, 1], got " + garbageRatioMin);
+    }
+    writeLock.lock();
+    try {
+      ensureOpen();
+      java.util.BitSet mapped = new java.util.BitSet(hashes.idLimit());
+      for (VolumeMap map : volumes.values()) {
+        map.forEachDataBlock(mapped::set);
+      }
+      int activeSegment = segments.size() - 1;
+      long[] garbage = new long[activeSegment];
+      long[] sizes = new long[activeSegment];
+      for (int s = 0; s < activeSegment; s++) {
+        sizes[s] = segments.get(s).size();
+      }
+      for (int id = 0; id < hashes.idLimit(); id++) {
+        if (!hashes.isRemoved(id) && !mapped.get(id) && hashes.segment(id) < activeSegment) {
+          garbage[hashes.segment(id)] += DATA_HEADER_BYTES + hashes.storedLength(id);
+        }
+      }
+      long removed = 0;
+      int rewritten = 0;
+      long dataFreed = 0;
+      for (int s = 0; s < activeSegment; s++) {
+        if (sizes[s] > 0 && garbage[s] >= garbageRatioMin * sizes[s]) {
+          long before = sizes[s];
+          removed += rewriteSegment(s, mapped, crashPoints);
+          rewritten++;
+          dataFreed += before - segments.get(s).size();
+        }
+      }
+      long indexLive = INDEX_FILE_HEADER_BYTES;
+      for (VolumeMap map : volumes.values()) {
+        indexLive += INDEX_RECORD_HEADER_BYTES + VOLUME_BODY_BYTES_FIXED + volumeName(map.name()).length
+            + (map.presentCount() - map.zeroCount()) * (INDEX_RECORD_HEADER_BYTES + MAP_DATA_BODY_BYTES)
+            + map.zeroCount() * (INDEX_RECORD_HEADER_BYTES + MAP_ZERO_BODY_BYTES);
+      }
+      long indexFreed = indexBytes - indexLive >= garbageRatioMin * indexBytes ? rewriteIndex(crashPoints) : 0;
+      Reclaimed r = new Reclaimed(removed, rewritten, dataFreed, indexFreed);
+      log.info("block store dir={} reclaimed {}", dir, r);
+      return r;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Rewrites sealed segment s with its mapped records only; returns the blocks removed. */
+  private long rewriteSegment(int s, java.util.BitSet mapped, Consumer<String> crashPoints) throws IOException {
+    FileChannel old = segments.get(s);
+    List<int[]> keep = new ArrayList<>();
+    java.util.BitSet drop = new java.util.BitSet();
+    long droppedLogical = 0;
+    for (int id = 0; id < hashes.idLimit(); id++) {
+      if (!hashes.isRemoved(id) && hashes.segment(id) == s) {
+        if (mapped.get(id)) {
+          keep.add(new int[] {id});
+        } else {
+          drop.set(id);
+          droppedLogical += hashes.rawLength(id);
+        }
+      }
+    }
+    keep.sort(java.util.Comparator.comparingLong(k -> hashes.offset(k[0])));
+    Path target = dir.resolve(segmentFileName(s));
+    Path tmp = dir.resolve(segmentFileName(s) + COMPACT_SUFFIX);
+    long[] newOffsets = new long[keep.size()];
+    long position = 0;
+    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      for (int i = 0; i < keep.size(); i++) {
+        int id = keep.get(i)[0];
+        int length = DATA_HEADER_BYTES + hashes.storedLength(id);
+        ByteBuffer record = ByteBuffer.allocate(length);
+        readFully(old, record, hashes.offset(id));
+        record.flip();
+        writeFully(out, record, position);
+        newOffsets[i] = position;
+        position += length;
+        if (i == keep.size() / 2) {
+          crashPoints.accept("segment-" + s + "-half-written");
+        }
+      }
+      out.force(false);
+    }
+    crashPoints.accept("segment-" + s + "-written");
+    java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    forceDirectory();
+    crashPoints.accept("segment-" + s + "-renamed");
+    FileChannel fresh = FileChannel.open(target, StandardOpenOption.READ);
+    long freed = old.size() - fresh.size();
+    long droppedCount = drop.cardinality();
+    mapLock.writeLock().lock();
+    try {
+      segments.set(s, fresh);
+      for (int i = 0; i < keep.size(); i++) {
+        hashes.relocate(keep.get(i)[0], s, newOffsets[i]);
+      }
+      hashes.removeAll(drop);
+      logicalBytes -= droppedLogical;
+      sealedBytes -= freed;
+    } finally {
+      mapLock.writeLock().unlock();
+    }
+    // A reader holding the old channel gets ClosedChannelException and locates the block again.
+    closeQuietly(old);
+    return droppedCount;
+  }
+
+  /** Rewrites the index log as the current volumes and entries; returns the bytes it shrank by. */
+  private long rewriteIndex(Consumer<String> crashPoints) throws IOException {
+    Path path = dir.resolve(INDEX_FILE);
+    Path tmp = dir.resolve(INDEX_FILE + COMPACT_SUFFIX);
+    long position;
+    byte[] sha = new byte[SHA256_BYTES];
+    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      ByteBuffer header = ByteBuffer.allocate(INDEX_FILE_HEADER_BYTES);
+      header.putInt(INDEX_MAGIC).put(INDEX_VERSION).flip();
+      writeFully(out, header, 0);
+      position = INDEX_FILE_HEADER_BYTES;
+      List<VolumeMap> maps = new ArrayList<>(volumes.values());
+      maps.sort(java.util.Comparator.comparingInt(VolumeMap::id));
+      boolean half = false;
+      for (VolumeMap map : maps) {
+        byte[] name = volumeName(map.name());
+        beginIndexRecord().putInt(map.id()).putLong(map.sizeBytes()).putInt(map.blockSizeBytes()).putShort((short) name.length).put(name);
+        position += writeIndexRecord(out, position, TYPE_VOLUME, 0);
+        for (long index = 0; index < map.blockCount(); index++) {
+          int entry = map.get(index);
+          if (entry == VolumeMap.ABSENT) {
+            continue;
+          }
+          int flags = VolumeMap.isLocal(entry) ? INDEX_FLAG_LOCAL_WRITE : 0;
+          ByteBuffer body = beginIndexRecord().putInt(map.id()).putLong(index);
+          if (VolumeMap.isZero(entry)) {
+            position += writeIndexRecord(out, position, TYPE_MAP_ZERO, flags);
+          } else {
+            hashes.hashInto(VolumeMap.blockId(entry), sha);
+            body.put(sha);
+            position += writeIndexRecord(out, position, TYPE_MAP_DATA, flags);
+          }
+        }
+        if (!half) {
+          half = true;
+          crashPoints.accept("index-half-written");
+        }
+      }
+      out.force(false);
+    }
+    crashPoints.accept("index-written");
+    java.nio.file.Files.move(tmp, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    forceDirectory();
+    crashPoints.accept("index-renamed");
+    FileChannel old = indexLog;
+    long freed = indexBytes - position;
+    indexLog = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    indexBytes = position;
+    closeQuietly(old);
+    return freed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Write path (callers hold writeLock)
 
   private void mapEntry(VolumeMap map, long index, int entry, byte[] sha256) throws IOException {
@@ -590,14 +782,19 @@ public final class BlockStore implements AutoCloseable {
   }
 
   private void appendIndexRecord(byte type, int flags) throws IOException {
+    indexBytes += writeIndexRecord(indexLog, indexBytes, type, flags);
+  }
+
+  /** Seals the record begun with {@link #beginIndexRecord} and writes it at position; returns its length. */
+  private int writeIndexRecord(FileChannel channel, long position, byte type, int flags) throws IOException {
     int end = indexBuffer.position();
     indexBuffer.put(4, type).put(5, (byte) flags).putShort(6, (short) (end - INDEX_RECORD_HEADER_BYTES));
     writeCrc.reset();
     writeCrc.update(indexBuffer.array(), 4, end - 4);
     indexBuffer.putInt(0, (int) writeCrc.getValue());
     indexBuffer.flip();
-    writeFully(indexLog, indexBuffer, indexBytes);
-    indexBytes += end;
+    writeFully(channel, indexBuffer, position);
+    return end;
   }
 
   private VolumeMap volumeForWrite(String volume, long index) {
@@ -632,6 +829,30 @@ public final class BlockStore implements AutoCloseable {
   private Location locate(int blockId) {
     return new Location(
         blockId, segments.get(hashes.segment(blockId)), hashes.offset(blockId), hashes.storedLength(blockId), hashes.rawLength(blockId));
+  }
+
+  /**
+   * Reads a located block; if {@link #reclaim} closed the segment the location was taken from (it
+   * rewrote it meanwhile), locates the block again and reads it there. Ids are never reused, so the
+   * block is the same one.
+   */
+  private void readBlockOrRelocated(Location at, byte[] dst, String volume, long index) throws IOException {
+    try {
+      readBlock(at, dst, volume, index);
+    } catch (java.nio.channels.ClosedChannelException e) {
+      Location again;
+      mapLock.readLock().lock();
+      try {
+        ensureOpen();
+        if (hashes.isRemoved(at.blockId())) {
+          throw new IOException("block " + volume + "/" + index + " was reclaimed while being read (no volume maps it any more)", e);
+        }
+        again = locate(at.blockId());
+      } finally {
+        mapLock.readLock().unlock();
+      }
+      readBlock(again, dst, volume, index);
+    }
   }
 
   private void readBlock(Location at, byte[] dst, String volume, long index) throws IOException {
@@ -744,6 +965,12 @@ public final class BlockStore implements AutoCloseable {
     TreeMap<Integer, Path> found = new TreeMap<>();
     try (var listing = Files.list(dir)) {
       for (Path p : (Iterable<Path>) listing::iterator) {
+        if (p.getFileName().toString().endsWith(COMPACT_SUFFIX)) {
+          // A rewrite that crashed before its rename: the original is whole and still in place.
+          log.info("block store dir={} removed the unfinished rewrite {}", dir, p.getFileName());
+          Files.delete(p);
+          continue;
+        }
         Matcher m = SEGMENT_NAME.matcher(p.getFileName().toString());
         if (m.matches()) {
           found.put(Integer.parseInt(m.group(1)), p);

@@ -102,6 +102,13 @@ public final class ApiRecords {
       case "COPIED" -> VolumePhase.COPIED;
       case "FAILED" -> VolumePhase.FAILED;
       case "STOPPED" -> VolumePhase.STOPPED;
+      case "CONVERGING" -> VolumePhase.CONVERGING;
+      case "CUT_OVER" -> VolumePhase.CUT_OVER;
+      case "PAUSED" -> VolumePhase.PAUSED;
+      case "ABORTING" -> VolumePhase.ABORTING;
+      case "ABORTED" -> VolumePhase.ABORTED;
+      case "REVERSING" -> VolumePhase.REVERSING;
+      case "REVERSED" -> VolumePhase.REVERSED;
       default -> throw new IllegalStateException("volume phase '" + label + "' has no io.ferry.api.VolumePhase: add it there and here");
     };
   }

@@ -35,7 +35,14 @@ class ApiRecordsTest {
             new VolumeMigration.Streaming(SPEC, 65536, 65536, 0),
             new VolumeMigration.Copied(SPEC, 65536, 65536),
             new VolumeMigration.Failed("grown"),
-            new VolumeMigration.Stopped());
+            new VolumeMigration.Stopped(),
+            new VolumeMigration.Converging(SPEC, 65536, 65536, 1, -1),
+            new VolumeMigration.CutOver(SPEC, 65536, 65536),
+            new VolumeMigration.Paused(new VolumeMigration.Copied(SPEC, 65536, 65536)),
+            new VolumeMigration.Aborting(SPEC),
+            new VolumeMigration.Aborted(SPEC),
+            new VolumeMigration.Reversing(SPEC, 65536, 65536),
+            new VolumeMigration.Reversed(SPEC));
     assertEquals(VolumeMigration.Phase.class.getPermittedSubclasses().length, phases.size(), "a phase is missing from this test");
     for (VolumeMigration.Phase p : phases) {
       assertEquals(p.label(), ApiRecords.phase(p.label()).name());

@@ -5,8 +5,10 @@ import java.util.Arrays;
 /**
  * SHA-256 → stored block location, compact enough for millions of blocks (about 60 bytes per
  * block): hashes and locations live in parallel primitive arrays indexed by a dense block id, and
- * an open-addressing table maps a hash to its id. Entries are never removed (no compaction yet).
- * Not thread-safe; {@code BlockStore} guards it.
+ * an open-addressing table maps a hash to its id. {@link #remove} (store reclaim) takes a block out
+ * of the table but never reuses its id, so a reader that located a block before it was reclaimed
+ * still finds its hash by id. Ids are dense again after the store reopens. Not thread-safe; {@code
+ * BlockStore} guards it.
  */
 public final class HashIndex {
 
@@ -18,11 +20,47 @@ public final class HashIndex {
   private int[] storedLengths = new int[1024];
   private int[] rawLengths = new int[1024];
   private int size;
+  private int removed;
+  /** Location of a removed block. */
+  private static final long REMOVED = -1L;
   /** Block id + 1 per slot, 0 for an empty slot; length is a power of two, at most half full. */
   private int[] table = new int[2048];
 
+  /** Blocks findable by hash (added and not removed). */
   public int size() {
+    return size - removed;
+  }
+
+  /** Ids run from 0 below this; some may be removed. */
+  public int idLimit() {
     return size;
+  }
+
+  public boolean isRemoved(int id) {
+    return locations[id] == REMOVED;
+  }
+
+  /**
+   * Takes the block out of the table ({@link #find} no longer sees it); its hash stays readable by
+   * id. Rebuilds the table: call once per batch of removals via {@link #removeAll}.
+   */
+  public void removeAll(java.util.BitSet ids) {
+    for (int id = ids.nextSetBit(0); id >= 0; id = ids.nextSetBit(id + 1)) {
+      if (id >= size || locations[id] == REMOVED) {
+        throw new IllegalArgumentException("block id " + id + " is not stored");
+      }
+      locations[id] = REMOVED;
+      removed++;
+    }
+    rehash(table.length);
+  }
+
+  /** Moves a block's record (segment compaction); the id and hash stay. */
+  public void relocate(int id, int segment, long offset) {
+    if (locations[id] == REMOVED) {
+      throw new IllegalArgumentException("block id " + id + " was removed");
+    }
+    locations[id] = ((long) segment << SEGMENT_SHIFT) | offset;
   }
 
   /** The id of the block with this hash, or -1. */
@@ -65,7 +103,7 @@ public final class HashIndex {
     locations[id] = ((long) segment << SEGMENT_SHIFT) | offset;
     storedLengths[id] = storedLength;
     rawLengths[id] = rawLength;
-    if (size * 2 > table.length) {
+    if ((size - removed) * 2 > table.length) {
       rehash(table.length * 2);
     } else {
       insert(id);
@@ -107,7 +145,9 @@ public final class HashIndex {
   private void rehash(int capacity) {
     table = new int[capacity];
     for (int id = 0; id < size; id++) {
-      insert(id);
+      if (locations[id] != REMOVED) {
+        insert(id);
+      }
     }
   }
 

@@ -126,4 +126,17 @@ public final class VolumeMap {
     }
     return bits;
   }
+
+  /** Hands the block id of every data entry (zero and absent entries have none) to consumer. */
+  public void forEachDataBlock(java.util.function.IntConsumer consumer) {
+    for (int[] page : pages) {
+      if (page != null) {
+        for (int entry : page) {
+          if (entry != ABSENT && !isZero(entry)) {
+            consumer.accept(blockId(entry));
+          }
+        }
+      }
+    }
+  }
 }
