@@ -1,5 +1,7 @@
 package io.ferry.query;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.OperatorSpec.AggregateFn;
 import java.util.ArrayDeque;
@@ -16,11 +18,36 @@ import java.util.Set;
  * A query as a graph of operator nodes, built with {@code io.ferry.api.Query} or by hand. {@link
  * #compile()} checks it (cycles, missing upstreams, unknown fields, type mismatches) and derives
  * each node's schemas; a graph that does not compile starts nothing.
+ *
+ * <p>Its JSON form is the versioned graph spec of {@code docs/graph-spec.schema.json}: the JSON
+ * form, the Java DSL and the SQL compiler all produce it, and either engine runs it.
  */
 public record QueryGraph(QueryId id, List<NodeDef> nodes) {
+  /** The graph spec format this build reads and writes; bump it when a change is not additive. */
+  public static final int SPEC_VERSION = 1;
 
   public QueryGraph {
     nodes = List.copyOf(nodes);
+  }
+
+  /** The JSON form: {@code version} may be left out (it means the current one), any other is refused. */
+  @JsonCreator
+  static QueryGraph fromJson(
+      @JsonProperty("version") Integer version, @JsonProperty("id") QueryId id, @JsonProperty("nodes") List<NodeDef> nodes) {
+    if (version != null && version != SPEC_VERSION) {
+      throw new QueryException(
+          "graph spec version " + version + " is not supported: this build reads version " + SPEC_VERSION);
+    }
+    if (id == null || nodes == null) {
+      throw new QueryException("a graph spec needs 'id' and 'nodes'");
+    }
+    return new QueryGraph(id, nodes);
+  }
+
+  /** Written into the JSON form so a reader can tell which format it holds. */
+  @JsonProperty("version")
+  public int version() {
+    return SPEC_VERSION;
   }
 
   /** Checks the graph and returns its nodes in topological order (sources first). */
