@@ -29,6 +29,14 @@ final class SpecSamples {
         node("src", GEN),
         node("w", new OperatorSpec.Window("key", "ts", 100, 10, AGGS), "src"),
         node("out", new OperatorSpec.Collect(), "w"))));
+    out.add(new QueryGraph(new QueryId("new-windows"), List.of(
+        node("a", GEN),
+        node("b", GEN),
+        node("u", new OperatorSpec.Union(), "a", "b"),
+        node("hop", new OperatorSpec.HopWindow("key", "ts", 100, 25, 10, AGGS), "u"),
+        node("ses", new OperatorSpec.SessionWindow("key", "ts", 30, 0, AGGS), "a"),
+        node("j", new OperatorSpec.WindowJoin("key", "window_start", "key", "window_start", 100, 0), "hop", "ses"),
+        node("out", new OperatorSpec.Collect(), "j"))));
     return out;
   }
 }
