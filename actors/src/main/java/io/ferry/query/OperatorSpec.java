@@ -21,7 +21,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.HopWindow.class, name = "hop-window"),
   @JsonSubTypes.Type(value = OperatorSpec.SessionWindow.class, name = "session-window"),
   @JsonSubTypes.Type(value = OperatorSpec.WindowJoin.class, name = "window-join"),
-  @JsonSubTypes.Type(value = OperatorSpec.Union.class, name = "union")
+  @JsonSubTypes.Type(value = OperatorSpec.Union.class, name = "union"),
+  @JsonSubTypes.Type(value = OperatorSpec.Calc.class, name = "calc")
 })
 public sealed interface OperatorSpec {
 
@@ -211,4 +212,19 @@ public sealed interface OperatorSpec {
 
   /** Merges inputs of one schema into one stream (SQL's UNION ALL), in the order batches arrive. */
   record Union() implements OperatorSpec {}
+
+  /**
+   * Filters with an expression and computes new columns (SQL's WHERE and SELECT list); stateless.
+   * A column is PII when an expression it is computed from reads a PII field, unless it masks it.
+   *
+   * @param where rows for which this is TRUE pass (null or FALSE drop the row); null keeps every row
+   */
+  record Calc(Expr where, List<Expr.Column> columns) implements OperatorSpec {
+    public Calc {
+      columns = List.copyOf(columns);
+      if (columns.isEmpty()) {
+        throw new QueryException("calc: at least one column is needed");
+      }
+    }
+  }
 }

@@ -177,6 +177,8 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
       return in;
     } else if (op instanceof OperatorSpec.Project p) {
       return projectSchema(p, in, where);
+    } else if (op instanceof OperatorSpec.Calc c) {
+      return calcSchema(c, in, where);
     } else if (op instanceof OperatorSpec.Window w) {
       return windowSchema(w.keyField(), w.timeField(), w.aggregates(), in, where);
     } else if (op instanceof OperatorSpec.HopWindow w) {
@@ -220,6 +222,20 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
       return "NULL";
     }
     return (lit instanceof String s ? "'" + s + "'" : String.valueOf(lit)) + " (" + lit.getClass().getSimpleName() + ")";
+  }
+
+  private static Schema calcSchema(OperatorSpec.Calc c, Schema in, String where) {
+    if (c.where() != null) {
+      FieldType t = io.ferry.query.ops.Exprs.type(c.where(), in, where);
+      if (t != FieldType.BOOLEAN) {
+        throw new QueryException(where + ": type mismatch: the condition must be BOOLEAN, not " + t);
+      }
+    }
+    List<Field> fields = new ArrayList<>();
+    for (Expr.Column col : c.columns()) {
+      fields.add(new Field(col.name(), io.ferry.query.ops.Exprs.type(col.expr(), in, where), io.ferry.query.ops.Exprs.pii(col.expr(), in)));
+    }
+    return new Schema(fields);
   }
 
   private static Schema projectSchema(OperatorSpec.Project p, Schema in, String where) {

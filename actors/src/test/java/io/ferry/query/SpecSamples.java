@@ -37,6 +37,16 @@ final class SpecSamples {
         node("ses", new OperatorSpec.SessionWindow("key", "ts", 30, 0, AGGS), "a"),
         node("j", new OperatorSpec.WindowJoin("key", "window_start", "key", "window_start", 100, 0), "hop", "ses"),
         node("out", new OperatorSpec.Collect(), "j"))));
+    Expr big = new Expr.Call(Expr.Fn.GE, List.of(new Expr.Ref("value"), new Expr.Lit(100L, FieldType.LONG)));
+    out.add(new QueryGraph(new QueryId("calc"), List.of(
+        node("src", GEN),
+        node("c", new OperatorSpec.Calc(big, List.of(
+            new Expr.Column("key", new Expr.Call(Expr.Fn.UPPER, List.of(new Expr.Ref("key")))),
+            new Expr.Column("who", new Expr.Call(Expr.Fn.MASK, List.of(new Expr.Ref("owner")))),
+            new Expr.Column("v", new Expr.Cast(new Expr.Ref("value"), FieldType.DOUBLE)),
+            new Expr.Column("size", new Expr.Case(List.of(new Expr.When(big, new Expr.Lit("big", FieldType.STRING))), new Expr.Lit(null, FieldType.STRING))),
+            new Expr.Column("ts", new Expr.Ref("ts")))), "src"),
+        node("out", new OperatorSpec.Collect(), "c"))));
     return out;
   }
 }

@@ -22,6 +22,8 @@ public final class Operators {
       return new SessionWindowOperator(w, spec.inputSchema());
     } else if (op instanceof OperatorSpec.WindowJoin j) {
       return new WindowJoinOperator(j, spec.inputSchemas());
+    } else if (op instanceof OperatorSpec.Calc c) {
+      return new CalcOperator(c, spec.inputSchema());
     } else if (op instanceof OperatorSpec.Union) {
       return new UnionOperator();
     } else if (op instanceof OperatorSpec.Collect) {
