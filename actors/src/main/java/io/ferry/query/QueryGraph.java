@@ -95,7 +95,7 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
         continue;
       }
       Schema in = inputSchema(n, out);
-      Schema o = outputSchema(n, in);
+      Schema o = outputSchema(n.op(), in, "query " + id + ": node '" + n.id() + "'");
       out.put(nid, o);
       specs.add(new NodeSpec(id, nid, n.op(), n.inputs(), outputs.get(nid), in, o));
     }
@@ -162,9 +162,12 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     return first;
   }
 
-  private Schema outputSchema(NodeDef n, Schema in) {
-    String where = "query " + id + ": node '" + n.id() + "'";
-    OperatorSpec op = n.op();
+  /**
+   * The schema a node of {@code op} emits when it reads {@code in} (null for a source), checked; a
+   * window join's comes from {@link #joinSchema}. The SQL compiler derives schemas with it as it
+   * builds a graph, so both agree by construction.
+   */
+  public static Schema outputSchema(OperatorSpec op, Schema in, String where) {
     if (op instanceof OperatorSpec.Generate) {
       return OperatorSpec.Generate.SCHEMA;
     } else if (op instanceof OperatorSpec.ReadJsonLines r) {
