@@ -26,10 +26,11 @@ public interface QueryCompiler {
    * line saying where it came from and why it is pinned, for {@code --explain}.
    */
   record Compiled(QueryGraph graph, Map<NodeId, String> sites, Map<NodeId, String> tiers, Map<NodeId, String> notes) {
+    /** Maps keep the graph's node order, so an explanation reads top to bottom. */
     public Compiled {
-      sites = Map.copyOf(sites);
-      tiers = Map.copyOf(tiers);
-      notes = Map.copyOf(notes);
+      sites = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(sites));
+      tiers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tiers));
+      notes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(notes));
     }
   }
 

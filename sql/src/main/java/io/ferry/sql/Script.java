@@ -28,7 +28,7 @@ import org.apache.calcite.sql.parser.impl.SqlParserImplConstants;
  * newlines kept) so Calcite's errors point at the user's own lines and columns.
  */
 record Script(List<TableDef> tables, String queries) {
-  static final SqlParser.Config PARSER = SqlParser.config().withLex(Lex.JAVA);
+  static final SqlParser.Config PARSER = SqlParser.config().withLex(Lex.JAVA).withConformance(SqlCompiler.CONFORMANCE);
 
   static Script read(String text) {
     List<Tok> toks = Tokens.of(text);
