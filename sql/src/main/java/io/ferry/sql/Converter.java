@@ -1236,8 +1236,9 @@ final class Converter {
     return n != null && n.getKind() == SqlKind.AS ? ((SqlCall) n).operand(0) : n;
   }
 
+  /** The SQL of {@code n} on one line, without the aliases the validator added. */
   private static String one(SqlNode n) {
-    return n.toString().replaceAll("\\s+", " ");
+    return n.toString().replaceAll("\\s+", " ").replaceAll("`EXPR\\$\\d+`\\.", "");
   }
 
   private static SqlCompileException error(SqlNode n, String problem) {
