@@ -40,7 +40,10 @@ final class RandomSpecs {
           new Aggregate(AggregateFn.AVG, "value", "mean"));
 
   static Spec draw(Random r, int rowsMax) {
-    Shape shape = Shape.values()[r.nextInt(Shape.values().length)];
+    return draw(r, rowsMax, Shape.values()[r.nextInt(Shape.values().length)]);
+  }
+
+  static Spec draw(Random r, int rowsMax, Shape shape) {
     List<NodeDef> nodes = new ArrayList<>();
     switch (shape) {
       case PIPELINE -> {

@@ -63,7 +63,8 @@ class SqlEnginesIT {
 
       Random r = new Random(seed.value());
       for (int i = 0; i < SPECS; i++) {
-        RandomSpecs.Spec drawn = RandomSpecs.draw(r, 300);
+        // Every shape at least once: a pipeline with a window, a join (two inputs on one node), a union.
+        RandomSpecs.Spec drawn = RandomSpecs.draw(r, 300, RandomSpecs.Shape.values()[i % RandomSpecs.Shape.values().length]);
         QueryGraph g = new QueryGraph(new QueryId("prop-" + i), drawn.graph().nodes());
         RandomSpecs.Spec spec = new RandomSpecs.Spec(g, drawn.shape());
         // Everything at one edge site: the generators' owner column is PII.
