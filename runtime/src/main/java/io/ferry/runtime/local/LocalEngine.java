@@ -2,7 +2,6 @@ package io.ferry.runtime.local;
 
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
-import io.ferry.query.OperatorSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
 import io.ferry.query.ops.Operator;
@@ -201,10 +200,5 @@ public final class LocalEngine {
                 return step.outputs().isEmpty() ? List.of() : List.of(step.outputs());
               };
             });
-  }
-
-  /** True when every sink of the spec is an in-cluster collect (its rows are the run's result). */
-  public static boolean collectsOnly(QueryGraph graph) {
-    return graph.nodes().stream().filter(n -> n.op().isSink()).allMatch(n -> n.op() instanceof OperatorSpec.Collect);
   }
 }
