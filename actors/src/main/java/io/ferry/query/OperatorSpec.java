@@ -17,7 +17,12 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.Project.class, name = "project"),
   @JsonSubTypes.Type(value = OperatorSpec.Window.class, name = "window"),
   @JsonSubTypes.Type(value = OperatorSpec.Collect.class, name = "collect"),
-  @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines")
+  @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines"),
+  @JsonSubTypes.Type(value = OperatorSpec.HopWindow.class, name = "hop-window"),
+  @JsonSubTypes.Type(value = OperatorSpec.SessionWindow.class, name = "session-window"),
+  @JsonSubTypes.Type(value = OperatorSpec.WindowJoin.class, name = "window-join"),
+  @JsonSubTypes.Type(value = OperatorSpec.Union.class, name = "union"),
+  @JsonSubTypes.Type(value = OperatorSpec.Calc.class, name = "calc")
 })
 public sealed interface OperatorSpec {
 
@@ -130,4 +135,96 @@ public sealed interface OperatorSpec {
    * truncated back to the last committed length when the node restarts.
    */
   record WriteJsonLines(String path) implements OperatorSpec {}
+
+  /**
+   * A keyed hopping (sliding) window: windows of {@code sizeMs} start every {@code slideMs}, so a
+   * row counts in each window that holds its event time. Watermark, lateness, closing and output
+   * are those of {@link Window}; a row is late when every window holding it has closed.
+   */
+  record HopWindow(
+      String keyField, String timeField, long sizeMs, long slideMs, long allowedLatenessMs, List<Aggregate> aggregates)
+      implements OperatorSpec {
+    /** Bounds the windows one row updates, so a tiny slide cannot make one row cost millions of updates. */
+    public static final long WINDOWS_PER_ROW_MAX = 1000;
+
+    public HopWindow {
+      if (sizeMs <= 0 || slideMs <= 0 || slideMs > sizeMs) {
+        throw new QueryException(
+            "hop window: size and slide must be positive and the slide at most the size, got size " + sizeMs + " ms, slide " + slideMs + " ms");
+      }
+      if (sizeMs / slideMs > WINDOWS_PER_ROW_MAX) {
+        throw new QueryException(
+            "hop window: size / slide must be at most " + WINDOWS_PER_ROW_MAX + " windows per row, got " + sizeMs + " / " + slideMs);
+      }
+      if (allowedLatenessMs < 0) {
+        throw new QueryException("hop window: allowed lateness must be >= 0, got " + allowedLatenessMs + " ms");
+      }
+      aggregates = List.copyOf(aggregates);
+      if (aggregates.isEmpty()) {
+        throw new QueryException("hop window: at least one aggregate is needed");
+      }
+    }
+  }
+
+  /**
+   * A keyed session window: a key's rows whose event times lie less than {@code gapMs} apart form
+   * one session {@code [first, last + gap)}; a row that bridges two sessions merges them. A session
+   * closes when the watermark passes its end; closed sessions emit in end, then key order. Emits
+   * {@code key, window_start, window_end} and the aggregates, like {@link Window}.
+   */
+  record SessionWindow(String keyField, String timeField, long gapMs, long allowedLatenessMs, List<Aggregate> aggregates)
+      implements OperatorSpec {
+    public SessionWindow {
+      if (gapMs <= 0) {
+        throw new QueryException("session window: the gap must be positive, got " + gapMs + " ms");
+      }
+      if (allowedLatenessMs < 0) {
+        throw new QueryException("session window: allowed lateness must be >= 0, got " + allowedLatenessMs + " ms");
+      }
+      aggregates = List.copyOf(aggregates);
+      if (aggregates.isEmpty()) {
+        throw new QueryException("session window: at least one aggregate is needed");
+      }
+    }
+  }
+
+  /**
+   * An inner join of two streams (inputs 0 = left, 1 = right) on key and tumbling event-time window:
+   * each pair of a left and a right row with equal keys in the same window, emitted when the window
+   * closes. Each input has its own watermark (its highest event time minus the lateness) and a row is
+   * late when its window has closed for its own input; a window closes when both watermarks (or the
+   * end of an input) have passed it. So the result does not depend on how the inputs interleave.
+   * Emits {@code window_start, window_end}, the left fields, then the right fields (a right field
+   * whose name the left already uses is renamed {@code right_<name>}); inputs' own
+   * {@code window_start}/{@code window_end} fields are left out.
+   */
+  record WindowJoin(String leftKey, String leftTime, String rightKey, String rightTime, long sizeMs, long allowedLatenessMs)
+      implements OperatorSpec {
+    public WindowJoin {
+      if (sizeMs <= 0) {
+        throw new QueryException("window join: size must be positive, got " + sizeMs + " ms");
+      }
+      if (allowedLatenessMs < 0) {
+        throw new QueryException("window join: allowed lateness must be >= 0, got " + allowedLatenessMs + " ms");
+      }
+    }
+  }
+
+  /** Merges inputs of one schema into one stream (SQL's UNION ALL), in the order batches arrive. */
+  record Union() implements OperatorSpec {}
+
+  /**
+   * Filters with an expression and computes new columns (SQL's WHERE and SELECT list); stateless.
+   * A column is PII when an expression it is computed from reads a PII field, unless it masks it.
+   *
+   * @param where rows for which this is TRUE pass (null or FALSE drop the row); null keeps every row
+   */
+  record Calc(Expr where, List<Expr.Column> columns) implements OperatorSpec {
+    public Calc {
+      columns = List.copyOf(columns);
+      if (columns.isEmpty()) {
+        throw new QueryException("calc: at least one column is needed");
+      }
+    }
+  }
 }

@@ -1,5 +1,7 @@
 package io.ferry.query;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.OperatorSpec.AggregateFn;
 import java.util.ArrayDeque;
@@ -16,11 +18,36 @@ import java.util.Set;
  * A query as a graph of operator nodes, built with {@code io.ferry.api.Query} or by hand. {@link
  * #compile()} checks it (cycles, missing upstreams, unknown fields, type mismatches) and derives
  * each node's schemas; a graph that does not compile starts nothing.
+ *
+ * <p>Its JSON form is the versioned graph spec of {@code docs/graph-spec.schema.json}: the JSON
+ * form, the Java DSL and the SQL compiler all produce it, and either engine runs it.
  */
 public record QueryGraph(QueryId id, List<NodeDef> nodes) {
+  /** The graph spec format this build reads and writes; bump it when a change is not additive. */
+  public static final int SPEC_VERSION = 1;
 
   public QueryGraph {
     nodes = List.copyOf(nodes);
+  }
+
+  /** The JSON form: {@code version} may be left out (it means the current one), any other is refused. */
+  @JsonCreator
+  static QueryGraph fromJson(
+      @JsonProperty("version") Integer version, @JsonProperty("id") QueryId id, @JsonProperty("nodes") List<NodeDef> nodes) {
+    if (version != null && version != SPEC_VERSION) {
+      throw new QueryException(
+          "graph spec version " + version + " is not supported: this build reads version " + SPEC_VERSION);
+    }
+    if (id == null || nodes == null) {
+      throw new QueryException("a graph spec needs 'id' and 'nodes'");
+    }
+    return new QueryGraph(id, nodes);
+  }
+
+  /** Written into the JSON form so a reader can tell which format it holds. */
+  @JsonProperty("version")
+  public int version() {
+    return SPEC_VERSION;
   }
 
   /** Checks the graph and returns its nodes in topological order (sources first). */
@@ -59,8 +86,16 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
         throw new QueryException(
             "query " + id + ": node '" + nid + "' has no downstream node: its output would go nowhere");
       }
+      if (n.op() instanceof OperatorSpec.WindowJoin j) {
+        Schema left = out.get(n.inputs().get(0));
+        Schema right = out.get(n.inputs().get(1));
+        Schema o = joinSchema(j, left, right, "query " + id + ": node '" + nid + "'");
+        out.put(nid, o);
+        specs.add(new NodeSpec(id, nid, n.op(), n.inputs(), outputs.get(nid), left, o, List.of(left, right)));
+        continue;
+      }
       Schema in = inputSchema(n, out);
-      Schema o = outputSchema(n, in);
+      Schema o = outputSchema(n.op(), in, "query " + id + ": node '" + n.id() + "'");
       out.put(nid, o);
       specs.add(new NodeSpec(id, nid, n.op(), n.inputs(), outputs.get(nid), in, o));
     }
@@ -75,7 +110,15 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     if (!n.op().isSource() && n.inputs().isEmpty()) {
       throw new QueryException(where + " has no upstream: only sources may have none");
     }
-    if (!n.op().isSource() && !n.op().isSink() && n.inputs().size() != 1) {
+    if (n.op() instanceof OperatorSpec.WindowJoin) {
+      if (n.inputs().size() != 2) {
+        throw new QueryException(where + " is a window join: it takes exactly two upstreams (left, right), got " + n.inputs());
+      }
+    } else if (n.op() instanceof OperatorSpec.Union) {
+      if (n.inputs().size() < 2) {
+        throw new QueryException(where + " is a union: it takes two or more upstreams, got " + n.inputs());
+      }
+    } else if (!n.op().isSource() && !n.op().isSink() && n.inputs().size() != 1) {
       throw new QueryException(where + " takes exactly one upstream, got " + n.inputs());
     }
   }
@@ -119,9 +162,12 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     return first;
   }
 
-  private Schema outputSchema(NodeDef n, Schema in) {
-    String where = "query " + id + ": node '" + n.id() + "'";
-    OperatorSpec op = n.op();
+  /**
+   * The schema a node of {@code op} emits when it reads {@code in} (null for a source), checked; a
+   * window join's comes from {@link #joinSchema}. The SQL compiler derives schemas with it as it
+   * builds a graph, so both agree by construction.
+   */
+  public static Schema outputSchema(OperatorSpec op, Schema in, String where) {
     if (op instanceof OperatorSpec.Generate) {
       return OperatorSpec.Generate.SCHEMA;
     } else if (op instanceof OperatorSpec.ReadJsonLines r) {
@@ -134,8 +180,14 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
       return in;
     } else if (op instanceof OperatorSpec.Project p) {
       return projectSchema(p, in, where);
+    } else if (op instanceof OperatorSpec.Calc c) {
+      return calcSchema(c, in, where);
     } else if (op instanceof OperatorSpec.Window w) {
-      return windowSchema(w, in, where);
+      return windowSchema(w.keyField(), w.timeField(), w.aggregates(), in, where);
+    } else if (op instanceof OperatorSpec.HopWindow w) {
+      return windowSchema(w.keyField(), w.timeField(), w.aggregates(), in, where);
+    } else if (op instanceof OperatorSpec.SessionWindow w) {
+      return windowSchema(w.keyField(), w.timeField(), w.aggregates(), in, where);
     } else if (op instanceof OperatorSpec.WriteJsonLines w && (w.path() == null || w.path().isBlank())) {
       throw new QueryException(where + " writes JSON lines but has no path");
     }
@@ -175,6 +227,20 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     return (lit instanceof String s ? "'" + s + "'" : String.valueOf(lit)) + " (" + lit.getClass().getSimpleName() + ")";
   }
 
+  private static Schema calcSchema(OperatorSpec.Calc c, Schema in, String where) {
+    if (c.where() != null) {
+      FieldType t = io.ferry.query.ops.Exprs.type(c.where(), in, where);
+      if (t != FieldType.BOOLEAN) {
+        throw new QueryException(where + ": type mismatch: the condition must be BOOLEAN, not " + t);
+      }
+    }
+    List<Field> fields = new ArrayList<>();
+    for (Expr.Column col : c.columns()) {
+      fields.add(new Field(col.name(), io.ferry.query.ops.Exprs.type(col.expr(), in, where), io.ferry.query.ops.Exprs.pii(col.expr(), in)));
+    }
+    return new Schema(fields);
+  }
+
   private static Schema projectSchema(OperatorSpec.Project p, Schema in, String where) {
     p.keep().forEach(f -> in.require(f, where));
     p.drop().forEach(f -> in.require(f, where));
@@ -200,12 +266,57 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     return new Schema(fields);
   }
 
-  private static Schema windowSchema(OperatorSpec.Window w, Schema in, String where) {
-    Field key = in.require(w.keyField(), where);
+  /**
+   * The window join's output: window bounds, left fields, right fields (renamed on a clash), the
+   * inputs' own window bounds left out. Keys must have the same type, times must be times.
+   */
+  public static Schema joinSchema(OperatorSpec.WindowJoin j, Schema left, Schema right, String where) {
+    Field lk = left.require(j.leftKey(), where + " (left)");
+    Field rk = right.require(j.rightKey(), where + " (right)");
+    if (lk.type() != rk.type() || lk.type() == FieldType.DOUBLE) {
+      throw new QueryException(
+          where + ": type mismatch: join keys '" + lk.name() + "' (" + lk.type() + ") and '" + rk.name() + "' (" + rk.type()
+              + ") must have one type, not DOUBLE");
+    }
+    for (Field t : List.of(left.require(j.leftTime(), where + " (left)"), right.require(j.rightTime(), where + " (right)"))) {
+      if (t.type() != FieldType.TIMESTAMP && t.type() != FieldType.LONG) {
+        throw new QueryException(
+            where + ": type mismatch: the event time field '" + t.name() + "' must be TIMESTAMP or LONG, not " + t.type());
+      }
+    }
+    List<Field> fields = new ArrayList<>();
+    fields.add(Field.of("window_start", FieldType.TIMESTAMP));
+    fields.add(Field.of("window_end", FieldType.TIMESTAMP));
+    Set<String> used = new HashSet<>(List.of("window_start", "window_end"));
+    for (Field f : left.fields()) {
+      if (!isWindowBound(f)) {
+        fields.add(f);
+        used.add(f.name());
+      }
+    }
+    for (Field f : right.fields()) {
+      if (!isWindowBound(f)) {
+        String name = used.contains(f.name()) ? "right_" + f.name() : f.name();
+        if (!used.add(name)) {
+          throw new QueryException(where + ": the join output would have field '" + name + "' twice; rename it in an input");
+        }
+        fields.add(new Field(name, f.type(), f.pii()));
+      }
+    }
+    return new Schema(fields);
+  }
+
+  /** Inputs' own window bounds, which a window join replaces with its own. */
+  public static boolean isWindowBound(Field f) {
+    return f.name().equals("window_start") || f.name().equals("window_end");
+  }
+
+  private static Schema windowSchema(String keyField, String timeField, List<Aggregate> aggregates, Schema in, String where) {
+    Field key = in.require(keyField, where);
     if (key.type() == FieldType.DOUBLE) {
       throw new QueryException(where + ": type mismatch: the window key '" + key.name() + "' cannot be DOUBLE");
     }
-    Field time = in.require(w.timeField(), where);
+    Field time = in.require(timeField, where);
     if (time.type() != FieldType.TIMESTAMP && time.type() != FieldType.LONG) {
       throw new QueryException(
           where + ": type mismatch: the event time field '" + time.name() + "' must be TIMESTAMP or LONG, not " + time.type());
@@ -214,7 +325,7 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     fields.add(new Field("key", key.type(), key.pii()));
     fields.add(Field.of("window_start", FieldType.TIMESTAMP));
     fields.add(Field.of("window_end", FieldType.TIMESTAMP));
-    for (Aggregate a : w.aggregates()) {
+    for (Aggregate a : aggregates) {
       if (a.fn() == AggregateFn.COUNT) {
         fields.add(Field.of(a.as(), FieldType.LONG));
         continue;

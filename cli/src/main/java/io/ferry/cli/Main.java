@@ -58,6 +58,9 @@ import picocli.CommandLine.Spec;
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
       Main.CompletionCommand.class,
+      SqlCommands.SqlCommand.class,
+      SqlCommands.RunCommand.class,
+      SqlCommands.BenchSqlCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
@@ -251,6 +254,9 @@ public final class Main implements Callable<Integer> {
 
       @Option(names = "--sample", description = "the demo's query instead (--query, --records, --rate, --archive)")
       boolean sample;
+
+      @Option(names = "--sql", paramLabel = "FILE", description = "a streaming SQL file (docs/sql.md), named by --query")
+      Path sql;
     }
 
     @Option(names = "--query", paramLabel = "NAME", description = "with --sample: the query's name (default ${DEFAULT-VALUE})")
@@ -274,6 +280,8 @@ public final class Main implements Callable<Integer> {
         Path file = archive == null ? null : archive.toAbsolutePath();
         body = JsonMapper.builder().build().writeValueAsString(
             Map.of("graph", SampleQuery.graph(query, records, rate, file), "placement", SampleQuery.placement(file != null).sites()));
+      } else if (what.sql != null) {
+        body = SqlCommands.submitBody(what.sql, query);
       } else {
         body = Files.readString(what.file);
       }

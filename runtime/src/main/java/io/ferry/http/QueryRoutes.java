@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import io.ferry.api.NodeStatus;
 import io.ferry.api.Placement;
 import io.ferry.api.QueryInfo;
+import io.ferry.api.SqlDeployment;
 import io.ferry.placement.Site;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
@@ -28,6 +29,8 @@ final class QueryRoutes {
   /** Operator class → its JSON kind, from the one place kinds are named: OperatorSpec's annotation. */
   private static final Map<Class<?>, String> OP_KINDS = opKinds();
 
+  static final String SQL_EXAMPLE = "{\"query\": \"q\", \"sql\": \"CREATE TABLE ...; INSERT INTO sink SELECT ...\"}";
+
   static final String DEPLOY_EXAMPLE = "{\"graph\": {\"id\": \"q\", \"nodes\": [...]}, \"placement\": {\"src\": \"edge-a\", \"out\": \"cloud\"}}";
 
   static final List<Endpoint> ENDPOINTS =
@@ -48,12 +51,24 @@ final class QueryRoutes {
 
   /**
    * A deployment: the JSON form of {@link QueryGraph} (what {@code ferry submit} sends) and the
-   * site of each node.
+   * site of each node; or, instead of the graph, the query as SQL text ({@code sql}) and its name
+   * ({@code query}), with sites from its hints and table options and {@code placement} optional.
    */
-  record DeployRequest(QueryGraph graph, Map<String, String> placement) {
+  record DeployRequest(QueryGraph graph, Map<String, String> placement, String sql, String query) {
     DeployRequest {
-      if (graph == null) {
-        throw BadRequest.field("graph", "field 'graph' is missing: give the query graph, e.g. " + DEPLOY_EXAMPLE);
+      if (graph == null && sql == null) {
+        throw BadRequest.field("graph", "field 'graph' is missing: give the query graph, e.g. " + DEPLOY_EXAMPLE + ", or its SQL as "
+            + SQL_EXAMPLE);
+      }
+      if (graph != null && sql != null) {
+        throw BadRequest.field("sql", "give either 'graph' or 'sql', not both");
+      }
+      if (sql != null && query == null) {
+        throw BadRequest.field("query", "field 'query' is missing: name the SQL query, e.g. " + SQL_EXAMPLE);
+      }
+      if (sql != null) {
+        BadRequest.named("query", () -> new QueryId(query));
+        placement = placement == null ? Map.of() : placement;
       }
       if (placement == null) {
         throw BadRequest.field("placement", "field 'placement' is missing: name the site of each node, e.g. {\"src\": \"edge-a\"}");
@@ -88,8 +103,22 @@ final class QueryRoutes {
 
   /** 201 with the members each node runs on, 409 when the cluster refuses the deployment. */
   private static CompletionStage<HttpResponse> deploy(EndpointContext ctx, DeployRequest request) {
-    return ctx.answer(
-        ctx.ferry().deploy(request.graph(), new Placement(request.placement())), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
+    QueryGraph graph = request.graph();
+    Placement placement;
+    if (request.sql() != null) {
+      SqlDeployment.Planned planned;
+      try {
+        planned = SqlDeployment.plan("sql", request.sql(), new QueryId(request.query()), request.placement());
+      } catch (QueryException e) {
+        // The compiler's message has the line and column in the SQL text.
+        return EndpointContext.done(ctx.error(StatusCodes.BAD_REQUEST, e.getMessage(), java.util.Optional.of("sql")));
+      }
+      graph = planned.compiled().graph();
+      placement = planned.placement();
+    } else {
+      placement = new Placement(request.placement());
+    }
+    return ctx.answer(ctx.ferry().deploy(graph, placement), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
   }
 
   private static CompletionStage<HttpResponse> status(EndpointContext ctx, QueryId id) {

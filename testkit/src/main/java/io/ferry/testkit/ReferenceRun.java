@@ -47,11 +47,15 @@ public final class ReferenceRun {
         }
       } else {
         Operator op = spec.op().isSink() ? null : Operators.create(spec);
-        for (NodeId in : spec.inputs()) {
-          List<Row> input = out.get(in);
+        for (int k = 0; k < spec.inputs().size(); k++) {
+          List<Row> input = out.get(spec.inputs().get(k));
           for (int i = 0; i < input.size(); i += BATCH_ROWS) {
             List<Row> batch = input.subList(i, Math.min(input.size(), i + BATCH_ROWS));
-            rows.addAll(op == null ? batch : step(op, op.process(batch)));
+            rows.addAll(op == null ? batch : step(op, op.process(k, batch)));
+          }
+          // A window join closes windows as each input ends, as a logic node does.
+          if (op != null && k < spec.inputs().size() - 1) {
+            rows.addAll(step(op, op.endInput(k)));
           }
         }
         if (op != null) {

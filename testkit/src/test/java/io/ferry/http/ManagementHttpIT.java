@@ -113,6 +113,16 @@ class ManagementHttpIT {
       Answer badMigration = call("GET", url + "/migrations/-m", null);
       assertError(badMigration, 400, "-m");
       assertEquals("id", badMigration.body().path("field").asText(), badMigration::toString);
+
+      // SQL in POST /queries: the member compiles it (module ferry-sql on the class path) and places it by its hints.
+      String sql = "CREATE TABLE src (`key` STRING, `value` BIGINT, ts TIMESTAMP(3), owner STRING) WITH ('connector' = 'generator', 'count' = '100', 'site' = 'edge-b');\n"
+          + "CREATE TABLE sink WITH ('connector' = 'collect', 'site' = 'edge-b');\nINSERT INTO sink SELECT `key`, `value` FROM src WHERE `value` > 10";
+      Answer viaSql = call("POST", url + "/queries", JSON.writeValueAsString(java.util.Map.of("query", "viasql", "sql", sql)));
+      assertEquals(201, viaSql.status(), viaSql::toString);
+      assertEquals("edge-b", node(call("GET", url + "/queries", null).body(), "viasql", "sink").path("site").asText());
+      Answer badSql = call("POST", url + "/queries", JSON.writeValueAsString(java.util.Map.of("query", "badsql", "sql", sql.replace("`value` > 10", "nope > 10"))));
+      assertError(badSql, 400, "line 3, column 55: unknown column");
+      assertEquals("sql", badSql.body().path("field").asText(), badSql::toString);
       assertError(call("POST", url + "/volumes/-v/stop", null), 400, "-v");
 
       Answer moved = call("POST", url + "/migrations", "{\"query\":\"http\",\"nodes\":[\"window-a\"],\"to\":\"cloud\"}");

@@ -266,13 +266,13 @@ public final class NodeState {
         throw new IllegalStateException("a final batch from " + upstream + " must be empty, got " + rows.size() + " rows");
       }
       boolean last = openInputs().size() == 1;
-      Operator.Step step = last ? operator.finish() : Operator.Step.EMPTY;
+      Operator.Step step = last ? operator.finish() : operator.endInput(spec.inputs().indexOf(upstream));
       return Optional.of(new BatchProcessed(upstream, from, next, true, step.delta(), step.outputs(), last));
     }
     if (rows.isEmpty()) {
       return Optional.empty();
     }
-    Operator.Step step = operator.process(rows);
+    Operator.Step step = operator.process(spec.inputs().indexOf(upstream), rows);
     return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
   }
 

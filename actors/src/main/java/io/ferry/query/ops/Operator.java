@@ -14,6 +14,19 @@ public interface Operator extends AutoCloseable {
   /** Computes the outputs and state change for one input batch. */
   Step process(List<Row> input);
 
+  /**
+   * One batch from input {@code index} (its position in the node's inputs). Only an operator whose
+   * inputs mean different things (a window join's left and right) needs to tell them apart.
+   */
+  default Step process(int index, List<Row> input) {
+    return process(input);
+  }
+
+  /** Input {@code index} ended while others go on; {@link #finish} follows when the last one ends. */
+  default Step endInput(int index) {
+    return Step.EMPTY;
+  }
+
   /** All inputs have ended: emits what is still held (a window flushes its open windows). */
   default Step finish() {
     return Step.EMPTY;

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "d")
 @JsonSubTypes({
   @JsonSubTypes.Type(value = WindowDelta.class, name = "window"),
-  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink")
+  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink"),
+  @JsonSubTypes.Type(value = SessionDelta.class, name = "session"),
+  @JsonSubTypes.Type(value = JoinDelta.class, name = "join")
 })
-public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta {}
+public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta, SessionDelta, JoinDelta {}

@@ -16,6 +16,16 @@ public final class Operators {
       return new ProjectOperator(p, spec.inputSchema());
     } else if (op instanceof OperatorSpec.Window w) {
       return new WindowOperator(w, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.HopWindow w) {
+      return new WindowOperator(w, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.SessionWindow w) {
+      return new SessionWindowOperator(w, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.WindowJoin j) {
+      return new WindowJoinOperator(j, spec.inputSchemas());
+    } else if (op instanceof OperatorSpec.Calc c) {
+      return new CalcOperator(c, spec.inputSchema());
+    } else if (op instanceof OperatorSpec.Union) {
+      return new UnionOperator();
     } else if (op instanceof OperatorSpec.Collect) {
       return new CollectOperator();
     } else if (op instanceof OperatorSpec.WriteJsonLines w) {

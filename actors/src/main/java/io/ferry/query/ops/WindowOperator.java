@@ -26,41 +26,45 @@ public final class WindowOperator implements Operator {
   /** Open windows times keys held in memory at most, unless the caller sets another limit. */
   public static final long OPEN_ACCUMULATORS_MAX_DEFAULT = 1_000_000;
 
-  private static final int COUNT = 0;
-  private static final int SUM_LONG = 1;
-  private static final int SUM_DOUBLE = 2;
-  private static final int MIN_LONG = 3;
-  private static final int MAX_LONG = 4;
-  private static final int MIN_DOUBLE = 5;
-  private static final int MAX_DOUBLE = 6;
-  private static final int AVG = 7;
 
-  private final OperatorSpec.Window spec;
+  private final Shape shape;
   private final int keyIndex;
   private final int timeIndex;
   private final FieldType keyType;
-  private final int[] kinds;
-  private final int[] fields;
-  private final boolean[] longInput;
+  private final Aggregation agg;
   private final long openAccumulatorsMax;
 
   /** Open windows by start; each maps a key to its accumulator. */
-  private final TreeMap<Long, HashMap<Object, Acc>> open = new TreeMap<>();
+  private final TreeMap<Long, HashMap<Object, Aggregation.Acc>> open = new TreeMap<>();
 
   private long openAccumulators;
   private long maxEventTime = Long.MIN_VALUE;
   private long lateDropped;
   private long nullDropped;
 
+  /**
+   * What makes one window kind differ from another: tumbling windows slide by their size, hopping
+   * windows by less, so a row counts in {@code sizeMs / slideMs} windows.
+   */
+  record Shape(String what, String keyField, String timeField, long sizeMs, long slideMs, long allowedLatenessMs, List<Aggregate> aggregates) {}
+
   public WindowOperator(OperatorSpec.Window spec, Schema input) {
     this(spec, input, OPEN_ACCUMULATORS_MAX_DEFAULT);
   }
 
   public WindowOperator(OperatorSpec.Window spec, Schema input, long openAccumulatorsMax) {
+    this(new Shape("window", spec.keyField(), spec.timeField(), spec.sizeMs(), spec.sizeMs(), spec.allowedLatenessMs(), spec.aggregates()), input, openAccumulatorsMax);
+  }
+
+  public WindowOperator(OperatorSpec.HopWindow spec, Schema input) {
+    this(new Shape("hop-window", spec.keyField(), spec.timeField(), spec.sizeMs(), spec.slideMs(), spec.allowedLatenessMs(), spec.aggregates()), input, OPEN_ACCUMULATORS_MAX_DEFAULT);
+  }
+
+  WindowOperator(Shape spec, Schema input, long openAccumulatorsMax) {
     if (openAccumulatorsMax < 1) {
       throw new IllegalArgumentException("window: openAccumulatorsMax must be positive, got " + openAccumulatorsMax);
     }
-    this.spec = spec;
+    this.shape = spec;
     this.openAccumulatorsMax = openAccumulatorsMax;
     this.keyIndex = input.indexOf(spec.keyField());
     this.timeIndex = input.indexOf(spec.timeField());
@@ -69,35 +73,7 @@ public final class WindowOperator implements Operator {
           "window: key '" + spec.keyField() + "' or time '" + spec.timeField() + "' is not in " + input);
     }
     this.keyType = input.fields().get(keyIndex).type();
-    int n = spec.aggregates().size();
-    this.kinds = new int[n];
-    this.fields = new int[n];
-    this.longInput = new boolean[n];
-    for (int i = 0; i < n; i++) {
-      Aggregate a = spec.aggregates().get(i);
-      if (a.fn() == OperatorSpec.AggregateFn.COUNT) {
-        kinds[i] = COUNT;
-        fields[i] = -1;
-        continue;
-      }
-      fields[i] = input.indexOf(a.field());
-      if (fields[i] < 0) {
-        throw new IllegalArgumentException("window: aggregate field '" + a.field() + "' is not in " + input);
-      }
-      Field f = input.fields().get(fields[i]);
-      if (!f.type().numeric()) {
-        throw new IllegalArgumentException("window: " + a.fn() + "(" + f.name() + ") needs a numeric field");
-      }
-      longInput[i] = f.type() != FieldType.DOUBLE;
-      kinds[i] =
-          switch (a.fn()) {
-            case SUM -> longInput[i] ? SUM_LONG : SUM_DOUBLE;
-            case MIN -> longInput[i] ? MIN_LONG : MIN_DOUBLE;
-            case MAX -> longInput[i] ? MAX_LONG : MAX_DOUBLE;
-            case AVG -> AVG;
-            case COUNT -> COUNT;
-          };
-    }
+    this.agg = new Aggregation(spec.what(), spec.aggregates(), input);
   }
 
   @Override
@@ -123,41 +99,51 @@ public final class WindowOperator implements Operator {
         max = ts;
         watermark = watermark(max);
       }
-      long start = windowStart(ts);
-      if (windowEnd(start) <= watermark) {
-        late++;
-        continue;
-      }
-      Scratch s;
-      if (last != null && start == lastStart) {
-        s = last;
-      } else {
-        s = touched.get(start);
-        if (s == null) {
-          s = new Scratch(open.get(start));
-          touched.put(start, s);
+      // The windows holding ts, oldest first; one for a tumbling window. A row goes into those
+      // still open; a row whose windows have all closed is late.
+      boolean accepted = false;
+      for (long start = firstWindowStart(ts); start <= ts; start += shape.slideMs()) {
+        if (windowEnd(start) <= watermark) {
+          continue;
         }
-        last = s;
-        lastStart = start;
-      }
-      Acc a = s.accs.get(key);
-      if (a == null) {
-        Acc base = s.base == null ? null : s.base.get(key);
-        if (base == null) {
-          created++;
-          if (openAccumulators + created > openAccumulatorsMax) {
-            throw new IllegalStateException(
-                "window: more than " + openAccumulatorsMax + " open window-key accumulators (open windows "
-                    + (open.size() + touched.size()) + "): too many keys or too much allowed lateness"
-                    + " for the memory limit");
-          }
-          a = new Acc(kinds.length);
+        accepted = true;
+        Scratch s;
+        if (last != null && start == lastStart) {
+          s = last;
         } else {
-          a = base.copy();
+          s = touched.get(start);
+          if (s == null) {
+            s = new Scratch(open.get(start));
+            touched.put(start, s);
+          }
+          last = s;
+          lastStart = start;
         }
-        s.accs.put(key, a);
+        Aggregation.Acc a = s.accs.get(key);
+        if (a == null) {
+          Aggregation.Acc base = s.base == null ? null : s.base.get(key);
+          if (base == null) {
+            created++;
+            if (openAccumulators + created > openAccumulatorsMax) {
+              throw new IllegalStateException(
+                  shape.what() + ": more than " + openAccumulatorsMax + " open window-key accumulators (open windows "
+                      + (open.size() + touched.size()) + "): too many keys or too much allowed lateness"
+                      + " for the memory limit");
+            }
+            a = agg.newAcc();
+          } else {
+            a = base.copy();
+          }
+          s.accs.put(key, a);
+        }
+        agg.add(a, r, start);
+        if (start > Long.MAX_VALUE - shape.slideMs()) {
+          break;
+        }
       }
-      add(a, r, start);
+      if (!accepted) {
+        late++;
+      }
     }
 
     TreeSet<Long> closing = new TreeSet<>();
@@ -174,8 +160,8 @@ public final class WindowOperator implements Operator {
     }
     List<Row> out = new ArrayList<>();
     for (Long start : closing) {
-      Map<Object, Acc> merged = new HashMap<>();
-      HashMap<Object, Acc> base = open.get(start);
+      Map<Object, Aggregation.Acc> merged = new HashMap<>();
+      HashMap<Object, Aggregation.Acc> base = open.get(start);
       if (base != null) {
         merged.putAll(base);
       }
@@ -190,7 +176,7 @@ public final class WindowOperator implements Operator {
     // and the maps are filled in input order, so the same input gives the same delta.
     for (Map.Entry<Long, Scratch> e : touched.entrySet()) {
       if (!closing.contains(e.getKey())) {
-        for (Map.Entry<Object, Acc> k : e.getValue().accs.entrySet()) {
+        for (Map.Entry<Object, Aggregation.Acc> k : e.getValue().accs.entrySet()) {
           updated.add(k.getValue().toRecord(e.getKey(), keyText(k.getKey())));
         }
       }
@@ -208,7 +194,7 @@ public final class WindowOperator implements Operator {
       return Step.EMPTY;
     }
     List<Row> out = new ArrayList<>();
-    for (Map.Entry<Long, HashMap<Object, Acc>> e : open.entrySet()) {
+    for (Map.Entry<Long, HashMap<Object, Aggregation.Acc>> e : open.entrySet()) {
       emit(e.getKey(), e.getValue(), out);
     }
     return new Step(
@@ -230,7 +216,7 @@ public final class WindowOperator implements Operator {
       put(a);
     }
     for (Long start : d.closedWindowStarts()) {
-      HashMap<Object, Acc> w = open.remove(start);
+      HashMap<Object, Aggregation.Acc> w = open.remove(start);
       if (w != null) {
         openAccumulators -= w.size();
       }
@@ -240,7 +226,7 @@ public final class WindowOperator implements Operator {
   @Override
   public WindowState snapshot() {
     List<WindowAcc> accs = new ArrayList<>();
-    for (Map.Entry<Long, HashMap<Object, Acc>> e : open.entrySet()) {
+    for (Map.Entry<Long, HashMap<Object, Aggregation.Acc>> e : open.entrySet()) {
       for (Object key : sortedKeys(e.getValue())) {
         accs.add(e.getValue().get(key).toRecord(e.getKey(), keyText(key)));
       }
@@ -283,128 +269,54 @@ public final class WindowOperator implements Operator {
   }
 
   private void put(WindowAcc a) {
-    if (a.nonNull().size() != kinds.length || a.longs().size() != kinds.length || a.doubles().size() != kinds.length) {
+    if (a.nonNull().size() != agg.size() || a.longs().size() != agg.size() || a.doubles().size() != agg.size()) {
       throw new IllegalStateException(
-          "window: an accumulator has " + a.nonNull().size() + " aggregates but the window has " + kinds.length
+          "window: an accumulator has " + a.nonNull().size() + " aggregates but the window has " + agg.size()
               + ": the state belongs to another query");
     }
-    HashMap<Object, Acc> w = open.computeIfAbsent(a.windowStart(), s -> new HashMap<>());
-    if (w.put(parseKey(a.key()), Acc.of(a)) == null) {
+    HashMap<Object, Aggregation.Acc> w = open.computeIfAbsent(a.windowStart(), s -> new HashMap<>());
+    if (w.put(parseKey(a.key()), Aggregation.Acc.of(a)) == null) {
       openAccumulators++;
     }
   }
 
-  private void add(Acc a, Row r, long start) {
-    a.count++;
-    for (int i = 0; i < kinds.length; i++) {
-      int kind = kinds[i];
-      if (kind == COUNT) {
-        continue;
-      }
-      Object v = r.get(fields[i]);
-      if (v == null) {
-        continue;
-      }
-      boolean first = a.nonNull[i]++ == 0;
-      switch (kind) {
-        case SUM_LONG:
-          {
-            long x = (Long) v;
-            long sum = a.longs[i] + x;
-            if (((a.longs[i] ^ sum) & (x ^ sum)) < 0) {
-              throw new IllegalStateException(
-                  "window: SUM(" + spec.aggregates().get(i).field() + ") overflows LONG in the window starting at "
-                      + start);
-            }
-            a.longs[i] = sum;
-            break;
-          }
-        case SUM_DOUBLE:
-          a.doubles[i] += (Double) v;
-          break;
-        case MIN_LONG:
-          {
-            long x = (Long) v;
-            if (first || x < a.longs[i]) {
-              a.longs[i] = x;
-            }
-            break;
-          }
-        case MAX_LONG:
-          {
-            long x = (Long) v;
-            if (first || x > a.longs[i]) {
-              a.longs[i] = x;
-            }
-            break;
-          }
-        case MIN_DOUBLE:
-          a.doubles[i] = first ? (Double) v : Math.min(a.doubles[i], (Double) v);
-          break;
-        case MAX_DOUBLE:
-          a.doubles[i] = first ? (Double) v : Math.max(a.doubles[i], (Double) v);
-          break;
-        case AVG:
-          a.doubles[i] += longInput[i] ? (double) (Long) v : (Double) v;
-          break;
-        default:
-          throw new IllegalStateException("window: unknown aggregate kind " + kind);
-      }
-    }
-  }
-
-  private void emit(long start, Map<Object, Acc> accs, List<Row> out) {
+  private void emit(long start, Map<Object, Aggregation.Acc> accs, List<Row> out) {
     long end = windowEnd(start);
     for (Object key : sortedKeys(accs)) {
-      Acc a = accs.get(key);
-      Object[] values = new Object[3 + kinds.length];
+      Aggregation.Acc a = accs.get(key);
+      Object[] values = new Object[3 + agg.size()];
       values[0] = key;
       values[1] = start;
       values[2] = end;
-      for (int i = 0; i < kinds.length; i++) {
-        values[3 + i] = result(a, i);
+      for (int i = 0; i < agg.size(); i++) {
+        values[3 + i] = agg.result(a, i);
       }
       out.add(Row.wrap(values));
     }
   }
 
-  private Object result(Acc a, int i) {
-    int kind = kinds[i];
-    if (kind == COUNT) {
-      return a.count;
-    }
-    if (a.nonNull[i] == 0) {
-      return null;
-    }
-    switch (kind) {
-      case SUM_LONG:
-      case MIN_LONG:
-      case MAX_LONG:
-        return a.longs[i];
-      case AVG:
-        return a.doubles[i] / a.nonNull[i];
-      default:
-        return a.doubles[i];
-    }
-  }
-
-  private List<Object> sortedKeys(Map<Object, Acc> accs) {
+  private List<Object> sortedKeys(Map<Object, Aggregation.Acc> accs) {
     List<Object> keys = new ArrayList<>(accs.keySet());
     keys.sort(KEY_ORDER);
     return keys;
   }
 
-  private long windowStart(long ts) {
-    return Math.subtractExact(ts, Math.floorMod(ts, spec.sizeMs()));
+  /** The start of the oldest window that holds {@code ts}: the newest start, less whole slides while the window still reaches ts. */
+  private long firstWindowStart(long ts) {
+    long start = Math.subtractExact(ts, Math.floorMod(ts, shape.slideMs()));
+    while (start - shape.slideMs() > ts - shape.sizeMs()) {
+      start -= shape.slideMs();
+    }
+    return start;
   }
 
   /** Saturates, so a window near the end of time still has an end. */
   private long windowEnd(long start) {
-    return start > Long.MAX_VALUE - spec.sizeMs() ? Long.MAX_VALUE : start + spec.sizeMs();
+    return start > Long.MAX_VALUE - shape.sizeMs() ? Long.MAX_VALUE : start + shape.sizeMs();
   }
 
   private long watermark(long max) {
-    long lateness = spec.allowedLatenessMs();
+    long lateness = shape.allowedLatenessMs();
     return max < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : max - lateness;
   }
 
@@ -427,58 +339,12 @@ public final class WindowOperator implements Operator {
 
   /** The accumulators of one window touched by the batch under way, over the window's state. */
   private static final class Scratch {
-    final HashMap<Object, Acc> base;
-    final HashMap<Object, Acc> accs = new HashMap<>();
+    final HashMap<Object, Aggregation.Acc> base;
+    final HashMap<Object, Aggregation.Acc> accs = new HashMap<>();
 
-    Scratch(HashMap<Object, Acc> base) {
+    Scratch(HashMap<Object, Aggregation.Acc> base) {
       this.base = base;
     }
   }
 
-  /** Mutable running aggregates of one key in one window; slots per aggregate as in {@link WindowAcc}. */
-  private static final class Acc {
-    long count;
-    final long[] nonNull;
-    final long[] longs;
-    final double[] doubles;
-
-    Acc(int aggregates) {
-      this(0, new long[aggregates], new long[aggregates], new double[aggregates]);
-    }
-
-    private Acc(long count, long[] nonNull, long[] longs, double[] doubles) {
-      this.count = count;
-      this.nonNull = nonNull;
-      this.longs = longs;
-      this.doubles = doubles;
-    }
-
-    Acc copy() {
-      return new Acc(count, nonNull.clone(), longs.clone(), doubles.clone());
-    }
-
-    static Acc of(WindowAcc r) {
-      int n = r.nonNull().size();
-      Acc a = new Acc(n);
-      a.count = r.count();
-      for (int i = 0; i < n; i++) {
-        a.nonNull[i] = r.nonNull().get(i);
-        a.longs[i] = r.longs().get(i);
-        a.doubles[i] = r.doubles().get(i);
-      }
-      return a;
-    }
-
-    WindowAcc toRecord(long start, String key) {
-      List<Long> nn = new ArrayList<>(nonNull.length);
-      List<Long> ls = new ArrayList<>(longs.length);
-      List<Double> ds = new ArrayList<>(doubles.length);
-      for (int i = 0; i < nonNull.length; i++) {
-        nn.add(nonNull[i]);
-        ls.add(longs[i]);
-        ds.add(doubles[i]);
-      }
-      return new WindowAcc(start, key, count, nn, ls, ds);
-    }
-  }
 }

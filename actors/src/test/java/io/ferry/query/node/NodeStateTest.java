@@ -532,4 +532,32 @@ class NodeStateTest {
     assertEquals(Optional.of("m1"), restored.pausedBy());
     assertEquals(List.of(), restored.endedMigrations());
   }
+
+  /** A window join node tells its inputs apart by upstream id and flushes when the last one ends. */
+  @Test
+  void windowJoinNodeFeedsEachUpstreamToItsSide() {
+    NodeId l = new NodeId("l");
+    NodeId r = new NodeId("r");
+    List<NodeSpec> specs =
+        new QueryGraph(
+                new QueryId("qj"),
+                List.of(
+                    new NodeDef(l, GENERATE, List.of()),
+                    new NodeDef(r, GENERATE, List.of()),
+                    new NodeDef(new NodeId("j"), new OperatorSpec.WindowJoin("key", "ts", "key", "ts", 100, 0), List.of(l, r)),
+                    new NodeDef(new NodeId("out"), new OperatorSpec.Collect(), List.of(new NodeId("j")))))
+            .compile();
+    NodeSpec j = spec(specs, "j");
+    assertEquals(2, j.inputSchemas().size());
+    assertTrue(j.receivesPii());
+    NodeState state = configured(j, "d1");
+    // Left: k0 at 1000 with value 1; right: k0 at 1010 with value 2 and k1 (no partner).
+    state.apply(state.onBatch(l, 0, List.of(Row.of("k0", 1L, 1_000L, "u1")), 1, false).orElseThrow());
+    state.apply(state.onBatch(r, 0, List.of(Row.of("k0", 2L, 1_010L, "u2"), Row.of("k1", 3L, 1_020L, "u3")), 2, false).orElseThrow());
+    state.apply(state.onBatch(l, 1, List.of(), 1, true).orElseThrow());
+    assertEquals(0, state.outputAnchor());
+    BatchProcessed last = state.onBatch(r, 2, List.of(), 2, true).orElseThrow();
+    assertTrue(last.outputDone());
+    assertEquals(List.of(Row.of(1_000L, 1_100L, "k0", 1L, 1_000L, "u1", "k0", 2L, 1_010L, "u2")), last.outputs());
+  }
 }
