@@ -58,6 +58,7 @@ import picocli.CommandLine.Spec;
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
       Main.CompletionCommand.class,
+      SecurityCommands.TokenCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
@@ -233,8 +234,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--url", paramLabel = "URL", description = "a member's management endpoint (default ${DEFAULT-VALUE})")
     String url = DEFAULT_URL;
 
+    @CommandLine.Mixin SecurityCommands.ClientCredentials credentials = new SecurityCommands.ClientCredentials();
+
     ManagementClient client() {
-      return new ManagementClient(url, System.out, System.err);
+      return new ManagementClient(url, System.out, System.err, credentials.token(), credentials.sslContext());
     }
   }
 

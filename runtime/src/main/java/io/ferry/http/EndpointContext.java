@@ -40,13 +40,15 @@ public final class EndpointContext {
   private final Ferry ferry;
   private final MemberSettings member;
   private final ManagementServer.Settings settings;
+  private final HttpSecurity security;
   private static final ObjectMapper JSON = JsonMapper.builder().addModule(new Jdk8Module()).build();
 
-  EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings) {
+  EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings, HttpSecurity security) {
     this.system = system;
     this.ferry = ferry;
     this.member = member;
     this.settings = settings;
+    this.security = security;
   }
 
   ActorSystem<?> system() {
@@ -63,6 +65,10 @@ public final class EndpointContext {
 
   ManagementServer.Settings settings() {
     return settings;
+  }
+
+  HttpSecurity security() {
+    return security;
   }
 
   /**
