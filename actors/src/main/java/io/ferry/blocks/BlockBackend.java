@@ -38,7 +38,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   /** Block hashes the target's store holds, 32 bytes each, packed. */
   public record KnownHashes(byte[] packedHashes) implements Command {}
 
-  public record Attach(long attachId, ActorRef<BlockFrontend.Command> frontend, String host, int port, long[] presentWords) implements Command {}
+  /** @param channelKey the key to seal this attachment's frames with (AES-256); empty: plain frames */
+  public record Attach(long attachId, ActorRef<BlockFrontend.Command> frontend, String host, int port, long[] presentWords, byte[] channelKey) implements Command {}
 
   public record Fetch(long attachId, long[] blocks, boolean noRef) implements Command {}
 
@@ -183,7 +184,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         },
         a.host(),
         a.port(),
-        BitSet.valueOf(a.presentWords()));
+        BitSet.valueOf(a.presentWords()),
+        a.channelKey());
     return Effect().none();
   }
 

@@ -4,6 +4,7 @@ import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.Site;
 import io.ferry.query.node.NodeLifecycle;
+import io.ferry.transport.frame.SealedFrame;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -263,12 +264,22 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
     }
     BitSet present = core.hasGeometry() ? core.present() : new BitSet();
-    control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray()));
+    // A fresh key for every attachment, made here where frames arrive, so it is in place before
+    // the first frame; it reaches the backend over the cluster channel (mutual TLS).
+    byte[] key = new byte[0];
+    if (resources.encryptBlocks()) {
+      key = new byte[SealedFrame.KEY_LENGTH];
+      KEYS.nextBytes(key);
+      core.channelKey(a.attachId(), key);
+    }
+    control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray(), key));
     if (core.hasGeometry()) {
       // Fetches may follow the Attach at once: control messages to the backend keep their order.
       core.attach(backendLink(backend), a.attachId());
     }
   }
+
+  private static final java.security.SecureRandom KEYS = new java.security.SecureRandom();
 
   private static long newAttachId() {
     // Random, so frames and fetches of an attachment made before a crash never match a later one.

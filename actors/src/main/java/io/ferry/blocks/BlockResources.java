@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.ferry.transport.aeron.FrameHandler;
 import io.ferry.transport.aeron.TransportSettings;
 import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.ChannelKeys;
 import io.ferry.transport.frame.DecodeResult;
 import io.ferry.transport.nbd.NbdExport;
 import io.ferry.transport.nbd.NbdServer;
@@ -77,10 +78,14 @@ public final class BlockResources implements Extension {
   private final Map<String, LinkEmulator> emulators = new ConcurrentHashMap<>();
   private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
   private boolean closed;
+  private final boolean encryptBlocks;
+  private final double emulateCorruptRate;
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.settings = BlockSettings.from(config);
+    this.encryptBlocks = encryptBlocks(config);
+    this.emulateCorruptRate = config.hasPath("ferry.blocks.emulate.corrupt") ? config.getDouble("ferry.blocks.emulate.corrupt") : 0.0;
     // The site role names the site (an embedding application sets roles, not ferry.member).
     this.site =
         MemberRoles.site(config.getStringList("pekko.cluster.roles"))
@@ -140,7 +145,7 @@ public final class BlockResources implements Extension {
           BlockTransport.start(
               TransportSettings.forLink(aeronDir, settings.linkBandwidthBitsPerSecond(), settings.linkRtt(), settings.blockSizeMaxBytes()));
       opened.push(transport);
-      this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch());
+      this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch(), new Keys());
       opened.push(receiver);
       MeterRegistry metrics = FerryMetrics.get(system).registry();
       BlockMetrics.member(metrics, receiver, senders, store);
@@ -292,7 +297,7 @@ public final class BlockResources implements Extension {
   }
 
   private BlockSender open(String toHost, int toPort) {
-    if (!settings.emulated()) {
+    if (!settings.emulated() && emulateCorruptRate == 0) {
       return transport.connect(toHost, toPort);
     }
     LinkEmulator emulator =
@@ -307,9 +312,46 @@ public final class BlockResources implements Extension {
                 // of on-demand replies is the backend's background credit, as on a real link.
                 Math.max(8L << 20, 4 * TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2))),
                 toPort));
+    if (emulateCorruptRate > 0) {
+      emulator.corruptForward(emulateCorruptRate, toPort);
+    }
     emulators.put(toHost + ":" + toPort, emulator);
-    log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate());
+    log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}, corrupt {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate(), emulateCorruptRate);
     return transport.connect(host, emulator.port());
+  }
+
+  /** The frontends' attachment keys, for the receiver to open sealed frames with. */
+  private final class Keys implements ChannelKeys {
+    @Override
+    public OpenKey key(long volumeKey, long attachId) {
+      FrontendVolume f = frontends.get(volumeKey);
+      return f == null ? null : f.channelKey(attachId);
+    }
+
+    @Override
+    public boolean sealedOnly(long volumeKey) {
+      FrontendVolume f = frontends.get(volumeKey);
+      return f != null && f.sealedOnly();
+    }
+  }
+
+  /**
+   * Whether frontends ask their backends to seal block frames ({@code ferry.security.blocks.encrypt}):
+   * {@code on}, {@code off}, or {@code auto}, on exactly when members talk over TLS, since the key
+   * crosses the cluster channel and is only as secret as that channel.
+   */
+  public boolean encryptBlocks() {
+    return encryptBlocks;
+  }
+
+  static boolean encryptBlocks(Config config) {
+    String mode = config.hasPath("ferry.security.blocks.encrypt") ? config.getString("ferry.security.blocks.encrypt") : "off";
+    return switch (mode) {
+      case "on" -> true;
+      case "off" -> false;
+      case "auto" -> config.hasPath("ferry.security.artery.enabled") && config.getBoolean("ferry.security.artery.enabled");
+      default -> throw new IllegalArgumentException("ferry.security.blocks.encrypt must be auto, on or off, got '" + mode + "'");
+    };
   }
 
   private final class Dispatch implements FrameHandler {

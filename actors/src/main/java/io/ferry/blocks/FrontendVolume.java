@@ -6,6 +6,7 @@ import io.ferry.persistence.blocks.BlockEntry;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.ChannelKeys;
 import io.ferry.transport.frame.DecodeResult;
 import io.ferry.transport.nbd.Extent;
 import io.ferry.transport.nbd.NbdExport;
@@ -66,6 +67,15 @@ public final class FrontendVolume implements NbdExport {
   private final AtomicLong backgroundArrived = new AtomicLong();
   private final AtomicLong creditsOwed = new AtomicLong();
   private volatile long lastBackgroundNanos;
+
+  /**
+   * Keys of this volume's most recent attachments (attach id → key), newest last; frames of an
+   * older attachment still in flight open with its key. Written on the actor's thread, read on
+   * the receiver's: replaced whole, never changed in place.
+   */
+  private volatile Map<Long, ChannelKeys.OpenKey> channelKeys = Map.of();
+  private volatile boolean sealed;
+  private static final int CHANNEL_KEYS_KEPT = 4;
 
   private final AtomicLong onDemandFetches = new AtomicLong();
   private final AtomicLong duplicateBlocks = new AtomicLong();
@@ -134,6 +144,29 @@ public final class FrontendVolume implements NbdExport {
     creditsOwed.set(0);
     lastBackgroundNanos = nanoClock.getAsLong();
     refetchAll(true);
+  }
+
+  /**
+   * The key the backend seals this attachment's frames with; from the first key on, the volume
+   * takes sealed frames only (a plain one is refused, so nobody can downgrade the channel).
+   */
+  public synchronized void channelKey(long attachId, byte[] key) {
+    java.util.LinkedHashMap<Long, ChannelKeys.OpenKey> next = new java.util.LinkedHashMap<>(channelKeys);
+    next.remove(attachId);
+    next.put(attachId, new ChannelKeys.OpenKey(key));
+    while (next.size() > CHANNEL_KEYS_KEPT) {
+      next.remove(next.keySet().iterator().next());
+    }
+    channelKeys = java.util.Collections.unmodifiableMap(next);
+    sealed = true;
+  }
+
+  ChannelKeys.OpenKey channelKey(long attachId) {
+    return channelKeys.get(attachId);
+  }
+
+  boolean sealedOnly() {
+    return sealed;
   }
 
   public void detach() {
