@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.util.Optional;
@@ -38,17 +39,30 @@ final class SecurityCommands {
     @Option(names = "--role", required = true, paramLabel = "ROLE", description = "read (status, metrics), operate (migrate, volumes, jobs) or admin (deploy, cluster, audit)")
     String role;
 
+    @Option(
+        names = "--append",
+        paramLabel = "FILE",
+        description = "append the grant to this HOCON file (ferry.security.http.tokens += {...}) and print only the token")
+    Path append;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
       Role r = Role.parse(role);
       String token = Tokens.generate();
       Tokens.Grant grant = new Tokens.Grant(name, Tokens.sha256Hex(token), r);
       var out = spec.commandLine().getOut();
+      String line = "{name = \"" + grant.name() + "\", sha256 = \"" + grant.sha256Hex() + "\", role = " + r.label() + "}";
+      if (append != null) {
+        Files.writeString(append, "ferry.security.http.tokens += " + line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        out.println(token);
+        out.flush();
+        return 0;
+      }
       out.println("token (give to " + name + ", shown once): " + token);
       out.println("add to ferry.security.http.tokens:");
-      out.println("  {name = \"" + grant.name() + "\", sha256 = \"" + grant.sha256Hex() + "\", role = " + r.label() + "}");
+      out.println("  " + line);
       out.flush();
       return 0;
     }
