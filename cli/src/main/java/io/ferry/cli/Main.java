@@ -59,6 +59,7 @@ import picocli.CommandLine.Spec;
       Main.BenchJournalCommand.class,
       Main.CompletionCommand.class,
       SecurityCommands.TokenCommand.class,
+      SecurityCommands.BenchSecurityCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {

@@ -68,6 +68,40 @@ final class SecurityCommands {
     }
   }
 
+  @Command(
+      name = "bench-security",
+      description = {
+        "Prints what security costs: block background throughput and on-demand read p50/p99 with plain and sealed",
+        "(AES-GCM) block frames on loopback and an emulated link, and the move pause with members over plain TCP and mutual TLS.",
+        "Run from the checkout (certificates come from scripts/dev-ca)."
+      })
+  static final class BenchSecurityCommand implements Callable<Integer> {
+    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "SIZE_MIB", description = "random image size (default ${DEFAULT-VALUE})")
+    int sizeMiB = 128;
+
+    @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "RTT_MS", description = "emulated link round trip (default ${DEFAULT-VALUE})")
+    int rttMs = 20;
+
+    @CommandLine.Parameters(index = "2", arity = "0..1", paramLabel = "MBIT", description = "emulated link bandwidth (default ${DEFAULT-VALUE})")
+    long mbit = 200;
+
+    @CommandLine.Parameters(index = "3", arity = "0..1", paramLabel = "READS", description = "on-demand reads per run (default ${DEFAULT-VALUE})")
+    int reads = 200;
+
+    @CommandLine.Parameters(index = "4", arity = "0..1", paramLabel = "MOVES", description = "moves each way per member setup (default ${DEFAULT-VALUE})")
+    int moves = 10;
+
+    @Override
+    public Integer call() throws Exception {
+      if (sizeMiB < 1 || rttMs < 0 || mbit < 1 || reads < 1 || moves < 1) {
+        throw new IllegalArgumentException("SIZE_MIB, MBIT, READS and MOVES must be positive and RTT_MS not negative");
+      }
+      io.ferry.bench.SecurityBench.main(new String[] {
+        Integer.toString(sizeMiB), Integer.toString(rttMs), Long.toString(mbit), Integer.toString(reads), Integer.toString(moves)});
+      return 0;
+    }
+  }
+
   /** How a client command authenticates: its token, and the CA it trusts for an https:// URL. */
   static final class ClientCredentials {
     @Option(names = "--token-file", paramLabel = "FILE", description = "file holding the bearer token (default: the FERRY_TOKEN environment variable)")
