@@ -51,8 +51,7 @@ public final class SecurityBench {
     Path base = Files.createTempDirectory("ferry-security-bench");
     System.out.printf("ferry security benchmark: %d MiB of random data (every block sent as RAW), blocks of %d KiB, emulated link %d ms RTT %d Mbit/s; work dir %s%n",
         sizeMiB, BLOCK / 1024, rttMs, mbit, base);
-    Path image = base.resolve("random.img");
-    writeRandom(image, (long) sizeMiB << 20);
+    long imageBytes = (long) sizeMiB << 20;
 
     String emulated =
         "ferry.blocks.emulate { one-way-delay = " + (rttMs / 2.0) + "ms, bandwidth = \"" + mbit + " Mbit\" }\n"
@@ -67,8 +66,11 @@ public final class SecurityBench {
             + "\nferry.http.enabled = off\nferry.security.allow-insecure = on\npekko.loglevel = WARNING\n");
         // A warm-up volume first, then the measured one, in the same cluster.
         try (LocalCluster cluster = LocalCluster.start(base.resolve(link.getKey().replace(' ', '-').replace('/', '-') + "-" + mode), Map.of("cloud", "cloud", "edge-a", "edge"), c, Duration.ofSeconds(60))) {
-          volume(cluster, image, "warm-" + mode, Math.min(reads, 20));
-          double[] r = volume(cluster, image, "vol-" + mode, reads);
+          // Every volume its own random image: the target store dedups by hash, so a second
+          // volume of the same image would cross as REF frames only.
+          Path dir = base.resolve(link.getKey().replace(' ', '-').replace('/', '-') + "-" + mode);
+          volume(cluster, image(dir.resolve("warm.img"), imageBytes, 1), "warm-" + mode, Math.min(reads, 20));
+          double[] r = volume(cluster, image(dir.resolve("measured.img"), imageBytes, 2), "vol-" + mode, reads);
           byMode.put(mode, r);
           System.out.printf("%-24s %-6s background %8.1f MB/s   on-demand read p50 %6.2f ms p99 %6.2f ms (%d reads, %d fetched)%n",
               link.getKey(), mode, r[0] / 1e6, r[1], r[2], reads, (long) r[3]);
@@ -103,14 +105,14 @@ public final class SecurityBench {
     long start = System.nanoTime();
     ferry.startVolume(new VolumeSpec(new VolumeId(name), "edge-a", image.toString(), "cloud", BLOCK, "")).toCompletableFuture().get(30, TimeUnit.SECONDS);
     VolumeStatus st = status(ferry, name);
-    while (st.nbdUrl().isEmpty()) {
+    while (st.nbdUrl().isEmpty() || st.frontend().isEmpty()) {
       TimeUnit.MILLISECONDS.sleep(1);
       st = status(ferry, name);
     }
     URI nbd = URI.create(st.nbdUrl());
     List<Long> nanos = new ArrayList<>();
     Random random = new Random(7);
-    try (NbdClient client = NbdClient.connect(nbd.getHost(), nbd.getPort(), name, Duration.ofSeconds(30))) {
+    try (NbdClient client = connect(nbd, name)) {
       // From the second half: the background copy goes front to back, so these are mostly fetched on demand.
       for (int i = 0; i < reads; i++) {
         long b = blocks / 2 + (long) (random.nextDouble() * (blocks / 2));
@@ -175,8 +177,29 @@ public final class SecurityBench {
     }
   }
 
-  private static void writeRandom(Path image, long bytes) throws IOException {
-    Random random = new Random(11);
+  /** The export is registered a moment after the status names it: a few tries. */
+  private static NbdClient connect(URI nbd, String name) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        return NbdClient.connect(nbd.getHost(), nbd.getPort(), name, Duration.ofSeconds(30));
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        TimeUnit.MILLISECONDS.sleep(20);
+      }
+    }
+  }
+
+  private static Path image(Path image, long bytes, long seed) throws IOException {
+    Files.createDirectories(image.getParent());
+    writeRandom(image, bytes, seed);
+    return image;
+  }
+
+  private static void writeRandom(Path image, long bytes, long seed) throws IOException {
+    Random random = new Random(seed);
     byte[] chunk = new byte[1 << 20];
     try (OutputStream out = Files.newOutputStream(image)) {
       for (long done = 0; done < bytes; done += chunk.length) {
