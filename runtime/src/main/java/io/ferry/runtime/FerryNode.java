@@ -100,7 +100,7 @@ public final class FerryNode implements AutoCloseable {
       Ferry ferry = Ferry.get(system);
       ManagementServer http =
           httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings, new HttpSecurity(httpSecurity)) : null;
-      warnIfInsecure(member, tls, httpSettings.enabled(), httpSecurity, full.getBoolean("ferry.security.allow-insecure"));
+      warnIfInsecure(Cluster.get(system).selfMember().address().toString(), member, tls, httpSettings.enabled(), httpSecurity, full.getBoolean("ferry.security.allow-insecure"));
       return new FerryNode(member, system, ferry, http);
     } catch (RuntimeException | Error e) {
       system.terminate();
@@ -173,7 +173,7 @@ public final class FerryNode implements AutoCloseable {
    * One line per member that says what of its traffic is unprotected, at WARN unless {@code
    * ferry.security.allow-insecure} says a one-machine setup (the demo, tests) knows.
    */
-  private static void warnIfInsecure(MemberSettings member, MemberTls tls, boolean http, HttpSecurity.Settings httpSecurity, boolean allowed) {
+  private static void warnIfInsecure(String address, MemberSettings member, MemberTls tls, boolean http, HttpSecurity.Settings httpSecurity, boolean allowed) {
     List<String> open = new ArrayList<>();
     if (!tls.enabled()) {
       open.add("members talk in the clear (ferry.security.artery.enabled = off)");
@@ -189,9 +189,9 @@ public final class FerryNode implements AutoCloseable {
     }
     String line = "INSECURE member {} site={}: {}; see docs/security.md";
     if (allowed) {
-      log.info(line, member.host() + ":" + member.port(), member.site(), String.join("; ", open));
+      log.info(line, address, member.site(), String.join("; ", open));
     } else {
-      log.warn(line, member.host() + ":" + member.port(), member.site(), String.join("; ", open));
+      log.warn(line, address, member.site(), String.join("; ", open));
     }
   }
 
