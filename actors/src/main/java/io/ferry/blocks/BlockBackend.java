@@ -76,6 +76,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private final BlockResources resources;
   private final ControlLink control;
   private BackendVolume engine;
+  /** The volume's at-rest key when its spec asks for one (empty otherwise); lives at this, the source, site. */
+  private byte[] restKey = new byte[0];
   private BlockMetrics.VolumeMeters meters;
   private String error = "";
   private ActorRef<BlockFrontend.Command> frontend;
@@ -174,7 +176,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         new FrontendLink() {
           @Override
           public void attached(long attachId, long sizeBytes, int blockSizeBytes) {
-            control.tell(to, new BlockFrontend.Attached(attachId, sizeBytes, blockSizeBytes));
+            control.tell(to, new BlockFrontend.Attached(attachId, sizeBytes, blockSizeBytes, restKey));
           }
 
           @Override
@@ -197,6 +199,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private void openEngine(VolumeSpec spec) {
     try {
+      // Read here, at the source site, and sent only over the cluster channel with each attach's answer.
+      restKey = spec.encryptAtRest() ? resources.restKey(volume) : new byte[0];
       engine = new BackendVolume(spec, resources.settings(), resources.hotIndex(), resources::connect);
       meters = BlockMetrics.backend(FerryMetrics.get(ctx.getSystem()).registry(), volume, engine);
       ctx.getLog().info("volume={} backend serving {} ({} bytes, blocks of {})", volume, spec.sourcePath(), engine.sizeBytes(), engine.blockSize());

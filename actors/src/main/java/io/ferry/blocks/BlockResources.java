@@ -80,6 +80,8 @@ public final class BlockResources implements Extension {
   private boolean closed;
   private final boolean encryptBlocks;
   private final double emulateCorruptRate;
+  private final Path dataDir;
+  private final Path storeDir;
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -92,7 +94,7 @@ public final class BlockResources implements Extension {
             .map(Site::name)
             .orElse(config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local");
     this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
-    Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
+    this.dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
     // What is opened so far, closed in reverse when a later step fails: a member whose start
     // fails (a taken NBD or Aeron port) must not keep its store, driver or threads.
     Deque<AutoCloseable> opened = new ArrayDeque<>();
@@ -137,6 +139,7 @@ public final class BlockResources implements Extension {
         }
       }
       this.storeLock = lock;
+      this.storeDir = storeDir;
       opened.push(lock.channel());
       this.store = BlockStore.open(storeDir, BlockStoreSettings.defaults());
       opened.push(store);
@@ -318,6 +321,48 @@ public final class BlockResources implements Extension {
     emulators.put(toHost + ":" + toPort, emulator);
     log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}, corrupt {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate(), emulateCorruptRate);
     return transport.connect(host, emulator.port());
+  }
+
+  /**
+   * The at-rest key of a volume this member's site is the source of: made on first use and kept in
+   * {@code <data-dir>/keys/<site>/<volume>.key}, at the source site only (not in the journal, which
+   * a cluster may replicate to every site).
+   */
+  public byte[] restKey(VolumeId volume) throws IOException {
+    Path file = dataDir.resolve("keys").resolve(site).resolve(volume.value() + ".key");
+    synchronized (this) {
+      if (!Files.exists(file)) {
+        Files.createDirectories(file.getParent());
+        byte[] key = new byte[AtRestCipher.KEY_LENGTH];
+        new java.security.SecureRandom().nextBytes(key);
+        Path tmp = Files.createTempFile(file.getParent(), volume.value(), ".tmp");
+        try {
+          Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+          log.warn("site={} cannot restrict permissions of {}: not a POSIX file system", site, tmp);
+        }
+        Files.write(tmp, key);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+      byte[] key = Files.readAllBytes(file);
+      if (key.length != AtRestCipher.KEY_LENGTH) {
+        throw new IOException("at-rest key " + file + " holds " + key.length + " bytes, not " + AtRestCipher.KEY_LENGTH + ": damaged");
+      }
+      return key;
+    }
+  }
+
+  /** Notes next to the store that it holds this volume encrypted, so a restarted frontend knows before any key arrives. */
+  public void markAtRest(VolumeId volume) throws IOException {
+    Path marker = storeDir.resolve("at-rest").resolve(volume.value());
+    if (!Files.exists(marker)) {
+      Files.createDirectories(marker.getParent());
+      Files.createFile(marker);
+    }
+  }
+
+  public boolean atRestMarked(VolumeId volume) {
+    return Files.exists(storeDir.resolve("at-rest").resolve(volume.value()));
   }
 
   /** The frontends' attachment keys, for the receiver to open sealed frames with. */

@@ -10,9 +10,11 @@ import io.ferry.placement.Site;
  * access trace (a file on the source site's member, one block index per line) to prefetch by.
  *
  * @param traceFile path of the access trace at the source site, or "" for none
+ * @param encryptAtRest keep the volume encrypted in the target's block store under a key that
+ *     lives only at the source site (the target holds it in memory, from the backend)
  */
 public record VolumeSpec(
-    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile)
+    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, boolean encryptAtRest)
     implements CborSerializable {
 
   @JsonCreator
@@ -32,7 +34,17 @@ public record VolumeSpec(
 
   /** Sites by name, as requests and scenario files give them (validated as {@link Site}s). */
   public VolumeSpec(VolumeId volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile) {
-    this(volume, Site.of(sourceSite), sourcePath, Site.of(targetSite), blockSizeBytes, traceFile);
+    this(volume, Site.of(sourceSite), sourcePath, Site.of(targetSite), blockSizeBytes, traceFile, false);
+  }
+
+  /** Kept in the clear at the target (the default). */
+  public VolumeSpec(VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, false);
+  }
+
+  /** This spec, kept encrypted at rest at the target. */
+  public VolumeSpec encryptedAtRest() {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, true);
   }
 
   public static int checkBlockSize(long bytes) {
