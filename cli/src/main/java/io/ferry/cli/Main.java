@@ -375,6 +375,9 @@ public final class Main implements Callable<Integer> {
       @Option(names = "--trace", paramLabel = "FILE", description = "record the frontend's block trace into FILE at the target")
       String trace;
 
+      @Option(names = "--encrypt-at-rest", description = "keep the volume encrypted in the target's store, the key at the source site")
+      boolean encryptAtRest;
+
       @CommandLine.Mixin Endpoint endpoint = new Endpoint();
 
       @Override
@@ -388,6 +391,9 @@ public final class Main implements Callable<Integer> {
         }
         if (trace != null) {
           request.put("trace", trace);
+        }
+        if (encryptAtRest) {
+          request.put("encryptAtRest", true);
         }
         request.put("volume", volume.id("start"));
         ManagementClient client = endpoint.client();
