@@ -10,6 +10,8 @@ import io.ferry.transport.aeron.BlockSender;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.aeron.OfferResult;
 import io.ferry.transport.frame.BlockFrameEncoder;
+import io.ferry.transport.frame.FrameSealer;
+import io.ferry.transport.frame.SealedFrame;
 import io.ferry.transport.frame.FrameKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -66,6 +68,7 @@ public final class BackendVolume implements AutoCloseable {
   private long attachId = -1;
   private FrontendLink frontend;
   private BlockSender sender;
+  private FrameSealer sealer;
   private String endpoint = "";
   private long credits;
   private boolean complete;
@@ -142,11 +145,14 @@ public final class BackendVolume implements AutoCloseable {
    * A frontend attaches (first time, after its restart, after ours, or after a stall): what it
    * holds is never sent again; what was handed out and did not arrive is sent again.
    */
-  public void attach(long attachId, FrontendLink frontend, String host, int port, BitSet present) {
+  public void attach(long attachId, FrontendLink frontend, String host, int port, BitSet present, byte[] channelKey) {
     boolean scannedNow;
     BitSet zerosNow;
+    // A new sealer per attach: its counters start again, under a key no earlier attach used.
+    FrameSealer newSealer = channelKey == null || channelKey.length == 0 ? null : new FrameSealer(channelKey, spec.volume().key(), attachId, blockSize);
     synchronized (this) {
       this.attachId = attachId;
+      this.sealer = newSealer;
       this.frontend = frontend;
       String wanted = host + ":" + port;
       if (sender == null || !endpoint.equals(wanted)) {
@@ -278,7 +284,7 @@ public final class BackendVolume implements AutoCloseable {
 
   // ---------------------------------------------------------------- sender
 
-  private record Work(BlockStream stream, long block, long attachId, boolean noRef, BlockSender sender) {}
+  private record Work(BlockStream stream, long block, long attachId, boolean noRef, BlockSender sender, FrameSealer sealer) {}
 
   private Work nextWork() throws InterruptedException {
     long[] one = new long[1];
@@ -291,7 +297,7 @@ public final class BackendVolume implements AutoCloseable {
           if (pick == StreamArbiter.Pick.BACKGROUND) {
             if (plan.next(one, 1) == 1) {
               credits--;
-              return new Work(BlockStream.BACKGROUND, one[0], attachId, noRefBlocks.remove(one[0]), sender);
+              return new Work(BlockStream.BACKGROUND, one[0], attachId, noRefBlocks.remove(one[0]), sender, sealer);
             }
             if (od) {
               pick = StreamArbiter.Pick.ON_DEMAND;
@@ -300,7 +306,7 @@ public final class BackendVolume implements AutoCloseable {
           if (pick == StreamArbiter.Pick.ON_DEMAND) {
             OnDemandQueue.Entry e = onDemand.poll();
             plan.markPresent(e.block());
-            return new Work(BlockStream.ON_DEMAND, e.block(), attachId, noRefBlocks.remove(e.block()), sender);
+            return new Work(BlockStream.ON_DEMAND, e.block(), attachId, noRefBlocks.remove(e.block()), sender, sealer);
           }
         }
         wait(50);
@@ -312,7 +318,8 @@ public final class BackendVolume implements AutoCloseable {
   private void sendLoop() {
     byte[] block = new byte[blockSize];
     BlockFrameEncoder encoder = new BlockFrameEncoder(blockSize);
-    UnsafeBuffer out = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockFrameEncoder.maxFrameLength(blockSize)));
+    UnsafeBuffer plain = new UnsafeBuffer(ByteBuffer.allocateDirect(BlockFrameEncoder.maxFrameLength(blockSize)));
+    UnsafeBuffer sealedOut = new UnsafeBuffer(ByteBuffer.allocateDirect(SealedFrame.maxFrameLength(blockSize)));
     MessageDigest sha = Sha256.create();
     try {
       while (running) {
@@ -334,7 +341,12 @@ public final class BackendVolume implements AutoCloseable {
           targetHas = !w.noRef() && targetHashes.contains(ByteBuffer.wrap(h));
         }
         int stream = w.stream() == BlockStream.ON_DEMAND ? 0 : 1;
-        int length = encoder.encode(stream, spec.volume().key(), w.attachId(), w.block(), block, blockSize, h, targetHas, out, 0);
+        int length = encoder.encode(stream, spec.volume().key(), w.attachId(), w.block(), block, blockSize, h, targetHas, plain, 0);
+        UnsafeBuffer out = plain;
+        if (w.sealer() != null) {
+          length = w.sealer().seal(stream, w.block(), plain, 0, length, sealedOut);
+          out = sealedOut;
+        }
         if (!offer(w, out, length)) {
           continue;
         }

@@ -38,7 +38,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   /** Block hashes the target's store holds, 32 bytes each, packed. */
   public record KnownHashes(byte[] packedHashes) implements Command {}
 
-  public record Attach(long attachId, ActorRef<BlockFrontend.Command> frontend, String host, int port, long[] presentWords) implements Command {}
+  /** @param channelKey the key to seal this attachment's frames with (AES-256); empty: plain frames */
+  public record Attach(long attachId, ActorRef<BlockFrontend.Command> frontend, String host, int port, long[] presentWords, byte[] channelKey) implements Command {}
 
   public record Fetch(long attachId, long[] blocks, boolean noRef) implements Command {}
 
@@ -75,6 +76,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private final BlockResources resources;
   private final ControlLink control;
   private BackendVolume engine;
+  /** The volume's at-rest key when its spec asks for one (empty otherwise); lives at this, the source, site. */
+  private byte[] restKey = new byte[0];
   private BlockMetrics.VolumeMeters meters;
   private String error = "";
   private ActorRef<BlockFrontend.Command> frontend;
@@ -173,7 +176,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         new FrontendLink() {
           @Override
           public void attached(long attachId, long sizeBytes, int blockSizeBytes) {
-            control.tell(to, new BlockFrontend.Attached(attachId, sizeBytes, blockSizeBytes));
+            control.tell(to, new BlockFrontend.Attached(attachId, sizeBytes, blockSizeBytes, restKey));
           }
 
           @Override
@@ -183,7 +186,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         },
         a.host(),
         a.port(),
-        BitSet.valueOf(a.presentWords()));
+        BitSet.valueOf(a.presentWords()),
+        a.channelKey());
     return Effect().none();
   }
 
@@ -195,6 +199,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private void openEngine(VolumeSpec spec) {
     try {
+      // Read here, at the source site, and sent only over the cluster channel with each attach's answer.
+      restKey = spec.encryptAtRest() ? resources.restKey(volume) : new byte[0];
       engine = new BackendVolume(spec, resources.settings(), resources.hotIndex(), resources::connect);
       meters = BlockMetrics.backend(FerryMetrics.get(ctx.getSystem()).registry(), volume, engine);
       ctx.getLog().info("volume={} backend serving {} ({} bytes, blocks of {})", volume, spec.sourcePath(), engine.sizeBytes(), engine.blockSize());

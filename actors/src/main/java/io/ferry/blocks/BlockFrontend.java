@@ -4,6 +4,7 @@ import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.Site;
 import io.ferry.query.node.NodeLifecycle;
+import io.ferry.transport.frame.SealedFrame;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +49,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
    */
   public record UseBackend(ActorRef<BlockBackend.Command> backend, long sizeBytes) implements Command {}
 
-  public record Attached(long attachId, long sizeBytes, int blockSizeBytes) implements Command {}
+  /** @param restKey the volume's at-rest key when it is kept encrypted at the target (empty otherwise); held in memory only */
+  public record Attached(long attachId, long sizeBytes, int blockSizeBytes, byte[] restKey) implements Command {}
 
   public record Scanned(long attachId, long[] zeroWords) implements Command {}
 
@@ -90,6 +92,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private final ControlLink control;
   private final VolumeMigration process;
   private FrontendVolume core;
+  /** The spec asks to keep the volume encrypted at rest here. */
+  private boolean encryptAtRest;
   private BlockMetrics.VolumeMeters meters;
   private ActorRef<BlockBackend.Command> backend;
   private String instance = "";
@@ -116,7 +120,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         .forAnyState()
         .onCommand(Start.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.Start(c.spec())), null))
         .onCommand(UseBackend.class, this::onUseBackend)
-        .onCommand(Attached.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.AttachAcknowledged(c.attachId(), c.sizeBytes(), c.blockSizeBytes())), null))
+        .onCommand(Attached.class, (s, c) -> {
+          if (c.restKey().length > 0 && core != null) {
+            core.restKey(c.restKey());
+          }
+          return run(s, process.decide(s, new VolumeMigration.AttachAcknowledged(c.attachId(), c.sizeBytes(), c.blockSizeBytes())), null);
+        })
         .onCommand(Scanned.class, (s, c) -> {
           if (core != null && c.attachId() == core.attachId() && core.hasGeometry()) {
             try {
@@ -175,6 +184,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       ctx.getLog().debug("volume={} phase={} input ignored: {}", volume, s.label(), d.ignored());
     }
     boolean reply = false;
+    encryptAtRest = encryptAtRest || specOf(s, d).map(VolumeSpec::encryptAtRest).orElse(false);
     for (VolumeMigration.Command command : d.commands()) {
       if (command instanceof VolumeMigration.ReplyStopped) {
         reply = replyTo != null;
@@ -263,12 +273,22 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
     }
     BitSet present = core.hasGeometry() ? core.present() : new BitSet();
-    control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray()));
+    // A fresh key for every attachment, made here where frames arrive, so it is in place before
+    // the first frame; it reaches the backend over the cluster channel (mutual TLS).
+    byte[] key = new byte[0];
+    if (resources.encryptBlocks()) {
+      key = new byte[SealedFrame.KEY_LENGTH];
+      KEYS.nextBytes(key);
+      core.channelKey(a.attachId(), key);
+    }
+    control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray(), key));
     if (core.hasGeometry()) {
       // Fetches may follow the Attach at once: control messages to the backend keep their order.
       core.attach(backendLink(backend), a.attachId());
     }
   }
+
+  private static final java.security.SecureRandom KEYS = new java.security.SecureRandom();
 
   private static long newAttachId() {
     // Random, so frames and fetches of an attachment made before a crash never match a later one.
@@ -289,11 +309,40 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     };
   }
 
+  /** The spec the migration runs: from the decision's Started event, or the phase it is in. */
+  private static java.util.Optional<VolumeSpec> specOf(VolumeMigration.Phase s, VolumeMigration.Decision d) {
+    for (VolumeMigration.Event e : d.events()) {
+      if (e instanceof VolumeMigration.Started started) {
+        return java.util.Optional.of(started.spec());
+      }
+    }
+    if (s instanceof VolumeMigration.Attaching a) {
+      return java.util.Optional.of(a.spec());
+    }
+    if (s instanceof VolumeMigration.Streaming st) {
+      return java.util.Optional.of(st.spec());
+    }
+    if (s instanceof VolumeMigration.Copied c) {
+      return java.util.Optional.of(c.spec());
+    }
+    return java.util.Optional.empty();
+  }
+
   private void openCore() {
     if (core != null) {
       return;
     }
     core = new FrontendVolume(volume, resources.store(), resources.settings(), resources.ioPool(), System::nanoTime, () -> ctx.getSelf().tell(new CopyDone()));
+    // Before any frame can arrive: nothing of a volume kept encrypted is ever stored in the clear,
+    // and a restarted frontend that finds the store's marker waits for the key instead.
+    if (encryptAtRest || resources.atRestMarked(volume)) {
+      core.encryptedAtRest();
+      try {
+        resources.markAtRest(volume);
+      } catch (IOException e) {
+        ctx.getLog().error("volume={} cannot mark the store as holding it encrypted at rest", volume, e);
+      }
+    }
     resources.registerFrontend(volume, core);
     meters = BlockMetrics.frontend(FerryMetrics.get(ctx.getSystem()).registry(), volume, core);
     instance = ctx.getSystem().address() + "#" + java.util.UUID.randomUUID();

@@ -51,6 +51,10 @@ final class BlockMetrics {
     }
     FunctionCounter.builder("ferry.block.corrupt.frames", receiver, BlockReceiver::corruptFrames)
         .description("Block frames received that failed their checks").register(registry);
+    FunctionCounter.builder("ferry.block.rejected.frames", receiver, BlockReceiver::authFailedFrames)
+        .description("Block frames refused because they did not authenticate (tampered, no key, or plain on a sealed channel)").tag("reason", "auth").register(registry);
+    FunctionCounter.builder("ferry.block.rejected.frames", receiver, BlockReceiver::replayedFrames)
+        .description("Block frames refused because they did not authenticate (tampered, no key, or plain on a sealed channel)").tag("reason", "replay").register(registry);
     FunctionCounter.builder("ferry.block.store.dedup.hits", store, s -> s.stats().dedupHits())
         .description("Blocks stored once for several (volume, block) positions because their hash was known").register(registry);
   }

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.ferry.transport.aeron.FrameHandler;
 import io.ferry.transport.aeron.TransportSettings;
 import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.ChannelKeys;
 import io.ferry.transport.frame.DecodeResult;
 import io.ferry.transport.nbd.NbdExport;
 import io.ferry.transport.nbd.NbdServer;
@@ -77,17 +78,23 @@ public final class BlockResources implements Extension {
   private final Map<String, LinkEmulator> emulators = new ConcurrentHashMap<>();
   private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
   private boolean closed;
+  private final boolean encryptBlocks;
+  private final double emulateCorruptRate;
+  private final Path dataDir;
+  private final Path storeDir;
 
   private BlockResources(ActorSystem<?> system) {
     Config config = system.settings().config();
     this.settings = BlockSettings.from(config);
+    this.encryptBlocks = encryptBlocks(config);
+    this.emulateCorruptRate = config.hasPath("ferry.blocks.emulate.corrupt") ? config.getDouble("ferry.blocks.emulate.corrupt") : 0.0;
     // The site role names the site (an embedding application sets roles, not ferry.member).
     this.site =
         MemberRoles.site(config.getStringList("pekko.cluster.roles"))
             .map(Site::name)
             .orElse(config.hasPath("ferry.member.site") ? config.getString("ferry.member.site") : "local");
     this.host = config.hasPath("ferry.member.host") ? config.getString("ferry.member.host") : "127.0.0.1";
-    Path dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
+    this.dataDir = Path.of(config.hasPath("ferry.member.data-dir") ? config.getString("ferry.member.data-dir") : "data").toAbsolutePath();
     // What is opened so far, closed in reverse when a later step fails: a member whose start
     // fails (a taken NBD or Aeron port) must not keep its store, driver or threads.
     Deque<AutoCloseable> opened = new ArrayDeque<>();
@@ -132,6 +139,7 @@ public final class BlockResources implements Extension {
         }
       }
       this.storeLock = lock;
+      this.storeDir = storeDir;
       opened.push(lock.channel());
       this.store = BlockStore.open(storeDir, BlockStoreSettings.defaults());
       opened.push(store);
@@ -140,7 +148,7 @@ public final class BlockResources implements Extension {
           BlockTransport.start(
               TransportSettings.forLink(aeronDir, settings.linkBandwidthBitsPerSecond(), settings.linkRtt(), settings.blockSizeMaxBytes()));
       opened.push(transport);
-      this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch());
+      this.receiver = transport.receive(host, settings.aeronPort(), new Dispatch(), new Keys());
       opened.push(receiver);
       MeterRegistry metrics = FerryMetrics.get(system).registry();
       BlockMetrics.member(metrics, receiver, senders, store);
@@ -293,7 +301,7 @@ public final class BlockResources implements Extension {
   }
 
   private BlockSender open(String toHost, int toPort) {
-    if (!settings.emulated()) {
+    if (!settings.emulated() && emulateCorruptRate == 0) {
       return transport.connect(toHost, toPort);
     }
     LinkEmulator emulator =
@@ -308,9 +316,88 @@ public final class BlockResources implements Extension {
                 // of on-demand replies is the backend's background credit, as on a real link.
                 Math.max(8L << 20, 4 * TransportSettings.bdpBytes(Math.max(1, settings.emulateBandwidthBitsPerSecond()), settings.emulateOneWayDelay().multipliedBy(2))),
                 toPort));
+    if (emulateCorruptRate > 0) {
+      emulator.corruptForward(emulateCorruptRate, toPort);
+    }
     emulators.put(toHost + ":" + toPort, emulator);
-    log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate());
+    log.info("block link to {}:{} emulated: delay {} each way, {} bit/s, loss {}, corrupt {}", toHost, toPort, settings.emulateOneWayDelay(), settings.emulateBandwidthBitsPerSecond(), settings.emulateLossRate(), emulateCorruptRate);
     return transport.connect(host, emulator.port());
+  }
+
+  /**
+   * The at-rest key of a volume this member's site is the source of: made on first use and kept in
+   * {@code <data-dir>/keys/<site>/<volume>.key}, at the source site only (not in the journal, which
+   * a cluster may replicate to every site).
+   */
+  public byte[] restKey(VolumeId volume) throws IOException {
+    Path file = dataDir.resolve("keys").resolve(site).resolve(volume.value() + ".key");
+    synchronized (this) {
+      if (!Files.exists(file)) {
+        Files.createDirectories(file.getParent());
+        byte[] key = new byte[AtRestCipher.KEY_LENGTH];
+        new java.security.SecureRandom().nextBytes(key);
+        Path tmp = Files.createTempFile(file.getParent(), volume.value(), ".tmp");
+        try {
+          Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+          log.warn("site={} cannot restrict permissions of {}: not a POSIX file system", site, tmp);
+        }
+        Files.write(tmp, key);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+      byte[] key = Files.readAllBytes(file);
+      if (key.length != AtRestCipher.KEY_LENGTH) {
+        throw new IOException("at-rest key " + file + " holds " + key.length + " bytes, not " + AtRestCipher.KEY_LENGTH + ": damaged");
+      }
+      return key;
+    }
+  }
+
+  /** Notes next to the store that it holds this volume encrypted, so a restarted frontend knows before any key arrives. */
+  public void markAtRest(VolumeId volume) throws IOException {
+    Path marker = storeDir.resolve("at-rest").resolve(volume.value());
+    if (!Files.exists(marker)) {
+      Files.createDirectories(marker.getParent());
+      Files.createFile(marker);
+    }
+  }
+
+  public boolean atRestMarked(VolumeId volume) {
+    return Files.exists(storeDir.resolve("at-rest").resolve(volume.value()));
+  }
+
+  /** The frontends' attachment keys, for the receiver to open sealed frames with. */
+  private final class Keys implements ChannelKeys {
+    @Override
+    public OpenKey key(long volumeKey, long attachId) {
+      FrontendVolume f = frontends.get(volumeKey);
+      return f == null ? null : f.channelKey(attachId);
+    }
+
+    @Override
+    public boolean sealedOnly(long volumeKey) {
+      FrontendVolume f = frontends.get(volumeKey);
+      return f != null && f.sealedOnly();
+    }
+  }
+
+  /**
+   * Whether frontends ask their backends to seal block frames ({@code ferry.security.blocks.encrypt}):
+   * {@code on}, {@code off}, or {@code auto}, on exactly when members talk over TLS, since the key
+   * crosses the cluster channel and is only as secret as that channel.
+   */
+  public boolean encryptBlocks() {
+    return encryptBlocks;
+  }
+
+  static boolean encryptBlocks(Config config) {
+    String mode = config.hasPath("ferry.security.blocks.encrypt") ? config.getString("ferry.security.blocks.encrypt") : "off";
+    return switch (mode) {
+      case "on" -> true;
+      case "off" -> false;
+      case "auto" -> config.hasPath("ferry.security.artery.enabled") && config.getBoolean("ferry.security.artery.enabled");
+      default -> throw new IllegalArgumentException("ferry.security.blocks.encrypt must be auto, on or off, got '" + mode + "'");
+    };
   }
 
   private final class Dispatch implements FrameHandler {

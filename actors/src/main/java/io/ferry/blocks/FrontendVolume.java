@@ -6,7 +6,9 @@ import io.ferry.persistence.blocks.BlockEntry;
 import io.ferry.persistence.blocks.BlockStore;
 import io.ferry.transport.aeron.BlockStream;
 import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.ChannelKeys;
 import io.ferry.transport.frame.DecodeResult;
+import io.ferry.transport.frame.FrameKind;
 import io.ferry.transport.nbd.Extent;
 import io.ferry.transport.nbd.NbdExport;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,6 +69,19 @@ public final class FrontendVolume implements NbdExport {
   private final AtomicLong backgroundArrived = new AtomicLong();
   private final AtomicLong creditsOwed = new AtomicLong();
   private volatile long lastBackgroundNanos;
+
+  /**
+   * Keys of this volume's most recent attachments (attach id → key), newest last; frames of an
+   * older attachment still in flight open with its key. Written on the actor's thread, read on
+   * the receiver's: replaced whole, never changed in place.
+   */
+  private volatile Map<Long, ChannelKeys.OpenKey> channelKeys = Map.of();
+  /** Kept encrypted at rest: blocks are stored sealed, and only with the key, which comes from the source site. */
+  private volatile boolean atRest;
+  private volatile AtRestCipher restCipher;
+  private final AtomicLong restKeyMissing = new AtomicLong();
+  private volatile boolean sealed;
+  private static final int CHANNEL_KEYS_KEPT = 4;
 
   private final AtomicLong onDemandFetches = new AtomicLong();
   private final AtomicLong duplicateBlocks = new AtomicLong();
@@ -136,6 +152,85 @@ public final class FrontendVolume implements NbdExport {
     refetchAll(true);
   }
 
+  /**
+   * The key the backend seals this attachment's frames with; from the first key on, the volume
+   * takes sealed frames only (a plain one is refused, so nobody can downgrade the channel).
+   */
+  public synchronized void channelKey(long attachId, byte[] key) {
+    java.util.LinkedHashMap<Long, ChannelKeys.OpenKey> next = new java.util.LinkedHashMap<>(channelKeys);
+    next.remove(attachId);
+    next.put(attachId, new ChannelKeys.OpenKey(key));
+    while (next.size() > CHANNEL_KEYS_KEPT) {
+      next.remove(next.keySet().iterator().next());
+    }
+    channelKeys = java.util.Collections.unmodifiableMap(next);
+    sealed = true;
+  }
+
+  /** From now on blocks are stored encrypted; until {@link #restKey} none is stored or read. */
+  public void encryptedAtRest() {
+    atRest = true;
+  }
+
+  public boolean isEncryptedAtRest() {
+    return atRest;
+  }
+
+  /** The volume's at-rest key, from the backend at the source site; held in memory only. */
+  public void restKey(byte[] key) {
+    restCipher = new AtRestCipher(key);
+    atRest = true;
+  }
+
+  /** Blocks that arrived before the at-rest key and were asked for again. */
+  public long restKeyMissing() {
+    return restKeyMissing.get();
+  }
+
+  private AtRestCipher requireRestKey() {
+    AtRestCipher c = restCipher;
+    if (c == null) {
+      throw new IllegalStateException(
+          "volume=" + volume + " is kept encrypted at rest under a key that lives only at its source site, and this member has not"
+              + " received it since it started: the source site is unreachable or has not attached yet. The " + (sizeBytes < 0 ? 0 : store.presentCount(storeKey))
+              + " blocks held here are intact; reads are served again once the source attaches");
+    }
+    return c;
+  }
+
+  /** Stores a block's bytes: as they are, or sealed under the at-rest key (which must be here). */
+  private void putData(long b, byte[] block, int length, boolean localWrite) throws IOException {
+    if (atRest) {
+      AtRestCipher c = requireRestKey();
+      byte[] tag = c.tag(block, length);
+      store.put(storeKey, b, tag, c.seal(block, length, tag), 0, length, localWrite);
+    } else {
+      store.put(storeKey, b, sha256(block, length), block, 0, length, localWrite);
+    }
+  }
+
+  /** Reads a block's bytes into {@code block}, opening it when kept encrypted; false when absent. */
+  private boolean readData(long b, byte[] block) throws IOException {
+    if (!store.read(storeKey, b, block)) {
+      return false;
+    }
+    if (atRest) {
+      Optional<BlockEntry> e = store.lookup(storeKey, b);
+      if (e.isPresent() && e.get().kind() == BlockEntry.Kind.DATA) {
+        requireRestKey().open(block, blockSize, e.get().sha256());
+      }
+    }
+    return true;
+  }
+
+  ChannelKeys.OpenKey channelKey(long attachId) {
+    return channelKeys.get(attachId);
+  }
+
+  boolean sealedOnly() {
+    return sealed;
+  }
+
   public void detach() {
     this.backend = null;
   }
@@ -193,10 +288,23 @@ public final class FrontendVolume implements NbdExport {
     try {
       boolean had = store.lookup(storeKey, b).isPresent();
       int wire = frame.payloadLength();
+      if (atRest && frame.kind() != FrameKind.ZERO && restCipher == null) {
+        // Nothing is stored in the clear: asked again, it arrives after the key (which travels with the attach's answer).
+        restKeyMissing.incrementAndGet();
+        if (!had) {
+          pending.computeIfAbsent(b, k -> new Pending(now));
+          BackendLink link = backend;
+          if (link != null) {
+            link.fetch(attachId, new long[] {b}, false);
+          }
+        }
+        return;
+      }
       switch (frame.kind()) {
         case ZERO -> store.putZero(storeKey, b, false);
         case REF -> {
-          if (!store.putRef(storeKey, b, frame.hash(), false)) {
+          // A volume kept encrypted never links to a block by its plain hash: that block may be another volume's, in the clear.
+          if (atRest || !store.putRef(storeKey, b, frame.hash(), false)) {
             // The data this REF names has not arrived (it may travel on the other stream): ask
             // for the bytes themselves.
             refMisses.incrementAndGet();
@@ -211,7 +319,7 @@ public final class FrontendVolume implements NbdExport {
             return;
           }
         }
-        case LZ4, RAW -> store.put(storeKey, b, sha256(frame.blockBytes(), frame.blockLength()), frame.blockBytes(), 0, frame.blockLength(), false);
+        case LZ4, RAW -> putData(b, frame.blockBytes(), frame.blockLength(), false);
         default -> throw new IllegalStateException("unknown frame kind " + frame.kind());
       }
       if (had) {
@@ -268,7 +376,12 @@ public final class FrontendVolume implements NbdExport {
   public CompletionStage<byte[]> read(long offset, int length) {
     CompletableFuture<Void> ready = ensure(offset, length);
     if (ready.isDone() && !ready.isCompletedExceptionally()) {
-      return CompletableFuture.completedFuture(assemble(offset, length));
+      // A read that cannot be served (a damaged block, no at-rest key) fails its future, as the async path does.
+      try {
+        return CompletableFuture.completedFuture(assemble(offset, length));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
     return ready.thenApplyAsync(v -> assemble(offset, length), readExecutor);
   }
@@ -415,7 +528,7 @@ public final class FrontendVolume implements NbdExport {
         long b = pos / blockSize;
         int within = (int) (pos - b * blockSize);
         int n = Math.min(length - written, blockSize - within);
-        if (!store.read(storeKey, b, block)) {
+        if (!readData(b, block)) {
           throw new IllegalStateException("volume=" + volume + " block=" + b + " vanished from the store");
         }
         System.arraycopy(block, within, out, written, n);
@@ -440,7 +553,7 @@ public final class FrontendVolume implements NbdExport {
           int n = Math.min(length - done, blockSize - within);
           boolean had = store.lookup(storeKey, b).isPresent();
           if (n < blockSize) {
-            if (!store.read(storeKey, b, block)) {
+            if (!readData(b, block)) {
               throw new IllegalStateException("volume=" + volume + " block=" + b + " must be present before a partial write");
             }
           }
@@ -448,7 +561,7 @@ public final class FrontendVolume implements NbdExport {
           if (BlockBytes.isZero(block)) {
             store.putZero(storeKey, b, true);
           } else {
-            store.put(storeKey, b, sha256(block, blockSize), block, 0, blockSize, true);
+            putData(b, block, blockSize, true);
           }
           localWrites.incrementAndGet();
           if (!had) {

@@ -12,9 +12,18 @@ import io.ferry.placement.Site;
  * @param traceFile path of the access trace at the source site, or "" for none
  * @param writePolicy where the target's writes persist; absent (journals written before issue 14)
  *     means {@link WritePolicy#TARGET_ONLY}, the only behaviour there was
+ * @param encryptAtRest keep the volume encrypted in the target's block store under a key that
+ *     lives only at the source site (the target holds it in memory, from the backend)
  */
 public record VolumeSpec(
-    VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, WritePolicy writePolicy)
+    VolumeId volume,
+    Site sourceSite,
+    String sourcePath,
+    Site targetSite,
+    int blockSizeBytes,
+    String traceFile,
+    WritePolicy writePolicy,
+    boolean encryptAtRest)
     implements CborSerializable {
 
   @JsonCreator
@@ -33,19 +42,36 @@ public record VolumeSpec(
     writePolicy = writePolicy == null ? WritePolicy.TARGET_ONLY : writePolicy;
   }
 
-  /** A target-only volume. */
+  /** A target-only volume, kept in the clear at the target (the defaults). */
   public VolumeSpec(VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile) {
-    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, WritePolicy.TARGET_ONLY);
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, WritePolicy.TARGET_ONLY, false);
   }
 
-  /** The same volume under another write policy (the policy changes while the volume runs). */
-  public VolumeSpec withWritePolicy(WritePolicy policy) {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy);
+  /** A volume under the given write policy, kept in the clear at the target. */
+  public VolumeSpec(
+      VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, WritePolicy writePolicy) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, false);
+  }
+
+  /** A target-only volume, encrypted at rest at the target or not. */
+  public VolumeSpec(
+      VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, boolean encryptAtRest) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, WritePolicy.TARGET_ONLY, encryptAtRest);
   }
 
   /** Sites by name, as requests and scenario files give them (validated as {@link Site}s). */
   public VolumeSpec(VolumeId volume, String sourceSite, String sourcePath, String targetSite, int blockSizeBytes, String traceFile) {
     this(volume, Site.of(sourceSite), sourcePath, Site.of(targetSite), blockSizeBytes, traceFile);
+  }
+
+  /** The same volume under another write policy (the policy changes while the volume runs). */
+  public VolumeSpec withWritePolicy(WritePolicy policy) {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy, encryptAtRest);
+  }
+
+  /** This spec, kept encrypted at rest at the target. */
+  public VolumeSpec encryptedAtRest() {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, true);
   }
 
   public static int checkBlockSize(long bytes) {

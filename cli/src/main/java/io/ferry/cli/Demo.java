@@ -75,7 +75,7 @@ public final class Demo {
     out.printf("ferry demo: data in %s%n", options.dataDir().toAbsolutePath());
     out.println("starting members: cloud, edge-a, edge-b (one ActorSystem each, loopback, shared H2 journal) ...");
     int httpPort = portFree(8558) ? 8558 : 0;
-    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.empty(), Duration.ofSeconds(60), httpPort)) {
+    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60), httpPort)) {
       for (FerryNode n : cluster.live()) {
         out.printf("  member %s  roles %s  management %s%n", n.address(), n.settings().roles(), n.httpUrl().orElse("off"));
       }

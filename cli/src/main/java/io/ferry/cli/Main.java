@@ -61,6 +61,8 @@ import picocli.CommandLine.Spec;
       SqlCommands.SqlCommand.class,
       SqlCommands.RunCommand.class,
       SqlCommands.BenchSqlCommand.class,
+      SecurityCommands.TokenCommand.class,
+      SecurityCommands.BenchSecurityCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
@@ -236,8 +238,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--url", paramLabel = "URL", description = "a member's management endpoint (default ${DEFAULT-VALUE})")
     String url = DEFAULT_URL;
 
+    @CommandLine.Mixin SecurityCommands.ClientCredentials credentials = new SecurityCommands.ClientCredentials();
+
     ManagementClient client() {
-      return new ManagementClient(url, System.out, System.err);
+      return new ManagementClient(url, System.out, System.err, credentials.token(), credentials.sslContext());
     }
   }
 
@@ -379,6 +383,9 @@ public final class Main implements Callable<Integer> {
       @Option(names = "--trace", paramLabel = "FILE", description = "record the frontend's block trace into FILE at the target")
       String trace;
 
+      @Option(names = "--encrypt-at-rest", description = "keep the volume encrypted in the target's store, the key at the source site")
+      boolean encryptAtRest;
+
       @CommandLine.Mixin Endpoint endpoint = new Endpoint();
 
       @Override
@@ -392,6 +399,9 @@ public final class Main implements Callable<Integer> {
         }
         if (trace != null) {
           request.put("trace", trace);
+        }
+        if (encryptAtRest) {
+          request.put("encryptAtRest", true);
         }
         request.put("volume", volume.id("start"));
         ManagementClient client = endpoint.client();

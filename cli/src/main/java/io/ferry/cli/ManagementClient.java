@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
 
 /**
  * The {@code ferry status} and {@code ferry migrate} commands: a client of a member's management
@@ -47,13 +49,23 @@ final class ManagementClient {
   private final URI base;
   private final PrintStream out;
   private final PrintStream err;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+  private final HttpClient http;
+  private final Optional<String> token;
   private final ObjectMapper json = JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
 
   ManagementClient(String url, PrintStream out, PrintStream err) {
+    this(url, out, err, Optional.empty(), Optional.empty());
+  }
+
+  /** With a bearer token for a secured endpoint, and the TLS context that trusts its certificate (https URLs). */
+  ManagementClient(String url, PrintStream out, PrintStream err, Optional<String> token, Optional<SSLContext> tls) {
     this.base = baseUri(url);
     this.out = out;
     this.err = err;
+    this.token = token;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT);
+    tls.ifPresent(b::sslContext);
+    this.http = b.build();
   }
 
   /** Checks {@code --url}: an http(s) URL with a host, such as http://127.0.0.1:8558. */
@@ -232,8 +244,10 @@ final class ManagementClient {
   }
 
   private HttpResponse<String> send(HttpRequest request) throws Failed {
+    HttpRequest withToken =
+        token.isEmpty() ? request : HttpRequest.newBuilder(request, (name, value) -> true).header("Authorization", "Bearer " + token.get()).build();
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      return http.send(withToken, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (ConnectException | HttpConnectTimeoutException e) {
       throw new Failed("no Ferry member answers at " + base + ": is a cluster running? (start one with ./ferry demo --hold)");
     } catch (HttpTimeoutException e) {

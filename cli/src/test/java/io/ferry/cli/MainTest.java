@@ -16,7 +16,7 @@ class MainTest {
   /** Every command the launcher documents; each must answer --help. */
   private static final List<String> COMMANDS =
       List.of("demo", "node", "submit", "status", "migrate", "volume", "simulate", "bench", "bench-moves", "bench-volume", "bench-journal",
-          "completion", "help");
+          "completion", "token", "bench-security", "help");
 
   private static void assertUsageError(CliRun run, String... fragments) {
     assertEquals(2, run.exit(), run::toString);

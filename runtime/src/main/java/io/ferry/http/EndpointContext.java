@@ -42,15 +42,17 @@ public final class EndpointContext {
   private final Ferry ferry;
   private final MemberSettings member;
   private final ManagementServer.Settings settings;
+  private final HttpSecurity security;
   private static final ObjectMapper JSON = JsonMapper.builder().addModule(new Jdk8Module()).build();
   private final ConsoleSnapshots console;
   private final AtomicInteger consoleClients = new AtomicInteger();
 
-  EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings) {
+  EndpointContext(ActorSystem<?> system, Ferry ferry, MemberSettings member, ManagementServer.Settings settings, HttpSecurity security) {
     this.system = system;
     this.ferry = ferry;
     this.member = member;
     this.settings = settings;
+    this.security = security;
     this.console = new ConsoleSnapshots(system, ferry, ConsoleSnapshots.Settings.from(system.settings().config()));
   }
 
@@ -78,6 +80,10 @@ public final class EndpointContext {
 
   ManagementServer.Settings settings() {
     return settings;
+  }
+
+  HttpSecurity security() {
+    return security;
   }
 
   /**

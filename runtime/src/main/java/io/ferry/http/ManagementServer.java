@@ -21,7 +21,9 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -51,7 +53,7 @@ public final class ManagementServer implements AutoCloseable {
 
   /** Every route served, by resource; the routing is built from this list and the OpenAPI test reads it. */
   public static final List<Endpoint> ENDPOINTS =
-      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, MetricsRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS, ConsoleRoutes.ENDPOINTS)
+      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, MetricsRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS, ConsoleRoutes.ENDPOINTS, AuditRoutes.ENDPOINTS)
           .flatMap(List::stream)
           .toList();
 
@@ -102,26 +104,32 @@ public final class ManagementServer implements AutoCloseable {
   private final Ferry ferry;
   private final Settings settings;
   private final EndpointContext context;
+  private final HttpSecurity security;
   private volatile ServerBinding binding;
 
-  private ManagementServer(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings) {
+  private ManagementServer(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings, HttpSecurity security) {
     this.system = system;
     this.ferry = ferry;
     this.settings = settings;
-    this.context = new EndpointContext(system, ferry, member, settings);
+    this.security = security;
+    this.context = new EndpointContext(system, ferry, member, settings, security);
   }
 
   /**
    * Binds the endpoint and waits until it listens; fails with a message naming {@code
-   * ferry.http.port} when the port cannot be bound (taken, or not allowed).
+   * ferry.http.port} when the port cannot be bound (taken, or not allowed). With a keystore in
+   * {@code security} it serves HTTPS only.
    */
-  public static ManagementServer start(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings) {
-    ManagementServer server = new ManagementServer(system, ferry, member, settings);
+  public static ManagementServer start(ActorSystem<?> system, Ferry ferry, MemberSettings member, Settings settings, HttpSecurity security) {
+    ManagementServer server = new ManagementServer(system, ferry, member, settings, security);
     String where = settings.host() + ":" + settings.port();
+    ServerBuilder builder = Http.get(system).newServerAt(settings.host(), settings.port());
+    if (security.settings().https()) {
+      builder = builder.enableHttps(ConnectionContext.httpsServer(security.serverContext()));
+    }
     try {
       server.binding =
-          Http.get(system)
-              .newServerAt(settings.host(), settings.port())
+          builder
               .withSettings(server.serverSettings())
               .bind(server.routes())
               .toCompletableFuture()
@@ -138,7 +146,8 @@ public final class ManagementServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while binding the management endpoint at " + where, e);
     }
-    log.info("management endpoint at {} (member={} site={})", server.url(), Cluster.get(system).selfMember().address(), member.site());
+    log.info("management endpoint at {} (member={} site={} tokens={})", server.url(), Cluster.get(system).selfMember().address(), member.site(),
+        security.settings().auth() ? "required" : "NOT required");
     return server;
   }
 
@@ -148,7 +157,7 @@ public final class ManagementServer implements AutoCloseable {
   }
 
   public String url() {
-    return "http://" + settings.host() + ":" + port();
+    return (security.settings().https() ? "https://" : "http://") + settings.host() + ":" + port();
   }
 
   /** Stops listening; requests under way get up to the bind timeout to finish. */
@@ -200,9 +209,12 @@ public final class ManagementServer implements AutoCloseable {
     List<Route> routes = ENDPOINTS.stream().map(e -> e.route(context)).toList();
     return timeoutsAnswer504(
         () ->
-            handleExceptions(
-                exceptions,
-                () -> handleRejections(rejections, () -> concat(routes.get(0), routes.subList(1, routes.size()).toArray(Route[]::new)))));
+            security.guard(
+                context,
+                () ->
+                    handleExceptions(
+                        exceptions,
+                        () -> handleRejections(rejections, () -> concat(routes.get(0), routes.subList(1, routes.size()).toArray(Route[]::new))))));
   }
 
   /**

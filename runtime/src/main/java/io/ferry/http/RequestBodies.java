@@ -46,10 +46,9 @@ final class RequestBodies {
     try {
       tree = JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      throw new BadRequest(
-          Optional.empty(),
-          "malformed JSON at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr() + ": "
-              + e.getOriginalMessage() + "; expected " + example);
+      // A limit the parser enforces (nesting depth, number length) comes without a location.
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr();
+      throw new BadRequest(Optional.empty(), "malformed JSON" + where + ": " + e.getOriginalMessage() + "; expected " + example);
     }
     if (tree == null || !tree.isObject()) {
       throw new BadRequest(Optional.empty(), "the request body must be a JSON object like " + example);

@@ -30,9 +30,11 @@ final class VolumeRoutes {
 
   /**
    * A volume to migrate: its id (also its NBD export name), where its image is, where to move it;
-   * {@code blockSize} defaults to {@code ferry.blocks.block-size}, {@code trace} to none.
+   * {@code blockSize} defaults to {@code ferry.blocks.block-size}, {@code trace} to none, {@code
+   * encryptAtRest} (keep it encrypted in the target's store, the key at the source site) to false.
    */
-  record VolumeRequest(String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace) {
+  record VolumeRequest(
+      String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace, Optional<Boolean> encryptAtRest) {
     VolumeRequest {
       BadRequest.text("volume", volume, "the volume id (also its NBD export name)");
       BadRequest.text("sourceSite", sourceSite, "the site that holds the source image");
@@ -47,6 +49,7 @@ final class VolumeRoutes {
       BadRequest.named("targetSite", () -> new Site(targetSite));
       blockSize = blockSize == null ? Optional.empty() : blockSize;
       trace = trace == null ? Optional.empty() : trace;
+      encryptAtRest = encryptAtRest == null ? Optional.empty() : encryptAtRest;
       blockSize.ifPresent(
           b -> {
             try {
@@ -58,7 +61,8 @@ final class VolumeRoutes {
     }
 
     VolumeSpec spec(long blockSizeDefault) {
-      return new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize.orElse(blockSizeDefault)), trace.orElse(""));
+      VolumeSpec spec = new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize.orElse(blockSizeDefault)), trace.orElse(""));
+      return encryptAtRest.orElse(false) ? spec.encryptedAtRest() : spec;
     }
   }
 

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.ferry.api.Ferry;
 import io.ferry.blocks.BlockResources;
+import io.ferry.http.HttpSecurity;
 import io.ferry.http.ManagementServer;
 import io.ferry.persistence.CassandraJournal;
 import io.ferry.persistence.H2Journal;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -74,6 +76,8 @@ public final class FerryNode implements AutoCloseable {
     Config withDefaults = config.withFallback(ConfigFactory.load());
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
+    HttpSecurity.Settings httpSecurity = HttpSecurity.Settings.from(withDefaults);
+    MemberTls tls = MemberTls.from(withDefaults);
     Config full = memberConfig(member, withDefaults).withFallback(withDefaults).resolve();
     if (full.getString("ferry.persistence.journal").equals("cassandra")) {
       CassandraJournal.awaitReachable(full, full.getDuration("ferry.persistence.cassandra.schema-timeout"));
@@ -94,7 +98,9 @@ public final class FerryNode implements AutoCloseable {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
       }
       Ferry ferry = Ferry.get(system);
-      ManagementServer http = httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings) : null;
+      ManagementServer http =
+          httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings, new HttpSecurity(httpSecurity)) : null;
+      warnIfInsecure(Cluster.get(system).selfMember().address().toString(), member, tls, httpSettings.enabled(), httpSecurity, full.getBoolean("ferry.security.allow-insecure"));
       return new FerryNode(member, system, ferry, http);
     } catch (RuntimeException | Error e) {
       system.terminate();
@@ -163,9 +169,35 @@ public final class FerryNode implements AutoCloseable {
   }
 
   /** The Pekko settings a member's own settings imply: roles, address, seeds and journal. */
+  /**
+   * One line per member that says what of its traffic is unprotected, at WARN unless {@code
+   * ferry.security.allow-insecure} says a one-machine setup (the demo, tests) knows.
+   */
+  private static void warnIfInsecure(String address, MemberSettings member, MemberTls tls, boolean http, HttpSecurity.Settings httpSecurity, boolean allowed) {
+    List<String> open = new ArrayList<>();
+    if (!tls.enabled()) {
+      open.add("members talk in the clear (ferry.security.artery.enabled = off)");
+    }
+    if (http && !httpSecurity.auth()) {
+      open.add("the management endpoint needs no token (ferry.security.http.auth = off)");
+    }
+    if (http && !httpSecurity.https()) {
+      open.add("the management endpoint is plain HTTP (ferry.security.http.keystore empty)");
+    }
+    if (open.isEmpty()) {
+      return;
+    }
+    String line = "INSECURE member {} site={}: {}; see docs/security.md";
+    if (allowed) {
+      log.info(line, address, member.site(), String.join("; ", open));
+    } else {
+      log.warn(line, address, member.site(), String.join("; ", open));
+    }
+  }
+
   static Config memberConfig(MemberSettings member, Config config) {
     Config c =
-        ConfigFactory.empty()
+        MemberTls.from(config).arteryConfig()
             .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(member.roles()))
             .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(member.host()))
             .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(member.port()))

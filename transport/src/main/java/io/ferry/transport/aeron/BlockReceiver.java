@@ -2,7 +2,7 @@ package io.ferry.transport.aeron;
 
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
-import io.ferry.transport.frame.BlockFrameDecoder;
+import io.ferry.transport.frame.SealedFrameDecoder;
 import io.ferry.transport.frame.DecodeResult;
 import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
@@ -33,16 +33,18 @@ public final class BlockReceiver implements AutoCloseable {
     private final AtomicLong[] frames = {new AtomicLong(), new AtomicLong()};
     private final AtomicLong[] bytes = {new AtomicLong(), new AtomicLong()};
     private final AtomicLong corrupt = new AtomicLong();
+    private final AtomicLong authFailed = new AtomicLong();
+    private final AtomicLong replayed = new AtomicLong();
 
     BlockReceiver(String host, int port, Subscription onDemand, Subscription background, FrameHandler handler,
-                  int maxBlockBytes, IdleStrategy idleStrategy) {
+                  SealedFrameDecoder decoder, IdleStrategy idleStrategy) {
         this.host = host;
         this.port = port;
         this.onDemand = onDemand;
         this.background = background;
         this.runner = new AgentRunner(idleStrategy,
             t -> log.error("block receiver endpoint={} handler failed", endpoint(), t),
-            null, new Poller(handler, new BlockFrameDecoder(maxBlockBytes)));
+            null, new Poller(handler, decoder));
         AgentRunner.startOnThread(runner, r -> {
             Thread thread = new Thread(r, "ferry-block-receiver-" + port);
             thread.setDaemon(true);
@@ -69,9 +71,19 @@ public final class BlockReceiver implements AutoCloseable {
         return bytes[stream.ordinal()].get();
     }
 
-    /** Frames on either stream that failed their checks. */
+    /** Frames on either stream that failed their checks (of any kind, authentication and replay included). */
     public long corruptFrames() {
         return corrupt.get();
+    }
+
+    /** Sealed frames that did not authenticate (tampered, no key), and plain frames for a sealed volume. */
+    public long authFailedFrames() {
+        return authFailed.get();
+    }
+
+    /** Sealed frames whose counter was not above their stream's last: replayed or reordered. */
+    public long replayedFrames() {
+        return replayed.get();
     }
 
     /** Stops the polling thread (waiting for it) and closes the subscriptions. */
@@ -81,12 +93,12 @@ public final class BlockReceiver implements AutoCloseable {
     }
 
     private final class Poller implements Agent {
-        private final BlockFrameDecoder decoder;
+        private final SealedFrameDecoder decoder;
         private final FrameHandler handler;
         private final FragmentAssembler onDemandAssembler;
         private final FragmentAssembler backgroundAssembler;
 
-        Poller(FrameHandler handler, BlockFrameDecoder decoder) {
+        Poller(FrameHandler handler, SealedFrameDecoder decoder) {
             this.handler = handler;
             this.decoder = decoder;
             this.onDemandAssembler = new FragmentAssembler(
@@ -113,10 +125,15 @@ public final class BlockReceiver implements AutoCloseable {
                 f.lazySet(f.get() + 1);
                 AtomicLong b = bytes[stream.ordinal()];
                 b.lazySet(b.get() + length);
-                handler.onFrame(stream, decoder);
+                handler.onFrame(stream, decoder.frame());
             } else {
                 corrupt.lazySet(corrupt.get() + 1);
-                handler.onCorrupt(stream, result, decoder);
+                if (result == DecodeResult.BAD_AUTH) {
+                    authFailed.lazySet(authFailed.get() + 1);
+                } else if (result == DecodeResult.REPLAYED) {
+                    replayed.lazySet(replayed.get() + 1);
+                }
+                handler.onCorrupt(stream, result, decoder.frame());
             }
         }
 

@@ -4,6 +4,8 @@ import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.ferry.transport.frame.ChannelKeys;
+import io.ferry.transport.frame.SealedFrameDecoder;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.exceptions.RegistrationException;
@@ -106,14 +108,19 @@ public final class BlockTransport implements AutoCloseable {
      * binding and closing a socket; another process may take it in between, hence a few attempts.
      */
     public synchronized BlockReceiver receive(String host, int port, FrameHandler handler) {
+        return receive(host, port, handler, ChannelKeys.NONE);
+    }
+
+    /** As above, opening sealed frames with the attachments' keys from {@code keys}. */
+    public synchronized BlockReceiver receive(String host, int port, FrameHandler handler, ChannelKeys keys) {
         checkOpen();
         if (port != 0) {
-            return subscribe(host, port, handler);
+            return subscribe(host, port, handler, keys);
         }
         RegistrationException last = null;
         for (int attempt = 0; attempt < FREE_PORT_ATTEMPTS; attempt++) {
             try {
-                return subscribe(host, freeUdpPort(host), handler);
+                return subscribe(host, freeUdpPort(host), handler, keys);
             } catch (RegistrationException e) {
                 last = e;
                 log.info("probed UDP port taken before Aeron bound it, trying another host={} error={}", host,
@@ -123,7 +130,7 @@ public final class BlockTransport implements AutoCloseable {
         throw last;
     }
 
-    private BlockReceiver subscribe(String host, int port, FrameHandler handler) {
+    private BlockReceiver subscribe(String host, int port, FrameHandler handler, ChannelKeys keys) {
         String channel = new ChannelUriStringBuilder()
             .media("udp")
             .endpoint(host + ":" + port)
@@ -135,7 +142,7 @@ public final class BlockTransport implements AutoCloseable {
         try {
             background = aeron.addSubscription(channel, BlockStream.BACKGROUND.streamId());
             BlockReceiver receiver = new BlockReceiver(host, port, onDemand, background, handler,
-                settings.maxBlockBytes(), idleStrategy());
+                new SealedFrameDecoder(settings.maxBlockBytes(), keys), idleStrategy());
             opened.add(receiver);
             log.info("block receiver listening endpoint={}", receiver.endpoint());
             return receiver;

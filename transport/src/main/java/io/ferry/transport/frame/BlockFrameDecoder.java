@@ -129,6 +129,19 @@ public final class BlockFrameDecoder {
         return true;
     }
 
+    /**
+     * Fills the header fields from a sealed frame's clear header after it failed, so the caller
+     * can pick the block to fetch again; the fields are as unverified as after any failure.
+     */
+    void unverified(int stream, long volumeKey, long requestId, long blockIndex) {
+        clear();
+        this.headerReadable = true;
+        this.stream = stream;
+        this.volumeKey = volumeKey;
+        this.requestId = requestId;
+        this.blockIndex = blockIndex;
+    }
+
     private void clear() {
         headerReadable = false;
         kind = null;

@@ -14,5 +14,12 @@ public enum DecodeResult {
     /** The CRC32C over header and payload does not match. */
     BAD_CRC,
     /** The CRC matched but the LZ4 payload does not decompress to exactly the block length. */
-    BAD_PAYLOAD
+    BAD_PAYLOAD,
+    /**
+     * A sealed frame whose AES-GCM tag does not verify (tampered, or under another key), one the
+     * receiver has no key for, or a plain frame for a volume whose channel is encrypted.
+     */
+    BAD_AUTH,
+    /** A sealed frame whose counter is not above the last one accepted on its stream: replayed or reordered. */
+    REPLAYED
 }

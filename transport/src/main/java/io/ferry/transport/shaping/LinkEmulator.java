@@ -47,6 +47,10 @@ public final class LinkEmulator implements AutoCloseable {
     private final LinkShaper shaper;
     private long sequence;
     private volatile SocketAddress lastSender;
+    // Receiver thread only, after corruptForward: which data datagrams get a byte changed.
+    private volatile double corruptRate;
+    private java.util.Random corruptDraws;
+    private final AtomicLong datagramsCorrupted = new AtomicLong();
 
     private LinkEmulator(DatagramChannel channel, InetSocketAddress forwardTo, LinkProfile profile) {
         this.channel = channel;
@@ -111,6 +115,25 @@ public final class LinkEmulator implements AutoCloseable {
         return profile;
     }
 
+    /**
+     * From now on, changes one payload byte of a forward Aeron data datagram with chance {@code
+     * rate} (seeded draws): what a link that corrupts, or an attacker on it, does. Only datagrams
+     * holding one data frame are touched, so Aeron's own framing stays intact and the damage
+     * reaches the subscriber, where the frame's checks must catch it. Call before traffic starts.
+     */
+    public void corruptForward(double rate, long seed) {
+        if (!(rate >= 0.0 && rate <= 1.0)) {
+            throw new IllegalArgumentException("corrupt rate must be in [0, 1], got " + rate);
+        }
+        corruptDraws = new java.util.Random(seed);
+        corruptRate = rate;
+    }
+
+    /** Forward datagrams changed by {@link #corruptForward}. */
+    public long datagramsCorrupted() {
+        return datagramsCorrupted.get();
+    }
+
     /** Changes the link for datagrams arriving from now on; ones already queued keep their delivery time. */
     public void setProfile(LinkProfile p) {
         profile = Objects.requireNonNull(p, "profile");
@@ -142,6 +165,9 @@ public final class LinkEmulator implements AutoCloseable {
         SocketAddress to = reverse ? lastSender : forwardTo;
         if (!reverse) {
             lastSender = from;
+            if (corruptRate > 0) {
+                corrupt(data);
+            }
         }
         long deliverAt = to == null ? LinkShaper.DROPPED : shaper.deliverAtNanos(profile, data.length, !reverse, now);
         if (deliverAt == LinkShaper.DROPPED) {
@@ -149,6 +175,24 @@ public final class LinkEmulator implements AutoCloseable {
             return;
         }
         due.add(new Datagram(deliverAt, sequence++, data, to, !reverse));
+    }
+
+    /** Aeron's data frame: a 32-byte header, its length (i32 LE) at 0 and type (u16 LE, data = 1) at 6. */
+    private void corrupt(byte[] data) {
+        final int header = 32;
+        if (data.length <= header) {
+            return;
+        }
+        ByteBuffer view = ByteBuffer.wrap(data).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int frameLength = view.getInt(0);
+        int type = view.getShort(6) & 0xFFFF;
+        boolean oneFrame = frameLength > header && ((frameLength + 31) & ~31) == data.length;
+        if (type != 1 || !oneFrame || corruptDraws.nextDouble() >= corruptRate) {
+            return;
+        }
+        int at = header + corruptDraws.nextInt(frameLength - header);
+        data[at] ^= (byte) (1 + corruptDraws.nextInt(255));
+        datagramsCorrupted.incrementAndGet();
     }
 
     private void sendLoop() {

@@ -1,0 +1,117 @@
+package io.ferry.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.ferry.api.Ferry;
+import io.ferry.api.VolumeStatus;
+import io.ferry.blocks.VolumeId;
+import io.ferry.blocks.VolumeSpec;
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
+import io.ferry.transport.nbd.NbdClient;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A volume marked encrypted at rest migrates between real members: read over NBD at the target
+ * it equals the source, yet no block of it is in the clear in the target's store files (while a
+ * plain volume's blocks are, which shows the scan finds them), and its key is a file at the source
+ * site only.
+ */
+@ExtendWith(SeedExtension.class)
+class AtRestIT {
+  private static final int BLOCK = 64 * 1024;
+
+  @TempDir Path dir;
+
+  @Test
+  void theTargetStoreHoldsTheVolumeEncryptedAndTheKeyStaysAtTheSource(Seed seed) throws Exception {
+    Random random = new Random(seed.value());
+    byte[] secret = new byte[2 * 1024 * 1024];
+    random.nextBytes(secret);
+    byte[] plain = new byte[2 * 1024 * 1024];
+    random.nextBytes(plain);
+    Path secretImage = Files.write(dir.resolve("secret.img"), secret);
+    Path plainImage = Files.write(dir.resolve("plain.img"), plain);
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60))) {
+      Ferry ferry = cluster.member("cloud").ferry();
+      ferry.startVolume(new VolumeSpec(new VolumeId("secret"), "edge-a", secretImage.toString(), "cloud", BLOCK, "").encryptedAtRest())
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      ferry.startVolume(new VolumeSpec(new VolumeId("plain"), "edge-a", plainImage.toString(), "cloud", BLOCK, "")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      for (var v : List.of(Map.entry("secret", secret), Map.entry("plain", plain))) {
+        VolumeStatus st = awaitComplete(ferry, v.getKey());
+        URI nbd = URI.create(st.nbdUrl());
+        try (NbdClient client = NbdClient.connect(nbd.getHost(), nbd.getPort(), v.getKey(), Duration.ofSeconds(30))) {
+          assertArrayEquals(v.getValue(), client.read(0, v.getValue().length), v.getKey() + " read at the target");
+        }
+      }
+      byte[] stored = storeBytes(dir.resolve("data").resolve("blocks").resolve("cloud"));
+      int secretFound = found(stored, secret);
+      int plainFound = found(stored, plain);
+      assertEquals(secret.length / BLOCK, plainFound, "the scan finds a plain volume's blocks in the store files");
+      assertEquals(0, secretFound, "blocks of the volume kept encrypted at rest are in the clear at the target");
+      assertTrue(Files.exists(dir.resolve("data").resolve("keys").resolve("edge-a").resolve("secret.key")), "the key lives at the source site");
+      assertFalse(Files.exists(dir.resolve("data").resolve("keys").resolve("cloud")), "no key file at the target site");
+    }
+  }
+
+  private static VolumeStatus awaitComplete(Ferry ferry, String volume) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (true) {
+      VolumeStatus st = ferry.volumeStatus(new VolumeId(volume)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+      if (st.frontend().isPresent() && st.frontend().get().complete() && !st.nbdUrl().isEmpty()) {
+        return st;
+      }
+      assertTrue(System.nanoTime() < deadline, "volume " + volume + " was not complete within 120 s: " + st);
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
+  }
+
+  /** Every file of the target site's store, concatenated (blocks are written uncompressed when LZ4 does not pay: random data). */
+  private static byte[] storeBytes(Path siteDir) throws Exception {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (Stream<Path> files = Files.walk(siteDir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        out.write(Files.readAllBytes(f));
+      }
+    }
+    return out.toByteArray();
+  }
+
+  /** How many of the image's blocks have their first 64 bytes somewhere in {@code hay}: one pass, keyed by their first 8 bytes. */
+  private static int found(byte[] hay, byte[] image) {
+    java.nio.ByteBuffer img = java.nio.ByteBuffer.wrap(image);
+    Map<Long, Integer> starts = new java.util.HashMap<>();
+    for (int b = 0; b < image.length / BLOCK; b++) {
+      starts.put(img.getLong(b * BLOCK), b);
+    }
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(hay);
+    for (int i = 0; i + 64 <= hay.length; i++) {
+      Integer b = starts.get(h.getLong(i));
+      if (b != null && Arrays.equals(hay, i, i + 64, image, b * BLOCK, b * BLOCK + 64)) {
+        seen.add(b);
+      }
+    }
+    return seen.size();
+  }
+}
