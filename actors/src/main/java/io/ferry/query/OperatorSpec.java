@@ -17,20 +17,22 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.Project.class, name = "project"),
   @JsonSubTypes.Type(value = OperatorSpec.Window.class, name = "window"),
   @JsonSubTypes.Type(value = OperatorSpec.Collect.class, name = "collect"),
-  @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines")
+  @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines"),
+  @JsonSubTypes.Type(value = OperatorSpec.ReadKafka.class, name = "read-kafka"),
+  @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka")
 })
 public sealed interface OperatorSpec {
 
   /** Sources have no upstream; their input anchor is an offset into something replayable. */
   @JsonIgnore
   default boolean isSource() {
-    return this instanceof Generate || this instanceof ReadJsonLines;
+    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka;
   }
 
   /** Sinks end a query; they may take several upstreams with the same schema (a union). */
   @JsonIgnore
   default boolean isSink() {
-    return this instanceof Collect || this instanceof WriteJsonLines;
+    return this instanceof Collect || this instanceof WriteJsonLines || this instanceof WriteKafka;
   }
 
   /**
@@ -130,4 +132,43 @@ public sealed interface OperatorSpec {
    * truncated back to the last committed length when the node restarts.
    */
   record WriteJsonLines(String path) implements OperatorSpec {}
+
+  /**
+   * Reads every partition of a Kafka topic (read_committed), each record's value a JSON object
+   * converted to {@code schema} like a JSON line. The partition offsets are the node's input
+   * position, persisted with each batch, so a moved or restarted source resumes exactly after its
+   * last persisted batch; consumer-group commits are never used. Runs only with the connectors
+   * module ({@code ferry-connectors}) on the classpath.
+   *
+   * @param count records to read before the source ends, or -1 for an endless stream
+   * @param properties extra Kafka consumer properties (security, timeouts), applied last
+   */
+  record ReadKafka(String bootstrap, String topic, Schema schema, long count, java.util.Map<String, String> properties)
+      implements OperatorSpec {
+    public ReadKafka {
+      if (bootstrap == null || bootstrap.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("read-kafka: bootstrap servers and topic are required");
+      }
+      if (count < -1) {
+        throw new QueryException("read-kafka: count must be -1 (endless) or >= 0, got " + count);
+      }
+      properties = properties == null ? java.util.Map.of() : java.util.Map.copyOf(properties);
+    }
+  }
+
+  /**
+   * Writes rows as JSON objects to a Kafka topic, once only: one Kafka transaction per input
+   * batch, whose transactional id belongs to this sink node (a moved instance fences the old one),
+   * carries the sink's input anchors with the rows, so a {@code read_committed} consumer sees each
+   * row exactly once. {@code keyField} (may be null) names the field whose value is the record key.
+   */
+  record WriteKafka(String bootstrap, String topic, String keyField, java.util.Map<String, String> properties)
+      implements OperatorSpec {
+    public WriteKafka {
+      if (bootstrap == null || bootstrap.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("write-kafka: bootstrap servers and topic are required");
+      }
+      properties = properties == null ? java.util.Map.of() : java.util.Map.copyOf(properties);
+    }
+  }
 }

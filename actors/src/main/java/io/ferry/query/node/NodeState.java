@@ -272,7 +272,7 @@ public final class NodeState {
     if (rows.isEmpty()) {
       return Optional.empty();
     }
-    Operator.Step step = operator.process(rows);
+    Operator.Step step = operator.process(upstream, from, rows);
     return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
   }
 
@@ -287,7 +287,7 @@ public final class NodeState {
       return Optional.empty();
     }
     return Optional.of(
-        new BatchProcessed(spec.id(), anchor, read.next(), read.end(), null, read.rows(), read.end()));
+        new BatchProcessed(spec.id(), anchor, read.next(), read.end(), read.delta(), read.rows(), read.end()));
   }
 
   /** Applies a persisted event, live or during recovery. */
@@ -318,6 +318,8 @@ public final class NodeState {
       }
       if (operator != null) {
         operator.apply(b.delta());
+      } else if (source != null) {
+        source.apply(b.delta());
       }
       log.append(b.outputs());
       outputDone |= b.outputDone();
@@ -345,10 +347,10 @@ public final class NodeState {
     pausedBy = null;
     if (newSpec.op().isSource()) {
       operator = null;
-      source = Operators.source(newSpec);
+      source = Operators.source(newSpec, newDeployment);
     } else {
       source = null;
-      operator = Operators.create(newSpec);
+      operator = Operators.create(newSpec, newDeployment);
     }
   }
 
@@ -420,7 +422,7 @@ public final class NodeState {
     List<String> done = inputsDone.stream().map(NodeId::value).sorted().toList();
     return new NodeSnapshot(
         spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired, pausedBy,
-        operator == null ? null : operator.snapshot(), List.copyOf(endedMigrations));
+        operator != null ? operator.snapshot() : source != null ? source.snapshot() : null, List.copyOf(endedMigrations));
   }
 
   public static NodeState fromSnapshot(NodeSnapshot s) {
@@ -444,6 +446,8 @@ public final class NodeState {
     state.pausedBy = s.pausedBy();
     if (state.operator != null) {
       state.operator.restore(s.operatorState());
+    } else if (state.source != null) {
+      state.source.restore(s.operatorState());
     }
     return state;
   }

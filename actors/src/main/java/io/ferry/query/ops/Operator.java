@@ -1,5 +1,6 @@
 package io.ferry.query.ops;
 
+import io.ferry.query.NodeId;
 import io.ferry.query.Row;
 import java.util.List;
 
@@ -13,6 +14,14 @@ public interface Operator extends AutoCloseable {
 
   /** Computes the outputs and state change for one input batch. */
   Step process(List<Row> input);
+
+  /**
+   * As {@link #process(List)}, told which upstream the batch came from and the anchor it starts
+   * at: a sink that commits outside Ferry compares them with what the outside system committed.
+   */
+  default Step process(NodeId upstream, long from, List<Row> input) {
+    return process(input);
+  }
 
   /** All inputs have ended: emits what is still held (a window flushes its open windows). */
   default Step finish() {

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "d")
 @JsonSubTypes({
   @JsonSubTypes.Type(value = WindowDelta.class, name = "window"),
-  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink")
+  @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink"),
+  @JsonSubTypes.Type(value = SourcePosition.class, name = "source-position"),
+  @JsonSubTypes.Type(value = SinkAnchors.class, name = "sink-anchors")
 })
-public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta {}
+public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta, SourcePosition, SinkAnchors {}
