@@ -181,6 +181,9 @@ public final class KafkaSink implements Operator {
       // An open transaction of a killed member holds read_committed consumers back until the
       // node's next instance fences it or this timeout aborts it (docs/connectors.md).
       props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+      // initTransactions and a full buffer block the node's thread: bounded, so a broker that is
+      // down fails the batch (the node restarts and retries) instead of stalling the member
+      props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
       props.putAll(spec.properties());
       KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
       try {
