@@ -130,6 +130,54 @@ class KafkaPipelineIT {
     }
   }
 
+  /**
+   * Three input partitions read by one source, a sink writing two: the source moves mid-stream and
+   * the broker is killed (SIGKILL) and restarted with its data while the query runs. Per key (one
+   * partition each way) the order is the reference's.
+   */
+  @Test
+  void aBrokerKillAndASourceMoveOverThreePartitionsLoseAndRepeatNothing(Seed seed) throws Exception {
+    long rows = 9_000;
+    String in = "in3-" + Long.toHexString(seed.value());
+    String out = "out2-" + Long.toHexString(seed.value());
+    createTopics(Map.of(in, 3, out, 2));
+    OperatorSpec.Generate input = new OperatorSpec.Generate(seed.value(), 16, rows, 1_700_000_000_000L, 2, 0, 0);
+    String query = "kafka3-" + Long.toHexString(seed.value());
+    QueryGraph graph = filtered(query, new OperatorSpec.ReadKafka(kafka.bootstrap(), in, READINGS, rows, Map.of()), out);
+    Placement placement = Placement.builder().place("edge-a", "src", "big", "slim").place("cloud", "sink").build();
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("cloud", "cloud");
+    sites.put("edge-a", "edge");
+    long third = rows / 3;
+    produce(in, input, 0, third);
+    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
+      Deployment d = cluster.any().ferry().deploy(graph, placement).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> produce(in, input, third, 2 * third));
+      move(cluster, d.query().value(), "src", "cloud");
+      producing.get(120, TimeUnit.SECONDS);
+      kafka.kill();
+      TimeUnit.SECONDS.sleep(1);
+      kafka.start();
+      produce(in, input, 2 * third, rows);
+
+      NodeSpec sink = graph.compile().stream().filter(s -> s.id().value().equals("sink")).findFirst().orElseThrow();
+      List<Row> expected = ReferenceRun.run(filtered(query, input, out), 1_000_000).get(new NodeId("sink"));
+      List<Row> actual = readCommitted(out, new JsonRows(sink.inputSchema()), expected.size(), Duration.ofSeconds(180));
+      OnceOnlyChecker.Verdict verdict = OnceOnlyChecker.check(expected, actual, r -> r.get(0));
+      assertTrue(verdict.ok(), verdict::toString);
+      assertEquals(expected.size(), actual.size());
+    }
+  }
+
+  private static QueryGraph filtered(String query, OperatorSpec source, String out) {
+    return Query.named(query)
+        .add("src", source)
+        .filter("big", "src", Predicate.field("value", Predicate.Op.GE, 500L))
+        .project("slim", "big", Query.project().keep("key", "value", "ts"))
+        .add("sink", new OperatorSpec.WriteKafka(kafka.bootstrap(), out, "key", Map.of()), "slim")
+        .build();
+  }
+
   private static QueryGraph pipeline(String query, OperatorSpec source, String out) {
     return Query.named(query)
         .add("src", source)
