@@ -19,20 +19,22 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.Collect.class, name = "collect"),
   @JsonSubTypes.Type(value = OperatorSpec.WriteJsonLines.class, name = "write-json-lines"),
   @JsonSubTypes.Type(value = OperatorSpec.ReadKafka.class, name = "read-kafka"),
-  @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka")
+  @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka"),
+  @JsonSubTypes.Type(value = OperatorSpec.ReadMqtt.class, name = "read-mqtt"),
+  @JsonSubTypes.Type(value = OperatorSpec.WriteMqtt.class, name = "write-mqtt")
 })
 public sealed interface OperatorSpec {
 
   /** Sources have no upstream; their input anchor is an offset into something replayable. */
   @JsonIgnore
   default boolean isSource() {
-    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka;
+    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka || this instanceof ReadMqtt;
   }
 
   /** Sinks end a query; they may take several upstreams with the same schema (a union). */
   @JsonIgnore
   default boolean isSink() {
-    return this instanceof Collect || this instanceof WriteJsonLines || this instanceof WriteKafka;
+    return this instanceof Collect || this instanceof WriteJsonLines || this instanceof WriteKafka || this instanceof WriteMqtt;
   }
 
   /**
@@ -169,6 +171,54 @@ public sealed interface OperatorSpec {
         throw new QueryException("write-kafka: bootstrap servers and topic are required");
       }
       properties = properties == null ? java.util.Map.of() : java.util.Map.copyOf(properties);
+    }
+  }
+
+  /**
+   * Subscribes to an MQTT topic filter at QoS 1 or 2 with a persistent session whose client id
+   * belongs to this node. A message is acknowledged to the broker only after the batch holding it
+   * is persisted in the node's journal, so an acknowledged device message is never lost; QoS-1
+   * redeliveries are dropped by message identity (the {@code idField} value, or a hash of topic and
+   * payload). A payload that is not a row of {@code schema}, or is larger than {@code
+   * payloadBytesMax}, is published with the reason to {@code deadLetterTopic} (or logged when that
+   * is null) and acknowledged; it never stops the source.
+   *
+   * @param broker {@code tcp://host:port}
+   * @param count messages to take before the source ends, or -1 for an endless stream
+   */
+  record ReadMqtt(
+      String broker, String topic, int qos, Schema schema, long count, String idField, String deadLetterTopic, int payloadBytesMax)
+      implements OperatorSpec {
+    /** Larger payloads go to the dead letters: a sensor reading is a few hundred bytes. */
+    public static final int PAYLOAD_BYTES_MAX_DEFAULT = 64 << 10;
+
+    public ReadMqtt {
+      if (broker == null || broker.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("read-mqtt: broker and topic are required");
+      }
+      if (qos != 1 && qos != 2) {
+        throw new QueryException("read-mqtt: qos must be 1 or 2 (QoS 0 can lose messages), got " + qos);
+      }
+      if (count < -1) {
+        throw new QueryException("read-mqtt: count must be -1 (endless) or >= 0, got " + count);
+      }
+      if (payloadBytesMax <= 0) {
+        payloadBytesMax = PAYLOAD_BYTES_MAX_DEFAULT;
+      }
+    }
+  }
+
+  /**
+   * Publishes rows as JSON objects to an MQTT topic at QoS 1. At least once: each message carries
+   * {@code ferry_key} ({@code <query>/<node>/<upstream>/<anchor>}), the same on every redelivery, so
+   * a consumer drops repeats by it. {@code keyField} (may be null) is appended to the topic as a
+   * last level, so a device can subscribe to its own results.
+   */
+  record WriteMqtt(String broker, String topic, String keyField) implements OperatorSpec {
+    public WriteMqtt {
+      if (broker == null || broker.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("write-mqtt: broker and topic are required");
+      }
     }
   }
 }

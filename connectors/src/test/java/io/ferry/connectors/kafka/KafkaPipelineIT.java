@@ -62,7 +62,7 @@ import org.junit.jupiter.api.io.TempDir;
  * output topic read with read_committed must equal the reference run over the same input topic.
  */
 @ExtendWith(SeedExtension.class)
-class KafkaPipelineIT {
+public class KafkaPipelineIT {
 
   private static final long ROWS = 24_000;
   private static final long PRODUCE_PER_SECOND = 3_000;
@@ -194,7 +194,11 @@ class KafkaPipelineIT {
   }
 
   private static void createTopics(Map<String, Integer> topics) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap()))) {
+    createTopics(kafka.bootstrap(), topics);
+  }
+
+  public static void createTopics(String bootstrap, Map<String, Integer> topics) throws Exception {
+    try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       List<NewTopic> t = new ArrayList<>();
       topics.forEach((name, partitions) -> t.add(new NewTopic(name, partitions, (short) 1)));
       admin.createTopics(t).all().get(60, TimeUnit.SECONDS);
@@ -231,8 +235,12 @@ class KafkaPipelineIT {
 
   /** Reads the topic from the start with read_committed until {@code want} rows came, then a while longer for any extra. */
   static List<Row> readCommitted(String topic, JsonRows json, int want, Duration timeout) {
+    return readCommitted(kafka.bootstrap(), topic, json, want, timeout);
+  }
+
+  public static List<Row> readCommitted(String bootstrap, String topic, JsonRows json, int want, Duration timeout) {
     Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     List<Row> rows = new ArrayList<>();
