@@ -21,14 +21,15 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.ReadKafka.class, name = "read-kafka"),
   @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka"),
   @JsonSubTypes.Type(value = OperatorSpec.ReadMqtt.class, name = "read-mqtt"),
-  @JsonSubTypes.Type(value = OperatorSpec.WriteMqtt.class, name = "write-mqtt")
+  @JsonSubTypes.Type(value = OperatorSpec.WriteMqtt.class, name = "write-mqtt"),
+  @JsonSubTypes.Type(value = OperatorSpec.Ingest.class, name = "ingest")
 })
 public sealed interface OperatorSpec {
 
   /** Sources have no upstream; their input anchor is an offset into something replayable. */
   @JsonIgnore
   default boolean isSource() {
-    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka || this instanceof ReadMqtt;
+    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka || this instanceof ReadMqtt || this instanceof Ingest;
   }
 
   /** Sinks end a query; they may take several upstreams with the same schema (a union). */
@@ -218,6 +219,25 @@ public sealed interface OperatorSpec {
     public WriteMqtt {
       if (broker == null || broker.isBlank() || topic == null || topic.isBlank()) {
         throw new QueryException("write-mqtt: broker and topic are required");
+      }
+    }
+  }
+
+  /**
+   * Rows posted to {@code POST /ingest/{source}} on any member, as JSON lines checked against {@code
+   * schema}: the node persists each accepted request as one batch before the request is answered,
+   * so an acknowledged row is never lost. {@code source} names the endpoint (unique among deployed
+   * queries).
+   *
+   * @param count rows to take before the source ends, or -1 for an endless stream
+   */
+  record Ingest(String source, Schema schema, long count) implements OperatorSpec {
+    public Ingest {
+      if (source == null || !source.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+        throw new QueryException("ingest: source must be 1-64 letters, digits, '.', '_' or '-' (not first), got '" + source + "'");
+      }
+      if (count < -1) {
+        throw new QueryException("ingest: count must be -1 (endless) or >= 0, got " + count);
       }
     }
   }

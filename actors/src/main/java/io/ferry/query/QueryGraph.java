@@ -134,6 +134,11 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
         throw new QueryException(where + " reads Kafka topic " + r.topic() + " but declares no fields");
       }
       return r.schema();
+    } else if (op instanceof OperatorSpec.Ingest r) {
+      if (r.schema() == null || r.schema().size() == 0) {
+        throw new QueryException(where + " ingests source " + r.source() + " but declares no fields");
+      }
+      return r.schema();
     } else if (op instanceof OperatorSpec.ReadMqtt r) {
       if (r.schema() == null || r.schema().size() == 0) {
         throw new QueryException(where + " reads MQTT topic " + r.topic() + " but declares no fields");

@@ -290,6 +290,42 @@ public final class NodeState {
         new BatchProcessed(spec.id(), anchor, read.next(), read.end(), read.delta(), read.rows(), read.end()));
   }
 
+  /** How an ingest source answers rows posted to it. */
+  public sealed interface IngestAnswer {}
+
+  /** Persist {@code event}, then acknowledge the rows as {@code [event.from(), event.next())}. */
+  public record AcceptIngest(BatchProcessed event) implements IngestAnswer {}
+
+  /** Not taken; {@code retry} when a later attempt may succeed (the node is moving or starting). */
+  public record RefuseIngest(String reason, boolean retry) implements IngestAnswer {}
+
+  /** Rows posted to an ingest source: one batch, all or nothing. */
+  public IngestAnswer ingest(List<Row> rows) {
+    if (!configured()) {
+      return new RefuseIngest("the source is starting", true);
+    }
+    if (!(spec.op() instanceof io.ferry.query.OperatorSpec.Ingest in)) {
+      return new RefuseIngest(spec.id() + " is not an ingest source", false);
+    }
+    if (retired || outputDone) {
+      return new RefuseIngest("source " + in.source() + " has ended", false);
+    }
+    if (pausedBy != null) {
+      return new RefuseIngest("source " + in.source() + " is moving (migration " + pausedBy + ")", true);
+    }
+    if (rows.isEmpty()) {
+      return new RefuseIngest("no rows", false);
+    }
+    long anchor = inputAnchor(spec.id());
+    long next = anchor + rows.size();
+    if (in.count() >= 0 && next > in.count()) {
+      return new RefuseIngest(
+          "source " + in.source() + " takes " + (in.count() - anchor) + " more rows, the request has " + rows.size(), false);
+    }
+    boolean end = in.count() >= 0 && next == in.count();
+    return new AcceptIngest(new BatchProcessed(spec.id(), anchor, next, end, null, List.copyOf(rows), end));
+  }
+
   /** Applies a persisted event, live or during recovery. */
   public void apply(NodeEvent event) {
     if (event instanceof Configured c) {

@@ -53,6 +53,8 @@ public final class Operators {
       return new GeneratorReader(g);
     } else if (op instanceof OperatorSpec.ReadJsonLines r) {
       return new JsonLinesReader(r.path(), r.schema());
+    } else if (op instanceof OperatorSpec.Ingest i) {
+      return new IngestReader(i);
     }
     if (op.isSource()) {
       for (ConnectorProvider p : ServiceLoader.load(ConnectorProvider.class, Operators.class.getClassLoader())) {

@@ -51,6 +51,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,6 +137,7 @@ public class KafkaPipelineIT {
    * partition each way) the order is the reference's.
    */
   @Test
+  @Tag("soak")
   void aBrokerKillAndASourceMoveOverThreePartitionsLoseAndRepeatNothing(Seed seed) throws Exception {
     long rows = 9_000;
     String in = "in3-" + Long.toHexString(seed.value());
