@@ -18,6 +18,9 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedMqttBroker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMqttBroker.class);
 
+  /** Commands queued per session event loop before Moquette drops them; a power of two. */
+  static final int SESSION_QUEUE_SIZE = 16_384;
+
   private final Server server = new Server();
   private final String host;
   private final int port;
@@ -36,8 +39,14 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     p.setProperty("websocket_port", "disabled");
     p.setProperty("persistence_enabled", "false");
     p.setProperty("allow_anonymous", "true");
+    // Moquette otherwise sends usage data to its authors' server at start and writes a UUID file
+    // into the working directory
+    p.setProperty("telemetry_enabled", "false");
     p.setProperty("immediate_buffer_flush", "true");
     p.setProperty("netty.mqtt.message_size", Integer.toString(messageBytesMax));
+    // Moquette drops a session's command when its queue is full (a lost PUBLISH, never PUBACKed):
+    // room for what a device's in-flight window and a slow subscriber can pile up
+    p.setProperty("session_queue_size", Integer.toString(SESSION_QUEUE_SIZE));
     try {
       b.server.startServer(p);
     } catch (IOException e) {
