@@ -54,6 +54,13 @@ public final class MqttSourceReader implements SourceReader {
   /** Persisted identities, oldest first, each with the anchor it was persisted at. */
   private final LinkedHashMap<String, Long> seen = new LinkedHashMap<>();
   private MqttClient client;
+  /**
+   * Set by the client's thread when the connection drops. The reader then starts a new session
+   * itself on its next read instead of letting Paho reconnect: a reconnecting client of an
+   * instance that was moved away or whose member died would take the session over from the
+   * node's live instance, again and again.
+   */
+  private volatile boolean connectionLost;
   /** What the last read returned and must acknowledge once it is persisted. */
   private SourcePosition awaiting;
   private List<Arrived> awaitingAcks = List.of();
@@ -78,6 +85,9 @@ public final class MqttSourceReader implements SourceReader {
     if (spec.count() >= 0 && anchor >= spec.count()) {
       return new Read(List.of(), anchor, true, null);
     }
+    if (connectionLost) {
+      reset();
+    }
     connect();
     int want = spec.count() >= 0 ? (int) Math.min(max, spec.count() - anchor) : max;
     List<Row> out = new ArrayList<>();
@@ -101,7 +111,7 @@ public final class MqttSourceReader implements SourceReader {
       return new Read(List.of(), anchor, false, null);
     }
     if (out.isEmpty()) {
-      ack(acks); // only redeliveries and dead letters: nothing to persist, their originals are
+      ack(acks); // only redeliveries of persisted messages and dead letters: nothing to persist
       return new Read(List.of(), anchor, false, null);
     }
     long next = anchor + out.size();
@@ -147,12 +157,31 @@ public final class MqttSourceReader implements SourceReader {
         if (client.isConnected()) {
           client.disconnect(2_000);
         }
-        client.close();
+      } catch (MqttException e) {
+        log.debug("mqtt source {}: disconnecting failed", node.id(), e);
+      }
+      try {
+        client.close(true);
       } catch (MqttException e) {
         log.warn("mqtt source {}: closing the client failed", node.id(), e);
       }
       client = null;
     }
+  }
+
+  /**
+   * Drops the lost session's client and what it received but the node has not persisted: the
+   * broker delivers those again to the new session, and message ids of the old one must not be
+   * acknowledged on the new one. A batch already read is not acknowledged either; once persisted,
+   * its messages' redeliveries are dropped as seen and acknowledged then.
+   */
+  private void reset() {
+    log.warn("mqtt source {}: connection to {} lost; starting a new session", node.id(), spec.broker());
+    close();
+    pending.clear();
+    awaiting = null;
+    awaitingAcks = List.of();
+    connectionLost = false;
   }
 
   /** Messages refused as dead letters so far. */
@@ -219,7 +248,7 @@ public final class MqttSourceReader implements SourceReader {
       c.setCallback(new MqttCallback() {
         @Override
         public void connectionLost(Throwable cause) {
-          log.warn("mqtt source {}: connection to {} lost; it reconnects", node.id(), spec.broker(), cause);
+          connectionLost = true;
         }
 
         @Override
@@ -235,7 +264,7 @@ public final class MqttSourceReader implements SourceReader {
       });
       MqttConnectOptions o = new MqttConnectOptions();
       o.setCleanSession(false); // the broker keeps what this node has not acknowledged, across moves
-      o.setAutomaticReconnect(true);
+      o.setAutomaticReconnect(false);
       o.setMaxInflight(1000);
       o.setConnectionTimeout(10);
       c.connect(o);
