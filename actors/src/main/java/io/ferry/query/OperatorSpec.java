@@ -22,20 +22,25 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.SessionWindow.class, name = "session-window"),
   @JsonSubTypes.Type(value = OperatorSpec.WindowJoin.class, name = "window-join"),
   @JsonSubTypes.Type(value = OperatorSpec.Union.class, name = "union"),
-  @JsonSubTypes.Type(value = OperatorSpec.Calc.class, name = "calc")
+  @JsonSubTypes.Type(value = OperatorSpec.Calc.class, name = "calc"),
+  @JsonSubTypes.Type(value = OperatorSpec.ReadKafka.class, name = "read-kafka"),
+  @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka"),
+  @JsonSubTypes.Type(value = OperatorSpec.ReadMqtt.class, name = "read-mqtt"),
+  @JsonSubTypes.Type(value = OperatorSpec.WriteMqtt.class, name = "write-mqtt"),
+  @JsonSubTypes.Type(value = OperatorSpec.Ingest.class, name = "ingest")
 })
 public sealed interface OperatorSpec {
 
   /** Sources have no upstream; their input anchor is an offset into something replayable. */
   @JsonIgnore
   default boolean isSource() {
-    return this instanceof Generate || this instanceof ReadJsonLines;
+    return this instanceof Generate || this instanceof ReadJsonLines || this instanceof ReadKafka || this instanceof ReadMqtt || this instanceof Ingest;
   }
 
   /** Sinks end a query; they may take several upstreams with the same schema (a union). */
   @JsonIgnore
   default boolean isSink() {
-    return this instanceof Collect || this instanceof WriteJsonLines;
+    return this instanceof Collect || this instanceof WriteJsonLines || this instanceof WriteKafka || this instanceof WriteMqtt;
   }
 
   /**
@@ -224,6 +229,112 @@ public sealed interface OperatorSpec {
       columns = List.copyOf(columns);
       if (columns.isEmpty()) {
         throw new QueryException("calc: at least one column is needed");
+      }
+    }
+  }
+
+  /**
+   * Reads every partition of a Kafka topic (read_committed), each record's value a JSON object
+   * converted to {@code schema} like a JSON line. The partition offsets are the node's input
+   * position, persisted with each batch, so a moved or restarted source resumes exactly after its
+   * last persisted batch; consumer-group commits are never used. Runs only with the connectors
+   * module ({@code ferry-connectors}) on the classpath.
+   *
+   * @param count records to read before the source ends, or -1 for an endless stream
+   * @param properties extra Kafka consumer properties (security, timeouts), applied last
+   */
+  record ReadKafka(String bootstrap, String topic, Schema schema, long count, java.util.Map<String, String> properties)
+      implements OperatorSpec {
+    public ReadKafka {
+      if (bootstrap == null || bootstrap.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("read-kafka: bootstrap servers and topic are required");
+      }
+      if (count < -1) {
+        throw new QueryException("read-kafka: count must be -1 (endless) or >= 0, got " + count);
+      }
+      properties = properties == null ? java.util.Map.of() : java.util.Map.copyOf(properties);
+    }
+  }
+
+  /**
+   * Writes rows as JSON objects to a Kafka topic, once only: one Kafka transaction per input
+   * batch, whose transactional id belongs to this sink node (a moved instance fences the old one),
+   * carries the sink's input anchors with the rows, so a {@code read_committed} consumer sees each
+   * row exactly once. {@code keyField} (may be null) names the field whose value is the record key.
+   */
+  record WriteKafka(String bootstrap, String topic, String keyField, java.util.Map<String, String> properties)
+      implements OperatorSpec {
+    public WriteKafka {
+      if (bootstrap == null || bootstrap.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("write-kafka: bootstrap servers and topic are required");
+      }
+      properties = properties == null ? java.util.Map.of() : java.util.Map.copyOf(properties);
+    }
+  }
+
+  /**
+   * Subscribes to an MQTT topic filter at QoS 1 or 2 with a persistent session whose client id
+   * belongs to this node. A message is acknowledged to the broker only after the batch holding it
+   * is persisted in the node's journal, so an acknowledged device message is never lost; QoS-1
+   * redeliveries are dropped by message identity (the {@code idField} value, or a hash of topic and
+   * payload). A payload that is not a row of {@code schema}, or is larger than {@code
+   * payloadBytesMax}, is published with the reason to {@code deadLetterTopic} (or logged when that
+   * is null) and acknowledged; it never stops the source.
+   *
+   * @param broker {@code tcp://host:port}
+   * @param count messages to take before the source ends, or -1 for an endless stream
+   */
+  record ReadMqtt(
+      String broker, String topic, int qos, Schema schema, long count, String idField, String deadLetterTopic, int payloadBytesMax)
+      implements OperatorSpec {
+    /** Larger payloads go to the dead letters: a sensor reading is a few hundred bytes. */
+    public static final int PAYLOAD_BYTES_MAX_DEFAULT = 64 << 10;
+
+    public ReadMqtt {
+      if (broker == null || broker.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("read-mqtt: broker and topic are required");
+      }
+      if (qos != 1 && qos != 2) {
+        throw new QueryException("read-mqtt: qos must be 1 or 2 (QoS 0 can lose messages), got " + qos);
+      }
+      if (count < -1) {
+        throw new QueryException("read-mqtt: count must be -1 (endless) or >= 0, got " + count);
+      }
+      if (payloadBytesMax <= 0) {
+        payloadBytesMax = PAYLOAD_BYTES_MAX_DEFAULT;
+      }
+    }
+  }
+
+  /**
+   * Publishes rows as JSON objects to an MQTT topic at QoS 1. At least once: each message carries
+   * {@code ferry_key} ({@code <query>/<node>/<upstream>/<anchor>}), the same on every redelivery, so
+   * a consumer drops repeats by it. {@code keyField} (may be null) is appended to the topic as a
+   * last level, so a device can subscribe to its own results.
+   */
+  record WriteMqtt(String broker, String topic, String keyField) implements OperatorSpec {
+    public WriteMqtt {
+      if (broker == null || broker.isBlank() || topic == null || topic.isBlank()) {
+        throw new QueryException("write-mqtt: broker and topic are required");
+      }
+    }
+  }
+
+  /**
+   * Rows posted to {@code POST /ingest/{source}} on any member, as JSON lines checked against {@code
+   * schema}: the node persists each accepted request as one batch before the request is answered,
+   * so an acknowledged row is never lost. {@code source} names the endpoint (unique among deployed
+   * queries).
+   *
+   * @param count rows to take before the source ends, or -1 for an endless stream
+   */
+  record Ingest(String source, Schema schema, long count) implements OperatorSpec {
+    public Ingest {
+      if (source == null || !source.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+        throw new QueryException("ingest: source must be 1-64 letters, digits, '.', '_' or '-' (not first), got '" + source + "'");
+      }
+      if (count < -1) {
+        throw new QueryException("ingest: count must be -1 (endless) or >= 0, got " + count);
       }
     }
   }

@@ -175,6 +175,24 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
         throw new QueryException(where + " reads JSON lines but declares no fields");
       }
       return r.schema();
+    } else if (op instanceof OperatorSpec.ReadKafka r) {
+      if (r.schema() == null || r.schema().size() == 0) {
+        throw new QueryException(where + " reads Kafka topic " + r.topic() + " but declares no fields");
+      }
+      return r.schema();
+    } else if (op instanceof OperatorSpec.Ingest r) {
+      if (r.schema() == null || r.schema().size() == 0) {
+        throw new QueryException(where + " ingests source " + r.source() + " but declares no fields");
+      }
+      return r.schema();
+    } else if (op instanceof OperatorSpec.ReadMqtt r) {
+      if (r.schema() == null || r.schema().size() == 0) {
+        throw new QueryException(where + " reads MQTT topic " + r.topic() + " but declares no fields");
+      }
+      return r.schema();
+    } else if (op instanceof OperatorSpec.WriteKafka w && w.keyField() != null && !w.keyField().isEmpty()
+        && in.fields().stream().noneMatch(f -> f.name().equals(w.keyField()))) {
+      throw new QueryException(where + " keys Kafka records by '" + w.keyField() + "' but its input has " + in);
     } else if (op instanceof OperatorSpec.Filter f) {
       checkPredicate(f.predicate(), in, where);
       return in;

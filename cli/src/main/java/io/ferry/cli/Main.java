@@ -57,6 +57,7 @@ import picocli.CommandLine.Spec;
       Main.BenchMovesCommand.class,
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
+      BenchMqttCommand.class,
       Main.CompletionCommand.class,
       SqlCommands.SqlCommand.class,
       SqlCommands.RunCommand.class,

@@ -10,6 +10,7 @@ import io.ferry.console.MemberProbe;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
 import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.node.LogicNode;
@@ -193,6 +194,41 @@ public final class Ferry implements Extension {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.Migrations>ask(
             registry, QueryRegistry.GetMigrations::new, askTimeout, system.scheduler())
         .thenApply(ApiRecords::reports);
+  }
+
+  /**
+   * The node of the deployed ingest source {@code source} (an {@code OperatorSpec.Ingest} node),
+   * empty when no deployed query has one. Its input schema is what posted rows must fit.
+   */
+  public CompletionStage<java.util.Optional<NodeSpec>> ingestSource(String source) {
+    return queries()
+        .thenApply(
+            all ->
+                all.stream()
+                    .flatMap(q -> q.nodes().stream())
+                    .filter(n -> n.op() instanceof io.ferry.query.OperatorSpec.Ingest i && i.source().equals(source))
+                    .findFirst());
+  }
+
+  /**
+   * Hands rows to an ingest source node wherever it runs; completes once the node has persisted
+   * them as one batch, and fails with {@link FerryException} when the node refuses them (its
+   * message says whether to retry: a node that is moving or starting takes them later).
+   */
+  public CompletionStage<IngestReceipt> ingest(NodeSpec source, List<io.ferry.query.Row> rows) {
+    if (!(source.op() instanceof io.ferry.query.OperatorSpec.Ingest in)) {
+      throw new IllegalArgumentException(source.id() + " is not an ingest source");
+    }
+    return node(source.query(), source.id())
+        .<LogicNode.IngestReply>ask(r -> new LogicNode.Ingest(List.copyOf(rows), r), askTimeout)
+        .thenApply(
+            reply -> {
+              if (reply instanceof LogicNode.Ingested i) {
+                return new IngestReceipt(in.source(), source.query(), source.id(), i.from(), i.next());
+              }
+              LogicNode.IngestRefused r = (LogicNode.IngestRefused) reply;
+              throw new FerryException((r.retry() ? "retry later: " : "") + r.reason());
+            });
   }
 
   /** The deployed queries: where each node is placed and the member it runs on. */

@@ -35,6 +35,7 @@ public final class ReferenceRun {
           while (true) {
             SourceReader.Read read = source.read(anchor, BATCH_ROWS);
             rows.addAll(read.rows());
+            source.apply(read.delta());
             anchor = read.next();
             if (read.end()) {
               break;

@@ -111,6 +111,17 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
    */
   public record PausedByOther(String migrationId, String entityId, String address, String pausedBy) implements MoveReply {}
 
+  /** Rows posted to an ingest source; answered once they are persisted (or refused). */
+  public record Ingest(List<Row> rows, ActorRef<IngestReply> replyTo) implements Command {}
+
+  public sealed interface IngestReply extends CborSerializable {}
+
+  /** Persisted as the source's rows {@code [from, next)}. */
+  public record Ingested(long from, long next) implements IngestReply {}
+
+  /** Not taken; {@code retry} when a later attempt may succeed. */
+  public record IngestRefused(String reason, boolean retry) implements IngestReply {}
+
   /** The query was undeployed: persist that and stop. */
   public record Retire(String deploymentId) implements Command {}
 
@@ -316,6 +327,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(Resume.class, this::onResume)
         .onCommand(Tick.class, this::onTick)
         .onCommand(ReadSource.class, this::onReadSource)
+        .onCommand(Ingest.class, this::onIngest)
         .build();
   }
 
@@ -398,6 +410,24 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     }
     pacedRows += event.get().outputs().size();
     return persistBatch(event.get());
+  }
+
+  private Effect<NodeEvent, NodeState> onIngest(NodeState state, Ingest ingest) {
+    NodeState.IngestAnswer answer = state.ingest(ingest.rows());
+    if (answer instanceof NodeState.RefuseIngest r) {
+      ingest.replyTo().tell(new IngestRefused(r.reason(), r.retry()));
+      return Effect().none();
+    }
+    BatchProcessed event = ((NodeState.AcceptIngest) answer).event();
+    long start = System.nanoTime();
+    return Effect()
+        .persist(event)
+        .thenRun(
+            s -> {
+              meters.batchPersisted(System.nanoTime() - start, event.outputs().size());
+              ingest.replyTo().tell(new Ingested(event.from(), event.next()));
+              afterPersist(s);
+            });
   }
 
   /** Rows a paced generator may emit now, so a demo source produces at its configured rate. */

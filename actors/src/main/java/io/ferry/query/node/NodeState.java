@@ -272,7 +272,7 @@ public final class NodeState {
     if (rows.isEmpty()) {
       return Optional.empty();
     }
-    Operator.Step step = operator.process(spec.inputs().indexOf(upstream), rows);
+    Operator.Step step = operator.process(spec.inputs().indexOf(upstream), upstream, from, rows);
     return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
   }
 
@@ -287,7 +287,43 @@ public final class NodeState {
       return Optional.empty();
     }
     return Optional.of(
-        new BatchProcessed(spec.id(), anchor, read.next(), read.end(), null, read.rows(), read.end()));
+        new BatchProcessed(spec.id(), anchor, read.next(), read.end(), read.delta(), read.rows(), read.end()));
+  }
+
+  /** How an ingest source answers rows posted to it. */
+  public sealed interface IngestAnswer {}
+
+  /** Persist {@code event}, then acknowledge the rows as {@code [event.from(), event.next())}. */
+  public record AcceptIngest(BatchProcessed event) implements IngestAnswer {}
+
+  /** Not taken; {@code retry} when a later attempt may succeed (the node is moving or starting). */
+  public record RefuseIngest(String reason, boolean retry) implements IngestAnswer {}
+
+  /** Rows posted to an ingest source: one batch, all or nothing. */
+  public IngestAnswer ingest(List<Row> rows) {
+    if (!configured()) {
+      return new RefuseIngest("the source is starting", true);
+    }
+    if (!(spec.op() instanceof io.ferry.query.OperatorSpec.Ingest in)) {
+      return new RefuseIngest(spec.id() + " is not an ingest source", false);
+    }
+    if (retired || outputDone) {
+      return new RefuseIngest("source " + in.source() + " has ended", false);
+    }
+    if (pausedBy != null) {
+      return new RefuseIngest("source " + in.source() + " is moving (migration " + pausedBy + ")", true);
+    }
+    if (rows.isEmpty()) {
+      return new RefuseIngest("no rows", false);
+    }
+    long anchor = inputAnchor(spec.id());
+    long next = anchor + rows.size();
+    if (in.count() >= 0 && next > in.count()) {
+      return new RefuseIngest(
+          "source " + in.source() + " takes " + (in.count() - anchor) + " more rows, the request has " + rows.size(), false);
+    }
+    boolean end = in.count() >= 0 && next == in.count();
+    return new AcceptIngest(new BatchProcessed(spec.id(), anchor, next, end, null, List.copyOf(rows), end));
   }
 
   /** Applies a persisted event, live or during recovery. */
@@ -318,6 +354,8 @@ public final class NodeState {
       }
       if (operator != null) {
         operator.apply(b.delta());
+      } else if (source != null) {
+        source.apply(b.delta());
       }
       log.append(b.outputs());
       outputDone |= b.outputDone();
@@ -345,10 +383,10 @@ public final class NodeState {
     pausedBy = null;
     if (newSpec.op().isSource()) {
       operator = null;
-      source = Operators.source(newSpec);
+      source = Operators.source(newSpec, newDeployment);
     } else {
       source = null;
-      operator = Operators.create(newSpec);
+      operator = Operators.create(newSpec, newDeployment);
     }
   }
 
@@ -420,7 +458,7 @@ public final class NodeState {
     List<String> done = inputsDone.stream().map(NodeId::value).sorted().toList();
     return new NodeSnapshot(
         spec, deploymentId, anchors, done, log.base(), log.retainedRows(), outputDone, retired, pausedBy,
-        operator == null ? null : operator.snapshot(), List.copyOf(endedMigrations));
+        operator != null ? operator.snapshot() : source != null ? source.snapshot() : null, List.copyOf(endedMigrations));
   }
 
   public static NodeState fromSnapshot(NodeSnapshot s) {
@@ -444,6 +482,8 @@ public final class NodeState {
     state.pausedBy = s.pausedBy();
     if (state.operator != null) {
       state.operator.restore(s.operatorState());
+    } else if (state.source != null) {
+      state.source.restore(s.operatorState());
     }
     return state;
   }

@@ -1,5 +1,6 @@
 package io.ferry.query.ops;
 
+import io.ferry.query.NodeId;
 import io.ferry.query.Row;
 import java.util.List;
 
@@ -25,6 +26,14 @@ public interface Operator extends AutoCloseable {
   /** Input {@code index} ended while others go on; {@link #finish} follows when the last one ends. */
   default Step endInput(int index) {
     return Step.EMPTY;
+  }
+
+  /**
+   * As {@link #process(int, List)}, told also which upstream the batch came from and the anchor it
+   * starts at: a sink that commits outside Ferry compares them with what the outside system committed.
+   */
+  default Step process(int index, NodeId upstream, long from, List<Row> input) {
+    return process(index, input);
   }
 
   /** All inputs have ended: emits what is still held (a window flushes its open windows). */

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
   @JsonSubTypes.Type(value = WindowDelta.class, name = "window"),
   @JsonSubTypes.Type(value = FileSinkDelta.class, name = "file-sink"),
   @JsonSubTypes.Type(value = SessionDelta.class, name = "session"),
-  @JsonSubTypes.Type(value = JoinDelta.class, name = "join")
+  @JsonSubTypes.Type(value = JoinDelta.class, name = "join"),
+  @JsonSubTypes.Type(value = SourcePosition.class, name = "source-position"),
+  @JsonSubTypes.Type(value = SinkAnchors.class, name = "sink-anchors")
 })
-public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta, SessionDelta, JoinDelta {}
+public sealed interface OperatorDelta permits WindowDelta, FileSinkDelta, SessionDelta, JoinDelta, SourcePosition, SinkAnchors {}
