@@ -112,6 +112,9 @@
     document.getElementById('token-form').addEventListener('submit', e => {
       e.preventDefault();
       if (input.value) sessionStorage.setItem('ferry.token', input.value); else sessionStorage.removeItem('ferry.token');
+      // The event stream carries the token in its URL: open it again under the new one.
+      if (stream) stream.close();
+      connect();
     });
   }
 
@@ -123,9 +126,12 @@
   }
 
   // ---- the live stream ----
+  let stream = null;
   function connect() {
     const status = document.getElementById('connection');
-    const events = new EventSource('/events');
+    if (stream) stream.close();
+    const events = new EventSource(token() ? '/events?access_token=' + encodeURIComponent(token()) : '/events');
+    stream = events;
     events.addEventListener('open', () => { status.textContent = 'Live'; status.className = 'ok'; });
     events.addEventListener('snapshot', e => {
       snapshot = JSON.parse(e.data);

@@ -164,10 +164,21 @@ public final class HttpSecurity {
   }
 
   private static Optional<String> bearer(HttpRequest request) {
-    return request
-        .getHeader(Authorization.class)
-        .flatMap(a -> a.credentials() instanceof OAuth2BearerToken t ? Optional.of(t.token()) : Optional.empty());
+    Optional<String> header =
+        request.getHeader(Authorization.class).flatMap(a -> a.credentials() instanceof OAuth2BearerToken t ? Optional.of(t.token()) : Optional.empty());
+    if (header.isPresent()) {
+      return header;
+    }
+    // A browser's EventSource cannot send headers, so the console's event stream (and only it)
+    // carries its token as a query parameter; the audit log records the path without the query.
+    if (request.method().name().equals("GET") && request.getUri().path().equals(EVENTS_PATH)) {
+      return request.getUri().query().get(EVENTS_TOKEN_PARAMETER);
+    }
+    return Optional.empty();
   }
+
+  static final String EVENTS_PATH = "/events";
+  static final String EVENTS_TOKEN_PARAMETER = "access_token";
 
   /** The path as the log shows it: bounded, and no control characters to forge log lines with. */
   static String printable(String path) {

@@ -39,7 +39,11 @@ class AccessRulesTest {
     assertEquals(Optional.of(Role.ADMIN), AccessRules.required("PUT", "/health"));
     // An encoded slash stays inside its segment, as the routing sees it: not under the open /console.
     assertEquals(Optional.of(Role.READ), AccessRules.required("GET", List.of("console/../audit")));
-    assertEquals(Optional.empty(), AccessRules.required("GET", List.of("console", "app.js")));
+    assertEquals(Optional.empty(), AccessRules.required("GET", List.of("console", "console.js")));
+    assertEquals(Optional.empty(), AccessRules.required("GET", List.of()));
+    // Only the console's own files are public, and its event stream needs read.
+    assertEquals(Optional.of(Role.READ), AccessRules.required("GET", List.of("console", "other.js")));
+    assertEquals(Optional.of(Role.READ), AccessRules.required("GET", List.of("events")));
     assertEquals(Optional.of(Role.ADMIN), AccessRules.required("GET", List.of("audit", "")));
   }
 
