@@ -78,8 +78,12 @@ public final class PlacementManager {
     }
   }
 
-  /** Move these nodes (downstream-first) to {@code instruction.toSite()}; {@code reason} says why. */
-  public record MoveOrder(MigrationInstruction instruction, String reason) {}
+  /**
+   * Move these nodes (downstream-first) to {@code instruction.toSite()}; {@code reason} says why;
+   * {@code forced}: a node in its cool-down moves because the placement broke a hard limit
+   * (capacity, bandwidth, no live member) that nothing else could fix.
+   */
+  public record MoveOrder(MigrationInstruction instruction, String reason, boolean forced) {}
 
   /** What a tick decided and what the host must now run (in order). */
   public record Outcome(List<Decision> decisions, List<MoveOrder> moves) {}
@@ -230,15 +234,36 @@ public final class PlacementManager {
     nodes.forEach(n -> q.movedAt.put(n, now));
   }
 
-  /** Re-plans every query from {@code measured} on {@code topology}. */
+  /**
+   * Re-plans every query from {@code measured} on {@code topology}, whose site loads are measured
+   * totals (every query's nodes included): each query is planned against the load of everything
+   * but itself, and the moves ordered earlier in the tick are counted in for the ones after.
+   */
   public Outcome tick(long now, Topology topology, Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured) {
     List<Decision> decisions = new ArrayList<>();
     List<MoveOrder> moves = new ArrayList<>();
+    Map<Site, Double> load = new HashMap<>();
+    topology.sites().forEach(s -> load.put(s.site(), s.loadCores()));
     for (Map.Entry<QueryId, QueryState> e : queries.entrySet()) {
       QueryState q = e.getValue();
       q.graph = q.graph.withMeasured(measured.getOrDefault(e.getKey(), Map.of()));
-      if (!q.moving) {
-        tickQuery(now, topology, e.getKey(), q, decisions, moves);
+      if (q.moving) {
+        continue;
+      }
+      Map<Site, Double> own = new HashMap<>();
+      Map<NodeId, PlanNode> nodes = q.graph.byId();
+      q.at.forEach((n, s) -> own.merge(s, nodes.get(n).cores(), Double::sum));
+      Topology view = new Topology(
+          topology.sites().stream().map(s -> s.withLoad(Math.max(0, load.get(s.site()) - own.getOrDefault(s.site(), 0.0)))).toList(),
+          topology.links(), topology.defaultLink());
+      int before = moves.size();
+      tickQuery(now, view, e.getKey(), q, decisions, moves);
+      for (MoveOrder o : moves.subList(before, moves.size())) {
+        for (NodeId n : o.instruction().nodes()) {
+          double c = nodes.get(n).cores();
+          load.merge(q.at.get(n), -c, Double::sum);
+          load.merge(o.instruction().toSite(), c, Double::sum);
+        }
       }
     }
     return new Outcome(decisions, moves);
@@ -260,9 +285,26 @@ public final class PlacementManager {
         held.put(n, q.at.get(n));
       }
     }
+    Evaluation current = Evaluation.of(q.graph, topology, cost, userPins, q.at);
+    List<String> broken = new ArrayList<>(current.violations());
+    for (Map.Entry<NodeId, Site> a : q.at.entrySet()) {
+      Topology.SiteInfo s = sites.get(a.getValue());
+      if (s == null || !s.live()) {
+        broken.add(a.getKey() + " is at " + a.getValue() + ", which has no live member");
+      }
+    }
     Plan plan;
+    boolean forced = false;
     try {
       plan = Planner.plan(new Planner.Request(q.graph, topology, cost, new Constraints(held)));
+      if (!broken.isEmpty() && !plan.fits() && held.size() > q.pins.size()) {
+        // a hard limit is broken and only moving a cooling node fixes it: the limit wins
+        Plan free = Planner.plan(new Planner.Request(q.graph, topology, cost, userPins));
+        if (free.fits()) {
+          plan = free;
+          forced = true;
+        }
+      }
     } catch (PlanException ex) {
       String said = "no plan: " + ex.getMessage();
       if (!said.equals(q.saidAboutQuery)) {
@@ -273,21 +315,15 @@ public final class PlacementManager {
       return;
     }
     q.saidAboutQuery = "";
-    Evaluation current = Evaluation.of(q.graph, topology, cost, userPins, q.at);
-    List<String> broken = new ArrayList<>(current.violations());
-    for (Map.Entry<NodeId, Site> a : q.at.entrySet()) {
-      Topology.SiteInfo s = sites.get(a.getValue());
-      if (s == null || !s.live()) {
-        broken.add(a.getKey() + " is at " + a.getValue() + ", which has no live member");
-      }
-    }
     Map<NodeId, Site> diff = new LinkedHashMap<>();
     for (PlanNode n : q.graph.nodes()) {
       if (!plan.site(n.id()).equals(q.at.get(n.id()))) {
         diff.put(n.id(), plan.site(n.id()));
       }
     }
-    reportCooling(now, topology, query, q, held, decisions);
+    if (!forced) {
+      reportCooling(now, topology, query, q, held, decisions);
+    }
     if (diff.isEmpty() && plan.fits()) {
       dropPending(now, query, q, decisions, "the proposal no longer holds: the best plan now keeps the nodes where they are");
       return;
@@ -308,7 +344,7 @@ public final class PlacementManager {
     boolean urgent = !broken.isEmpty();
     double gain = current.costPerSecond() > 0 ? (current.costPerSecond() - plan.costPerSecond()) / current.costPerSecond() : 0;
     String why = urgent
-        ? "the current placement breaks: " + String.join("; ", broken)
+        ? (forced ? "forced within its cool-down: " : "") + "the current placement breaks: " + String.join("; ", broken)
         : String.format(Locale.ROOT, "cost %.3g -> %.3g per s (%.0f %% less)", current.costPerSecond(), plan.costPerSecond(), 100 * gain);
     if (!urgent && gain < settings.gainThreshold()) {
       dropPending(now, query, q, decisions, "the proposal no longer holds: the gain fell below the threshold: " + why);
@@ -337,6 +373,8 @@ public final class PlacementManager {
         group.add(n.id());
       }
     }
+    // a cooling node moves only when a hard limit is broken (forced, or its site has no live member)
+    boolean overrides = urgent && group.stream().anyMatch(n -> cooling(q, n, now));
     for (NodeId n : group) {
       Decision d = new Decision(now, query, Optional.of(n), Kind.EXECUTED, q.at.get(n), to, plan.reasons().get(n) + "; " + why);
       decisions.add(d);
@@ -345,7 +383,7 @@ public final class PlacementManager {
     }
     q.moving = true;
     q.pending = null;
-    moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why));
+    moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why, overrides));
   }
 
   private static void dropPending(long now, QueryId query, QueryState q, List<Decision> decisions, String why) {

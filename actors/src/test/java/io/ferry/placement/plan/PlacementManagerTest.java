@@ -36,8 +36,13 @@ class PlacementManagerTest {
     return m;
   }
 
-  static Outcome tick(PlacementManager m, long seconds, double edgeLoad) {
-    return m.tick(seconds * 1000, PlannerTest.topology(edgeLoad), Map.of());
+  /** A tick where edge-a's measured load is {@code background} plus the query's own nodes there. */
+  static Outcome tick(PlacementManager m, long seconds, double background) {
+    double own = 0;
+    for (PlanNode n : PlannerTest.demoGraph(10_000).nodes()) {
+      own += EDGE.equals(m.placement(PlannerTest.Q).get(n.id())) ? n.cores() : 0;
+    }
+    return m.tick(seconds * 1000, PlannerTest.topology(background + own), Map.of());
   }
 
   static List<Decision> about(Outcome o, NodeId n) {
@@ -77,6 +82,14 @@ class PlacementManagerTest {
     Outcome back = tick(m, 160, 0.5);
     assertEquals(List.of(new MigrationInstruction(PlannerTest.Q, List.of(WINDOW), EDGE)), back.moves().stream().map(PlacementManager.MoveOrder::instruction).toList());
     assertEquals(Kind.EXECUTED, about(back, WINDOW).get(0).kind());
+    assertTrue(!back.moves().get(0).forced());
+    m.moveEnded(PlannerTest.Q, List.of(WINDOW), EDGE, true, "committed", 161_000);
+
+    // the edge fills again inside the window's cool-down: capacity wins, and the move says so
+    Outcome again = tick(m, 170, 1.95);
+    assertEquals(CLOUD, again.moves().get(0).instruction().toSite());
+    assertTrue(again.moves().get(0).forced());
+    assertTrue(again.moves().get(0).reason().startsWith("forced within its cool-down: the current placement breaks"), again.moves().get(0).reason());
   }
 
   @Test
