@@ -53,14 +53,20 @@ public final class PlacementManager {
    * @param holdTime how long a proposal must keep that gain before it runs
    * @param coolDown how long a moved node stays where it was put
    * @param mode the cluster's mode; a query may override it
+   * @param capacityHeadroom the share of each site's cores plans leave free (0.05: 5 %), so that
+   *     meters' noise does not turn a plan that just fits into an overload; cut to a fifth, then
+   *     dropped, when nothing fits with it
    */
-  public record Settings(Duration rePlanInterval, double gainThreshold, Duration holdTime, Duration coolDown, Mode mode) {
+  public record Settings(Duration rePlanInterval, double gainThreshold, Duration holdTime, Duration coolDown, Mode mode, double capacityHeadroom) {
     public Settings {
       if (rePlanInterval.isNegative() || rePlanInterval.isZero()) {
         throw new IllegalArgumentException("ferry.placement.manager.re-plan-interval must be positive, got " + rePlanInterval);
       }
       if (!(gainThreshold >= 0 && gainThreshold < 1)) {
         throw new IllegalArgumentException("ferry.placement.manager.gain-threshold must be in [0, 1), got " + gainThreshold);
+      }
+      if (!(capacityHeadroom >= 0 && capacityHeadroom < 0.5)) {
+        throw new IllegalArgumentException("ferry.placement.manager.capacity-headroom must be in [0, 0.5), got " + capacityHeadroom);
       }
       if (holdTime.isNegative() || coolDown.isNegative()) {
         throw new IllegalArgumentException("ferry.placement.manager hold-time and cool-down must not be negative");
@@ -71,7 +77,7 @@ public final class PlacementManager {
       try {
         Config c = placement.getConfig("manager");
         return new Settings(c.getDuration("re-plan-interval"), c.getDouble("gain-threshold"), c.getDuration("hold-time"),
-            c.getDuration("cool-down"), Mode.parse(c.getString("mode")));
+            c.getDuration("cool-down"), Mode.parse(c.getString("mode")), c.getDouble("capacity-headroom"));
       } catch (ConfigException e) {
         throw new IllegalArgumentException("invalid ferry.placement.manager: " + e.getMessage(), e);
       }
@@ -100,7 +106,8 @@ public final class PlacementManager {
     final Map<NodeId, String> said = new HashMap<>();
     Optional<Mode> mode = Optional.empty();
     Pending pending;
-    boolean moving;
+    /** Moves of this query in flight: no new decision until they end. */
+    int moving;
     String saidAboutQuery = "";
   }
 
@@ -215,7 +222,7 @@ public final class PlacementManager {
   /** A move ended: committed (the nodes are at {@code to}) or rolled back (they stayed). */
   public List<Decision> moveEnded(QueryId query, List<NodeId> nodes, Site to, boolean committed, String detail, long now) {
     QueryState q = state(query);
-    q.moving = false;
+    q.moving = Math.max(0, q.moving - 1);
     if (committed) {
       nodes.forEach(n -> q.at.put(n, to));
       return List.of();
@@ -230,7 +237,7 @@ public final class PlacementManager {
   /** A move the manager did not order (a user's) started: no other move of the query starts meanwhile. */
   public void moveStarted(QueryId query, List<NodeId> nodes, long now) {
     QueryState q = state(query);
-    q.moving = true;
+    q.moving++;
     nodes.forEach(n -> q.movedAt.put(n, now));
   }
 
@@ -247,7 +254,7 @@ public final class PlacementManager {
     for (Map.Entry<QueryId, QueryState> e : queries.entrySet()) {
       QueryState q = e.getValue();
       q.graph = q.graph.withMeasured(measured.getOrDefault(e.getKey(), Map.of()));
-      if (q.moving) {
+      if (q.moving > 0) {
         continue;
       }
       Map<Site, Double> own = new HashMap<>();
@@ -296,10 +303,10 @@ public final class PlacementManager {
     Plan plan;
     boolean forced = false;
     try {
-      plan = Planner.plan(new Planner.Request(q.graph, topology, cost, new Constraints(held)));
+      plan = planWithHeadroom(q.graph, topology, new Constraints(held));
       if (!broken.isEmpty() && !plan.fits() && held.size() > q.pins.size()) {
         // a hard limit is broken and only moving a cooling node fixes it: the limit wins
-        Plan free = Planner.plan(new Planner.Request(q.graph, topology, cost, userPins));
+        Plan free = planWithHeadroom(q.graph, topology, userPins);
         if (free.fits()) {
           plan = free;
           forced = true;
@@ -363,27 +370,32 @@ public final class PlacementManager {
       }
       return;
     }
-    // one move per tick per query: the nodes going to one site, downstream-first; the rest next tick
-    Site to = firstTarget(q, diff);
-    List<NodeId> group = new ArrayList<>();
+    // one move per target site, the site of the most downstream moving node first: sub-graphs
+    // move downstream-first; the host runs them in this order
     List<PlanNode> order = new ArrayList<>(q.graph.nodes());
     java.util.Collections.reverse(order);
+    Map<Site, List<NodeId>> groups = new LinkedHashMap<>();
     for (PlanNode n : order) {
-      if (to.equals(diff.get(n.id()))) {
-        group.add(n.id());
+      Site to = diff.get(n.id());
+      if (to != null) {
+        groups.computeIfAbsent(to, k -> new ArrayList<>()).add(n.id());
       }
     }
-    // a cooling node moves only when a hard limit is broken (forced, or its site has no live member)
-    boolean overrides = urgent && group.stream().anyMatch(n -> cooling(q, n, now));
-    for (NodeId n : group) {
-      Decision d = new Decision(now, query, Optional.of(n), Kind.EXECUTED, q.at.get(n), to, plan.reasons().get(n) + "; " + why);
-      decisions.add(d);
-      q.said.put(n, d.kind() + " " + d.to());
-      q.movedAt.put(n, now);
+    for (Map.Entry<Site, List<NodeId>> g : groups.entrySet()) {
+      Site to = g.getKey();
+      List<NodeId> group = g.getValue();
+      // a cooling node moves only when a hard limit is broken (forced, or its site has no live member)
+      boolean overrides = urgent && group.stream().anyMatch(n -> cooling(q, n, now));
+      for (NodeId n : group) {
+        Decision d = new Decision(now, query, Optional.of(n), Kind.EXECUTED, q.at.get(n), to, plan.reasons().get(n) + "; " + why);
+        decisions.add(d);
+        q.said.put(n, d.kind() + " " + d.to());
+        q.movedAt.put(n, now);
+      }
+      q.moving++;
+      moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why, overrides));
     }
-    q.moving = true;
     q.pending = null;
-    moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why, overrides));
   }
 
   private static void dropPending(long now, QueryId query, QueryState q, List<Decision> decisions, String why) {
@@ -396,15 +408,21 @@ public final class PlacementManager {
     q.pending = null;
   }
 
-  /** The target of the most downstream node that moves: sub-graphs move downstream-first. */
-  private static Site firstTarget(QueryState q, Map<NodeId, Site> diff) {
-    Site to = null;
-    for (PlanNode n : q.graph.nodes()) {
-      if (diff.containsKey(n.id())) {
-        to = diff.get(n.id());
+  /** The plan with the settings' headroom, or with a fifth of it, or none, whichever fits first. */
+  private Plan planWithHeadroom(PlanGraph graph, Topology topology, Constraints constraints) {
+    for (double h : new double[] {settings.capacityHeadroom(), settings.capacityHeadroom() / 5}) {
+      if (h <= 0) {
+        continue;
+      }
+      Topology tight = new Topology(
+          topology.sites().stream().map(s -> new Topology.SiteInfo(s.site(), s.tier(), s.cores() * (1 - h), s.loadCores(), s.live())).toList(),
+          topology.links(), topology.defaultLink());
+      Plan p = Planner.plan(new Planner.Request(graph, tight, cost, constraints));
+      if (p.fits()) {
+        return p;
       }
     }
-    return to;
+    return Planner.plan(new Planner.Request(graph, topology, cost, constraints));
   }
 
   /** Says that a cooling node would have moved, once per wish. */

@@ -24,7 +24,7 @@ class PlacementManagerTest {
   static final Site EDGE = Site.of("edge-a");
   static final Site CLOUD = Site.of("cloud");
   static final PlacementManager.Settings SETTINGS =
-      new PlacementManager.Settings(Duration.ofSeconds(10), 0.15, Duration.ofSeconds(30), Duration.ofSeconds(120), Mode.AUTOMATIC);
+      new PlacementManager.Settings(Duration.ofSeconds(10), 0.15, Duration.ofSeconds(30), Duration.ofSeconds(120), Mode.AUTOMATIC, 0.0);
 
   static PlacementManager deployed(Mode mode) {
     PlacementManager m = PlacementManager.create(SETTINGS, CostModel.defaults());
@@ -192,12 +192,12 @@ class PlacementManagerTest {
   @Test
   void settingsAreReadFromHocon() {
     PlacementManager.Settings s = PlacementManager.Settings.fromConfig(ConfigFactory.parseString(
-        "manager { re-plan-interval = 5s, gain-threshold = 0.2, hold-time = 20s, cool-down = 1m, mode = automatic }"));
+        "manager { re-plan-interval = 5s, gain-threshold = 0.2, hold-time = 20s, cool-down = 1m, mode = automatic, capacity-headroom = 0.05 }"));
     assertEquals(Mode.AUTOMATIC, s.mode());
     assertEquals(Duration.ofMinutes(1), s.coolDown());
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> PlacementManager.Settings.fromConfig(ConfigFactory.parseString(
-            "manager { re-plan-interval = 5s, gain-threshold = 2, hold-time = 20s, cool-down = 1m, mode = automatic }")));
+            "manager { re-plan-interval = 5s, gain-threshold = 2, hold-time = 20s, cool-down = 1m, mode = automatic, capacity-headroom = 0.05 }")));
     assertTrue(e.getMessage().contains("gain-threshold"), e.getMessage());
   }
 }
