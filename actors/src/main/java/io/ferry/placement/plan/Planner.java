@@ -469,8 +469,76 @@ public final class Planner {
       return o;
     }
 
-    /** Single-node moves that lower cost + penalty x overload, in passes, until none helps. */
+    /**
+     * Single-node moves until none helps; then, while something is over capacity or bandwidth,
+     * the best move of a node together with its downstream nodes on the same site (a chain of
+     * equal-rate nodes only stops crossing a thin link when all of it moves), and again.
+     */
     void improve() {
+      for (int round = 0; round < PASSES_MAX; round++) {
+        improveSingles();
+        if (overload() <= 0 || !improveClosure()) {
+          return;
+        }
+      }
+    }
+
+    boolean improveClosure() {
+      double before = objective();
+      int[] bestMove = null;
+      int bestTo = -1;
+      double best = before - 1e-12 * (1 + Math.abs(before));
+      for (int v = 0; v < n; v++) {
+        for (int to : candidates[v]) {
+          if (to == at[v]) {
+            continue;
+          }
+          int[] closure = downstreamAt(v, to);
+          int[] saved = at.clone();
+          for (int c : closure) {
+            move(c, to);
+          }
+          double after = objective();
+          System.arraycopy(saved, 0, at, 0, n);
+          recomputeUsage();
+          if (after < best) {
+            best = after;
+            bestMove = closure;
+            bestTo = to;
+          }
+        }
+      }
+      if (bestMove == null) {
+        return false;
+      }
+      for (int c : bestMove) {
+        move(c, bestTo);
+      }
+      return true;
+    }
+
+    /** v and every node downstream of it, on v's site, that may run at {@code to}. */
+    int[] downstreamAt(int v, int to) {
+      int site = at[v];
+      List<Integer> out = new ArrayList<>();
+      boolean[] seen = new boolean[n];
+      java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>();
+      todo.add(v);
+      seen[v] = true;
+      while (!todo.isEmpty()) {
+        int x = todo.poll();
+        out.add(x);
+        for (int o : outputs[x]) {
+          if (!seen[o] && at[o] == site && contains(candidates[o], to)) {
+            seen[o] = true;
+            todo.add(o);
+          }
+        }
+      }
+      return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    void improveSingles() {
       Map<Long, Double> change = new HashMap<>();
       for (int pass = 0; pass < PASSES_MAX; pass++) {
         boolean moved = false;

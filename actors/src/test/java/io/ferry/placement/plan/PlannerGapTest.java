@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SeedExtension.class)
 class PlannerGapTest {
-  private static final int PROBLEMS = Integer.getInteger("ferry.plan.problems", 250);
+  private static final int PROBLEMS = Integer.getInteger("ferry.plan.problems", 120);
   /** Share of tight problems where some placement fits but the search's does not (docs/placement.md). */
   static final double MISSED_FIT_MAX = 0.10;
 

@@ -281,7 +281,7 @@ public final class PlacementSimulation {
           });
         } else {
           boolean degrade = high;
-          double bw = 100_000 + random.nextInt(50_000);
+          double bw = 20_000 + random.nextInt(40_000);
           scheduler.after(at * 1000, e.name(), "link", degrade ? "degrade" : "recover", () -> {
             Topology.Link l = degrade
                 ? new Topology.Link(Optional.of(e), Optional.of(cloud), Duration.ofMillis(300), bw, 0.05)

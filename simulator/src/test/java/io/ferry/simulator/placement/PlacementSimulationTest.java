@@ -72,12 +72,12 @@ class PlacementSimulationTest {
       if (!r.ok()) {
         failures.add(describe(r));
       }
-      toEdge += count(r, "filter", "cloud -> edge-");
-      toCloud += count(r, "filter", "-> cloud:");
+      toEdge += count(r, "window", "cloud -> edge-");
+      toCloud += count(r, "window", "-> cloud:");
     }
     assertTrue(failures.isEmpty(), String.join("\n", failures));
-    System.out.println("link-degradation: " + toEdge + " filter moves cloud->edge, " + toCloud + " back over " + seeds() + " seeds from " + base);
-    assertTrue(toEdge > 0 && toCloud > 0, "filters must come to the edge while links are degraded and go back after, seeds from " + base);
+    System.out.println("link-degradation: " + toEdge + " window moves cloud->edge, " + toCloud + " back over " + seeds() + " seeds from " + base);
+    assertTrue(toEdge > 0 && toCloud > 0, "windows must come to the edge while links are degraded and go back after, seeds from " + base);
   }
 
   @Test
