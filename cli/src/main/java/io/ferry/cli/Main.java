@@ -57,6 +57,7 @@ import picocli.CommandLine.Spec;
       Main.BenchMovesCommand.class,
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
+      PlacementCommands.BenchPlanCommand.class,
       Main.CompletionCommand.class,
       CommandLine.HelpCommand.class
     })

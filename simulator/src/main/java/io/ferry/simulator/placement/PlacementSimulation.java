@@ -95,8 +95,13 @@ public final class PlacementSimulation {
     }
   }
 
-  /** What the workload cost over the run. */
-  public record Totals(double wanBytes, double cloudCoreSeconds, double edgeCoreSeconds, double cost, double p99LatencyMs, long moves) {}
+  /**
+   * What the workload cost over the run.
+   *
+   * @param overloadSiteSeconds seconds summed over sites that ran over their capacity
+   */
+  public record Totals(double wanBytes, double cloudCoreSeconds, double edgeCoreSeconds, double cost, double p99LatencyMs, long moves,
+      long overloadSiteSeconds) {}
 
   public record Result(RunReport report, Totals totals) {}
 
@@ -158,17 +163,23 @@ public final class PlacementSimulation {
   private double edgeCoreSeconds;
   private double totalCost;
   private long moves;
+  private long overloadSiteSeconds;
   private int moveSeq;
 
   private PlacementSimulation(long seed, Options o) {
     this.seed = seed;
     this.o = o;
     this.random = new Random(seed);
-    this.cost = o.scenario().equals(LOAD_SHIFT)
-        ? new CostModel(Map.of(Tier.EDGE, 0.00004, Tier.CLOUD, 0.00001), 0.09, Map.of(), 0.0001)
-        : new CostModel(Map.of(Tier.EDGE, 0.0004, Tier.CLOUD, 0.00001), 0.02, Map.of(), 0.0001);
+    this.cost = costModel(o.scenario());
     this.manager = PlacementManager.create(o.manager(), cost);
     this.coolDown = new CoolDownCheck(o.manager().coolDown().toMillis());
+  }
+
+  /** The scenario's prices: in link-degradation edge cores are dear, so work sits in the cloud while links are good. */
+  public static CostModel costModel(String scenario) {
+    return scenario.equals(LOAD_SHIFT)
+        ? new CostModel(Map.of(Tier.EDGE, 0.00004, Tier.CLOUD, 0.00001), 0.09, Map.of(), 0.0001)
+        : new CostModel(Map.of(Tier.EDGE, 0.0004, Tier.CLOUD, 0.00001), 0.02, Map.of(), 0.0001);
   }
 
   private long nowMs() {
@@ -220,7 +231,7 @@ public final class PlacementSimulation {
         end, params, faults, operations, List.of(), 0, movePauses,
         bytesPerLink.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> Math.round(e.getValue()), (a, b) -> a, TreeMap::new)),
         List.of(), verdicts, scheduler.traceHash());
-    return new Result(report, new Totals(wanBytes, cloudCoreSeconds, edgeCoreSeconds, totalCost, p99(), moves));
+    return new Result(report, new Totals(wanBytes, cloudCoreSeconds, edgeCoreSeconds, totalCost, p99(), moves, overloadSiteSeconds));
   }
 
   private double p99() {
@@ -441,6 +452,7 @@ public final class PlacementSimulation {
     }
     for (Topology.SiteInfo s : t.sites()) {
       double util = s.loadCores() / s.cores();
+      overloadSiteSeconds += util > 1 + 1e-9 ? 1 : 0;
       siteBacklogSec.merge(s.site(), 0.0, Double::sum);
       siteBacklogSec.put(s.site(), Math.max(0, siteBacklogSec.get(s.site()) + util - 1));
     }
