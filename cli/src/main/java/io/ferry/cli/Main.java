@@ -58,6 +58,7 @@ import picocli.CommandLine.Spec;
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
       PlacementCommands.BenchPlanCommand.class,
+      PlanCommand.class,
       Main.CompletionCommand.class,
       CommandLine.HelpCommand.class
     })

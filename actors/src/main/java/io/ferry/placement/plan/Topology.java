@@ -89,6 +89,36 @@ public record Topology(List<SiteInfo> sites, List<Link> links, Link defaultLink)
     }
   }
 
+  /**
+   * Reads a topology file's {@code topology} block: {@code sites { <name> { tier = edge|cloud,
+   * cores = 2, load = 0.5, live = true } }}, {@code links = [ { a, b, rtt = 40ms, bandwidth = 10MB,
+   * loss = 0 } ]} (bandwidth in bytes per second) and {@code default-link { rtt, bandwidth, loss }};
+   * errors name the setting.
+   */
+  public static Topology fromConfig(com.typesafe.config.Config topology) {
+    try {
+      List<SiteInfo> sites = new ArrayList<>();
+      com.typesafe.config.Config all = topology.getConfig("sites");
+      for (String name : new java.util.TreeSet<>(all.root().keySet())) {
+        com.typesafe.config.Config s = all.getConfig(name);
+        sites.add(new SiteInfo(Site.of(name), Tier.parse(s.getString("tier")), s.getDouble("cores"),
+            s.hasPath("load") ? s.getDouble("load") : 0, !s.hasPath("live") || s.getBoolean("live")));
+      }
+      List<Link> links = new ArrayList<>();
+      if (topology.hasPath("links")) {
+        for (com.typesafe.config.Config l : topology.getConfigList("links")) {
+          links.add(new Link(Optional.of(Site.of(l.getString("a"))), Optional.of(Site.of(l.getString("b"))), l.getDuration("rtt"),
+              l.getBytes("bandwidth"), l.hasPath("loss") ? l.getDouble("loss") : 0));
+        }
+      }
+      com.typesafe.config.Config d = topology.getConfig("default-link");
+      return new Topology(sites, links, new Link(Optional.empty(), Optional.empty(), d.getDuration("rtt"), d.getBytes("bandwidth"),
+          d.hasPath("loss") ? d.getDouble("loss") : 0));
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new IllegalArgumentException("invalid topology: " + e.getMessage(), e);
+    }
+  }
+
   public Map<Site, SiteInfo> byId() {
     Map<Site, SiteInfo> m = new LinkedHashMap<>();
     sites.forEach(s -> m.put(s.site(), s));
