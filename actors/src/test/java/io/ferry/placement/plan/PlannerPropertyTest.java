@@ -18,7 +18,7 @@ class PlannerPropertyTest {
   /** The documented gap of the many-site search (docs/placement.md), relative to the optimum. */
   static final double MANY_SITES_GAP = 0.25;
 
-  @Property(tries = 300)
+  @Property(tries = 100)
   void twoTiersEqualBruteForce(@ForAll long seed) {
     check2(seed);
   }
@@ -31,7 +31,7 @@ class PlannerPropertyTest {
     assertEquals(best.costPerSecond(), p.costPerSecond(), 1e-9 * Math.max(1e-12, best.costPerSecond()), "seed " + seed + " " + p);
   }
 
-  @Property(tries = 300)
+  @Property(tries = 100)
   void manySitesStayWithinTheDocumentedGap(@ForAll long seed) {
     check3(seed);
   }
@@ -45,7 +45,7 @@ class PlannerPropertyTest {
         "seed " + seed + ": planner " + p.costPerSecond() + " vs optimum " + best.costPerSecond() + " " + p);
   }
 
-  @Property(tries = 300)
+  @Property(tries = 100)
   void rulesAreNeverBrokenAndOverloadIsReported(@ForAll long seed) {
     checkRules(seed);
   }

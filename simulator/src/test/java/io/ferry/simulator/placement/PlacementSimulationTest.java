@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The placement scenarios over many seeds, with the production planner, manager and migration
  * process. {@code -Dferry.seed=N} replays one seed; {@code -Dferry.sim.seeds=N} sets the sweep
- * (8 per scenario by default; the soak profile runs thousands).
+ * (4 per scenario by default; the soak profile runs thousands).
  */
 class PlacementSimulationTest {
 
@@ -26,7 +26,7 @@ class PlacementSimulationTest {
 
   private static int seeds() {
     String one = System.getProperty("ferry.seed");
-    return Math.min(500, Integer.getInteger("ferry.sim.seeds", one != null && !one.isBlank() ? 1 : 8));
+    return Math.min(500, Integer.getInteger("ferry.sim.seeds", one != null && !one.isBlank() ? 1 : 4));
   }
 
   private static String describe(RunReport r) {
@@ -95,9 +95,9 @@ class PlacementSimulationTest {
     long seed = baseSeed();
     long started = System.nanoTime();
     PlacementSimulation.Result r = PlacementSimulation.run(seed,
-        PlacementSimulation.Options.of(PlacementSimulation.LOAD_SHIFT).withSize(100, 10, Duration.ofMinutes(10)));
+        PlacementSimulation.Options.of(PlacementSimulation.LOAD_SHIFT).withSize(100, 10, Duration.ofMinutes(5)));
     double secs = (System.nanoTime() - started) / 1e9;
-    System.out.printf("100 edge sites x 1000 nodes, 10 simulated minutes, seed %d: %.1f s, %d moves, %s%n", seed, secs, r.totals().moves(), r.report().checkers());
+    System.out.printf("100 edge sites x 1000 nodes, 5 simulated minutes, seed %d: %.1f s, %d moves, %s%n", seed, secs, r.totals().moves(), r.report().checkers());
     assertTrue(r.report().ok(), describe(r.report()));
     assertEquals(1000.0, r.report().faultProbabilities().get("nodes"));
     assertTrue(r.totals().moves() > 0, "load shifts at 100 sites must move something");
