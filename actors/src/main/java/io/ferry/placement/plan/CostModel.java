@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigException;
 import io.ferry.placement.Site;
 import io.ferry.placement.Tier;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -73,11 +72,5 @@ public record CostModel(
       return 0;
     }
     return bytesPerSec * wanPricePerByte(a, b) + latencyWeight * topology.link(a, b).oneWaySeconds();
-  }
-
-  public CostModel withPairPrice(List<Site> pair, double pricePerGb) {
-    Map<String, Double> m = new HashMap<>(wanPricePerGbByPair);
-    m.put(key(pair.get(0), pair.get(1)), pricePerGb);
-    return new CostModel(corePricePerSecond, wanPricePerGb, m, latencyWeight);
   }
 }

@@ -1,7 +1,6 @@
 package io.ferry.placement.plan;
 
 import io.ferry.placement.Site;
-import io.ferry.placement.Tier;
 import io.ferry.placement.plan.Topology.SiteInfo;
 import io.ferry.query.NodeId;
 import java.util.ArrayList;
@@ -95,11 +94,5 @@ public record Evaluation(
       }
     }
     return new Evaluation(compute + wan + lat, compute, wan, lat, wanBytes, cores, links, latency, violations);
-  }
-
-  /** Cores the query uses at {@code tier}'s sites. */
-  public double cores(Topology t, Tier tier) {
-    Map<Site, SiteInfo> sites = t.byId();
-    return coresBySite.entrySet().stream().filter(e -> sites.get(e.getKey()).tier() == tier).mapToDouble(Map.Entry::getValue).sum();
   }
 }

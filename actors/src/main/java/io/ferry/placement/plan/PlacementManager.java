@@ -168,11 +168,6 @@ public final class PlacementManager {
     return Map.copyOf(state(query).pins);
   }
 
-  /** The time {@code node} last started moving, if it has moved. */
-  public Optional<Long> movedAt(QueryId query, NodeId node) {
-    return Optional.ofNullable(state(query).movedAt.get(node));
-  }
-
   private QueryState state(QueryId query) {
     QueryState q = queries.get(query);
     if (q == null) {

@@ -37,10 +37,6 @@ public record Topology(List<SiteInfo> sites, List<Link> links, Link defaultLink)
       return new SiteInfo(site, tier, cores, load, live);
     }
 
-    public SiteInfo withLive(boolean isLive) {
-      return new SiteInfo(site, tier, cores, loadCores, isLive);
-    }
-
     public double freeCores() {
       return cores - loadCores;
     }
