@@ -58,6 +58,8 @@ import picocli.CommandLine.Spec;
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
       BenchMqttCommand.class,
+      PlacementCommands.BenchPlanCommand.class,
+      PlanCommand.class,
       Main.CompletionCommand.class,
       SqlCommands.SqlCommand.class,
       SqlCommands.RunCommand.class,

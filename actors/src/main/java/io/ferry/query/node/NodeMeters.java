@@ -15,11 +15,13 @@ final class NodeMeters {
   static final String PULL = "ferry.node.pull";
   static final String BATCH = "ferry.node.batch";
   static final String ROWS_OUT = "ferry.node.output.rows";
+  static final String ROWS_IN = "ferry.node.input.rows";
 
   private final MeterRegistry registry;
   private final Timer pull;
   private final Timer batch;
   private final Counter rowsOut;
+  private final Counter rowsIn;
 
   private NodeMeters(MeterRegistry registry, String entityId) {
     this.registry = registry;
@@ -36,6 +38,8 @@ final class NodeMeters {
             .tags(tags)
             .register(registry);
     this.rowsOut = Counter.builder(ROWS_OUT).description("Rows the node output while it ran on this member").tags(tags).register(registry);
+    // with the output rows, the rates and selectivity the placement planner reasons on
+    this.rowsIn = Counter.builder(ROWS_IN).description("Rows the node took in while it ran on this member (a source: rows it read)").tags(tags).register(registry);
   }
 
   static NodeMeters create(MeterRegistry registry, String entityId) {
@@ -46,8 +50,9 @@ final class NodeMeters {
     pull.record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  void batchPersisted(long nanos, int rowsOutput) {
+  void batchPersisted(long nanos, long rowsInput, int rowsOutput) {
     batch.record(nanos, TimeUnit.NANOSECONDS);
+    rowsIn.increment(rowsInput);
     rowsOut.increment(rowsOutput);
   }
 
@@ -55,5 +60,6 @@ final class NodeMeters {
     registry.remove(pull);
     registry.remove(batch);
     registry.remove(rowsOut);
+    registry.remove(rowsIn);
   }
 }

@@ -168,6 +168,8 @@ class MetricsIT {
       assertPositive(edge, "ferry_node_batch_seconds_count", Map.of("query", "m", "node", "anon"));
       assertPositive(edge, "ferry_node_batch_seconds_sum", Map.of("query", "m", "node", "src"));
       assertPositive(edge, "ferry_node_output_rows_total", Map.of("query", "m", "node", "src"));
+      assertPositive(edge, "ferry_node_input_rows_total", Map.of("query", "m", "node", "anon"));
+      assertPositive(edge, "ferry_node_input_rows_total", Map.of("query", "m", "node", "src"));
       assertEquals(-1, value(edge, "ferry_node_batch_seconds_count", Map.of("query", "m", "node", "out")), "a node that moved away leaves no series behind");
       assertPositive(edge, "ferry_volume_backend_sent_bytes_total", Map.of("volume", "vol-m"));
       assertPositive(edge, "ferry_block_sent_bytes_total", Map.of("stream", "on-demand"));
