@@ -424,7 +424,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .persist(event)
         .thenRun(
             s -> {
-              meters.batchPersisted(System.nanoTime() - start, event.outputs().size());
+              meters.batchPersisted(System.nanoTime() - start, event.outputs().size(), event.outputs().size());
               ingest.replyTo().tell(new Ingested(event.from(), event.next()));
               afterPersist(s);
             });
