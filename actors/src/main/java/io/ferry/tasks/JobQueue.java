@@ -78,7 +78,24 @@ public final class JobQueue {
   /** Counters for reports and benchmarks. */
   public record Stats(long leasesGranted, long renewals, long completions, long expiries, long retries, long reassignments) {}
 
+  /**
+   * How many volume-migration tasks may hold leases at once per site (as source or target) and
+   * per link (source -> target), so a mass migration runs in waves.
+   */
+  public record Limits(int volumesPerSiteMax, int volumesPerLinkMax) {
+    public Limits {
+      if (volumesPerSiteMax < 1 || volumesPerLinkMax < 1) {
+        throw new IllegalArgumentException("volume concurrency limits must be at least 1, got site " + volumesPerSiteMax + " link " + volumesPerLinkMax);
+      }
+    }
+
+    public static Limits none() {
+      return new Limits(Integer.MAX_VALUE, Integer.MAX_VALUE);
+    }
+  }
+
   private final TaskKinds kinds;
+  private final Limits limits;
   private final Map<PoolId, PoolSpec> pools = new TreeMap<>();
   private final Map<PoolId, Boolean> live = new TreeMap<>();
   private final Map<JobId, Job> jobs = new TreeMap<>();
@@ -93,12 +110,17 @@ public final class JobQueue {
   private long retries;
   private long reassignments;
 
-  private JobQueue(TaskKinds kinds) {
+  private JobQueue(TaskKinds kinds, Limits limits) {
     this.kinds = kinds;
+    this.limits = limits;
   }
 
   public static JobQueue create(TaskKinds kinds, Collection<PoolSpec> pools) {
-    JobQueue q = new JobQueue(kinds);
+    return create(kinds, pools, Limits.none());
+  }
+
+  public static JobQueue create(TaskKinds kinds, Collection<PoolSpec> pools, Limits limits) {
+    JobQueue q = new JobQueue(kinds, limits);
     pools.forEach(q::poolUp);
     return q;
   }
@@ -193,12 +215,19 @@ public final class JobQueue {
       return out;
     }
     PoolSpec ps = pools.get(pool);
+    Map<String, Integer> inUse = new TreeMap<>();
+    leased.values().forEach(t -> volumeKeys(t.spec).forEach(k -> inUse.merge(k, 1, Integer::sum)));
     for (Iterator<TaskId> it = queued.iterator(); it.hasNext() && out.size() < max; ) {
       Task t = tasks.get(it.next());
       if ((t.affinity != null && !t.affinity.equals(pool)) || !t.spec.satisfiedBy(ps)
           || t.attemptsOn(pool) >= t.spec.retryCount() || t.total() >= t.budget) {
         continue;
       }
+      List<String> keys = volumeKeys(t.spec);
+      if (keys.stream().anyMatch(k -> inUse.getOrDefault(k, 0) >= (k.startsWith("link:") ? limits.volumesPerLinkMax() : limits.volumesPerSiteMax()))) {
+        continue; // waits for the next wave
+      }
+      keys.forEach(k -> inUse.merge(k, 1, Integer::sum));
       it.remove();
       if (t.total() > 0) {
         retries++;
@@ -344,6 +373,16 @@ public final class JobQueue {
   /** Every job, in id order. */
   public List<JobView> jobs(long nowMillis) {
     return jobs.values().stream().map(j -> view(j, nowMillis)).toList();
+  }
+
+  /** The sites and the link a volume-migration task loads; none for other kinds. */
+  private static List<String> volumeKeys(TaskSpec spec) {
+    if (!spec.kind().equals(VolumeMigrationParameters.NAME)) {
+      return List.of();
+    }
+    String from = spec.parameters().getOrDefault("sourceSite", "");
+    String to = spec.parameters().getOrDefault("targetSite", "");
+    return List.of("site:" + from, "site:" + to, "link:" + from + "->" + to);
   }
 
   private String lostReason(Task t, TaskId id, long epoch) {

@@ -204,4 +204,23 @@ class JobQueueTest {
     assertThrows(IllegalArgumentException.class, () -> job("j", cmd("t", 1), cmd("t", 1)));
     assertEquals(new TaskId(new JobId("j"), "t"), TaskId.parse("j/t"));
   }
+
+  @Test
+  void volumeMigrationsRunInWavesWithinSiteAndLinkLimits() {
+    JobQueue q = JobQueue.create(TaskKinds.builtIn(), POOLS, new JobQueue.Limits(3, 2));
+    List<TaskSpec> tasks = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String target = i < 4 ? "cloud" : "edge-b";
+      tasks.add(TaskSpec.of("v" + i, "volume-migration",
+          Map.of("volume", "vol" + i, "sourceSite", "edge-a", "sourcePath", "/img/" + i, "targetSite", target), 1, LEASE));
+    }
+    tasks.add(cmd("c", 1));
+    q.submit(new JobSpec(new JobId("mass"), tasks), 0);
+    List<Lease> first = q.lease(C, "c", 10, 0);
+    // edge-a -> cloud: 2 (link limit); edge-a -> edge-b: 1 more (edge-a's site limit of 3); the command is not limited.
+    assertEquals(List.of("v0", "v1", "v4", "c"), first.stream().map(l -> l.task().name()).toList());
+    assertTrue(q.lease(C, "c", 10, 1).isEmpty());
+    q.complete(first.get(0).task(), first.get(0).epoch(), new Outcome.Succeeded(""), 2);
+    assertEquals(List.of("v2"), q.lease(C, "c", 10, 3).stream().map(l -> l.task().name()).toList());
+  }
 }
