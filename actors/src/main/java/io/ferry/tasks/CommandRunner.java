@@ -43,6 +43,11 @@ public final class CommandRunner implements TaskRunner {
     argv.add(p.command());
     argv.addAll(p.args());
     ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
+    // Which attempt this is, for commands that make their side effects idempotent.
+    pb.environment().put("FERRY_TASK", context.task().toString());
+    pb.environment().put("FERRY_POOL", context.pool().value());
+    pb.environment().put("FERRY_HOLDER", context.holder());
+    pb.environment().put("FERRY_LEASE", Long.toString(context.lease()));
     if (!p.dir().isEmpty()) {
       pb.directory(new File(p.dir()));
     }

@@ -303,6 +303,21 @@ public final class JobQueue {
     return out;
   }
 
+  /**
+   * A new primary took over: every lease runs for its full duration from now. The queue could not
+   * be reached while it moved, so a worker could neither renew nor report; its own deadline is no
+   * later than its last acknowledged renewal plus the duration, so no other pool gets the task
+   * while it may still run, and an attempt that ended meanwhile can still report its outcome.
+   */
+  public void takeOver(long nowMillis) {
+    for (Task t : leased.values()) {
+      long until = nowMillis + t.spec.leaseDuration().toMillis();
+      if (t.lease.expiresAtMillis() < until) {
+        t.lease = new Lease(t.id, t.lease.pool(), t.lease.holder(), t.lease.epoch(), until);
+      }
+    }
+  }
+
   /** Cancels a job's unfinished tasks; their leases are revoked, so their workers' next renewal stops them. */
   public int cancel(JobId job, long nowMillis) {
     Job j = jobs.get(job);

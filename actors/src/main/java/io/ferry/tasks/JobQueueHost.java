@@ -105,7 +105,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   }
 
   /** What a queue host needs to know: the kinds it accepts, the pools' slot bounds, the replica count and the tick. */
-  public record Settings(TaskKinds kinds, int slotsMin, int slotsMax, int replicas, Duration tick) {
+  public record Settings(java.util.function.Supplier<TaskKinds> kinds, JobQueue.Limits limits, int slotsMin, int slotsMax, int replicas, Duration tick) {
     public Settings {
       if (replicas < 1 || replicas > 16) {
         throw new IllegalArgumentException("ferry.jobs.replicas must be between 1 and 16, got " + replicas);
@@ -120,6 +120,8 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   private final ActorRef<QueueReplica.Ack> ackAdapter;
   private final Map<Long, Pending> pending = new TreeMap<>();
   private List<ActorRef<QueueReplica.Command>> replicas = List.of();
+  /** Until the first write of this incarnation: it starts with a {@link QueueOp.TakeOver}. */
+  private boolean takenOver;
 
   public static Behavior<Command> create(Settings settings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -138,7 +140,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
 
   @Override
   public State emptyState() {
-    return new State(JobQueue.create(settings.kinds(), List.of()));
+    return new State(JobQueue.create(TaskKinds.unchecked(), List.of(), settings.limits()));
   }
 
   @Override
@@ -207,7 +209,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     }
     try {
       // Checked before persisting: a refused job leaves nothing in the journal.
-      JobQueue probe = JobQueue.create(settings.kinds(), s.queue.pools());
+      JobQueue probe = JobQueue.create(settings.kinds().get(), s.queue.pools());
       probe.submit(c.job(), now());
       Optional<JobView> existing = s.queue.job(c.job().id(), now());
       if (existing.isPresent()) {
@@ -229,7 +231,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
       replyTo.tell(new Refused("the queue has " + pending.size() + " operations waiting for their replicas; try again"));
       return Effect().none();
     }
-    return Effect().persist(op).thenRun(st -> {
+    return Effect().persist(withTakeOver(List.of(op))).thenRun(st -> {
       Answer a = answer.apply(st.last);
       long seq = st.applied;
       List<ActorRef<QueueReplica.Command>> to = replicas.subList(0, Math.min(replicas.size(), Math.max(0, copies - 1)));
@@ -243,6 +245,18 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
         r.tell(new QueueReplica.Replicate(seq, op, ackAdapter));
       }
     });
+  }
+
+  /** {@code ops}, after a {@link QueueOp.TakeOver} when they are this incarnation's first write. */
+  private List<QueueOp> withTakeOver(List<QueueOp> ops) {
+    if (takenOver) {
+      return ops;
+    }
+    takenOver = true;
+    List<QueueOp> all = new ArrayList<>();
+    all.add(new QueueOp.TakeOver(now()));
+    all.addAll(ops);
+    return all;
   }
 
   /** Answers, in order, every pending operation whose replicas have all persisted it. */
@@ -290,16 +304,17 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     if (s.queue.nextExpiryMillis().map(e -> e <= now).orElse(false)) {
       ops.add(new QueueOp.Expire(now));
     }
-    if (ops.isEmpty()) {
+    if (ops.isEmpty() && takenOver) {
       return Effect().none();
     }
+    List<QueueOp> toPersist = withTakeOver(ops);
     ops.stream().filter(op -> !(op instanceof QueueOp.Expire)).forEach(op -> ctx.getLog().info("job queue: {}", op));
-    return Effect().persist(ops).thenRun(st -> {
+    return Effect().persist(toPersist).thenRun(st -> {
       // The replicas keep every operation, these too, though nobody waits for their copies.
       List<ActorRef<QueueReplica.Command>> to = replicas.subList(0, Math.min(replicas.size(), Math.max(0, settings.replicas() - 1)));
-      for (int i = 0; i < ops.size(); i++) {
-        long seq = st.applied - ops.size() + 1 + i;
-        QueueOp op = ops.get(i);
+      for (int i = 0; i < toPersist.size(); i++) {
+        long seq = st.applied - toPersist.size() + 1 + i;
+        QueueOp op = toPersist.get(i);
         to.forEach(r -> r.tell(new QueueReplica.Replicate(seq, op, ctx.getSystem().ignoreRef())));
       }
     });

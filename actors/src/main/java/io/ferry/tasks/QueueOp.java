@@ -18,7 +18,8 @@ import io.ferry.persistence.CborSerializable;
   @JsonSubTypes.Type(value = QueueOp.Cancel.class, name = "cancel"),
   @JsonSubTypes.Type(value = QueueOp.PoolUp.class, name = "pool-up"),
   @JsonSubTypes.Type(value = QueueOp.PoolDown.class, name = "pool-down"),
-  @JsonSubTypes.Type(value = QueueOp.Expire.class, name = "expire")
+  @JsonSubTypes.Type(value = QueueOp.Expire.class, name = "expire"),
+  @JsonSubTypes.Type(value = QueueOp.TakeOver.class, name = "take-over")
 })
 public sealed interface QueueOp extends CborSerializable {
   long atMillis();
@@ -92,6 +93,15 @@ public sealed interface QueueOp extends CborSerializable {
     @Override
     public Object applyTo(JobQueue q) {
       return q.expire(atMillis);
+    }
+  }
+
+  /** A queue host started (after a crash or a hand-over): held leases run a full duration from now. */
+  record TakeOver(long atMillis) implements QueueOp {
+    @Override
+    public Object applyTo(JobQueue q) {
+      q.takeOver(atMillis);
+      return Boolean.TRUE;
     }
   }
 }

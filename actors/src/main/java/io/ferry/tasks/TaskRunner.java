@@ -16,6 +16,9 @@ public interface TaskRunner {
   /** Runs one attempt; the stage's outcome is reported to the queue under the attempt's lease. */
   CompletionStage<Outcome> run(Context context);
 
-  /** What an attempt knows: its task, its parameters, the pool it runs in, and when to stop. */
-  record Context(TaskId task, Map<String, String> parameters, PoolId pool, CompletionStage<String> stopped) {}
+  /**
+   * What an attempt knows: its task, its parameters, the pool and holder (member) it runs on, its
+   * lease's epoch (which attempt this is, for idempotent side effects), and when to stop.
+   */
+  record Context(TaskId task, Map<String, String> parameters, PoolId pool, String holder, long lease, CompletionStage<String> stopped) {}
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -40,25 +41,26 @@ public final class TaskWorker {
   private final ActorContext<Command> ctx;
   private final ActorRef<JobQueueHost.Command> queue;
   private final Settings settings;
-  private final Map<String, TaskRunner> runners;
+  private final java.util.function.Function<String, TaskRunner> runners;
   private final PoolScheduler scheduler;
   private final Map<TaskId, CompletableFuture<String>> stops = new HashMap<>();
   private boolean leasing;
   private int queuedForPool;
 
-  public static Behavior<Command> create(ActorRef<JobQueueHost.Command> queue, Settings settings, List<TaskRunner> runners) {
+  /** @param runners the runner of a kind, or null when this member has none */
+  public static Behavior<Command> create(ActorRef<JobQueueHost.Command> queue, Settings settings, java.util.function.Function<String, TaskRunner> runners) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(TaskWorker.class);
       timers.startTimerWithFixedDelay(new Tick(), settings.tick());
       return new TaskWorker(ctx, queue, settings, runners).behavior();
     }));
   }
 
-  private TaskWorker(ActorContext<Command> ctx, ActorRef<JobQueueHost.Command> queue, Settings settings, List<TaskRunner> runners) {
+  private TaskWorker(ActorContext<Command> ctx, ActorRef<JobQueueHost.Command> queue, Settings settings, java.util.function.Function<String, TaskRunner> runners) {
     this.ctx = ctx;
     this.queue = queue;
     this.settings = settings;
-    this.runners = new HashMap<>();
-    runners.forEach(r -> this.runners.put(r.kind().name(), r));
+    this.runners = runners;
     this.scheduler = PoolScheduler.create(settings.pool(), PoolSizer.create(settings.slotsMin(), settings.slotsMax(), 20, 0.5));
   }
 
@@ -69,6 +71,12 @@ public final class TaskWorker {
         .onMessage(GotRenewal.class, this::onRenewal)
         .onMessage(Finished.class, this::onFinished)
         .onMessage(Reported.class, this::onReported)
+        .onSignal(PostStop.class, s -> {
+          // A member that stops takes its attempts down with it: an external process must not
+          // run on after its lease can no longer be renewed.
+          stops.values().forEach(f -> f.complete("the member is stopping"));
+          return Behaviors.same();
+        })
         .build();
   }
 
@@ -104,14 +112,14 @@ public final class TaskWorker {
       scheduler.onLeased(l, g.spec().leaseDuration(), m.sentAt());
       CompletableFuture<String> stopped = new CompletableFuture<>();
       stops.put(l.task(), stopped);
-      TaskRunner runner = runners.get(g.spec().kind());
+      TaskRunner runner = runners.apply(g.spec().kind());
       ctx.getLog().info("task={} kind={} leased by {} (lease {}, pool {})", l.task(), g.spec().kind(), settings.holder(), l.epoch(), l.pool());
       if (runner == null) {
         ctx.getSelf().tell(new Finished(l, new Outcome.Failed("no runner for kind '" + g.spec().kind() + "' on " + settings.holder())));
         continue;
       }
       try {
-        ctx.pipeToSelf(runner.run(new TaskRunner.Context(l.task(), g.spec().parameters(), l.pool(), stopped)),
+        ctx.pipeToSelf(runner.run(new TaskRunner.Context(l.task(), g.spec().parameters(), l.pool(), settings.holder(), l.epoch(), stopped)),
             (o, e) -> new Finished(l, e != null ? new Outcome.Failed("runner failed: " + e) : o));
       } catch (RuntimeException e) {
         ctx.getSelf().tell(new Finished(l, new Outcome.Failed("runner failed: " + e)));
@@ -142,12 +150,12 @@ public final class TaskWorker {
       return Behaviors.same(); // stopped already: its lease is gone, its outcome must not count
     }
     scheduler.onFinished(m.lease().task(), m.outcome() instanceof Outcome.Succeeded);
+    ctx.getLog().info("task={} attempt under lease {} ended: {}", m.lease().task(), m.lease().epoch(), m.outcome());
     report(m.lease(), m.outcome(), 1);
     return Behaviors.same();
   }
 
   private void report(Lease l, Outcome o, int tries) {
-    ctx.getLog().info("task={} attempt under lease {} ended: {}", l.task(), l.epoch(), o);
     ctx.pipeToSelf(ask(r -> new JobQueueHost.CompleteTask(l.task(), l.epoch(), o, r)), (a, e) -> new Reported(l, o, tries, a, e));
   }
 

@@ -223,4 +223,16 @@ class JobQueueTest {
     q.complete(first.get(0).task(), first.get(0).epoch(), new Outcome.Succeeded(""), 2);
     assertEquals(List.of("v2"), q.lease(C, "c", 10, 3).stream().map(l -> l.task().name()).toList());
   }
+
+  @Test
+  void aTakeOverGivesEveryHeldLeaseAFullDurationSoAFinishedAttemptCanStillReport() {
+    JobQueue q = queue();
+    q.submit(job("j", cmd("t", 1)), 0);
+    Lease l = q.lease(A, "a", 1, 0).get(0);
+    // The primary was away from 5 s to 30 s; the worker finished at 4 s and could not report.
+    q.takeOver(30_000);
+    assertEquals(30_000 + LEASE.toMillis(), q.leases().get(0).expiresAtMillis());
+    assertEquals(new JobQueue.CompleteResult.Accepted(TaskState.SUCCEEDED), q.complete(l.task(), l.epoch(), new Outcome.Succeeded("done at 4 s"), 30_050));
+    assertEquals(Map.of(A, 1), q.task(l.task()).orElseThrow().attempts());
+  }
 }
