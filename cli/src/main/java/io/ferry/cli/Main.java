@@ -52,6 +52,7 @@ import picocli.CommandLine.Spec;
       Main.StatusCommand.class,
       Main.MigrateCommand.class,
       Main.VolumeCommand.class,
+      JobCommand.class,
       Simulate.class,
       Main.BenchCommand.class,
       Main.BenchMovesCommand.class,
