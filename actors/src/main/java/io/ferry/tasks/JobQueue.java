@@ -17,7 +17,8 @@ import java.util.TreeMap;
  *
  * <p>Rules: a task has at most one lease; an attempt is counted when it is leased (so a worker
  * that dies costs its pool an attempt); after a failed attempt the task stays with its pool while
- * that pool has attempts left, then is released to any other pool that satisfies its constraints;
+ * that pool has attempts left (and takes it back within a lease duration), then is released to any
+ * other pool that satisfies its constraints;
  * an expired lease returns the task to the queue for any pool; a task that no pool may try any
  * more fails with the reason of its last attempt.
  */
@@ -36,6 +37,8 @@ public final class JobQueue {
     final Map<PoolId, Integer> attempts = new TreeMap<>();
     TaskState state = TaskState.QUEUED;
     PoolId affinity;
+    /** When the affinity lapses: a pool that does not take its retry back within a lease duration may be gone. */
+    long affinityUntil;
     PoolId lastPool;
     Lease lease;
     long epoch;
@@ -219,7 +222,7 @@ public final class JobQueue {
     leased.values().forEach(t -> volumeKeys(t.spec).forEach(k -> inUse.merge(k, 1, Integer::sum)));
     for (Iterator<TaskId> it = queued.iterator(); it.hasNext() && out.size() < max; ) {
       Task t = tasks.get(it.next());
-      if ((t.affinity != null && !t.affinity.equals(pool)) || !t.spec.satisfiedBy(ps)
+      if ((t.affinity != null && !t.affinity.equals(pool) && nowMillis < t.affinityUntil) || !t.spec.satisfiedBy(ps)
           || t.attemptsOn(pool) >= t.spec.retryCount() || t.total() >= t.budget) {
         continue;
       }
@@ -277,6 +280,7 @@ public final class JobQueue {
       t.reason = ((Outcome.Failed) outcome).reason();
       if (t.attemptsOn(pool) < t.spec.retryCount() && t.total() < t.budget) {
         t.affinity = pool;
+        t.affinityUntil = nowMillis + t.spec.leaseDuration().toMillis();
         t.state = TaskState.QUEUED;
         queued.add(t.id);
       } else {

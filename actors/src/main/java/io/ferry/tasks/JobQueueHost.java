@@ -97,7 +97,9 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   public static final class State {
     final JobQueue queue;
     long applied;
-    Object last;
+    /** The results of a batch being written, in order; not kept while recovering. */
+    final List<Object> results = new ArrayList<>();
+    boolean collecting;
 
     State(JobQueue queue) {
       this.queue = queue;
@@ -115,6 +117,11 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
 
   private record Pending(Runnable answer, int needed, Set<String> acked, long sinceMillis) {}
 
+  /** An operation waiting for the next batch write, and how to answer it (no one to answer: a tick's own). */
+  private record Buffered(QueueOp op, int copies, ActorRef<Answer> replyTo, java.util.function.Function<Object, Answer> answer) {}
+
+  private record Flush() implements Command {}
+
   private final ActorContext<Command> ctx;
   private final Settings settings;
   private final ActorRef<QueueReplica.Ack> ackAdapter;
@@ -122,6 +129,12 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   private List<ActorRef<QueueReplica.Command>> replicas = List.of();
   /** Until the first write of this incarnation: it starts with a {@link QueueOp.TakeOver}. */
   private boolean takenOver;
+  /**
+   * Operations that arrived while a write was in flight: the next write takes them all, so the
+   * journal sees one write per batch instead of one per lease, renewal or result.
+   */
+  private List<Buffered> buffer = new ArrayList<>();
+  private boolean flushing;
 
   public static Behavior<Command> create(Settings settings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
@@ -146,7 +159,10 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   @Override
   public EventHandler<State, QueueOp> eventHandler() {
     return newEventHandlerBuilder().forAnyState().onAnyEvent((s, op) -> {
-      s.last = op.applyTo(s.queue);
+      Object r = op.applyTo(s.queue);
+      if (s.collecting) {
+        s.results.add(r);
+      }
       s.applied++;
       return s;
     });
@@ -198,6 +214,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
           return Effect().none();
         })
         .onCommand(Tick.class, this::onTick)
+        .onCommand(Flush.class, (s, c) -> onFlush(s))
         .build();
   }
 
@@ -221,28 +238,60 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
       c.replyTo().tell(new Refused(e.getMessage()));
       return Effect().none();
     }
-    return apply(s, new QueueOp.Submit(c.job(), now()), Math.max(c.replicas(), settings.replicas()), c.replyTo(),
+    return apply(s, new QueueOp.Submit(c.job(), now()), c.replicas(), c.replyTo(),
         r -> r instanceof Boolean created ? new Submitted(c.job().id(), created, c.job().tasks().size()) : new Refused(String.valueOf(r)));
   }
 
-  /** Persists {@code op}, replicates it, and answers once {@code copies} journals hold it. */
+  /** Queues {@code op} for the next batch write; it is answered once {@code copies} journals hold it. */
   private Effect<QueueOp, State> apply(State s, QueueOp op, int copies, ActorRef<Answer> replyTo, java.util.function.Function<Object, Answer> answer) {
-    if (pending.size() >= PENDING_MAX) {
-      replyTo.tell(new Refused("the queue has " + pending.size() + " operations waiting for their replicas; try again"));
+    if (pending.size() + buffer.size() >= PENDING_MAX) {
+      replyTo.tell(new Refused("the queue has " + (pending.size() + buffer.size()) + " operations waiting to be written and replicated; try again"));
       return Effect().none();
     }
-    return Effect().persist(withTakeOver(List.of(op))).thenRun(st -> {
-      Answer a = answer.apply(st.last);
-      long seq = st.applied;
-      List<ActorRef<QueueReplica.Command>> to = replicas.subList(0, Math.min(replicas.size(), Math.max(0, copies - 1)));
-      int needed = Math.min(copies - 1, replicas.size());
-      if (needed <= 0) {
-        replyTo.tell(a);
-        return;
+    buffer.add(new Buffered(op, copies, replyTo, answer));
+    if (!flushing) {
+      flushing = true;
+      ctx.getSelf().tell(new Flush());
+    }
+    return Effect().none();
+  }
+
+  /** Writes every buffered operation in one batch, replicates the batch, and answers once enough replicas hold it. */
+  private Effect<QueueOp, State> onFlush(State s) {
+    flushing = false;
+    if (buffer.isEmpty()) {
+      return Effect().none();
+    }
+    List<Buffered> batch = buffer;
+    buffer = new ArrayList<>();
+    List<QueueOp> ops = withTakeOver(batch.stream().map(Buffered::op).toList());
+    int offset = ops.size() - batch.size();
+    int copies = batch.stream().mapToInt(Buffered::copies).max().orElse(1);
+    s.results.clear();
+    s.collecting = true;
+    return Effect().persist(ops).thenRun(st -> {
+      st.collecting = false;
+      List<Runnable> answers = new ArrayList<>();
+      for (int i = 0; i < batch.size(); i++) {
+        Buffered b = batch.get(i);
+        if (b.replyTo() != null) {
+          Answer a = b.answer().apply(st.results.get(offset + i));
+          answers.add(() -> b.replyTo().tell(a));
+        }
       }
-      pending.put(seq, new Pending(() -> replyTo.tell(a), needed, new HashSet<>(), now()));
+      st.results.clear();
+      long last = st.applied;
+      // One replica more than needed: a replica on a member that just died (the receptionist
+      // lists it until it is found unreachable) does not hold the answers up.
+      List<ActorRef<QueueReplica.Command>> to = copies <= 1 ? List.of() : replicas.subList(0, Math.min(replicas.size(), copies));
       for (ActorRef<QueueReplica.Command> r : to) {
-        r.tell(new QueueReplica.Replicate(seq, op, ackAdapter));
+        r.tell(new QueueReplica.Replicate(last, ops, ackAdapter));
+      }
+      int needed = Math.min(copies - 1, to.size());
+      if (needed <= 0) {
+        answers.forEach(Runnable::run);
+      } else {
+        pending.put(last, new Pending(() -> answers.forEach(Runnable::run), needed, new HashSet<>(), now()));
       }
     });
   }
@@ -307,17 +356,17 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     if (ops.isEmpty() && takenOver) {
       return Effect().none();
     }
-    List<QueueOp> toPersist = withTakeOver(ops);
     ops.stream().filter(op -> !(op instanceof QueueOp.Expire)).forEach(op -> ctx.getLog().info("job queue: {}", op));
-    return Effect().persist(toPersist).thenRun(st -> {
-      // The replicas keep every operation, these too, though nobody waits for their copies.
-      List<ActorRef<QueueReplica.Command>> to = replicas.subList(0, Math.min(replicas.size(), Math.max(0, settings.replicas() - 1)));
-      for (int i = 0; i < toPersist.size(); i++) {
-        long seq = st.applied - toPersist.size() + 1 + i;
-        QueueOp op = toPersist.get(i);
-        to.forEach(r -> r.tell(new QueueReplica.Replicate(seq, op, ctx.getSystem().ignoreRef())));
-      }
-    });
+    if (ops.isEmpty()) {
+      // A new host writes its take-over at once, before any worker asks.
+      ops.add(new QueueOp.Expire(now));
+    }
+    ops.forEach(op -> buffer.add(new Buffered(op, settings.replicas(), null, r -> null)));
+    if (!flushing) {
+      flushing = true;
+      ctx.getSelf().tell(new Flush());
+    }
+    return Effect().none();
   }
 
   /** Replicas on other members, those at other sites first, then by address: a stable choice. */

@@ -25,11 +25,12 @@ public final class QueueReplica extends EventSourcedBehavior<QueueReplica.Comman
 
   public sealed interface Command extends CborSerializable {}
 
-  public record Replicate(long seqNr, QueueOp op, ActorRef<Ack> replyTo) implements Command {}
+  /** The primary's operations up to its sequence number {@code seqNr}, the last of {@code ops}. */
+  public record Replicate(long seqNr, java.util.List<QueueOp> ops, ActorRef<Ack> replyTo) implements Command {}
 
   public record Ack(long seqNr, String member) implements CborSerializable {}
 
-  public record Replicated(long seqNr, QueueOp op) implements CborSerializable {}
+  public record Replicated(long seqNr, java.util.List<QueueOp> ops) implements CborSerializable {}
 
   /** @param lastSeqNr the highest primary sequence number held */
   public record State(long lastSeqNr, long held) {}
@@ -62,12 +63,12 @@ public final class QueueReplica extends EventSourcedBehavior<QueueReplica.Comman
         c.replyTo().tell(new Ack(c.seqNr(), member));
         return Effect().none();
       }
-      return Effect().persist(new Replicated(c.seqNr(), c.op())).thenRun(st -> c.replyTo().tell(new Ack(c.seqNr(), member)));
+      return Effect().persist(new Replicated(c.seqNr(), c.ops())).thenRun(st -> c.replyTo().tell(new Ack(c.seqNr(), member)));
     }).build();
   }
 
   @Override
   public EventHandler<State, Replicated> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> new State(e.seqNr(), s.held() + 1));
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> new State(e.seqNr(), s.held() + e.ops().size()));
   }
 }

@@ -80,6 +80,7 @@ class JobQueueTest {
     Lease l = q.lease(A, "a1", 1, 0).get(0);
     assertEquals(new JobQueue.CompleteResult.Accepted(TaskState.QUEUED), q.complete(id, l.epoch(), new Outcome.Failed("exit 1"), 10));
     assertTrue(q.lease(B, "b1", 1, 20).isEmpty(), "kept for pool A while A has retries left");
+    assertTrue(q.lease(B, "b1", 1, 10 + LEASE.toMillis() - 1).isEmpty(), "kept for pool A for one lease duration");
     assertTrue(q.lease(C, "c1", 1, 20).isEmpty(), "the cloud pool does not satisfy tier edge");
     assertEquals(0, q.queuedFor(B));
     assertEquals(1, q.queuedFor(A));
@@ -234,5 +235,17 @@ class JobQueueTest {
     assertEquals(30_000 + LEASE.toMillis(), q.leases().get(0).expiresAtMillis());
     assertEquals(new JobQueue.CompleteResult.Accepted(TaskState.SUCCEEDED), q.complete(l.task(), l.epoch(), new Outcome.Succeeded("done at 4 s"), 30_050));
     assertEquals(Map.of(A, 1), q.task(l.task()).orElseThrow().attempts());
+  }
+
+  @Test
+  void aRetryKeptForAPoolThatDoesNotTakeItBackGoesToAnotherAfterALeaseDuration() {
+    JobQueue q = queue();
+    q.submit(job("j", cmd("t", 3)), 0);
+    Lease l = q.lease(A, "a", 1, 0).get(0);
+    q.complete(l.task(), l.epoch(), new Outcome.Failed("x"), 100);
+    assertTrue(q.lease(B, "b", 1, 100 + LEASE.toMillis() - 1).isEmpty());
+    Lease b = q.lease(B, "b", 1, 100 + LEASE.toMillis()).get(0);
+    assertEquals(B, b.pool());
+    assertEquals(0, q.stats().reassignments(), "pool A still had retries: not a reassignment, a lapsed hold");
   }
 }

@@ -58,6 +58,7 @@ import picocli.CommandLine.Spec;
       Main.BenchMovesCommand.class,
       Main.BenchVolumeCommand.class,
       Main.BenchJournalCommand.class,
+      io.ferry.bench.JobsBench.class,
       Main.CompletionCommand.class,
       CommandLine.HelpCommand.class
     })
