@@ -57,6 +57,9 @@ public final class JobsBench implements Callable<Integer> {
   @Option(names = "--slots", paramLabel = "N", description = "task slots per member (default ${DEFAULT-VALUE})")
   int slots = 16;
 
+  @Option(names = "--tick-ms", paramLabel = "MS", description = "how often a worker leases, renews and checks deadlines (default ${DEFAULT-VALUE})")
+  long tickMs = 20;
+
   @Option(names = "--seed", paramLabel = "N", description = "seed of the failing attempts (default ${DEFAULT-VALUE})")
   long seed = 1;
 
@@ -70,7 +73,8 @@ public final class JobsBench implements Callable<Integer> {
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
     sites.put("edge-b", "edge");
-    var config = ConfigFactory.parseMap(Map.of("ferry.jobs.slots-max", slots, "ferry.jobs.slots-min", slots, "ferry.http.enabled", "off"));
+    var config = ConfigFactory.parseMap(Map.of("ferry.jobs.slots-max", slots, "ferry.jobs.slots-min", slots, "ferry.http.enabled", "off",
+        "ferry.jobs.worker-tick", tickMs + "ms"));
     System.out.printf("ferry jobs benchmark: %d tasks of %d ms over 3 pools (%d slots each), %.0f %% of attempts failing, lease %d ms, H2 journal, replicas 2%n",
         tasks, taskMs, slots, failRatio * 100, leaseMs);
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, config, Duration.ofSeconds(60))) {
@@ -91,10 +95,12 @@ public final class JobsBench implements Callable<Integer> {
         Thread.sleep(20);
       }
       JobStatus st = ferry.job(id).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      Set<String> held = st.tasks().stream().filter(t -> t.pool().orElse("").equals("edge-b") && t.state().equals("leased"))
-          .map(TaskStatus::id).collect(Collectors.toSet());
       long killedAt = System.nanoTime();
       cluster.member("edge-b").crash();
+      // What the dead pool still held once it was gone (an attempt may have reported while the member stopped).
+      st = ferry.job(id).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Set<String> held = st.tasks().stream().filter(t -> t.pool().orElse("").equals("edge-b") && t.state().equals("leased"))
+          .map(TaskStatus::id).collect(Collectors.toSet());
       long relocatedAt = 0;
       Map<String, Boolean> moved = new HashMap<>();
       while (true) {
