@@ -20,8 +20,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * lost or whose deadline passed without a renewal, and reports each outcome under its lease.
  */
 public final class TaskWorker {
-  /** Attempts at delivering an outcome before the worker leaves it to the lease's expiry. */
-  private static final int REPORT_TRIES_MAX = 5;
 
   public sealed interface Command {}
 
@@ -33,7 +31,7 @@ public final class TaskWorker {
 
   private record Finished(Lease lease, Outcome outcome) implements Command {}
 
-  private record Reported(Lease lease, Outcome outcome, int tries, JobQueueHost.Answer answer, Throwable failure) implements Command {}
+  private record Reported(Lease lease, Outcome outcome, JobQueueHost.Answer answer, Throwable failure) implements Command {}
 
   /** @param askTimeout how long one request to the queue may take */
   public record Settings(PoolId pool, String holder, int slotsMin, int slotsMax, Duration tick, Duration askTimeout) {}
@@ -45,6 +43,18 @@ public final class TaskWorker {
   private final PoolScheduler scheduler;
   private final Map<TaskId, CompletableFuture<String>> stops = new HashMap<>();
   private boolean leasing;
+  /**
+   * Attempts that ended and whose outcome the queue has not answered yet. Their leases stay held
+   * and renewed while they can be; past the lease's deadline the outcome is still sent (the attempt
+   * no longer runs, so nothing runs twice): a queue host that took over meanwhile has given every
+   * lease a full duration from its start and accepts it.
+   */
+  private final Map<TaskId, Reporting> reporting = new HashMap<>();
+
+  private record Reporting(Lease lease, Outcome outcome, Duration timeout, long giveUpAtMillis) {}
+
+  /** How long an ended attempt's outcome is offered to a queue that does not answer. */
+  private static final Duration REPORT_GIVE_UP = Duration.ofMinutes(2);
   private int queuedForPool;
 
   /** @param runners the runner of a kind, or null when this member has none */
@@ -83,11 +93,12 @@ public final class TaskWorker {
   private Behavior<Command> onTick() {
     long now = System.currentTimeMillis();
     for (Lease l : scheduler.expiredLocally(now)) {
-      ctx.getLog().warn("task={} lease {} not renewed in time: stopping it (another pool may take it)", l.task(), l.epoch());
+      ctx.getLog().warn("task={} lease {} not renewed in time: {}", l.task(), l.epoch(),
+          reporting.containsKey(l.task()) ? "its attempt has ended; its outcome is still being reported" : "stopping it (another pool may take it)");
       stop(l.task(), "lease not renewed before its deadline");
     }
     for (Lease l : scheduler.renewalsDue(now)) {
-      ctx.pipeToSelf(ask(r -> new JobQueueHost.RenewLease(l.task(), l.epoch(), r)), (a, e) -> new GotRenewal(l, now, a, e));
+      ctx.pipeToSelf(ask(r -> new JobQueueHost.RenewLease(l.task(), l.epoch(), r), heartbeatTimeout(l.task())), (a, e) -> new GotRenewal(l, now, a, e));
     }
     PoolSizer.Resize resize = scheduler.sizer().resize(queuedForPool, scheduler.holding());
     if (resize.from() != resize.to() || resize.failing()) {
@@ -96,7 +107,10 @@ public final class TaskWorker {
     int wanted = scheduler.wanted();
     if (wanted > 0 && !leasing) {
       leasing = true;
-      ctx.pipeToSelf(ask(r -> new JobQueueHost.LeaseTasks(settings.pool(), settings.holder(), wanted, r)), (a, e) -> new GotLeases(now, a, e));
+      // A lease request waits ten ticks at most: one left hanging while the queue host moves would
+      // only bring back leases whose time has run out.
+      Duration wait = settings.tick().multipliedBy(10).compareTo(settings.askTimeout()) < 0 ? settings.tick().multipliedBy(10) : settings.askTimeout();
+      ctx.pipeToSelf(ask(r -> new JobQueueHost.LeaseTasks(settings.pool(), settings.holder(), wanted, r), wait), (a, e) -> new GotLeases(now, a, e));
     }
     return Behaviors.same();
   }
@@ -107,8 +121,15 @@ public final class TaskWorker {
       return Behaviors.same(); // timed out or refused: the next tick asks again; an orphan lease expires
     }
     queuedForPool = leased.queuedForPool();
+    long now = System.currentTimeMillis();
     for (JobQueueHost.Grant g : leased.grants()) {
       Lease l = g.lease();
+      if (m.sentAt() + g.spec().leaseDuration().toMillis() <= now + settings.tick().toMillis()) {
+        // The answer came so late that the lease, counted from the request, is already over:
+        // running it could overlap another pool's attempt, so it is left to expire.
+        ctx.getLog().warn("task={} lease {} arrived after its deadline: not run", l.task(), l.epoch());
+        continue;
+      }
       scheduler.onLeased(l, g.spec().leaseDuration(), m.sentAt());
       CompletableFuture<String> stopped = new CompletableFuture<>();
       stops.put(l.task(), stopped);
@@ -134,6 +155,7 @@ public final class TaskWorker {
     } else if (m.answer() instanceof JobQueueHost.LeaseLost lost) {
       if (scheduler.held(m.lease().task()).map(h -> h.lease().epoch() == m.lease().epoch()).orElse(false)) {
         ctx.getLog().info("task={} lease {} lost: {}", m.lease().task(), m.lease().epoch(), lost.reason());
+        reporting.remove(m.lease().task());
         scheduler.onLost(m.lease().task());
         stop(m.lease().task(), lost.reason());
       }
@@ -144,28 +166,53 @@ public final class TaskWorker {
   }
 
   private Behavior<Command> onFinished(Finished m) {
-    boolean current = scheduler.held(m.lease().task()).map(h -> h.lease().epoch() == m.lease().epoch()).orElse(false);
+    var held = scheduler.held(m.lease().task()).filter(h -> h.lease().epoch() == m.lease().epoch());
     stops.remove(m.lease().task());
-    if (!current) {
+    if (held.isEmpty()) {
       return Behaviors.same(); // stopped already: its lease is gone, its outcome must not count
     }
-    scheduler.onFinished(m.lease().task(), m.outcome() instanceof Outcome.Succeeded);
     ctx.getLog().info("task={} attempt under lease {} ended: {}", m.lease().task(), m.lease().epoch(), m.outcome());
-    report(m.lease(), m.outcome(), 1);
+    Duration third = held.get().duration().dividedBy(3);
+    Reporting r = new Reporting(m.lease(), m.outcome(), third.compareTo(settings.askTimeout()) < 0 ? third : settings.askTimeout(),
+        System.currentTimeMillis() + REPORT_GIVE_UP.toMillis());
+    reporting.put(m.lease().task(), r);
+    report(r);
     return Behaviors.same();
   }
 
-  private void report(Lease l, Outcome o, int tries) {
-    ctx.pipeToSelf(ask(r -> new JobQueueHost.CompleteTask(l.task(), l.epoch(), o, r)), (a, e) -> new Reported(l, o, tries, a, e));
+  private void report(Reporting r) {
+    Lease l = r.lease();
+    ctx.pipeToSelf(ask(a -> new JobQueueHost.CompleteTask(l.task(), l.epoch(), r.outcome(), a), r.timeout()), (a, e) -> new Reported(l, r.outcome(), a, e));
   }
 
   private Behavior<Command> onReported(Reported m) {
-    if (m.answer() == null && m.tries() < REPORT_TRIES_MAX) {
-      report(m.lease(), m.outcome(), m.tries() + 1);
-    } else if (m.answer() instanceof JobQueueHost.Refused r) {
-      ctx.getLog().warn("task={} outcome under lease {} refused: {}", m.lease().task(), m.lease().epoch(), r.reason());
+    TaskId task = m.lease().task();
+    Reporting r = reporting.get(task);
+    if (r == null || r.lease().epoch() != m.lease().epoch()) {
+      return Behaviors.same();
     }
+    if (m.answer() == null) {
+      if (System.currentTimeMillis() < r.giveUpAtMillis()) {
+        report(r); // no answer (the queue host may be moving): offer it again
+      } else {
+        ctx.getLog().warn("task={} outcome under lease {} not answered for {}: given up", task, m.lease().epoch(), REPORT_GIVE_UP);
+        reporting.remove(task);
+        scheduler.onLost(task);
+      }
+      return Behaviors.same();
+    }
+    if (m.answer() instanceof JobQueueHost.Refused refused) {
+      ctx.getLog().warn("task={} outcome under lease {} refused: {}", task, m.lease().epoch(), refused.reason());
+    }
+    reporting.remove(task);
+    scheduler.onFinished(task, m.outcome() instanceof Outcome.Succeeded);
     return Behaviors.same();
+  }
+
+  /** A heartbeat waits a third of the lease at most, so an unanswered one is retried before the lease runs out. */
+  private Duration heartbeatTimeout(TaskId task) {
+    Duration third = scheduler.held(task).map(h -> h.duration().dividedBy(3)).orElse(settings.askTimeout());
+    return third.compareTo(settings.askTimeout()) < 0 ? third : settings.askTimeout();
   }
 
   private void stop(TaskId task, String why) {
@@ -176,6 +223,10 @@ public final class TaskWorker {
   }
 
   private java.util.concurrent.CompletionStage<JobQueueHost.Answer> ask(java.util.function.Function<ActorRef<JobQueueHost.Answer>, JobQueueHost.Command> msg) {
-    return AskPattern.ask(queue, msg::apply, settings.askTimeout(), ctx.getSystem().scheduler());
+    return ask(msg, settings.askTimeout());
+  }
+
+  private java.util.concurrent.CompletionStage<JobQueueHost.Answer> ask(java.util.function.Function<ActorRef<JobQueueHost.Answer>, JobQueueHost.Command> msg, Duration timeout) {
+    return AskPattern.ask(queue, msg::apply, timeout, ctx.getSystem().scheduler());
   }
 }

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Jobs on a three-site cluster in one JVM (five members: two at edge-a, two in the cloud): a job of command tasks,
+ * Jobs on a three-site cluster in one JVM (five members: two at edge-a, two in the cloud): a job of
+ * three volume migrations and command tasks,
  * each appending its task id and holder to a file, runs while a worker member and then the queue
  * host (the oldest member, where the singleton runs) crash. The job completes, every task ends
  * succeeded exactly once in the queue, and the only repeated lines come from attempts on a
@@ -40,6 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JobsIT {
   private static final int TASKS = 30;
+  private static final int VOLUMES = 3;
+  private static final int VOLUME_BYTES = 1024 * 1024;
 
   @TempDir Path dir;
 
@@ -49,7 +52,7 @@ class JobsIT {
     Files.createFile(out);
     try (TestCluster tc = TestCluster.builder(dir.resolve("data"))
         .site("cloud", Tier.CLOUD).site("edge-a", Tier.EDGE).site("edge-b", Tier.EDGE)
-        .config(ConfigFactory.parseMap(Map.of("ferry.jobs.slots-max", 2, "ferry.jobs.replicas", 2)))
+        .config(ConfigFactory.parseMap(Map.of("ferry.jobs.slots-max", 2, "ferry.jobs.replicas", 2, "ferry.jobs.volumes-per-link-max", 2)))
         .start()) {
       LocalCluster cluster = tc.cluster();
       // Five members, so that two crashes leave a majority for the split-brain resolver to keep.
@@ -76,6 +79,18 @@ class JobsIT {
             Map.of("command", "/bin/sh", "args", "-c\nsleep 1.5; echo \"$FERRY_TASK $FERRY_HOLDER $FERRY_LEASE\" >> " + out), 3, Duration.ofSeconds(3)));
       }
       tasks.add(TaskSpec.of("echo", "echo", Map.of("text", "hello"), 2, Duration.ofSeconds(3)).withTier(Tier.EDGE));
+      // Volume migrations edge-b -> edge-a, at most two at once on that link (ferry.jobs.volumes-per-link-max).
+      java.util.SplittableRandom random = new java.util.SplittableRandom(15);
+      for (int v = 0; v < VOLUMES; v++) {
+        byte[] image = new byte[VOLUME_BYTES];
+        for (int i = 0; i < image.length; i += 8) {
+          image[i] = (byte) random.nextInt(256); // not zero, not all alike: real blocks cross the link
+        }
+        Path img = dir.resolve("vol" + v + ".img");
+        Files.write(img, image);
+        tasks.add(TaskSpec.of("vol" + v, "volume-migration",
+            Map.of("volume", "job-vol" + v, "sourceSite", "edge-b", "sourcePath", img.toString(), "targetSite", "edge-a"), 3, Duration.ofSeconds(5)));
+      }
       JobSpec job = new JobSpec(new JobId("wave-1"), tasks);
       var accepted = ferry.submitJob(job).toCompletableFuture().get(30, TimeUnit.SECONDS);
       assertTrue(accepted.created());
@@ -89,11 +104,16 @@ class JobsIT {
       crashedHolders.add(hostPort(queueHost));
       int doneBefore = ferry.job(new JobId("wave-1")).toCompletableFuture().get(30, TimeUnit.SECONDS).done();
       queueHost.crash();
-      assertTrue(doneBefore < TASKS, "the queue host must crash mid-job, " + doneBefore + " tasks were done");
+      assertTrue(doneBefore < TASKS + 1 + VOLUMES, "the queue host must crash mid-job, " + doneBefore + " tasks were done");
 
       JobStatus done = awaitEnd(ferry, Duration.ofSeconds(120));
       assertEquals("succeeded", done.state(), done.toString());
-      assertEquals(TASKS + 1, done.done());
+      assertEquals(TASKS + 1 + VOLUMES, done.done());
+      for (TaskStatus t : done.tasks()) {
+        if (t.kind().equals("volume-migration")) {
+          assertTrue(t.output().orElseThrow().contains("copied to edge-a: " + VOLUME_BYTES + " bytes"), t.toString());
+        }
+      }
       for (TaskStatus t : done.tasks()) {
         assertEquals("succeeded", t.state(), t.toString());
         assertTrue(t.attempts().values().stream().allMatch(n -> n <= 3), t.toString());
@@ -112,7 +132,7 @@ class JobsIT {
         long fromLive = holders.stream().filter(h -> crashedHolders.stream().noneMatch(h::startsWith)).count();
         assertTrue(fromLive <= 1, task + " appended more than once by live members: " + holders);
       });
-      System.out.println("JobsIT: queue host crashed with " + doneBefore + " of " + (TASKS + 1) + " tasks done; " + lines.values().stream().mapToInt(List::size).sum() + " lines for " + TASKS + " commands; crashed holders " + crashedHolders);
+      System.out.println("JobsIT: queue host crashed with " + doneBefore + " of " + (TASKS + 1 + VOLUMES) + " tasks done; " + lines.values().stream().mapToInt(List::size).sum() + " lines for " + TASKS + " commands; crashed holders " + crashedHolders);
     }
   }
 
