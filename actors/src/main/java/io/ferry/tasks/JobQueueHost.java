@@ -328,7 +328,12 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     pending.values().removeIf(p -> now - p.sinceMillis() > PENDING_TIMEOUT.toMillis());
     List<QueueOp> ops = new ArrayList<>();
     Map<Site, Tier> up = new TreeMap<>();
-    for (Member m : Cluster.get(ctx.getSystem()).state().getMembers()) {
+    Cluster cluster = Cluster.get(ctx.getSystem());
+    // Membership is read only by a host that is Up and has written what it saw last: a host whose
+    // member is leaving or being downed sees every member go, and must not write that down; a
+    // tick before the last batch is written would write the same change twice.
+    boolean readMembership = cluster.selfMember().status() == MemberStatus.up() && buffer.isEmpty() && !flushing;
+    for (Member m : readMembership ? cluster.state().getMembers() : List.<Member>of()) {
       if (m.status() == MemberStatus.up() && m.getRoles().contains(MemberRoles.WORKER)) {
         Optional<Site> site = MemberRoles.site(m.getRoles());
         Optional<Tier> tier = MemberRoles.tier(m.getRoles());
@@ -340,7 +345,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     Set<PoolId> known = new HashSet<>();
     for (PoolSpec p : s.queue.pools()) {
       known.add(p.id());
-      if (s.queue.isLive(p.id()) && !up.containsKey(p.site())) {
+      if (readMembership && s.queue.isLive(p.id()) && !up.containsKey(p.site())) {
         ops.add(new QueueOp.PoolDown(p.id(), now));
       }
     }
