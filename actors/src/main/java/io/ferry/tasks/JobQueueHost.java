@@ -176,7 +176,8 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
         .onCommand(CancelJob.class, (s, c) -> apply(s, new QueueOp.Cancel(c.job(), now()), settings.replicas(), c.replyTo(),
             r -> r instanceof Integer n ? new Cancelled(c.job(), n) : new Refused(String.valueOf(r))))
         .onCommand(LeaseTasks.class, (s, c) -> {
-          if (!s.queue.isLive(c.pool())) {
+          if (!s.queue.isLive(c.pool()) || s.queue.queuedFor(c.pool()) == 0) {
+            // Nothing to hand out: answered without a write, so idle workers cost the journal nothing.
             c.replyTo().tell(new Leased(List.of(), 0));
             return Effect().none();
           }
