@@ -3,6 +3,7 @@ package io.ferry.cli;
 import io.ferry.simulator.chaos.ChaosReport;
 import io.ferry.simulator.chaos.ChaosRun;
 import io.ferry.simulator.chaos.Scenario;
+import io.ferry.simulator.jobs.JobsSimulation;
 import io.ferry.simulator.protocol.ProtocolSimulation;
 import io.ferry.simulator.report.ReportWriter;
 import io.ferry.simulator.report.RunReport;
@@ -26,6 +27,7 @@ import picocli.CommandLine.Option;
     description = {
       "Runs seeded simulations with invariant checkers and writes their reports.",
       "  ferry simulate --tier deterministic --seed N [--runs K] [--no-dedup] [--out DIR]",
+      "  ferry simulate --tier deterministic --workload jobs --seed N [--runs K] [--out DIR]",
       "  ferry simulate --scenario config/scenarios/mixed-chaos.conf --seed N [--runs K] [--keep] [--out DIR]",
       "Each run writes a JSON and an HTML report; a failing run prints its seed and the command that replays it.",
       "A real-stack run's member files (journal, block stores, archive) go to a ferry-chaos-SEED-* directory under",
@@ -46,6 +48,9 @@ final class Simulate implements Callable<Integer> {
 
   @Option(names = "--runs", paramLabel = "K", description = "runs with seeds N, N+1, ... (1 to " + RUNS_MAX + ", default ${DEFAULT-VALUE})")
   int runs = 1;
+
+  @Option(names = "--workload", paramLabel = "NAME", description = "deterministic tier: sample-query (moves of a streaming query, the default) or jobs (a replicated job queue and pools of workers under crashes, pool loss and partitions)")
+  String workload = "sample-query";
 
   @Option(names = "--no-dedup", description = "deterministic tier: turn the nodes' duplicate filter off (the once-only checker must then fail)")
   boolean noDedup;
@@ -78,6 +83,12 @@ final class Simulate implements Callable<Integer> {
     if (tier.equals("deterministic") && keep) {
       throw new IllegalArgumentException("--keep is for the real-stack tier only: a deterministic run writes no member files");
     }
+    if (!workload.equals("sample-query") && !workload.equals(JobsSimulation.SCENARIO)) {
+      throw new IllegalArgumentException("--workload must be sample-query or jobs, got " + workload);
+    }
+    if (workload.equals(JobsSimulation.SCENARIO) && (!tier.equals("deterministic") || noDedup)) {
+      throw new IllegalArgumentException("--workload jobs runs in the deterministic tier only and has no dedup to turn off");
+    }
     if (seed == null) {
       seed = System.nanoTime() & 0xffff_ffffL;
     }
@@ -88,7 +99,9 @@ final class Simulate implements Callable<Integer> {
     for (int k = 0; k < runs; k++) {
       long s = seed + k;
       RunReport r;
-      if (tier.equals("deterministic")) {
+      if (workload.equals(JobsSimulation.SCENARIO)) {
+        r = JobsSimulation.run(s, JobsSimulation.Options.defaults());
+      } else if (tier.equals("deterministic")) {
         r = ProtocolSimulation.run(s, ProtocolSimulation.Options.defaults().withDedup(dedup));
       } else {
         Path dir = Files.createTempDirectory("ferry-chaos-" + s + "-");

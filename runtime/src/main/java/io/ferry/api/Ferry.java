@@ -19,7 +19,11 @@ import io.ferry.runtime.MemberSettings;
 import io.ferry.runtime.internal.ApiRecords;
 import io.ferry.runtime.internal.Deadline;
 import io.ferry.runtime.metrics.MemberMetrics;
+import io.ferry.runtime.internal.JobService;
 import io.ferry.runtime.internal.QueryRegistry;
+import io.ferry.tasks.JobId;
+import io.ferry.tasks.JobSpec;
+import io.ferry.tasks.TaskRunner;
 import io.ferry.runtime.internal.ShardLocations;
 import io.ferry.runtime.internal.VolumeRegistry;
 import java.time.Duration;
@@ -55,6 +59,7 @@ public final class Ferry implements Extension {
   private final ActorRef<VolumeRegistry.Command> volumes;
   private final Duration askTimeout;
   private final Duration migrationTimeout;
+  private final JobService jobs;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -96,6 +101,8 @@ public final class Ferry implements Extension {
                             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
                         "ferry-volume-registry")
                     .withSettings(ClusterSingletonSettings.create(system).withRole(MemberSettings.WORKER_ROLE)));
+    // Jobs: the queue host singleton, this member's replica and task slots in its site's pool.
+    this.jobs = new JobService(system, this, askTimeout);
   }
 
   /**
@@ -345,6 +352,48 @@ public final class Ferry implements Extension {
                           .toCompletableFuture();
               return f.thenCombine(b, (fr, br) -> ApiRecords.volumeStatus(info, fr, br));
             });
+  }
+
+  /**
+   * Enqueues a job; acknowledged once {@code replicas} copies are durable on as many members (other
+   * sites first). Fails with {@link FerryException} saying why when refused: an unknown kind, bad
+   * parameters, a task no pool can satisfy, fewer members than replicas, the same id with other tasks.
+   */
+  public CompletionStage<JobAccepted> submitJob(JobSpec job, int replicas) {
+    return jobs.submit(job, replicas);
+  }
+
+  /** Enqueues a job with {@code ferry.jobs.replicas} copies. */
+  public CompletionStage<JobAccepted> submitJob(JobSpec job) {
+    return jobs.submit(job, jobs.replicas());
+  }
+
+  /** Every job the queue holds, with its tasks. */
+  public CompletionStage<List<JobStatus>> jobs() {
+    return jobs.jobs(Optional.empty());
+  }
+
+  /** One job; fails with {@link FerryException} when there is no such job. */
+  public CompletionStage<JobStatus> job(JobId job) {
+    return jobs.jobs(Optional.of(job)).thenApply(all -> all.stream().findFirst().orElseThrow(() -> new FerryException("no job " + job)));
+  }
+
+  /** Cancels a job's unfinished tasks; a running attempt stops at its worker's next renewal. */
+  public CompletionStage<JobCancelled> cancelJob(JobId job) {
+    return jobs.cancel(job);
+  }
+
+  /**
+   * Adds a kind of task this member can run; register the same runners on every member before the
+   * first job that uses them (the queue host checks submits against its own member's kinds).
+   */
+  public void registerTaskRunner(TaskRunner runner) {
+    jobs.register(runner);
+  }
+
+  /** The queue host's counters (leases, renewals, completions, expiries, retries, reassignments). */
+  public CompletionStage<io.ferry.tasks.JobQueueHost.StatsReply> jobQueueStats() {
+    return jobs.stats();
   }
 
   private EntityRef<LogicNode.Command> node(QueryId query, NodeId node) {
