@@ -123,6 +123,11 @@ final class NbdConnection {
         writer.interrupt();
     }
 
+    /** True once both of its threads have run and ended (false before it starts). */
+    boolean ended() {
+        return reader.getState() == Thread.State.TERMINATED && (writer.getState() == Thread.State.TERMINATED || writer.getState() == Thread.State.NEW);
+    }
+
     void join() {
         NbdServer.join(reader);
         NbdServer.join(writer);

@@ -35,6 +35,12 @@ public final class NbdServer implements AutoCloseable {
     private final int port;
     private final ScheduledThreadPoolExecutor timer;
     private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
+    /**
+     * Every connection whose threads may still run: a connection leaves {@link #connections} when it
+     * finishes, a moment before its threads end, so close joins these too. Pruned on each accept,
+     * so it holds at most the live connections and those that ended since the last accept.
+     */
+    private final Set<NbdConnection> started = ConcurrentHashMap.newKeySet();
     /** The timer's threads, joined on close: an executor reports termination before its thread is gone. */
     private final Set<Thread> timerThreads = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
@@ -107,7 +113,7 @@ public final class NbdServer implements AutoCloseable {
         for (NbdConnection connection : List.copyOf(connections)) {
             connection.close();
         }
-        for (NbdConnection connection : List.copyOf(connections)) {
+        for (NbdConnection connection : List.copyOf(started)) {
             connection.join();
         }
         timer.shutdownNow();
@@ -136,6 +142,8 @@ public final class NbdServer implements AutoCloseable {
             }
             NbdConnection connection = new NbdConnection(id, port, socket, settings, exports, exportNames, timer,
                     connections::remove);
+            started.removeIf(NbdConnection::ended);
+            started.add(connection);
             connections.add(connection);
             connection.start();
         }
