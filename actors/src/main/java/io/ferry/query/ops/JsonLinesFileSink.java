@@ -2,7 +2,6 @@ package io.ferry.query.ops;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.ferry.query.Field;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import java.io.ByteArrayOutputStream;
@@ -24,14 +23,14 @@ public final class JsonLinesFileSink implements Operator {
   private static final JsonFactory JSON = new JsonFactory();
 
   private final Path path;
-  private final String[] names;
+  private final JsonRows rows;
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 << 10);
   private FileChannel channel;
   private long committedBytes;
 
   public JsonLinesFileSink(String path, Schema input) {
     this.path = Path.of(path);
-    this.names = input.fields().stream().map(Field::name).toArray(String[]::new);
+    this.rows = new JsonRows(input);
   }
 
   @Override
@@ -43,7 +42,7 @@ public final class JsonLinesFileSink implements Operator {
     try (JsonGenerator g = JSON.createGenerator(bytes)) {
       g.setRootValueSeparator(null);
       for (Row r : input) {
-        write(g, r);
+        rows.write(g, r);
         g.flush();
         bytes.write('\n');
       }
@@ -158,28 +157,5 @@ public final class JsonLinesFileSink implements Operator {
       }
     }
     return channel;
-  }
-
-  private void write(JsonGenerator g, Row r) throws IOException {
-    g.writeStartObject();
-    for (int i = 0; i < names.length; i++) {
-      g.writeFieldName(names[i]);
-      Object v = r.get(i);
-      if (v == null) {
-        g.writeNull();
-      } else if (v instanceof String s) {
-        g.writeString(s);
-      } else if (v instanceof Long l) {
-        g.writeNumber(l);
-      } else if (v instanceof Double d) {
-        g.writeNumber(d);
-      } else if (v instanceof Boolean b) {
-        g.writeBoolean(b);
-      } else {
-        throw new IllegalArgumentException(
-            path + ": field '" + names[i] + "' holds a " + v.getClass().getSimpleName() + ", which rows never hold");
-      }
-    }
-    g.writeEndObject();
   }
 }

@@ -1,10 +1,5 @@
 package io.ferry.query.ops;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.ferry.query.Field;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import java.io.IOException;
@@ -29,11 +24,9 @@ public final class JsonLinesReader implements SourceReader {
 
   private static final int READ_BYTES_FIRST = 64 << 10;
   /** Trailing tokens fail, so that two objects on one line are an error rather than half a row. */
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final Path path;
-  private final Schema schema;
+  private final JsonRows rows;
   private final int readBytesMax;
   private FileChannel channel;
   private ByteBuffer buffer;
@@ -47,7 +40,7 @@ public final class JsonLinesReader implements SourceReader {
       throw new IllegalArgumentException("json-lines: readBytesMax must be between 2 and 2 GiB, got " + readBytesMax);
     }
     this.path = Path.of(path);
-    this.schema = schema;
+    this.rows = new JsonRows(schema);
     this.readBytesMax = (int) readBytesMax;
   }
 
@@ -147,58 +140,10 @@ public final class JsonLinesReader implements SourceReader {
   }
 
   private Row parse(int from, int to, long offset) {
-    JsonNode node;
     try {
-      node = JSON.readTree(buffer.array(), from, to - from);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(path + " at byte " + offset + ": malformed JSON: " + e.getOriginalMessage(), e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(path + " at byte " + offset + ": read failed", e);
+      return rows.decode(buffer.array(), from, to - from);
+    } catch (JsonRows.BadRow e) {
+      throw new IllegalArgumentException(path + " at byte " + offset + ": " + e.getMessage(), e);
     }
-    if (node == null || !node.isObject()) {
-      throw new IllegalArgumentException(
-          path + " at byte " + offset + ": expected a JSON object, got " + (node == null ? "nothing" : node.getNodeType()));
-    }
-    Object[] values = new Object[schema.size()];
-    for (int i = 0; i < values.length; i++) {
-      Field f = schema.fields().get(i);
-      JsonNode v = node.get(f.name());
-      if (v != null && !v.isNull()) {
-        values[i] = convert(f, v, offset);
-      }
-    }
-    return Row.wrap(values);
-  }
-
-  private Object convert(Field f, JsonNode v, long offset) {
-    switch (f.type()) {
-      case LONG:
-      case TIMESTAMP:
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-          return v.longValue();
-        }
-        break;
-      case DOUBLE:
-        if (v.isNumber()) {
-          return v.doubleValue();
-        }
-        break;
-      case STRING:
-        if (v.isTextual()) {
-          return v.textValue();
-        }
-        break;
-      case BOOLEAN:
-        if (v.isBoolean()) {
-          return v.booleanValue();
-        }
-        break;
-    }
-    String shown = v.toString();
-    if (shown.length() > 40) {
-      shown = shown.substring(0, 40) + "...";
-    }
-    throw new IllegalArgumentException(
-        path + " at byte " + offset + ": field '" + f.name() + "' is " + f.type() + " but the line has " + shown);
   }
 }

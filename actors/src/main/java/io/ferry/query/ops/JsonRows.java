@@ -63,29 +63,34 @@ public final class JsonRows {
   public byte[] encode(Row r) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(32 * names.length);
     try (JsonGenerator g = FACTORY.createGenerator(out)) {
-      g.writeStartObject();
-      for (int i = 0; i < names.length; i++) {
-        g.writeFieldName(names[i]);
-        Object v = r.get(i);
-        if (v == null) {
-          g.writeNull();
-        } else if (v instanceof String s) {
-          g.writeString(s);
-        } else if (v instanceof Long l) {
-          g.writeNumber(l);
-        } else if (v instanceof Double d) {
-          g.writeNumber(d);
-        } else if (v instanceof Boolean b) {
-          g.writeBoolean(b);
-        } else {
-          throw new IllegalArgumentException("field '" + names[i] + "' holds a " + v.getClass().getSimpleName() + ", which rows never hold");
-        }
-      }
-      g.writeEndObject();
+      write(g, r);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  /** Writes the row as one JSON object to {@code g} (no line end): fields by name, in schema order. */
+  public void write(JsonGenerator g, Row r) throws IOException {
+    g.writeStartObject();
+    for (int i = 0; i < names.length; i++) {
+      g.writeFieldName(names[i]);
+      Object v = r.get(i);
+      if (v == null) {
+        g.writeNull();
+      } else if (v instanceof String s) {
+        g.writeString(s);
+      } else if (v instanceof Long l) {
+        g.writeNumber(l);
+      } else if (v instanceof Double d) {
+        g.writeNumber(d);
+      } else if (v instanceof Boolean b) {
+        g.writeBoolean(b);
+      } else {
+        throw new IllegalArgumentException("field '" + names[i] + "' holds a " + v.getClass().getSimpleName() + ", which rows never hold");
+      }
+    }
+    g.writeEndObject();
   }
 
   /** The index of field {@code name}, or -1. */
