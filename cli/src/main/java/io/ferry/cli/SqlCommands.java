@@ -18,11 +18,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -71,9 +71,29 @@ final class SqlCommands {
 
   /** What {@code ferry submit --sql FILE} posts: the SQL as is, the member compiles it. */
   static String submitBody(Path file, String query) throws IOException {
+    return JSON.writeValueAsString(sqlBody(file, query));
+  }
+
+  private static Map<String, Object> sqlBody(Path file, String query) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("query", query == null ? nameOf(file) : query);
     body.put("sql", Files.readString(file));
+    return body;
+  }
+
+  /** What {@code ferry run} posts for the distributed engine: the spec and how the engine was chosen, which the query's status records. */
+  static String runBody(Path spec, String query, QueryCompiler.Compiled c, boolean auto, String reason) throws IOException {
+    Map<String, Object> body;
+    if (spec.toString().endsWith(".sql")) {
+      body = sqlBody(spec, query);
+    } else {
+      body = new LinkedHashMap<>();
+      body.put("graph", c.graph());
+      Map<String, String> m = new LinkedHashMap<>();
+      c.sites().forEach((n, s) -> m.put(n.value(), s));
+      body.put("placement", m);
+    }
+    body.put("engine", Map.of("name", "distributed", "chosen", auto ? "auto" : "explicit", "reason", reason));
     return JSON.writeValueAsString(body);
   }
 
@@ -173,17 +193,16 @@ final class SqlCommands {
         System.err.println("ferry: " + spec + ": " + problem(e));
         return 1;
       }
-      Set<String> sites = new HashSet<>(c.sites().values());
+      Set<String> sites = new TreeSet<>(c.sites().values());
       Engine chosen = engine != Engine.auto ? engine : sites.size() <= 1 ? Engine.local : Engine.distributed;
-      String reason = engine != Engine.auto ? "asked for" : sites.size() <= 1 ? "auto: the spec names at most one site " + sites : "auto: the spec names sites " + sites;
-      System.out.println("engine=" + chosen + " (" + reason + ") query=" + c.graph().id());
+      String reason = engine != Engine.auto
+          ? "asked for with --engine " + engine
+          : sites.size() <= 1
+              ? "the spec names at most one site " + sites + ": nothing to move"
+              : "the spec names sites " + sites + ": its nodes run there and can move";
+      System.out.println("engine=" + chosen + " (" + (engine == Engine.auto ? "auto" : "explicit") + ": " + reason + ") query=" + c.graph().id());
       if (chosen == Engine.distributed) {
-        String body;
-        if (spec.toString().endsWith(".sql")) {
-          body = submitBody(spec, query);
-        } else {
-          body = JSON.writeValueAsString(Map.of("graph", c.graph(), "placement", siteMap(c)));
-        }
+        String body = runBody(spec, query, c, engine == Engine.auto, reason);
         ManagementClient client = new ManagementClient(url, System.out, System.err);
         try {
           return client.submit(body);
@@ -215,12 +234,6 @@ final class SqlCommands {
       } finally {
         system.terminate();
       }
-    }
-
-    private static Map<String, String> siteMap(QueryCompiler.Compiled c) {
-      Map<String, String> m = new LinkedHashMap<>();
-      c.sites().forEach((n, s) -> m.put(n.value(), s));
-      return m;
     }
   }
 
