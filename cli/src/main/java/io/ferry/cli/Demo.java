@@ -4,13 +4,18 @@ import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.api.Ferry;
 import io.ferry.api.NodeStatus;
+import io.ferry.api.Placement;
 import io.ferry.api.SinkRows;
+import io.ferry.api.SqlDeployment;
 import io.ferry.api.VolumeStatus;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.placement.MigrationInstruction;
 import io.ferry.placement.MigrationReport;
+import io.ferry.query.NodeDef;
 import io.ferry.query.NodeId;
+import io.ferry.query.OperatorSpec;
+import io.ferry.query.QueryException;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
@@ -29,9 +34,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -45,14 +54,25 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Demo {
 
-  public record Options(long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout) {}
+  /** @param sql an SQL file to run instead of the sample query (its generator sources take recordsPerSite and ratePerSite) */
+  public record Options(
+      long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout, Optional<Path> sql) {}
 
-  /** What a demo run measured; {@code ok()} when both sinks are once-only. */
-  public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive, boolean volumeIdentical) {
+  /** What a demo run measured; {@code ok()} when every sink is once-only (an SQL query may have no archive). */
+  public record Result(
+      long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, Optional<OnceOnlyChecker.Verdict> archive, boolean volumeIdentical) {
     public boolean ok() {
-      return sink.ok() && archive.ok() && volumeIdentical;
+      return sink.ok() && archive.map(OnceOnlyChecker.Verdict::ok).orElse(true) && volumeIdentical;
     }
   }
+
+  /**
+   * The query the demo runs and the nodes it watches: the one it moves (a node at edge-a), the sink it
+   * reads and checks, the archive file sink if there is one.
+   */
+  record Plan(QueryGraph graph, Placement placement, NodeId moved, NodeId sink, Optional<NodeId> archive) {}
+
+  private static final Set<String> SITES = Set.of("cloud", "edge-a", "edge-b");
 
   private static final String VOLUME = "demo-disk";
   private static final int VOLUME_MIB = 64;
@@ -65,9 +85,49 @@ public final class Demo {
     this.out = out;
   }
 
+  /** The sample query, or the SQL file compiled; throws {@link QueryException} (with line and column) for SQL the demo cannot run. */
+  static Plan plan(Options options, Path archive) throws java.io.IOException {
+    if (options.sql().isEmpty()) {
+      QueryGraph graph = SampleQuery.graph(SampleQuery.QUERY, options.recordsPerSite(), options.ratePerSite(), archive);
+      return new Plan(graph, SampleQuery.placement(true), new NodeId("window-a"), new NodeId(SampleQuery.SINK), Optional.of(new NodeId(SampleQuery.ARCHIVE)));
+    }
+    SqlDeployment.Planned planned =
+        SqlDeployment.plan("sql", Files.readString(options.sql().get()), new QueryId(SampleQuery.QUERY), Map.of());
+    // The SQL's generators run at the demo's size and pace, so the moves happen while data flows.
+    List<NodeDef> nodes = new ArrayList<>();
+    for (NodeDef n : planned.compiled().graph().nodes()) {
+      OperatorSpec op = n.op() instanceof OperatorSpec.Generate g
+          ? new OperatorSpec.Generate(g.seed(), g.keys(), options.recordsPerSite(), g.startMs(), g.stepMs(), g.disorderMs(), options.ratePerSite())
+          : n.op();
+      nodes.add(new NodeDef(n.id(), op, n.inputs()));
+    }
+    QueryGraph graph = new QueryGraph(planned.compiled().graph().id(), nodes);
+    Map<String, String> sites = planned.placement().sites();
+    Set<String> unknown = new TreeSet<>(sites.values());
+    unknown.removeAll(SITES);
+    if (!unknown.isEmpty()) {
+      throw new QueryException("the demo's cluster has sites " + new TreeSet<>(SITES) + "; the query names " + unknown);
+    }
+    NodeId sink = nodes.stream().filter(n -> n.op() instanceof OperatorSpec.Collect).map(NodeDef::id).findFirst()
+        .orElseThrow(() -> new QueryException("the demo reads a collect sink: declare one with 'connector' = 'collect'"));
+    // The node it moves: a window at edge-a if there is one, else any inner node there.
+    NodeId moved = nodes.stream()
+        .filter(n -> !n.op().isSource() && !n.op().isSink() && "edge-a".equals(sites.get(n.id().value())))
+        .min(java.util.Comparator.comparing(n -> isWindow(n.op()) ? 0 : 1)).map(NodeDef::id)
+        .orElseThrow(() -> new QueryException("the demo moves a node at edge-a: pin part of the query there with /*+ SITE('edge-a') */"));
+    return new Plan(graph, planned.placement(), moved, sink, Optional.empty());
+  }
+
+  private static boolean isWindow(OperatorSpec op) {
+    return op instanceof OperatorSpec.Window || op instanceof OperatorSpec.HopWindow || op instanceof OperatorSpec.SessionWindow
+        || op instanceof OperatorSpec.WindowJoin;
+  }
+
   public Result run() throws Exception {
     Path archive = options.dataDir().resolve("archive.jsonl");
-    QueryGraph graph = SampleQuery.graph(SampleQuery.QUERY, options.recordsPerSite(), options.ratePerSite(), archive);
+    Plan plan = plan(options, archive);
+    QueryGraph graph = plan.graph();
+    options.sql().ifPresent(f -> out.printf("ferry demo: the query from %s (%d logic nodes; moves %s)%n", f, graph.nodes().size(), plan.moved()));
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
@@ -81,7 +141,7 @@ public final class Demo {
       }
       cluster.member("cloud").httpUrl().ifPresent(u -> out.println("web console: " + u + "/  (open it now to watch the moves and the volume live; docs/console.md)"));
       Ferry ferry = cluster.member("cloud").ferry();
-      Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Deployment d = ferry.deploy(graph, plan.placement()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
       d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
 
@@ -101,7 +161,7 @@ public final class Demo {
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
       while (true) {
-        SinkRows batch = read(cluster, q, after);
+        SinkRows batch = read(cluster, q, plan.sink(), after);
         if (batch != null) {
           if (batch.gap()) {
             throw new IllegalStateException("the sink dropped rows before they were read");
@@ -115,18 +175,18 @@ public final class Demo {
         long now = System.nanoTime();
         if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
           lastReport = now;
-          long produced = progress(cluster, q, rows.size(), now - started);
-          // One move each way while data flows: window-a edge-a -> cloud, then back.
+          long produced = progress(cluster, q, graph, rows.size(), now - started);
+          // One move each way while data flows: the node edge-a -> cloud, then back.
           if (movesStarted == 0 && produced >= options.recordsPerSite() / 5) {
             movesStarted++;
-            moves.add(move(cluster, q, "cloud"));
+            moves.add(move(cluster, q, plan.moved(), "cloud"));
           } else if (movesStarted == 1 && produced >= options.recordsPerSite() * 2 / 5 && moves.get(0).isDone()) {
             movesStarted++;
-            moves.add(move(cluster, q, "edge-a"));
+            moves.add(move(cluster, q, plan.moved(), "edge-a"));
           }
           if (!crashed && produced >= options.recordsPerSite() * 3 / 5 && moves.stream().allMatch(CompletableFuture::isDone)) {
             crashed = true;
-            crashWindowMember(cluster, d);
+            crashWindowMember(cluster, d, plan.moved());
           }
         }
         if (now > deadline) {
@@ -137,26 +197,32 @@ public final class Demo {
         }
       }
       double seconds = (System.nanoTime() - started) / 1e9;
-      awaitArchive(cluster, q);
+      if (plan.archive().isPresent()) {
+        awaitArchive(cluster, q, plan.archive().get());
+      }
       Map<NodeId, List<Row>> reference = ReferenceRun.run(graph, 100_000_000);
-      List<Row> expected = reference.get(new NodeId(SampleQuery.SINK));
+      List<Row> expected = reference.get(plan.sink());
       OnceOnlyChecker.Verdict sink = OnceOnlyChecker.check(expected, rows);
-      OnceOnlyChecker.Verdict file = OnceOnlyChecker.check(expected, SampleQuery.readArchive(graph, archive));
-      long in = reference.get(new NodeId("src-a")).size() + reference.get(new NodeId("src-b")).size();
-      long passed = reference.get(new NodeId("filter-a")).size() + reference.get(new NodeId("filter-b")).size();
+      Optional<OnceOnlyChecker.Verdict> file = plan.archive().map(a -> OnceOnlyChecker.check(expected, SampleQuery.readArchive(graph, archive)));
+      long in = graph.nodes().stream().filter(n -> n.op().isSource()).mapToLong(n -> reference.get(n.id()).size()).sum();
+      // What reached the windows: what passed the filters (and the PII projection, which drops no rows).
+      long passed = graph.nodes().stream().filter(n -> isWindow(n.op())).flatMap(n -> n.inputs().stream()).distinct()
+          .mapToLong(i -> reference.get(i).size()).sum();
       out.println();
       out.printf("summary: %.1f s, records in=%d (%.0f/s), passed filter=%d, records out=%d window results%n",
           seconds, in, in / seconds, passed, rows.size());
-      out.printf("  sink %-7s %s%n", SampleQuery.SINK, sink);
-      out.printf("  sink %-7s %s%n", SampleQuery.ARCHIVE, file);
+      out.printf("  sink %-7s %s%n", plan.sink(), sink);
+      file.ifPresent(f -> out.printf("  sink %-7s %s%n", plan.archive().get(), f));
       for (CompletableFuture<MigrationReport> m : moves) {
         MigrationReport r = m.get(60, TimeUnit.SECONDS);
         out.printf("  move %s %s -> %s: %s, node paused %d ms%n", r.nodes(), r.from().values(), r.to(), r.outcome(), r.pauseMillis());
       }
       boolean identical = checkVolume(ferry, image);
       Result result = new Result(in, rows.size(), sink, file, identical);
-      out.printf("lost=%d duplicated=%d -> %s%n", sink.lost() + file.lost(), sink.duplicated() + file.duplicated(),
-          sink.ok() && file.ok() ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
+      long lost = sink.lost() + file.map(OnceOnlyChecker.Verdict::lost).orElse(0L);
+      long duplicated = sink.duplicated() + file.map(OnceOnlyChecker.Verdict::duplicated).orElse(0L);
+      out.printf("lost=%d duplicated=%d -> %s%n", lost, duplicated,
+          sink.ok() && file.map(OnceOnlyChecker.Verdict::ok).orElse(true) ? "ONCE-ONLY HOLDS" : "ONCE-ONLY VIOLATED");
       out.printf("volume %s -> %s%n", VOLUME, identical ? "TARGET EQUALS SOURCE" : "TARGET DIFFERS FROM SOURCE");
       if (options.hold()) {
         out.println();
@@ -167,7 +233,7 @@ public final class Demo {
         out.println("the cluster stays up (--hold); Ctrl-C stops it. Try:");
         out.println("  the web console: " + url + "/  (any member's shows the whole cluster)");
         out.println("  ./ferry status --url " + url);
-        out.println("  ./ferry migrate --query " + q + " --node window-b --to cloud --url " + url);
+        out.println("  ./ferry migrate --query " + q + " --node " + plan.moved() + " --to cloud --url " + url);
         out.println("  ./ferry volume status " + VOLUME + " --url " + url);
         out.println("  nbdinfo " + nbdUrl(ferry) + "    (Debian's libnbd-bin; qemu-img compare -f raw -F raw " + image + " " + nbdUrl(ferry) + ")");
         new java.util.concurrent.CountDownLatch(1).await();
@@ -264,26 +330,26 @@ public final class Demo {
     }
   }
 
-  /** Starts moving window-a to {@code site}; prints the report when the move has ended. */
-  private CompletableFuture<MigrationReport> move(LocalCluster cluster, QueryId q, String site) {
-    out.printf("MOVE: window-a -> %s while data flows%n", site);
+  /** Starts moving {@code node} to {@code site}; prints the report when the move has ended. */
+  private CompletableFuture<MigrationReport> move(LocalCluster cluster, QueryId q, NodeId node, String site) {
+    out.printf("MOVE: %s -> %s while data flows%n", node, site);
     return cluster.member("cloud").ferry()
-        .migrate(MigrationInstruction.of(q.value(), List.of("window-a"), site))
+        .migrate(MigrationInstruction.of(q.value(), List.of(node.value()), site))
         .toCompletableFuture()
         .whenComplete(
             (r, e) -> {
               if (e != null) {
                 out.println("  move failed: " + e.getMessage());
               } else {
-                out.printf("  moved window-a %s -> %s: %s, paused %d ms, steps %s%n", r.from().get(new io.ferry.query.NodeId("window-a")), r.to(), r.outcome(),
+                out.printf("  moved %s %s -> %s: %s, paused %d ms, steps %s%n", node, r.from().get(node), r.to(), r.outcome(),
                     r.pauseMillis(), r.steps().stream().map(s -> s.name() + " " + s.durationMillis() + " ms").toList());
               }
             });
   }
 
-  private SinkRows read(LocalCluster cluster, QueryId q, long after) {
+  private SinkRows read(LocalCluster cluster, QueryId q, NodeId sink, long after) {
     try {
-      return cluster.member("cloud").ferry().read(q, new NodeId(SampleQuery.SINK), after, 5000)
+      return cluster.member("cloud").ferry().read(q, sink, after, 5000)
           .toCompletableFuture().get(5, TimeUnit.SECONDS);
     } catch (Exception e) {
       out.println("  (sink not reachable yet: " + e.getClass().getSimpleName() + ")");
@@ -292,17 +358,26 @@ public final class Demo {
   }
 
   /** Prints one progress line; returns the rows the slower source has produced. */
-  private long progress(LocalCluster cluster, QueryId q, long sinkRows, long elapsedNanos) {
+  private long progress(LocalCluster cluster, QueryId q, QueryGraph graph, long sinkRows, long elapsedNanos) {
+    Set<NodeId> sources = new HashSet<>();
+    Set<NodeId> windows = new HashSet<>();
+    for (NodeDef n : graph.nodes()) {
+      if (n.op().isSource()) {
+        sources.add(n.id());
+      } else if (isWindow(n.op())) {
+        windows.add(n.id());
+      }
+    }
     try {
       List<NodeStatus> status = cluster.member("cloud").ferry().status(q).toCompletableFuture().get(5, TimeUnit.SECONDS);
       StringBuilder line = new StringBuilder(String.format("  %5.1fs", elapsedNanos / 1e9));
       long slowest = Long.MAX_VALUE;
       for (NodeStatus s : status) {
         String node = s.node().value();
-        if (node.startsWith("src-")) {
+        if (sources.contains(s.node())) {
           slowest = Math.min(slowest, s.outputAnchor());
           line.append(String.format("  %s=%d", node, s.outputAnchor()));
-        } else if (node.startsWith("window-")) {
+        } else if (windows.contains(s.node())) {
           line.append(String.format("  %s=%d", node, s.outputAnchor()));
         }
       }
@@ -315,20 +390,20 @@ public final class Demo {
     }
   }
 
-  private void crashWindowMember(LocalCluster cluster, Deployment d) {
-    String address = d.members().get("window-a");
+  private void crashWindowMember(LocalCluster cluster, Deployment d, NodeId node) {
+    String address = d.members().get(node.value());
     FerryNode victim = cluster.memberAt(address);
-    out.printf("CRASH: stopping %s (site %s, hosts window-a) without leaving the cluster%n", address, victim.settings().site());
+    out.printf("CRASH: stopping %s (site %s, hosts %s) without leaving the cluster%n", address, victim.settings().site(), node);
     victim.crash();
     FerryNode replacement = cluster.startMember(victim.settings().site(), victim.settings().tier());
     out.printf("  started replacement %s at site %s%n", replacement.address(), victim.settings().site());
   }
 
   /** Waits until the archive sink has written everything it will write. */
-  private void awaitArchive(LocalCluster cluster, QueryId q) throws Exception {
+  private void awaitArchive(LocalCluster cluster, QueryId q, NodeId archive) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
-      NodeStatus s = cluster.member("cloud").ferry().nodeStatus(q, new NodeId(SampleQuery.ARCHIVE)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      NodeStatus s = cluster.member("cloud").ferry().nodeStatus(q, archive).toCompletableFuture().get(10, TimeUnit.SECONDS);
       if (s.done()) {
         return;
       }

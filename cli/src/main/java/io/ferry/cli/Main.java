@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
@@ -193,10 +194,31 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "S", converter = Positive.class, description = "give up after S seconds (default ${DEFAULT-VALUE})")
     long timeout = 600;
 
+    @Option(
+        names = "--sql",
+        paramLabel = "FILE",
+        arity = "0..1",
+        fallbackValue = "examples/demo.sql",
+        description = {
+          "run the query of an SQL file (default examples/demo.sql) instead of the built-in one; its generator sources",
+          "take --records and --rate, its sites must be cloud, edge-a and edge-b, and a node at edge-a is moved"
+        })
+    Path sql;
+
     @Override
     public Integer call() throws Exception {
       Path dir = data != null ? data : Path.of(".ferry", "demo-" + System.currentTimeMillis());
-      Demo.Result result = new Demo(new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout)), System.out).run();
+      Demo.Options options = new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout), Optional.ofNullable(sql));
+      if (sql != null) {
+        // Bad SQL is reported before any member starts, with its line and column.
+        try {
+          Demo.plan(options, dir.resolve("archive.jsonl"));
+        } catch (io.ferry.query.QueryException | java.io.IOException e) {
+          System.err.println("ferry: " + sql + ": " + SqlCommands.problem(e));
+          return 1;
+        }
+      }
+      Demo.Result result = new Demo(options, System.out).run();
       return result.ok() ? 0 : 1;
     }
   }

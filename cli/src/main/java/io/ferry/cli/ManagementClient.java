@@ -92,7 +92,12 @@ final class ManagementClient {
     boolean complete = true;
     for (JsonNode q : queries) {
       String query = q.path("query").asText();
-      out.println("query " + query + "  deployment " + q.path("deploymentId").asText());
+      JsonNode engine = q.path("engine");
+      // A member of an older build lists no engine: say nothing rather than guess.
+      String engineText = engine.isObject()
+          ? "  engine " + engine.path("name").asText() + " (" + engine.path("chosen").asText() + ": " + engine.path("reason").asText() + ")"
+          : "";
+      out.println("query " + query + "  deployment " + q.path("deploymentId").asText() + engineText);
       Map<String, JsonNode> status = new HashMap<>();
       HttpResponse<String> r = send(HttpRequest.newBuilder(at("/queries/" + query + "/status")).timeout(READ_TIMEOUT).GET().build());
       if (r.statusCode() == 200) {

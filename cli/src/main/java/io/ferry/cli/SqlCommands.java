@@ -4,7 +4,17 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.ferry.placement.Site;
+import io.ferry.placement.plan.CostModel;
+import io.ferry.placement.plan.Plan;
+import io.ferry.placement.plan.PlanException;
+import io.ferry.placement.plan.PlanGraph;
+import io.ferry.placement.plan.PlanNode;
+import io.ferry.placement.plan.Planner;
+import io.ferry.placement.plan.Rates;
+import io.ferry.placement.plan.Topology;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryCompiler;
@@ -18,11 +28,14 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -71,16 +84,65 @@ final class SqlCommands {
 
   /** What {@code ferry submit --sql FILE} posts: the SQL as is, the member compiles it. */
   static String submitBody(Path file, String query) throws IOException {
+    return JSON.writeValueAsString(sqlBody(file, query));
+  }
+
+  private static Map<String, Object> sqlBody(Path file, String query) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("query", query == null ? nameOf(file) : query);
     body.put("sql", Files.readString(file));
+    return body;
+  }
+
+  /** What {@code ferry run} posts for the distributed engine: the spec and how the engine was chosen, which the query's status records. */
+  static String runBody(Path spec, String query, QueryCompiler.Compiled c, boolean auto, String reason) throws IOException {
+    Map<String, Object> body;
+    if (spec.toString().endsWith(".sql")) {
+      body = sqlBody(spec, query);
+    } else {
+      body = new LinkedHashMap<>();
+      body.put("graph", c.graph());
+      Map<String, String> m = new LinkedHashMap<>();
+      c.sites().forEach((n, s) -> m.put(n.value(), s));
+      body.put("placement", m);
+    }
+    body.put("engine", Map.of("name", "distributed", "chosen", auto ? "auto" : "explicit", "reason", reason));
     return JSON.writeValueAsString(body);
   }
 
-  /** The nodes in order with operator, inputs, schema, PII, and where each runs and why. */
-  static void explain(QueryCompiler.Compiled c, PrintStream out) {
+  /**
+   * The placement planner's plan for a compiled query over a topology file (HOCON, as {@code ferry plan}
+   * reads it): nodes with a site from a hint or table option are fixed there, the planner places the rest.
+   */
+  static Plan plan(QueryCompiler.Compiled c, Path topology) {
+    List<NodeSpec> specs = c.graph().compile();
+    Map<NodeId, Site> fixed = new HashMap<>();
+    c.sites().forEach((n, s) -> fixed.put(n, Site.of(s)));
+    for (NodeSpec n : specs) {
+      if (n.op().isSource() && !fixed.containsKey(n.id())) {
+        throw new PlanException("source '" + n.id() + "' has no site: give its table a 'site' option (where its data arrives)");
+      }
+    }
+    Config file = ConfigFactory.parseFile(topology.toFile()).resolve();
+    if (!file.hasPath("topology")) {
+      throw new PlanException(topology + " has no 'topology' block (see docs/placement.md)");
+    }
+    // The file's own cost block, if any, over reference.conf's ferry.placement.cost.
+    CostModel cost = CostModel.fromConfig(file.withFallback(ConfigFactory.load().getConfig("ferry.placement")));
+    PlanGraph estimated = PlanGraph.estimate(c.graph().id(), specs, Map.of(), Optional.empty(), PlanGraph.Estimates.defaults());
+    PlanGraph g = new PlanGraph(estimated.query(), estimated.nodes().stream()
+        .map(n -> new PlanNode(n.id(), n.inputs(), n.inRowsPerSec(), n.outRowsPerSec(), n.outBytesPerRow(), n.cpuSecondsPerRow(), n.piiFields(),
+            Optional.ofNullable(fixed.get(n.id()))))
+        .toList());
+    return Planner.plan(Planner.Request.of(g, Topology.fromConfig(file.getConfig("topology")), cost));
+  }
+
+  /** The nodes in order with operator, inputs, schema, PII, and where each runs and why; with a plan, the planner's site and reason too. */
+  static void explain(QueryCompiler.Compiled c, Optional<Plan> plan, PrintStream out) {
     List<NodeSpec> specs = c.graph().compile();
     out.println("query " + c.graph().id() + ": " + specs.size() + " logic nodes (graph spec version " + QueryGraph.SPEC_VERSION + ")");
+    plan.ifPresent(p -> out.printf(Locale.ROOT, "plan (%s): WAN %s, latency %.0f ms, cost %.3g per s%s%n", p.method(), Rates.bytes(p.wanBytesPerSec()),
+        p.latencyMs(), p.costPerSecond(), p.fits() ? "" : ", DOES NOT FIT: " + p.violations()));
     for (NodeSpec n : specs) {
       String site = c.sites().get(n.id());
       String tier = c.tiers().get(n.id());
@@ -93,10 +155,19 @@ final class SqlCommands {
       if (why != null) {
         out.println("    why       " + why);
       }
+      if (plan.isPresent()) {
+        Site planned = plan.get().sites().get(n.id());
+        out.println("    planner   " + (planned == null ? "(not placed)" : "site " + planned) + ": " + plan.get().reasons().get(n.id()));
+      }
     }
     out.println();
-    out.println("Placement: sites come from SITE/TIER hints and table options; nodes marked unplaced are placed at deploy"
-        + " (ferry submit --sql runs them where their first upstream runs until the planner places them).");
+    if (plan.isPresent()) {
+      out.println("Placement: nodes with a site from a hint or table option are fixed there; the planner placed the rest over the topology"
+          + " (its estimates: docs/placement.md).");
+    } else {
+      out.println("Placement: sites come from SITE/TIER hints and table options; nodes marked unplaced are placed at deploy"
+          + " (ferry submit --sql runs them where their first upstream runs until the planner places them; --topology FILE asks the planner now).");
+    }
   }
 
   @Command(
@@ -115,8 +186,16 @@ final class SqlCommands {
     @Option(names = "--query", paramLabel = "NAME", description = "the query's name (default: the file's name)")
     String query;
 
+    @Option(names = "--topology", paramLabel = "FILE",
+        description = "with --explain: the placement planner places the nodes over this topology (HOCON, as ferry plan reads it) and says why")
+    Path topology;
+
     @Override
     public Integer call() throws IOException {
+      if (topology != null && !explain) {
+        System.err.println("ferry: --topology is for --explain");
+        return 2;
+      }
       QueryCompiler.Compiled c;
       try {
         c = load(file, query);
@@ -125,7 +204,16 @@ final class SqlCommands {
         return 1;
       }
       if (explain) {
-        explain(c, System.out);
+        Optional<Plan> plan = Optional.empty();
+        if (topology != null) {
+          try {
+            plan = Optional.of(plan(c, topology));
+          } catch (PlanException | IllegalArgumentException | com.typesafe.config.ConfigException e) {
+            System.err.println("ferry: " + topology + ": " + e.getMessage());
+            return 1;
+          }
+        }
+        explain(c, plan, System.out);
       } else {
         System.out.println(JSON.writeValueAsString(c.graph()));
       }
@@ -173,17 +261,16 @@ final class SqlCommands {
         System.err.println("ferry: " + spec + ": " + problem(e));
         return 1;
       }
-      Set<String> sites = new HashSet<>(c.sites().values());
+      Set<String> sites = new TreeSet<>(c.sites().values());
       Engine chosen = engine != Engine.auto ? engine : sites.size() <= 1 ? Engine.local : Engine.distributed;
-      String reason = engine != Engine.auto ? "asked for" : sites.size() <= 1 ? "auto: the spec names at most one site " + sites : "auto: the spec names sites " + sites;
-      System.out.println("engine=" + chosen + " (" + reason + ") query=" + c.graph().id());
+      String reason = engine != Engine.auto
+          ? "asked for with --engine " + engine
+          : sites.size() <= 1
+              ? "the spec names at most one site " + sites + ": nothing to move"
+              : "the spec names sites " + sites + ": its nodes run there and can move";
+      System.out.println("engine=" + chosen + " (" + (engine == Engine.auto ? "auto" : "explicit") + ": " + reason + ") query=" + c.graph().id());
       if (chosen == Engine.distributed) {
-        String body;
-        if (spec.toString().endsWith(".sql")) {
-          body = submitBody(spec, query);
-        } else {
-          body = JSON.writeValueAsString(Map.of("graph", c.graph(), "placement", siteMap(c)));
-        }
+        String body = runBody(spec, query, c, engine == Engine.auto, reason);
         ManagementClient client = new ManagementClient(url, System.out, System.err);
         try {
           return client.submit(body);
@@ -215,12 +302,6 @@ final class SqlCommands {
       } finally {
         system.terminate();
       }
-    }
-
-    private static Map<String, String> siteMap(QueryCompiler.Compiled c) {
-      Map<String, String> m = new LinkedHashMap<>();
-      c.sites().forEach((n, s) -> m.put(n.value(), s));
-      return m;
     }
   }
 

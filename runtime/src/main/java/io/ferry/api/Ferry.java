@@ -146,8 +146,13 @@ public final class Ferry implements Extension {
 
   /** Deploys a query; fails with {@link FerryException} saying why when it cannot run as placed. */
   public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement) {
+    return deploy(graph, placement, EngineChoice.deployed());
+  }
+
+  /** Deploys a query and records how its engine was chosen (its status shows it). */
+  public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement, EngineChoice engine) {
     return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(
-            registry, r -> new QueryRegistry.Deploy(graph, placement.sites(), r), askTimeout, system.scheduler())
+            registry, r -> new QueryRegistry.Deploy(graph, placement.sites(), engine, r), askTimeout, system.scheduler())
         .thenApply(
             reply -> {
               if (reply instanceof QueryRegistry.Deployed d) {

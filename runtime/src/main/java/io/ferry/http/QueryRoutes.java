@@ -3,6 +3,7 @@ package io.ferry.http;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
+import io.ferry.api.EngineChoice;
 import io.ferry.api.NodeStatus;
 import io.ferry.api.Placement;
 import io.ferry.api.QueryInfo;
@@ -40,22 +41,43 @@ final class QueryRoutes {
               "/queries", (ctx, p) -> ctx.body(DeployRequest.class, "a deployment", DEPLOY_EXAMPLE, r -> deploy(ctx, r)), 201, 400, 409, 413, 500, 504),
           Endpoint.get("/queries/{query}/status", (ctx, p) -> completeWithFuture(status(ctx, new QueryId(p.get(0)))), 200, 400, 404, 500, 504));
 
-  record QueryView(String query, String deploymentId, List<NodeView> nodes) {}
+  /** @param engine the engine the query runs on and how it was chosen */
+  record QueryView(String query, String deploymentId, List<NodeView> nodes, EngineChoice engine) {}
 
   /** @param member the member address, null while the node is not placed yet */
   record NodeView(String node, String op, String site, String member) {}
 
-  /** @param pausedBy the migration that holds the node paused, null when it runs */
+  /**
+   * @param pausedBy the migration that holds the node paused, null when it runs
+   * @param engine the query's engine and how it was chosen (the same for every node of a query)
+   */
   record NodeStatusView(
-      String node, String address, long outputAnchor, Map<String, Long> inputAnchors, long retainedRows, boolean done, String pausedBy) {}
+      String node,
+      String address,
+      long outputAnchor,
+      Map<String, Long> inputAnchors,
+      long retainedRows,
+      boolean done,
+      String pausedBy,
+      EngineChoice engine) {}
+
+  /** How a deployment's engine was chosen, as sent by {@code ferry run --engine}: name distributed, chosen explicit or auto. */
+  record EngineRequest(String name, String chosen, String reason) {}
 
   /**
    * A deployment: the JSON form of {@link QueryGraph} (what {@code ferry submit} sends) and the
    * site of each node; or, instead of the graph, the query as SQL text ({@code sql}) and its name
    * ({@code query}), with sites from its hints and table options and {@code placement} optional.
    */
-  record DeployRequest(QueryGraph graph, Map<String, String> placement, String sql, String query) {
+  record DeployRequest(QueryGraph graph, Map<String, String> placement, String sql, String query, EngineRequest engine) {
     DeployRequest {
+      if (engine != null) {
+        try {
+          new EngineChoice(engine.name(), engine.chosen(), engine.reason());
+        } catch (IllegalArgumentException e) {
+          throw BadRequest.field("engine", "field 'engine': " + e.getMessage());
+        }
+      }
       if (graph == null && sql == null) {
         throw BadRequest.field("graph", "field 'graph' is missing: give the query graph, e.g. " + DEPLOY_EXAMPLE + ", or its SQL as "
             + SQL_EXAMPLE);
@@ -94,7 +116,7 @@ final class QueryRoutes {
               String id = n.id().value();
               nodes.add(new NodeView(id, OP_KINDS.getOrDefault(n.op().getClass(), n.op().getClass().getSimpleName()), q.sites().get(id), q.members().get(id)));
             }
-            out.add(new QueryView(q.query().value(), q.deploymentId(), nodes));
+            out.add(new QueryView(q.query().value(), q.deploymentId(), nodes, q.engine()));
           }
           return ctx.json(StatusCodes.OK, out);
         },
@@ -118,17 +140,26 @@ final class QueryRoutes {
     } else {
       placement = new Placement(request.placement());
     }
-    return ctx.answer(ctx.ferry().deploy(graph, placement), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
+    EngineRequest e = request.engine();
+    EngineChoice engine = e == null ? EngineChoice.deployed() : new EngineChoice(e.name(), e.chosen(), e.reason());
+    return ctx.answer(ctx.ferry().deploy(graph, placement, engine), d -> ctx.json(StatusCodes.CREATED, d), StatusCodes.CONFLICT);
   }
 
+  private record StatusAndEngine(List<NodeStatus> nodes, EngineChoice engine) {}
+
   private static CompletionStage<HttpResponse> status(EndpointContext ctx, QueryId id) {
+    // The nodes' status fails when the query is not deployed; then the engine is not looked up.
+    CompletionStage<StatusAndEngine> both =
+        ctx.ferry().status(id).thenCompose(nodes -> ctx.ferry().queries().thenApply(all -> new StatusAndEngine(nodes,
+            all.stream().filter(q -> q.query().equals(id)).map(QueryInfo::engine).findFirst().orElse(EngineChoice.deployed()))));
     return ctx.answer(
-        ctx.ferry().status(id),
+        both,
         all -> {
           List<NodeStatusView> out = new ArrayList<>();
-          for (NodeStatus s : all) {
+          for (NodeStatus s : all.nodes()) {
             out.add(new NodeStatusView(
-                s.node().value(), s.address(), s.outputAnchor(), s.inputAnchors(), s.retainedRows(), s.done(), s.pausedBy().orElse(null)));
+                s.node().value(), s.address(), s.outputAnchor(), s.inputAnchors(), s.retainedRows(), s.done(), s.pausedBy().orElse(null),
+                all.engine()));
           }
           return ctx.json(StatusCodes.OK, out);
         },

@@ -479,10 +479,18 @@ final class Converter {
     Set<String> used = new HashSet<>(List.of("key", "window_start", "window_end"));
     for (SqlCall a : aggs) {
       AggregateFn fn = aggregateFn(a);
+      // The output's name follows the SQL's aggregate, also when it is computed as another one.
+      String fnName = fn.name();
       String arg = null;
       if (fn == AggregateFn.COUNT) {
         if (a.operandCount() == 1 && !(a.operand(0) instanceof SqlIdentifier i && i.isStar())) {
-          throw error(a, "unsupported construct: COUNT(column) (it would skip nulls); use COUNT(*)");
+          // COUNT(x) counts the rows where x is not null: the sum of a 0/1 indicator, never null itself.
+          arg = "arg" + (computedArgs.size() + 1);
+          computedArgs.put(arg, new Expr.Case(
+              List.of(new Expr.When(new Expr.Call(Fn.IS_NOT_NULL, List.of(expr(a.operand(0), rowScope))), new Expr.Lit(1L, FieldType.LONG))),
+              new Expr.Lit(0L, FieldType.LONG)));
+          needed.add(arg);
+          fn = AggregateFn.SUM;
         }
       } else {
         SqlNode x = a.operand(0);
@@ -496,7 +504,7 @@ final class Converter {
           needed.add(arg);
         }
       }
-      String name = aliases.getOrDefault(a, fn.name().toLowerCase(Locale.ROOT) + (specs.size() + 1));
+      String name = aliases.getOrDefault(a, fnName.toLowerCase(Locale.ROOT) + (specs.size() + 1));
       if (!used.add(name)) {
         name = name + "_" + (specs.size() + 1);
         used.add(name);

@@ -126,6 +126,29 @@ class SqlCompilerTest {
   }
 
   @Test
+  void countOfAColumnCountsItsNonNullValues() {
+    QueryGraph g = compile(GEN + SINK + "INSERT INTO sink SELECT `key`, window_start, window_end, COUNT(owner) AS owned, COUNT(*) AS n"
+        + " FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY `key`, window_start, window_end").graph();
+    OperatorSpec.Window w = g.nodes().stream().map(NodeDef::op).filter(o -> o instanceof OperatorSpec.Window).map(o -> (OperatorSpec.Window) o)
+        .findFirst().orElseThrow();
+    assertEquals(List.of(new Aggregate(AggregateFn.SUM, "arg1", "owned"), new Aggregate(AggregateFn.COUNT, null, "n")), w.aggregates());
+    NodeSpec calc = g.compile().stream().filter(n -> n.op() instanceof OperatorSpec.Calc).findFirst().orElseThrow();
+    Expr indicator = ((OperatorSpec.Calc) calc.op()).columns().stream().filter(c -> c.name().equals("arg1")).findFirst().orElseThrow().expr();
+    // The indicator is 1 for a value and 0 for null, so its window sum is COUNT(owner).
+    io.ferry.query.ops.Exprs.Eval eval = io.ferry.query.ops.Exprs.compile(indicator, calc.inputSchema());
+    int owner = calc.inputSchema().names().indexOf("owner");
+    Object[] row = new Object[calc.inputSchema().names().size()];
+    row[owner] = "ann";
+    assertEquals(1L, eval.eval(io.ferry.query.Row.wrap(row.clone())));
+    row[owner] = null;
+    assertEquals(0L, eval.eval(io.ferry.query.Row.wrap(row)));
+    assertEquals("owned", g.compile().stream().filter(n -> n.op() instanceof OperatorSpec.Collect).findFirst().orElseThrow()
+        .inputSchema().names().get(3));
+    failsAt(GEN + SINK + "INSERT INTO sink SELECT `key`, window_start, window_end, COUNT(nope) AS n"
+        + " FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY `key`, window_start, window_end", 4, 64, "unknown column");
+  }
+
+  @Test
   void aRenamedKeyAndExpressionsOverAggregatesGetACalcAfterTheWindow() {
     QueryGraph g = compile(FILE_IN + SINK
         + "INSERT INTO sink SELECT id, window_end, MAX(temp) - MIN(temp) AS spread FROM TABLE(TUMBLE(TABLE r, DESCRIPTOR(t), INTERVAL '10' SECOND))"

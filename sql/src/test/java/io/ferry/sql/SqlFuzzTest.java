@@ -37,7 +37,7 @@ class SqlFuzzTest {
         + "INSERT INTO sink SELECT UPPER(`key`) AS k, CASE WHEN `value` > 5 THEN CAST(`value` AS DOUBLE) ELSE 0.5 END AS v FROM s WHERE `value` BETWEEN 1 AND 9\n"
         + "UNION ALL SELECT `key`, CAST(`value` AS DOUBLE) FROM s");
     out.add(SqlCompilerTest.GEN + SqlCompilerTest.SINK
-        + "INSERT INTO sink SELECT `key`, window_start, window_end, COUNT(*) AS n, AVG(`value` * 2) AS a FROM TABLE(HOP(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND))"
+        + "INSERT INTO sink SELECT `key`, window_start, window_end, COUNT(*) AS n, COUNT(owner) AS c, AVG(`value` * 2) AS a FROM TABLE(HOP(TABLE s, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND))"
         + " GROUP BY `key`, window_start, window_end HAVING COUNT(*) > 2");
     return out;
   }

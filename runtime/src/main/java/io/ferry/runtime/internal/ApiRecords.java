@@ -42,7 +42,7 @@ public final class ApiRecords {
   }
 
   public static QueryInfo query(QueryRegistry.QueryInfo q) {
-    return new QueryInfo(q.query(), q.deploymentId(), q.nodes(), q.sites(), q.members());
+    return new QueryInfo(q.query(), q.deploymentId(), q.nodes(), q.sites(), q.members(), q.engine());
   }
 
   /** {@code s} of node {@code node} of {@code query}: the entity id names both, the status keeps them typed. */

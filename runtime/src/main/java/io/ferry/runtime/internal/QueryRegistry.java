@@ -1,5 +1,6 @@
 package io.ferry.runtime.internal;
 
+import io.ferry.api.EngineChoice;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.MigrationId;
 import io.ferry.placement.MigrationInstruction;
@@ -61,8 +62,8 @@ public final class QueryRegistry
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Deploys {@code graph} with {@code placement} (node id → site name). */
-  public record Deploy(QueryGraph graph, Map<String, String> placement, ActorRef<DeployReply> replyTo) implements Command {}
+  /** Deploys {@code graph} with {@code placement} (node id → site name), recording how its engine was chosen. */
+  public record Deploy(QueryGraph graph, Map<String, String> placement, EngineChoice engine, ActorRef<DeployReply> replyTo) implements Command {}
 
   public record Undeploy(QueryId query, ActorRef<DeployReply> replyTo) implements Command {}
 
@@ -92,7 +93,8 @@ public final class QueryRegistry
   public record Migrations(List<MigrationReport> migrations) implements CborSerializable {}
 
   /** One deployed query: node id → site, node id → member address (absent while unplaced). */
-  public record QueryInfo(QueryId query, String deploymentId, List<NodeSpec> nodes, Map<String, String> sites, Map<String, String> members)
+  public record QueryInfo(
+      QueryId query, String deploymentId, List<NodeSpec> nodes, Map<String, String> sites, Map<String, String> members, EngineChoice engine)
       implements CborSerializable {}
 
   private enum Tick implements Command {
@@ -109,7 +111,12 @@ public final class QueryRegistry
 
   public sealed interface Event extends CborSerializable {}
 
-  public record QueryDeployed(QueryGraph graph, Map<String, String> placement, String deploymentId) implements Event {}
+  /** @param engine how its engine was chosen; null in events written before it was recorded (read as {@link EngineChoice#deployed()}) */
+  public record QueryDeployed(QueryGraph graph, Map<String, String> placement, String deploymentId, EngineChoice engine) implements Event {
+    public QueryDeployed {
+      engine = engine == null ? EngineChoice.deployed() : engine;
+    }
+  }
 
   public record QueryUndeployed(QueryId query) implements Event {}
 
@@ -257,7 +264,7 @@ public final class QueryRegistry
       return Effect().none();
     }
     QueryDeployed event =
-        new QueryDeployed(deploy.graph(), Map.copyOf(deploy.placement()), UUID.randomUUID().toString());
+        new QueryDeployed(deploy.graph(), Map.copyOf(deploy.placement()), UUID.randomUUID().toString(), deploy.engine());
     String q = deploy.graph().id().value();
     return Effect()
         .persist(event)
@@ -347,7 +354,7 @@ public final class QueryRegistry
           members.put(s.id().value(), addr);
         }
       }
-      out.add(new QueryInfo(d.graph().id(), d.deploymentId(), specs, new TreeMap<>(e.placement()), members));
+      out.add(new QueryInfo(d.graph().id(), d.deploymentId(), specs, new TreeMap<>(e.placement()), members, d.engine()));
     }
     get.replyTo().tell(new Queries(out));
     return Effect().none();
