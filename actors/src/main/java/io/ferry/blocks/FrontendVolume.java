@@ -190,12 +190,23 @@ public final class FrontendVolume implements NbdExport {
   private AtRestCipher requireRestKey() {
     AtRestCipher c = restCipher;
     if (c == null) {
-      throw new IllegalStateException(
-          "volume=" + volume + " is kept encrypted at rest under a key that lives only at its source site, and this member has not"
-              + " received it since it started: the source site is unreachable or has not attached yet. The " + (sizeBytes < 0 ? 0 : store.presentCount(storeKey))
-              + " blocks held here are intact; reads are served again once the source attaches");
+      throw new IllegalStateException(unavailable());
     }
     return c;
+  }
+
+  /**
+   * Why this member cannot serve the volume's blocks now, or "" when it can: kept encrypted at
+   * rest and the key (which lives only at the source site) has not reached this member since it
+   * started. Reported in the status so an operator sees it without a failed read.
+   */
+  public String unavailable() {
+    if (!atRest || restCipher != null) {
+      return "";
+    }
+    return "volume=" + volume + " is kept encrypted at rest under a key that lives only at its source site, and this member has not"
+        + " received it since it started: the source site is unreachable or has not attached yet. The " + (sizeBytes < 0 ? 0 : store.presentCount(storeKey))
+        + " blocks held here are intact; reads are served again once the source attaches";
   }
 
   /** Stores a block's bytes: as they are, or sealed under the at-rest key (which must be here). */
@@ -710,7 +721,8 @@ public final class FrontendVolume implements NbdExport {
         refMisses.get(),
         corruptFrames.get(),
         localWrites.get(),
-        pending.size());
+        pending.size(),
+        unavailable());
   }
 
   private Map<String, Object> snapshot() {
@@ -736,7 +748,8 @@ public final class FrontendVolume implements NbdExport {
       long refMisses,
       long corruptFrames,
       long localWrites,
-      long readsWaiting)
+      long readsWaiting,
+      String unavailable)
       implements io.ferry.persistence.CborSerializable {}
 
   // ---------------------------------------------------------------- helpers

@@ -107,7 +107,14 @@ public sealed interface OperatorSpec {
   }
 
   /** One aggregate of a window: {@code fn(field) AS as}; field is ignored for COUNT. */
-  record Aggregate(AggregateFn fn, String field, String as) {}
+  record Aggregate(AggregateFn fn, String field, String as) {
+    public Aggregate {
+      // A graph spec may leave it out ("fn": null); caught here, not as a NullPointerException in compile().
+      if (fn == null) {
+        throw new QueryException("aggregate '" + as + "': 'fn' is needed, one of " + java.util.Arrays.toString(AggregateFn.values()));
+      }
+    }
+  }
 
   /**
    * A keyed tumbling window on event time. The watermark is the highest event time seen minus

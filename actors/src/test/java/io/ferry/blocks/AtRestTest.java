@@ -120,11 +120,14 @@ class AtRestTest {
     try {
       FrontendVolume after = open(reopened);
       assertEquals(BLOCKS, reopened.presentCount("v"), "nothing lost");
+      String why = after.status().unavailable();
+      assertTrue(why.contains("lives only at its source site") && why.contains("16 blocks held here are intact"), "the status says why it cannot serve: " + why);
       ExecutionException refused = assertThrows(ExecutionException.class, () -> after.read(0, BS).toCompletableFuture().get(5, TimeUnit.SECONDS));
       Throwable cause = refused.getCause() instanceof java.util.concurrent.CompletionException c ? c.getCause() : refused.getCause();
       assertTrue(String.valueOf(cause.getMessage()).contains("lives only at its source site"), String.valueOf(cause));
       assertTrue(cause.getMessage().contains("16 blocks held here are intact"), cause.getMessage());
       after.restKey(key);
+      assertEquals("", after.status().unavailable(), "served again once the key is here");
       assertArrayEquals(source, after.read(0, source.length).toCompletableFuture().get(5, TimeUnit.SECONDS), "served again with the key");
       FrontendVolume wrongKey = open(reopened);
       byte[] other = key.clone();

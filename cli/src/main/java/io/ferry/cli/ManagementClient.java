@@ -223,6 +223,9 @@ final class ManagementClient {
       }
       out.println("  on-demand blocks fetched " + f.path("onDemandBlocksFetched").asLong() + ", duplicates " + f.path("duplicateBlocks").asLong()
           + ", corrupt frames " + f.path("corruptFrames").asLong() + ", local writes " + f.path("localWrites").asLong());
+      if (!f.path("unavailable").asText().isEmpty()) {
+        out.println("  cannot serve: " + f.path("unavailable").asText());
+      }
     }
     if (!st.path("error").asText().isEmpty()) {
       err.println("ferry: backend error: " + st.path("error").asText());

@@ -34,6 +34,9 @@ public record VolumeStatus(
    *
    * @param transfer the background copy's figures; empty until the source's geometry is known
    * @param readsWaiting NBD reads waiting for blocks fetched on demand
+   * @param unavailable why the target cannot serve the volume's blocks now (e.g. kept encrypted
+   *     at rest and restarted while the source site, which holds the key, is unreachable); empty
+   *     while it can
    */
   @JsonInclude(JsonInclude.Include.NON_ABSENT)
   public record Frontend(
@@ -52,7 +55,8 @@ public record VolumeStatus(
       long refMisses,
       long corruptFrames,
       long localWrites,
-      long readsWaiting) {}
+      long readsWaiting,
+      Optional<String> unavailable) {}
 
   /**
    * The background copy as the target counts it: blocks and bytes on the wire per frame kind

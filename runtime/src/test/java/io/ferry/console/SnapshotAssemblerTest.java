@@ -146,7 +146,7 @@ class SnapshotAssemblerTest {
     VolumeSpec spec = new VolumeSpec(new VolumeId("vol1"), "edge-a", "/tmp/x.img", "cloud", 65536, "");
     VolumeStatus.Transfer transfer = new VolumeStatus.Transfer(100, 65536, 40, 40.0, 1, 10, 2, 20, 3, 30, 4, 40, 100, 400, 1000.0, 4000.0, Optional.of(6.0));
     VolumeStatus.Frontend frontend =
-        new VolumeStatus.Frontend(new VolumeId("vol1"), 6553600, 65536, 100, 40, 40.0, false, Optional.of(transfer), 5, 5, 35, 0, 0, 0, 0, 0);
+        new VolumeStatus.Frontend(new VolumeId("vol1"), 6553600, 65536, 100, 40, 40.0, false, Optional.of(transfer), 5, 5, 35, 0, 0, 0, 0, 0, Optional.empty());
     VolumeStatus status = new VolumeStatus(spec, VolumePhase.COPYING, "nbd://x", CLOUD, EDGE, Optional.of(frontend), Optional.empty(), null);
     MemberLoad cloud = new MemberLoad(CLOUD, 0.1, 1, 2, List.of(), List.of(new MemberLoad.TimerTotal("vol1", 4, 20)));
     ClusterView v = new ClusterView(1_000, EDGE, MEMBERS, Map.of(CLOUD, cloud), Optional.empty(), Map.of(), Optional.empty(), Optional.of(List.of(status)), Map.of());

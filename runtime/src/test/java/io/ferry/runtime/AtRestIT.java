@@ -52,7 +52,14 @@ class AtRestIT {
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
-    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60))) {
+    try (InsecureLines insecure = new InsecureLines();
+        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60))) {
+      // Started without security settings, each member says so, naming what is unprotected.
+      List<String> lines = insecure.lines();
+      assertEquals(2, lines.size(), lines.toString());
+      for (String site : sites.keySet()) {
+        assertTrue(lines.stream().anyMatch(l -> l.contains("site=" + site) && l.contains("members talk in the clear") && l.contains("needs no token") && l.contains("plain HTTP")), site + ": " + lines);
+      }
       Ferry ferry = cluster.member("cloud").ferry();
       ferry.startVolume(new VolumeSpec(new VolumeId("secret"), "edge-a", secretImage.toString(), "cloud", BLOCK, "").encryptedAtRest())
           .toCompletableFuture().get(30, TimeUnit.SECONDS);

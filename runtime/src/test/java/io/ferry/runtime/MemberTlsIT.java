@@ -49,7 +49,9 @@ class MemberTlsIT {
             "ferry.security.artery.keystore-password", "ferry-dev",
             "ferry.security.artery.truststore", trusted.resolve("truststore.p12").toString(),
             "ferry.security.artery.truststore-password", "ferry-dev",
-            "ferry.security.allow-insecure", true,
+            // The endpoint is off, so TLS between members is all a member's security settings need:
+            // no member of the cluster may log that it is insecure.
+            "ferry.http.enabled", false,
             // Block resources are not what this test is about: no Aeron driver per member.
             "ferry.blocks.start-eagerly", false));
   }
@@ -74,10 +76,12 @@ class MemberTlsIT {
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
-    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, tls(ca, "site"), Duration.ofSeconds(60))) {
+    try (InsecureLines insecure = new InsecureLines();
+        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, tls(ca, "site"), Duration.ofSeconds(60))) {
       FerryNode seed = cluster.member("cloud");
       assertEquals("tls-tcp", seed.system().settings().config().getString("pekko.remote.artery.transport"));
       assertTrue(upInSeedView(seed, cluster.member("edge-a")));
+      assertEquals(List.of(), insecure.lines(), "a member with its security settings logged that it is insecure");
 
       // The rogue trusts the cluster's CA (its certificate is public), so what stops it is the
       // members checking its certificate, not it refusing theirs.

@@ -130,7 +130,8 @@ public final class ApiRecords {
         f.refMisses(),
         f.corruptFrames(),
         f.localWrites(),
-        f.readsWaiting());
+        f.readsWaiting(),
+        f.unavailable().isEmpty() ? Optional.empty() : Optional.of(f.unavailable()));
   }
 
   /** The frontend's transfer map (TransferProgress.snapshot, numbers possibly narrowed by CBOR) as a typed record. */

@@ -73,8 +73,17 @@ class ApiRecordsTest {
 
   @Test
   void aFrontendWithoutGeometryHasNoTransfer() throws Exception {
-    FrontendVolume.FrontendStatus f = new FrontendVolume.FrontendStatus(new VolumeId("v"), -1, 65536, 0, 0, 0, false, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0);
+    FrontendVolume.FrontendStatus f = new FrontendVolume.FrontendStatus(new VolumeId("v"), -1, 65536, 0, 0, 0, false, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, "");
     VolumeStatus.Frontend mapped = ApiRecords.frontend(f);
     assertEquals(Optional.empty(), mapped.transfer());
+  }
+
+  @Test
+  void whyTheTargetCannotServeIsInTheJsonOnlyWhenItCannot() throws Exception {
+    ObjectMapper json = JsonMapper.builder().addModule(new Jdk8Module()).build();
+    FrontendVolume.FrontendStatus serving = new FrontendVolume.FrontendStatus(new VolumeId("v"), 65536, 65536, 1, 1, 100, true, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, "");
+    assertTrue(json.readTree(json.writeValueAsString(ApiRecords.frontend(serving))).path("unavailable").isMissingNode());
+    FrontendVolume.FrontendStatus keyless = new FrontendVolume.FrontendStatus(new VolumeId("v"), 65536, 65536, 1, 1, 100, true, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, "the key lives at the source");
+    assertEquals("the key lives at the source", json.readTree(json.writeValueAsString(ApiRecords.frontend(keyless))).path("unavailable").asText());
   }
 }
