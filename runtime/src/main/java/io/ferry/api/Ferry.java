@@ -55,6 +55,7 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * worker} role and a {@code site-<name>} role to host nodes); then deploy, read and undeploy.
  */
 public final class Ferry implements Extension {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Ferry.class);
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -163,6 +164,17 @@ public final class Ferry implements Extension {
 
   /** Deploys a query; fails with {@link FerryException} saying why when it cannot run as placed. */
   public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement) {
+    List<String> unplaced = unplaced(graph, placement);
+    if (!unplaced.isEmpty()) {
+      // a spec that leaves sites out is placed by the planner; the sites it names stay as named
+      return plan(graph, placement.sites(), java.util.Optional.empty())
+          .thenCompose(p -> {
+            java.util.Map<String, String> sites = new java.util.TreeMap<>(p.sites());
+            sites.putAll(placement.sites());
+            log.info("query {}: the planner placed {}: {}", graph.id(), unplaced, unplaced.stream().map(n -> p.reasons().get(n)).toList());
+            return deploy(graph, new Placement(sites));
+          });
+    }
     return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(
             registry, r -> new QueryRegistry.Deploy(graph, placement.sites(), r), askTimeout, system.scheduler())
         .thenApply(
@@ -470,5 +482,14 @@ public final class Ferry implements Extension {
   /** The placement mode (manual or automatic) of the cluster ({@code query} null) or of one query ({@code mode} null: the cluster's). */
   public void placementMode(String query, String mode) {
     placement.tell(new PlacementHost.SetMode(query, mode));
+  }
+
+  /** Nodes of {@code graph} that {@code placement} gives no site; none when the graph does not compile (the registry says why). */
+  private static List<String> unplaced(QueryGraph graph, Placement placement) {
+    try {
+      return graph.compile().stream().map(n -> n.id().value()).filter(n -> !placement.sites().containsKey(n)).toList();
+    } catch (RuntimeException e) {
+      return List.of();
+    }
   }
 }

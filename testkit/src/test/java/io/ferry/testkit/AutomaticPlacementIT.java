@@ -80,6 +80,19 @@ class AutomaticPlacementIT {
         List<PlacementDecision> all = ferry.decisions().toCompletableFuture().get(10, TimeUnit.SECONDS);
         all.forEach(x -> System.out.println(x.line()));
         assertTrue(all.stream().allMatch(x -> !x.reason().isBlank()), "every decision has a reason");
+
+        // a spec that names only where its source's data arrives and where its readers are is
+        // placed by the planner: the PII projection at the edge, the window where it cuts WAN
+        QueryGraph planned = Query.named("planned")
+            .generate("src", new OperatorSpec.Generate(seed.value() + 1, 8, 2_000, 1_700_000_000_000L, 2, 0, 2_000))
+            .project("anon", "src", Query.project().drop("owner"))
+            .window("window", "anon", Query.tumbling("key", "ts", Duration.ofSeconds(1)).count("n"))
+            .collect("out", "window")
+            .build();
+        Deployment p = cluster.deploy(planned, Placement.builder().place("edge-a", "src").place("cloud", "out").build());
+        java.util.Map<String, String> sites = ferry.queries().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+            .filter(q -> q.query().equals(p.query())).findFirst().orElseThrow().sites();
+        assertEquals(java.util.Map.of("src", "edge-a", "anon", "edge-a", "window", "edge-a", "out", "cloud"), sites);
       }
     }
   }

@@ -237,6 +237,11 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           return Effect().none();
         })
         .onCommand(GetView.class, (s, g) -> {
+          if (view.sites().isEmpty()) {
+            // asked before the first re-plan (a deploy right after start): the membership alone,
+            // each site with its counted cores and no load
+            topology(Map.of(), Map.of(), Map.of(), Map.of());
+          }
           g.replyTo().tell(view);
           return Effect().none();
         })
@@ -370,8 +375,15 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
   private Effect<Event, State> onUserMigration(State state, UserMigration u) {
     MigrationInstruction in = u.instruction();
     if (!known(in.query()) || view.sites().isEmpty()) {
-      // not seen yet: the pin is kept and applied when the manager first sees the query
-      return Effect().persist(in.nodes().stream().<Event>map(n -> new Pinned(in.query().value(), n.value(), in.toSite().name())).toList());
+      // not seen yet: the pin is kept and applied when the manager first sees the query ("?": where
+      // the node ran is the registry's to know, the manager has not read it yet)
+      List<Event> events = new ArrayList<>();
+      for (NodeId n : in.nodes()) {
+        events.add(new DecisionMade(System.currentTimeMillis(), in.query().value(), n.value(), "executed", "?", in.toSite().name(),
+            "a user's migration instruction; pinned at " + in.toSite() + " until unpinned"));
+        events.add(new Pinned(in.query().value(), n.value(), in.toSite().name()));
+      }
+      return persist(events);
     }
     long now = System.currentTimeMillis();
     List<Decision> decisions = manager.userMigration(in, topologyOf(view), now);
