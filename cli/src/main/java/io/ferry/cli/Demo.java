@@ -45,7 +45,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Demo {
 
-  public record Options(long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout) {}
+  public record Options(long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout, boolean auto) {}
+
+  /** With {@code --auto} sources are paced to at most this, so the manager's moves happen while data flows. */
+  static final long AUTO_RATE_MAX = 5_000;
 
   /** What a demo run measured; {@code ok()} when both sinks are once-only. */
   public record Result(long recordsIn, long recordsOut, OnceOnlyChecker.Verdict sink, OnceOnlyChecker.Verdict archive, boolean volumeIdentical) {
@@ -67,7 +70,8 @@ public final class Demo {
 
   public Result run() throws Exception {
     Path archive = options.dataDir().resolve("archive.jsonl");
-    QueryGraph graph = SampleQuery.graph(SampleQuery.QUERY, options.recordsPerSite(), options.ratePerSite(), archive);
+    long rate = options.auto() ? (options.ratePerSite() == 0 ? AUTO_RATE_MAX : Math.min(options.ratePerSite(), AUTO_RATE_MAX)) : options.ratePerSite();
+    QueryGraph graph = SampleQuery.graph(SampleQuery.QUERY, options.recordsPerSite(), rate, archive);
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
@@ -75,13 +79,20 @@ public final class Demo {
     out.printf("ferry demo: data in %s%n", options.dataDir().toAbsolutePath());
     out.println("starting members: cloud, edge-a, edge-b (one ActorSystem each, loopback, shared H2 journal) ...");
     int httpPort = portFree(8558) ? 8558 : 0;
-    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60), httpPort)) {
+    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"
+        + (options.auto()
+            // the placement manager decides: site load from the nodes' measured rates (the members share this JVM), quick re-plans
+            // and WAN between the two edges dear (they talk through the cloud), so an edge's overflow goes to the cloud
+            ? "\nferry.placement { measured-load = nodes, manager { mode = automatic, re-plan-interval = 1s, hold-time = 2s, cool-down = 5s },"
+                + " cost.wan-per-gb.pairs = [ { a = edge-a, b = edge-b, price = 0.9 } ] }"
+            : "")), Duration.ofSeconds(60), httpPort)) {
       for (FerryNode n : cluster.live()) {
         out.printf("  member %s  roles %s  management %s%n", n.address(), n.settings().roles(), n.httpUrl().orElse("off"));
       }
       cluster.member("cloud").httpUrl().ifPresent(u -> out.println("web console: " + u + "/  (open it now to watch the moves and the volume live; docs/console.md)"));
       Ferry ferry = cluster.member("cloud").ferry();
-      Deployment d = ferry.deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // --auto: only where data arrives and where its readers are; the planner places the rest
+      Deployment d = ferry.deploy(graph, options.auto() ? endsOnly() : SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
       d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
 
@@ -96,7 +107,8 @@ public final class Demo {
       long after = 0;
       boolean crashed = !options.crash();
       List<CompletableFuture<MigrationReport>> moves = new ArrayList<>();
-      int movesStarted = options.moves() ? 0 : 2;
+      int movesStarted = options.moves() && !options.auto() ? 0 : 2;
+      AutoMoves auto = options.auto() ? new AutoMoves() : null;
       long started = System.nanoTime();
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
@@ -116,6 +128,9 @@ public final class Demo {
         if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
           lastReport = now;
           long produced = progress(cluster, q, rows.size(), now - started);
+          if (auto != null) {
+            auto.step(ferry, produced);
+          }
           // One move each way while data flows: window-a edge-a -> cloud, then back.
           if (movesStarted == 0 && produced >= options.recordsPerSite() / 5) {
             movesStarted++;
@@ -152,6 +167,11 @@ public final class Demo {
       for (CompletableFuture<MigrationReport> m : moves) {
         MigrationReport r = m.get(60, TimeUnit.SECONDS);
         out.printf("  move %s %s -> %s: %s, node paused %d ms%n", r.nodes(), r.from().values(), r.to(), r.outcome(), r.pauseMillis());
+      }
+      if (auto != null) {
+        auto.printNew(ferry);
+        out.printf("  automatic moves: edge-a -> cloud %d, cloud -> edge-a %d%s%n", auto.away, auto.back,
+            auto.away > 0 && auto.back > 0 ? "" : " (NOT one each way: the load change came too late for the data; try a larger --records)");
       }
       boolean identical = checkVolume(ferry, image);
       Result result = new Result(in, rows.size(), sink, file, identical);
@@ -265,6 +285,56 @@ public final class Demo {
   }
 
   /** Starts moving window-a to {@code site}; prints the report when the move has ended. */
+  /** The sample query's sources at their edges and its sinks in the cloud: the planner places the rest. */
+  private static io.ferry.api.Placement endsOnly() {
+    return io.ferry.api.Placement.builder().place("edge-a", "src-a").place("edge-b", "src-b").place("cloud", SampleQuery.SINK, SampleQuery.ARCHIVE).build();
+  }
+
+  /**
+   * {@code --auto}: at a fifth of the data edge-a gets three quarters of the cores its nodes use
+   * (its PII part still fits, window-a no longer does), so the manager moves window-a to the
+   * cloud; once it has, the capacity comes back and, after the cool-down, the manager brings it
+   * home (WAN makes the edge cheaper). Prints the manager's decisions as they come.
+   */
+  private final class AutoMoves {
+    int stage;
+    int printed;
+    int away;
+    int back;
+
+    void step(Ferry ferry, long produced) throws Exception {
+      printNew(ferry);
+      if (stage == 0 && produced >= options.recordsPerSite() / 5) {
+        double load = ferry.sites().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+            .filter(s -> s.site().equals("edge-a")).mapToDouble(io.ferry.api.SiteLoad::loadCores).findFirst().orElse(0);
+        if (load > 0) {
+          stage = 1;
+          out.printf("LOAD CHANGE: edge-a's capacity drops to %.4f cores (its nodes use %.4f)%n", load * 0.75, load);
+          ferry.placementCapacity("edge-a", load * 0.75);
+        }
+      } else if (stage == 1 && away > 0) {
+        stage = 2;
+        out.println("LOAD CHANGE: edge-a's capacity is back");
+        ferry.placementCapacity("edge-a", -1);
+      }
+    }
+
+    void printNew(Ferry ferry) throws Exception {
+      List<io.ferry.api.PlacementDecision> all = ferry.decisions().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      for (io.ferry.api.PlacementDecision d : all.subList(Math.min(printed, all.size()), all.size())) {
+        out.println(d.line());
+        if (d.kind().equals("executed") && "window-a".equals(d.node())) {
+          if (d.from().equals("edge-a") && d.to().equals("cloud")) {
+            away++;
+          } else if (d.from().equals("cloud") && d.to().equals("edge-a")) {
+            back++;
+          }
+        }
+      }
+      printed = all.size();
+    }
+  }
+
   private CompletableFuture<MigrationReport> move(LocalCluster cluster, QueryId q, String site) {
     out.printf("MOVE: window-a -> %s while data flows%n", site);
     return cluster.member("cloud").ferry()

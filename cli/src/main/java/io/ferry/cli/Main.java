@@ -60,6 +60,7 @@ import picocli.CommandLine.Spec;
       Main.BenchJournalCommand.class,
       BenchMqttCommand.class,
       PlacementCommands.BenchPlanCommand.class,
+      PlacementCommands.DecisionsCommand.class,
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
       Main.CompletionCommand.class,
@@ -187,6 +188,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--hold", description = "keep the cluster running after the summary (for ferry status / migrate)")
     boolean hold;
 
+    @Option(names = "--auto", description = {"deploy through the planner and let the placement manager move window-a (automatic mode) after a",
+        "load change the demo makes; sources paced to at most 5,000 rows/s; no manual moves"})
+    boolean auto;
+
     @Option(names = "--data", paramLabel = "DIR", description = "data directory (default .ferry/demo-<time>)")
     Path data;
 
@@ -196,7 +201,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       Path dir = data != null ? data : Path.of(".ferry", "demo-" + System.currentTimeMillis());
-      Demo.Result result = new Demo(new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout)), System.out).run();
+      Demo.Result result = new Demo(new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout), auto), System.out).run();
       return result.ok() ? 0 : 1;
     }
   }

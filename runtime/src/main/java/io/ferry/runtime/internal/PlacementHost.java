@@ -174,6 +174,11 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
   private boolean ordering;
   private boolean asking;
   private View view = new View(List.of(), List.of());
+  /** The last re-plan's inputs, so a view asked for between re-plans shows the membership of now. */
+  private Map<String, PlacementProbe.Report> lastReports = Map.of();
+  private Map<QueryId, PlanGraph> lastGraphs = Map.of();
+  private Map<QueryId, Map<NodeId, Site>> lastPlaced = Map.of();
+  private Map<QueryId, Map<NodeId, PlanGraph.Measured>> lastMeasured = Map.of();
 
   private PlacementHost(ActorContext<Command> ctx, ActorRef<QueryRegistry.Command> registry, Settings settings) {
     super(PersistenceId.ofUniqueId("ferry-placement-manager"));
@@ -237,11 +242,9 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           return Effect().none();
         })
         .onCommand(GetView.class, (s, g) -> {
-          if (view.sites().isEmpty()) {
-            // asked before the first re-plan (a deploy right after start): the membership alone,
-            // each site with its counted cores and no load
-            topology(Map.of(), Map.of(), Map.of(), Map.of());
-          }
+          // the membership as it is now (a member may have joined since the last re-plan; before
+          // the first one each site has its counted cores and no load), the last tick's measurements
+          topology(lastReports, lastGraphs, lastPlaced, lastMeasured);
           g.replyTo().tell(view);
           return Effect().none();
         })
@@ -295,6 +298,10 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
     }
     Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured = measure(now, graphs);
     Topology topology = topology(now, graphs, placed, measured);
+    lastReports = now;
+    lastGraphs = graphs;
+    lastPlaced = placed;
+    lastMeasured = measured;
     if (topology == null) {
       return Effect().none();
     }
