@@ -54,9 +54,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Demo {
 
-  /** @param sql an SQL file to run instead of the sample query (its generator sources take recordsPerSite and ratePerSite) */
+  /**
+   * @param sql an SQL file to run instead of the sample query (its generator sources take recordsPerSite and ratePerSite)
+   * @param auto the placement manager places and moves the sample query (not with sql)
+   */
   public record Options(
-      long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout, Optional<Path> sql) {}
+      long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout, Optional<Path> sql,
+      boolean auto) {}
+
+  /** With {@code --auto} sources are paced to at most this, so the manager's moves happen while data flows. */
+  static final long AUTO_RATE_MAX = 5_000;
 
   /** What a demo run measured; {@code ok()} when every sink is once-only (an SQL query may have no archive). */
   public record Result(
@@ -125,7 +132,9 @@ public final class Demo {
 
   public Result run() throws Exception {
     Path archive = options.dataDir().resolve("archive.jsonl");
-    Plan plan = plan(options, archive);
+    long rate = options.auto() ? (options.ratePerSite() == 0 ? AUTO_RATE_MAX : Math.min(options.ratePerSite(), AUTO_RATE_MAX)) : options.ratePerSite();
+    Plan plan = plan(new Options(options.recordsPerSite(), rate, options.crash(), options.moves(), options.hold(), options.dataDir(), options.timeout(),
+        options.sql(), options.auto()), archive);
     QueryGraph graph = plan.graph();
     options.sql().ifPresent(f -> out.printf("ferry demo: the query from %s (%d logic nodes; moves %s)%n", f, graph.nodes().size(), plan.moved()));
     Map<String, String> sites = new LinkedHashMap<>();
@@ -135,13 +144,20 @@ public final class Demo {
     out.printf("ferry demo: data in %s%n", options.dataDir().toAbsolutePath());
     out.println("starting members: cloud, edge-a, edge-b (one ActorSystem each, loopback, shared H2 journal) ...");
     int httpPort = portFree(8558) ? 8558 : 0;
-    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60), httpPort)) {
+    try (LocalCluster cluster = LocalCluster.start(options.dataDir(), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"
+        + (options.auto()
+            // the placement manager decides: site load from the nodes' measured rates (the members share this JVM), quick re-plans
+            // and WAN between the two edges dear (they talk through the cloud), so an edge's overflow goes to the cloud
+            ? "\nferry.placement { measured-load = nodes, manager { mode = automatic, re-plan-interval = 1s, hold-time = 2s, cool-down = 5s },"
+                + " cost.wan-per-gb.pairs = [ { a = edge-a, b = edge-b, price = 0.9 } ] }"
+            : "")), Duration.ofSeconds(60), httpPort)) {
       for (FerryNode n : cluster.live()) {
         out.printf("  member %s  roles %s  management %s%n", n.address(), n.settings().roles(), n.httpUrl().orElse("off"));
       }
       cluster.member("cloud").httpUrl().ifPresent(u -> out.println("web console: " + u + "/  (open it now to watch the moves and the volume live; docs/console.md)"));
       Ferry ferry = cluster.member("cloud").ferry();
-      Deployment d = ferry.deploy(graph, plan.placement()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // --auto: only where data arrives and where its readers are; the planner places the rest
+      Deployment d = ferry.deploy(graph, options.auto() ? endsOnly() : plan.placement()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
       d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
 
@@ -156,7 +172,8 @@ public final class Demo {
       long after = 0;
       boolean crashed = !options.crash();
       List<CompletableFuture<MigrationReport>> moves = new ArrayList<>();
-      int movesStarted = options.moves() ? 0 : 2;
+      int movesStarted = options.moves() && !options.auto() ? 0 : 2;
+      AutoMoves auto = options.auto() ? new AutoMoves() : null;
       long started = System.nanoTime();
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
@@ -176,6 +193,9 @@ public final class Demo {
         if (now - lastReport > TimeUnit.SECONDS.toNanos(1)) {
           lastReport = now;
           long produced = progress(cluster, q, graph, rows.size(), now - started);
+          if (auto != null) {
+            auto.step(ferry, produced);
+          }
           // One move each way while data flows: the node edge-a -> cloud, then back.
           if (movesStarted == 0 && produced >= options.recordsPerSite() / 5) {
             movesStarted++;
@@ -216,6 +236,11 @@ public final class Demo {
       for (CompletableFuture<MigrationReport> m : moves) {
         MigrationReport r = m.get(60, TimeUnit.SECONDS);
         out.printf("  move %s %s -> %s: %s, node paused %d ms%n", r.nodes(), r.from().values(), r.to(), r.outcome(), r.pauseMillis());
+      }
+      if (auto != null) {
+        auto.printNew(ferry);
+        out.printf("  automatic moves: edge-a -> cloud %d, cloud -> edge-a %d%s%n", auto.away, auto.back,
+            auto.away > 0 && auto.back > 0 ? "" : " (NOT one each way: the load change came too late for the data; try a larger --records)");
       }
       boolean identical = checkVolume(ferry, image);
       Result result = new Result(in, rows.size(), sink, file, identical);
@@ -327,6 +352,56 @@ public final class Demo {
       return true;
     } catch (java.io.IOException e) {
       return false;
+    }
+  }
+
+  /** The sample query's sources at their edges and its sinks in the cloud: the planner places the rest. */
+  private static io.ferry.api.Placement endsOnly() {
+    return io.ferry.api.Placement.builder().place("edge-a", "src-a").place("edge-b", "src-b").place("cloud", SampleQuery.SINK, SampleQuery.ARCHIVE).build();
+  }
+
+  /**
+   * {@code --auto}: at a fifth of the data edge-a gets three quarters of the cores its nodes use
+   * (its PII part still fits, window-a no longer does), so the manager moves window-a to the
+   * cloud; once it has, the capacity comes back and, after the cool-down, the manager brings it
+   * home (WAN makes the edge cheaper). Prints the manager's decisions as they come.
+   */
+  private final class AutoMoves {
+    int stage;
+    int printed;
+    int away;
+    int back;
+
+    void step(Ferry ferry, long produced) throws Exception {
+      printNew(ferry);
+      if (stage == 0 && produced >= options.recordsPerSite() / 5) {
+        double load = ferry.sites().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+            .filter(s -> s.site().equals("edge-a")).mapToDouble(io.ferry.api.SiteLoad::loadCores).findFirst().orElse(0);
+        if (load > 0) {
+          stage = 1;
+          out.printf("LOAD CHANGE: edge-a's capacity drops to %.4f cores (its nodes use %.4f)%n", load * 0.75, load);
+          ferry.placementCapacity("edge-a", load * 0.75);
+        }
+      } else if (stage == 1 && away > 0) {
+        stage = 2;
+        out.println("LOAD CHANGE: edge-a's capacity is back");
+        ferry.placementCapacity("edge-a", -1);
+      }
+    }
+
+    void printNew(Ferry ferry) throws Exception {
+      List<io.ferry.api.PlacementDecision> all = ferry.decisions().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      for (io.ferry.api.PlacementDecision d : all.subList(Math.min(printed, all.size()), all.size())) {
+        out.println(d.line());
+        if (d.kind().equals("executed") && "window-a".equals(d.node())) {
+          if (d.from().equals("edge-a") && d.to().equals("cloud")) {
+            away++;
+          } else if (d.from().equals("cloud") && d.to().equals("edge-a")) {
+            back++;
+          }
+        }
+      }
+      printed = all.size();
     }
   }
 

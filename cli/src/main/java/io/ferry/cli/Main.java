@@ -61,6 +61,7 @@ import picocli.CommandLine.Spec;
       Main.BenchJournalCommand.class,
       BenchMqttCommand.class,
       PlacementCommands.BenchPlanCommand.class,
+      PlacementCommands.DecisionsCommand.class,
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
       Main.CompletionCommand.class,
@@ -188,6 +189,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--hold", description = "keep the cluster running after the summary (for ferry status / migrate)")
     boolean hold;
 
+    @Option(names = "--auto", description = {"deploy through the planner and let the placement manager move window-a (automatic mode) after a",
+        "load change the demo makes; sources paced to at most 5,000 rows/s; no manual moves"})
+    boolean auto;
+
     @Option(names = "--data", paramLabel = "DIR", description = "data directory (default .ferry/demo-<time>)")
     Path data;
 
@@ -208,7 +213,11 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       Path dir = data != null ? data : Path.of(".ferry", "demo-" + System.currentTimeMillis());
-      Demo.Options options = new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout), Optional.ofNullable(sql));
+      Demo.Options options = new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout), Optional.ofNullable(sql), auto);
+      if (sql != null && auto) {
+        System.err.println("ferry: --auto places the sample query; it does not take --sql");
+        return 2;
+      }
       if (sql != null) {
         // Bad SQL is reported before any member starts, with its line and column.
         try {

@@ -124,7 +124,69 @@ final class ManagementClient {
       }
       printTable(rows);
     }
+    links();
     return complete ? 0 : 1;
+  }
+
+  /** Prints the placement manager's decisions, one {@code decision ...} line each, oldest first. */
+  int decisions() throws Failed {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(at("/decisions")).timeout(READ_TIMEOUT).GET().build());
+    if (r.statusCode() == 404) {
+      err.println("ferry: this member has no placement manager (GET /decisions answered 404)");
+      return 1;
+    }
+    JsonNode all = ok(r, "listing decisions").path("decisions");
+    if (all.isEmpty()) {
+      out.println("no placement decisions yet (asked " + base + ")");
+    }
+    for (JsonNode d : all) {
+      out.println("decision " + d.path("kind").asText() + " query=" + d.path("query").asText() + " node="
+          + (d.path("node").isTextual() ? d.path("node").asText() : "*") + " " + d.path("from").asText() + " -> " + d.path("to").asText()
+          + ": " + d.path("reason").asText());
+    }
+    return 0;
+  }
+
+  /** Asks the cluster's planner for a plan of {@code body} (a spec) and prints it: as JSON, or a site and reason per node. */
+  int plan(String body, boolean json) throws Failed {
+    HttpResponse<String> r = send(postJson("/plans", body, READ_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: no plan: " + errorOf(r));
+      return 1;
+    }
+    JsonNode p = ok(r, "planning");
+    if (json) {
+      out.println(p.toPrettyString());
+    } else {
+      out.printf(java.util.Locale.ROOT, "plan of %s (%s): WAN %.0f B/s, latency %.0f ms, cost %.3g per s%s%n", p.path("query").asText(),
+          p.path("method").asText(), p.path("wanBytesPerSec").asDouble(), p.path("latencyMs").asDouble(), p.path("costPerSecond").asDouble(),
+          p.path("violations").isEmpty() ? "" : ", DOES NOT FIT: " + p.path("violations"));
+      p.path("reasons").fields().forEachRemaining(e -> out.println("  " + e.getValue().asText()));
+    }
+    return p.path("violations").isEmpty() ? 0 : 1;
+  }
+
+  /** Prints the links between sites (RTT measured by the members), or nothing when this build has none. */
+  void links() throws Failed {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(at("/links")).timeout(READ_TIMEOUT).GET().build());
+    if (r.statusCode() != 200) {
+      return;
+    }
+    JsonNode links = parse(r).path("links");
+    if (links.isEmpty()) {
+      return;
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"LINK", "RTT MS", "BANDWIDTH B/S", "LOSS"});
+    for (JsonNode l : links) {
+      rows.add(new String[] {
+        l.path("from").asText() + " <-> " + l.path("to").asText(),
+        String.format(java.util.Locale.ROOT, "%.1f", l.path("rttMs").asDouble()),
+        l.path("bandwidthBytesPerSec").isNumber() ? l.path("bandwidthBytesPerSec").asText() : "-",
+        l.path("lossRatio").isNumber() ? l.path("lossRatio").asText() : "-"
+      });
+    }
+    printTable(rows);
   }
 
   private HttpRequest postJson(String path, String body, Duration timeout) {

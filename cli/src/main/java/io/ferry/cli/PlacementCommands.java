@@ -26,4 +26,21 @@ final class PlacementCommands {
       return 0;
     }
   }
+
+  @Command(
+      name = "decisions",
+      description = "Prints the placement manager's decisions (proposed, executed, skipped), one 'decision ...' line each with its reason.")
+  static final class DecisionsCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin Main.Endpoint endpoint = new Main.Endpoint();
+
+    @Override
+    public Integer call() {
+      try {
+        return endpoint.client().decisions();
+      } catch (ManagementClient.Failed e) {
+        System.err.println("ferry: " + e.getMessage());
+        return 1;
+      }
+    }
+  }
 }

@@ -36,21 +36,33 @@ import picocli.CommandLine.Parameters;
     name = "plan",
     description = {
       "Prints the placement planner's site and reason for every node of a spec, without deploying it.",
-      "Offline against a topology file (sites, cores, load, links; a cost block overrides ferry.placement.cost)."
+      "Offline against a topology file (sites, cores, load, links; a cost block overrides ferry.placement.cost),",
+      "or, without --topology, against a running cluster (--url) on the sites and load its placement manager measures."
     })
 final class PlanCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "SPEC", description = "{\"graph\": <query graph JSON>, \"placement\": {\"source\": \"edge-a\", \"sink\": \"cloud\"}}")
   Path spec;
 
-  @Option(names = "--topology", paramLabel = "FILE", required = true,
+  @Option(names = "--topology", paramLabel = "FILE",
       description = "HOCON: topology { sites { edge-a { tier = edge, cores = 2, load = 0.5 } ... }, links = [...], default-link {...} } (see docs/placement.md)")
   Path topology;
 
   @Option(names = "--json", description = "print the plan as JSON")
   boolean json;
 
+  @picocli.CommandLine.Mixin Main.Endpoint endpoint = new Main.Endpoint();
+
   @Override
   public Integer call() throws Exception {
+    if (topology == null) {
+      // against a running cluster: its planner plans on the topology its placement manager measures
+      try {
+        return endpoint.client().plan(java.nio.file.Files.readString(spec), json);
+      } catch (ManagementClient.Failed e) {
+        System.err.println("ferry: " + e.getMessage());
+        return 1;
+      }
+    }
     // as the management endpoint reads a spec: whole numbers are longs (filter literals on LONG fields)
     JsonMapper mapper = JsonMapper.builder()
         .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())

@@ -25,7 +25,7 @@ class DemoSqlIT {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     // 4000 rows per site at 1000/s: the moves start at 800 and 1600 rows, while data flows.
-    Demo.Options options = new Demo.Options(4000, 1000, false, true, false, dir, Duration.ofSeconds(240), Optional.of(DemoSqlTest.DEMO_SQL));
+    Demo.Options options = new Demo.Options(4000, 1000, false, true, false, dir, Duration.ofSeconds(240), Optional.of(DemoSqlTest.DEMO_SQL), false);
     Demo.Result result = new Demo(options, out).run();
     String printed = bytes.toString(StandardCharsets.UTF_8);
     System.out.println(printed);

@@ -20,7 +20,7 @@ class DemoSqlTest {
   static final Path DEMO_SQL = Path.of(System.getProperty("user.dir")).getParent().resolve("examples/demo.sql");
 
   private static Demo.Options options(Path sql, Path dir) {
-    return new Demo.Options(1234, 77, false, true, false, dir, Duration.ofSeconds(60), Optional.of(sql));
+    return new Demo.Options(1234, 77, false, true, false, dir, Duration.ofSeconds(60), Optional.of(sql), false);
   }
 
   @Test

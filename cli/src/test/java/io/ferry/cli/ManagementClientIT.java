@@ -42,7 +42,7 @@ class ManagementClientIT {
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
     sites.put("edge-b", "edge");
-    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
+    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("ferry.placement.manager.re-plan-interval = 500ms"), Duration.ofSeconds(60))) {
       String url = cluster.httpUrl("cloud");
 
       CliRun submit = CliRun.of("submit", "--sample", "--query", "http", "--records", "20000", "--rate", "4000", "--url", url);
@@ -85,10 +85,50 @@ class ManagementClientIT {
           "{\"query\": \"loc\", \"sql\": \"x\", \"engine\": {\"name\": \"local\", \"chosen\": \"explicit\"}}");
       assertEquals(400, local.statusCode(), local::body);
       assertTrue(local.body().contains("engine") && local.body().contains("distributed engine only"), local::body);
+      // the user's migration pinned window-a: the placement manager says so
+      CliRun decisions = CliRun.of("decisions", "--url", url);
+      assertEquals(0, decisions.exit(), decisions::toString);
+      assertTrue(decisions.out().matches("(?s).*decision executed query=http node=window-a .*-> cloud: a user's migration instruction; pinned.*"), decisions::out);
+
+      // a plan on the cluster the manager measures, without deploying (it must have re-planned once)
+      java.nio.file.Path spec = dir.resolve("spec.json");
+      writeSpec(spec);
+      CliRun plan = CliRun.of("plan", spec.toString(), "--url", url);
+      for (int i = 0; i < 50 && plan.exit() != 0; i++) {
+        sleep();
+        plan = CliRun.of("plan", spec.toString(), "--url", url);
+      }
+      assertEquals(0, plan.exit(), plan::toString);
+      assertTrue(plan.out().contains("plan of planned") && plan.out().contains("window at edge-a"), plan::out);
 
       CliRun volume = CliRun.of("volume", "status", "nope", "--url", url);
       assertEquals(1, volume.exit(), volume::toString);
       assertTrue(volume.err().contains("nope"), volume::err);
+    }
+  }
+
+  private static void writeSpec(java.nio.file.Path spec) {
+    io.ferry.query.QueryGraph graph = io.ferry.api.Query.named("planned")
+        .generate("src", new io.ferry.query.OperatorSpec.Generate(1, 8, 1_000, 0, 10, 0, 4_000))
+        .project("anon", "src", io.ferry.api.Query.project().drop("owner"))
+        .window("window", "anon", io.ferry.api.Query.tumbling("key", "ts", Duration.ofSeconds(1)).count("n"))
+        .collect("out", "window")
+        .build();
+    try {
+      String json = com.fasterxml.jackson.databind.json.JsonMapper.builder().addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module()).build()
+          .writeValueAsString(graph);
+      java.nio.file.Files.writeString(spec, "{\"graph\":" + json + ",\"placement\":{\"src\":\"edge-a\",\"out\":\"cloud\"}}");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void sleep() {
+    try {
+      Thread.sleep(200);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 }

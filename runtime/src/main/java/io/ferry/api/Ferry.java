@@ -20,6 +20,8 @@ import io.ferry.runtime.internal.ApiRecords;
 import io.ferry.runtime.internal.Deadline;
 import io.ferry.runtime.metrics.MemberMetrics;
 import io.ferry.runtime.internal.JobService;
+import io.ferry.runtime.internal.PlacementHost;
+import io.ferry.runtime.internal.PlacementProbe;
 import io.ferry.runtime.internal.QueryRegistry;
 import io.ferry.tasks.JobId;
 import io.ferry.tasks.JobSpec;
@@ -29,6 +31,7 @@ import io.ferry.runtime.internal.VolumeRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -52,6 +55,7 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * worker} role and a {@code site-<name>} role to host nodes); then deploy, read and undeploy.
  */
 public final class Ferry implements Extension {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Ferry.class);
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -60,6 +64,8 @@ public final class Ferry implements Extension {
   private final Duration askTimeout;
   private final Duration migrationTimeout;
   private final JobService jobs;
+  private final ActorRef<PlacementHost.Command> placement;
+  private final PlacementHost.Settings placementSettings;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -103,6 +109,18 @@ public final class Ferry implements Extension {
                     .withSettings(ClusterSingletonSettings.create(system).withRole(MemberSettings.WORKER_ROLE)));
     // Jobs: the queue host singleton, this member's replica and task slots in its site's pool.
     this.jobs = new JobService(system, this, askTimeout);
+    // Placement: a probe on every member measures; the manager singleton re-plans and moves.
+    system.systemActorOf(PlacementProbe.create(config.getDuration("ferry.placement.probe-interval")), "ferry-placement-probe",
+        org.apache.pekko.actor.typed.Props.empty());
+    this.placementSettings = PlacementHost.Settings.fromConfig(config, migrationTimeout);
+    this.placement =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                        Behaviors.supervise(PlacementHost.create(registry, placementSettings))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
+                        "ferry-placement-manager")
+                    .withSettings(ClusterSingletonSettings.create(system).withRole(MemberSettings.WORKER_ROLE)));
   }
 
   /**
@@ -151,6 +169,17 @@ public final class Ferry implements Extension {
 
   /** Deploys a query and records how its engine was chosen (its status shows it). */
   public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement, EngineChoice engine) {
+    List<String> unplaced = unplaced(graph, placement);
+    if (!unplaced.isEmpty()) {
+      // a spec that leaves sites out is placed by the planner; the sites it names stay as named
+      return plan(graph, placement.sites(), java.util.Optional.empty())
+          .thenCompose(p -> {
+            java.util.Map<String, String> sites = new java.util.TreeMap<>(p.sites());
+            sites.putAll(placement.sites());
+            log.info("query {}: the planner placed {}: {}", graph.id(), unplaced, unplaced.stream().map(n -> p.reasons().get(n)).toList());
+            return deploy(graph, new Placement(sites), engine);
+          });
+    }
     return AskPattern.<QueryRegistry.Command, QueryRegistry.DeployReply>ask(
             registry, r -> new QueryRegistry.Deploy(graph, placement.sites(), engine, r), askTimeout, system.scheduler())
         .thenApply(
@@ -190,6 +219,8 @@ public final class Ferry implements Extension {
    * with no live member, a node already moving, a move that would carry PII off the edge).
    */
   public CompletionStage<MigrationReport> migrate(MigrationInstruction instruction) {
+    // a user's instruction wins over the placement manager and pins its nodes (claim 6)
+    placement.tell(new PlacementHost.UserMigration(instruction));
     return AskPattern.<QueryRegistry.Command, QueryRegistry.MigrateReply>ask(
             registry, r -> new QueryRegistry.Migrate(instruction, r), migrationTimeout, system.scheduler())
         .thenApply(
@@ -198,7 +229,11 @@ public final class Ferry implements Extension {
                 return ApiRecords.report(e);
               }
               throw new FerryException(((QueryRegistry.Rejected) reply).reason());
-            });
+            })
+        .whenComplete(
+            (report, failure) ->
+                placement.tell(new PlacementHost.UserMoveEnded(instruction, report != null && report.outcome() == MigrationReport.Outcome.COMPLETED,
+                    report != null ? report.outcome() + " " + report.reason() : String.valueOf(failure))));
   }
 
   /** Running and recent migrations, oldest first. */
@@ -403,5 +438,63 @@ public final class Ferry implements Extension {
 
   private EntityRef<LogicNode.Command> node(QueryId query, NodeId node) {
     return LogicNode.entityRef(sharding, query, node);
+  }
+
+  /** The placement manager's decisions, oldest first (the last {@value PlacementHost#HISTORY_MAX}). */
+  public CompletionStage<List<PlacementDecision>> decisions() {
+    return AskPattern.<PlacementHost.Command, PlacementHost.Decisions>ask(placement, PlacementHost.GetDecisions::new, askTimeout, system.scheduler())
+        .thenApply(d -> d.decisions().stream()
+            .map(e -> new PlacementDecision(e.at(), e.query(), e.node(), e.kind(), e.from(), e.to(), e.reason()))
+            .toList());
+  }
+
+  /** Site pairs with the round-trip time their members measured at the manager's last re-plan. */
+  public CompletionStage<List<SiteLink>> links() {
+    return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
+        .thenApply(v -> v.links().stream().map(l -> new SiteLink(l.from(), l.to(), l.rttMs(), null, null)).toList());
+  }
+
+  /**
+   * Plans {@code graph} without deploying it: on {@code topology} (a topology block, see
+   * docs/placement.md) when given, else on the cluster as the placement manager last saw it.
+   * {@code ends} names the sites of sources (where their data arrives) and of sinks.
+   */
+  public CompletionStage<PlacementPlan> plan(QueryGraph graph, Map<String, String> ends, java.util.Optional<com.typesafe.config.Config> topology) {
+    CompletionStage<io.ferry.placement.plan.Topology> on = topology.isPresent()
+        ? java.util.concurrent.CompletableFuture.completedFuture(io.ferry.placement.plan.Topology.fromConfig(topology.get()))
+        : AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
+            .thenApply(v -> {
+              if (v.sites().isEmpty()) {
+                throw new FerryException("the placement manager has not seen the cluster yet (it re-plans every "
+                    + placementSettings.manager().rePlanInterval() + "); try again, or give a topology");
+              }
+              return PlacementHost.topologyOf(v, placementSettings.defaultLink());
+            });
+    return on.thenApply(t -> PlacementHost.plan(graph, ends, t, placementSettings.cost()));
+  }
+
+  /** Sites with their cores and load as the placement manager saw them at its last re-plan. */
+  public CompletionStage<List<SiteLoad>> sites() {
+    return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
+        .thenApply(v -> v.sites().stream().map(s -> new SiteLoad(s.site(), s.tier(), s.cores(), s.loadCores(), s.live())).toList());
+  }
+
+  /** Overrides {@code site}'s cores for the placement manager; a negative value drops the override. */
+  public void placementCapacity(String site, double cores) {
+    placement.tell(new PlacementHost.SetCapacity(site, cores));
+  }
+
+  /** The placement mode (manual or automatic) of the cluster ({@code query} null) or of one query ({@code mode} null: the cluster's). */
+  public void placementMode(String query, String mode) {
+    placement.tell(new PlacementHost.SetMode(query, mode));
+  }
+
+  /** Nodes of {@code graph} that {@code placement} gives no site; none when the graph does not compile (the registry says why). */
+  private static List<String> unplaced(QueryGraph graph, Placement placement) {
+    try {
+      return graph.compile().stream().map(n -> n.id().value()).filter(n -> !placement.sites().containsKey(n)).toList();
+    } catch (RuntimeException e) {
+      return List.of();
+    }
   }
 }

@@ -1,0 +1,577 @@
+package io.ferry.runtime.internal;
+
+import com.typesafe.config.Config;
+import io.ferry.persistence.CborSerializable;
+import io.ferry.placement.MemberRoles;
+import io.ferry.placement.MigrationInstruction;
+import io.ferry.placement.MigrationReport;
+import io.ferry.placement.Site;
+import io.ferry.placement.Tier;
+import io.ferry.placement.plan.CostModel;
+import io.ferry.placement.plan.Decision;
+import io.ferry.placement.plan.PlacementManager;
+import io.ferry.placement.plan.PlanGraph;
+import io.ferry.placement.plan.PlanNode;
+import io.ferry.placement.plan.Topology;
+import io.ferry.query.NodeId;
+import io.ferry.query.NodeSpec;
+import io.ferry.query.QueryId;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+
+/**
+ * The runtime shell of the placement manager: a persistent cluster singleton that, every
+ * re-plan interval, builds the {@link Topology} from the live membership and the members'
+ * {@link PlacementProbe} reports, the {@link PlanGraph}s from the deployed queries with their
+ * measured rates, runs the production {@link PlacementManager} and, for queries in automatic
+ * mode, runs its move orders one after another through the query registry's migration process
+ * (the same path as {@code POST /migrations}). Decisions and users' pins are persisted; the
+ * decision history is bounded. Everything that decides is in {@link PlacementManager}.
+ */
+public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Command, PlacementHost.Event, PlacementHost.State> {
+  /** Decisions kept (oldest dropped first). */
+  public static final int HISTORY_MAX = 1_000;
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record GetDecisions(ActorRef<Decisions> replyTo) implements Command {}
+
+  public record GetView(ActorRef<View> replyTo) implements Command {}
+
+  /** A user's migration instruction was accepted: it pins its nodes (claim 6). */
+  public record UserMigration(MigrationInstruction instruction) implements Command {}
+
+  public record UserMoveEnded(MigrationInstruction instruction, boolean committed, String detail) implements Command {}
+
+  /** Overrides a site's cores (negative: back to the configured or counted cores). */
+  public record SetCapacity(String site, double cores) implements Command {}
+
+  /** Sets the cluster's mode (query null) or one query's (mode null: the cluster's again). */
+  public record SetMode(String query, String mode) implements Command {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private record Listed(Set<ActorRef<PlacementProbe.Command>> probes) implements Command {}
+
+  private record Reported(PlacementProbe.Report report) implements Command {}
+
+  private record QueriesGot(QueryRegistry.Queries queries) implements Command {}
+
+  private record OrderEnded(MigrationInstruction instruction, boolean committed, String detail) implements Command {}
+
+  public record Decisions(List<DecisionMade> decisions) implements CborSerializable {}
+
+  /** What the manager last saw: sites and the links between them. */
+  public record View(List<SiteView> sites, List<LinkView> links) implements CborSerializable {}
+
+  public record SiteView(String site, String tier, double cores, double loadCores, boolean live) implements CborSerializable {}
+
+  public record LinkView(String from, String to, double rttMs) implements CborSerializable {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  /** One decision, flat so it reads back whatever the planner's records become. */
+  public record DecisionMade(long at, String query, String node, String kind, String from, String to, String reason) implements Event {
+    static DecisionMade of(Decision d) {
+      return new DecisionMade(d.atMillis(), d.query().value(), d.node().map(NodeId::value).orElse(null), d.kind().label(), d.from().name(), d.to().name(), d.reason());
+    }
+
+    public String line() {
+      return "decision " + kind + " query=" + query + " node=" + (node == null ? "*" : node) + " " + from + " -> " + to + ": " + reason;
+    }
+  }
+
+  public record Pinned(String query, String node, String site) implements Event {}
+
+  public record State(List<DecisionMade> decisions, Map<String, String> pins) implements CborSerializable {
+    State with(Event e) {
+      if (e instanceof DecisionMade d) {
+        List<DecisionMade> all = new ArrayList<>(decisions.size() < HISTORY_MAX ? decisions : decisions.subList(decisions.size() - HISTORY_MAX + 1, decisions.size()));
+        all.add(d);
+        return new State(List.copyOf(all), pins);
+      }
+      Pinned p = (Pinned) e;
+      Map<String, String> next = new TreeMap<>(pins);
+      next.put(p.query() + "/" + p.node(), p.site());
+      return new State(decisions, Map.copyOf(next));
+    }
+  }
+
+  /**
+   * @param measuredLoad {@code process}: a site's load is its members' process CPU (one member per
+   *     JVM); {@code nodes}: the cores its logic nodes use by their measured rates (members sharing
+   *     a JVM, as in the demo and tests)
+   */
+  public record Settings(PlacementManager.Settings manager, CostModel cost, Map<String, Double> siteCores, String measuredLoad, Topology.Link defaultLink, Duration migrationTimeout) {
+    public static Settings fromConfig(Config config, Duration migrationTimeout) {
+      Config p = config.getConfig("ferry.placement");
+      Map<String, Double> cores = new TreeMap<>();
+      Config sites = p.getConfig("sites");
+      for (String s : sites.root().keySet()) {
+        cores.put(s, sites.getDouble(s + ".cores"));
+      }
+      String load = p.getString("measured-load");
+      if (!load.equals("process") && !load.equals("nodes")) {
+        throw new IllegalArgumentException("ferry.placement.measured-load must be process or nodes, got '" + load + "'");
+      }
+      Config d = p.getConfig("default-link");
+      return new Settings(PlacementManager.Settings.fromConfig(p), CostModel.fromConfig(p), cores, load,
+          Topology.Link.fallback(d.getDuration("rtt"), d.getBytes("bandwidth")), migrationTimeout);
+    }
+  }
+
+  public static Behavior<Command> create(ActorRef<QueryRegistry.Command> registry, Settings settings) {
+    return Behaviors.withTimers(
+        timers ->
+            Behaviors.setup(
+                ctx -> {
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.manager().rePlanInterval());
+                  ActorRef<Receptionist.Listing> listing =
+                      ctx.messageAdapter(Receptionist.Listing.class, l -> new Listed(l.getServiceInstances(PlacementProbe.KEY)));
+                  ctx.getSystem().receptionist().tell(Receptionist.subscribe(PlacementProbe.KEY, listing));
+                  return new PlacementHost(ctx, registry, settings);
+                }));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final ActorRef<QueryRegistry.Command> registry;
+  private final Settings settings;
+  private final PlacementManager manager;
+  private final ActorRef<PlacementProbe.Report> reportAdapter;
+  private Set<ActorRef<PlacementProbe.Command>> probes = Set.of();
+  /** The latest report of each member, by address. */
+  private final Map<String, PlacementProbe.Report> reports = new HashMap<>();
+  /** Row totals per query/node at the previous tick, and when (nanos): rates are their differences. */
+  private Map<String, double[]> lastTotals = Map.of();
+  private long lastTotalsNanos;
+  private final Map<String, Double> capacity = new HashMap<>();
+  private final Map<String, Tier> tiers = new HashMap<>();
+  private final Deque<PlacementManager.MoveOrder> orders = new ArrayDeque<>();
+  private boolean ordering;
+  private boolean asking;
+  private View view = new View(List.of(), List.of());
+  /** The last re-plan's inputs, so a view asked for between re-plans shows the membership of now. */
+  private Map<String, PlacementProbe.Report> lastReports = Map.of();
+  private Map<QueryId, PlanGraph> lastGraphs = Map.of();
+  private Map<QueryId, Map<NodeId, Site>> lastPlaced = Map.of();
+  private Map<QueryId, Map<NodeId, PlanGraph.Measured>> lastMeasured = Map.of();
+
+  private PlacementHost(ActorContext<Command> ctx, ActorRef<QueryRegistry.Command> registry, Settings settings) {
+    super(PersistenceId.ofUniqueId("ferry-placement-manager"));
+    this.ctx = ctx;
+    this.registry = registry;
+    this.settings = settings;
+    this.manager = PlacementManager.create(settings.manager(), settings.cost());
+    this.reportAdapter = ctx.messageAdapter(PlacementProbe.Report.class, Reported::new);
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(List.of(), Map.of());
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::with);
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Listed.class, (s, l) -> {
+          probes = l.probes();
+          return Effect().none();
+        })
+        .onCommand(Reported.class, (s, r) -> {
+          reports.put(r.report().address(), r.report());
+          return Effect().none();
+        })
+        .onCommand(Tick.class, (s, t) -> onTick(s))
+        .onCommand(QueriesGot.class, this::onQueries)
+        .onCommand(OrderEnded.class, this::onOrderEnded)
+        .onCommand(UserMigration.class, this::onUserMigration)
+        .onCommand(UserMoveEnded.class, (s, u) -> {
+          if (!known(u.instruction().query())) {
+            return Effect().none();
+          }
+          return persistDecisions(manager.moveEnded(u.instruction().query(), u.instruction().nodes(), u.instruction().toSite(), u.committed(), u.detail(), System.currentTimeMillis()));
+        })
+        .onCommand(SetCapacity.class, (s, c) -> {
+          if (c.cores() < 0) {
+            capacity.remove(c.site());
+          } else {
+            capacity.put(c.site(), c.cores());
+          }
+          return Effect().none();
+        })
+        .onCommand(SetMode.class, (s, m) -> {
+          if (m.query() == null) {
+            manager.mode(PlacementManager.Mode.parse(m.mode()));
+          } else if (known(new QueryId(m.query()))) {
+            manager.mode(new QueryId(m.query()), Optional.ofNullable(m.mode()).map(PlacementManager.Mode::parse));
+          }
+          return Effect().none();
+        })
+        .onCommand(GetDecisions.class, (s, g) -> {
+          g.replyTo().tell(new Decisions(s.decisions()));
+          return Effect().none();
+        })
+        .onCommand(GetView.class, (s, g) -> {
+          // the membership as it is now (a member may have joined since the last re-plan; before
+          // the first one each site has its counted cores and no load), the last tick's measurements
+          topology(lastReports, lastGraphs, lastPlaced, lastMeasured);
+          g.replyTo().tell(view);
+          return Effect().none();
+        })
+        .build();
+  }
+
+  private boolean known(QueryId q) {
+    try {
+      manager.placement(q);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private Effect<Event, State> onTick(State state) {
+    if (!asking) {
+      asking = true;
+      ctx.ask(QueryRegistry.Queries.class, registry, settings.manager().rePlanInterval(), QueryRegistry.GetQueries::new,
+          (q, failure) -> new QueriesGot(q == null ? null : q));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onQueries(State state, QueriesGot got) {
+    asking = false;
+    // reports answered since the last tick become this tick's measurements; ask for the next ones
+    Map<String, PlacementProbe.Report> now = Map.copyOf(reports);
+    reports.clear();
+    probes.forEach(p -> p.tell(new PlacementProbe.GetReport(reportAdapter)));
+    if (got.queries() == null) {
+      return Effect().none();
+    }
+    long nowMillis = System.currentTimeMillis();
+    Map<QueryId, PlanGraph> graphs = new LinkedHashMap<>();
+    Map<QueryId, Map<NodeId, Site>> placed = new LinkedHashMap<>();
+    for (QueryRegistry.QueryInfo q : got.queries().queries()) {
+      Map<NodeId, Site> at = new LinkedHashMap<>();
+      q.sites().forEach((n, s) -> at.put(new NodeId(n), Site.of(s)));
+      Map<NodeId, Site> sources = new HashMap<>();
+      Optional<Site> sink = Optional.empty();
+      for (NodeSpec n : q.nodes()) {
+        if (n.op().isSource()) {
+          sources.put(n.id(), at.get(n.id()));
+        } else if (n.op().isSink() && sink.isEmpty()) {
+          sink = Optional.ofNullable(at.get(n.id()));
+        }
+      }
+      graphs.put(q.query(), PlanGraph.estimate(q.query(), q.nodes(), sources, sink, PlanGraph.Estimates.defaults()));
+      placed.put(q.query(), at);
+    }
+    Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured = measure(now, graphs);
+    Topology topology = topology(now, graphs, placed, measured);
+    lastReports = now;
+    lastGraphs = graphs;
+    lastPlaced = placed;
+    lastMeasured = measured;
+    if (topology == null) {
+      return Effect().none();
+    }
+    List<Event> events = new ArrayList<>();
+    for (Map.Entry<QueryId, PlanGraph> g : graphs.entrySet()) {
+      if (!known(g.getKey())) {
+        manager.deployed(g.getValue(), placed.get(g.getKey()));
+        // a user's pins outlive a restart of the manager
+        state.pins().forEach((k, site) -> {
+          if (k.startsWith(g.getKey().value() + "/")) {
+            MigrationInstruction pin = new MigrationInstruction(g.getKey(), List.of(new NodeId(k.substring(k.indexOf('/') + 1))), Site.of(site));
+            manager.userMigration(pin, topology, nowMillis);
+          }
+        });
+      }
+    }
+    for (QueryId q : new ArrayList<>(knownQueries)) {
+      if (!graphs.containsKey(q)) {
+        manager.removed(q);
+        knownQueries.remove(q);
+      }
+    }
+    knownQueries.addAll(graphs.keySet());
+    PlacementManager.Outcome outcome = manager.tick(nowMillis, topology, measured);
+    outcome.decisions().forEach(d -> events.add(DecisionMade.of(d)));
+    orders.addAll(outcome.moves());
+    startNextOrder();
+    return persist(events);
+  }
+
+  private final Set<QueryId> knownQueries = new TreeSet<>((a, b) -> a.value().compareTo(b.value()));
+
+  private Effect<Event, State> persist(List<Event> events) {
+    if (events.isEmpty()) {
+      return Effect().none();
+    }
+    for (Event e : events) {
+      if (e instanceof DecisionMade d) {
+        ctx.getLog().info(d.line());
+      }
+    }
+    return Effect().persist(events);
+  }
+
+  private Effect<Event, State> persistDecisions(List<Decision> decisions) {
+    return persist(decisions.stream().<Event>map(DecisionMade::of).toList());
+  }
+
+  private void startNextOrder() {
+    if (ordering || orders.isEmpty()) {
+      return;
+    }
+    ordering = true;
+    PlacementManager.MoveOrder order = orders.poll();
+    MigrationInstruction in = order.instruction();
+    ctx.ask(QueryRegistry.MigrateReply.class, registry, settings.migrationTimeout(), r -> new QueryRegistry.Migrate(in, r),
+        (reply, failure) -> {
+          if (reply instanceof QueryRegistry.MigrationEnded e) {
+            MigrationReport report = ApiRecords.report(e);
+            return new OrderEnded(in, report.outcome() == MigrationReport.Outcome.COMPLETED, report.outcome() + " " + report.reason());
+          }
+          if (reply instanceof QueryRegistry.Rejected r) {
+            return new OrderEnded(in, false, "refused: " + r.reason());
+          }
+          return new OrderEnded(in, false, "no answer: " + failure);
+        });
+  }
+
+  private Effect<Event, State> onOrderEnded(State state, OrderEnded ended) {
+    ordering = false;
+    List<Decision> out = known(ended.instruction().query())
+        ? manager.moveEnded(ended.instruction().query(), ended.instruction().nodes(), ended.instruction().toSite(), ended.committed(), ended.detail(), System.currentTimeMillis())
+        : List.of();
+    startNextOrder();
+    return persistDecisions(out);
+  }
+
+  private Effect<Event, State> onUserMigration(State state, UserMigration u) {
+    MigrationInstruction in = u.instruction();
+    if (!known(in.query()) || view.sites().isEmpty()) {
+      // not seen yet: the pin is kept and applied when the manager first sees the query ("?": where
+      // the node ran is the registry's to know, the manager has not read it yet)
+      List<Event> events = new ArrayList<>();
+      for (NodeId n : in.nodes()) {
+        events.add(new DecisionMade(System.currentTimeMillis(), in.query().value(), n.value(), "executed", "?", in.toSite().name(),
+            "a user's migration instruction; pinned at " + in.toSite() + " until unpinned"));
+        events.add(new Pinned(in.query().value(), n.value(), in.toSite().name()));
+      }
+      return persist(events);
+    }
+    long now = System.currentTimeMillis();
+    List<Decision> decisions = manager.userMigration(in, topologyOf(view), now);
+    List<Event> events = new ArrayList<>();
+    decisions.forEach(d -> events.add(DecisionMade.of(d)));
+    if (decisions.stream().allMatch(d -> d.kind() == Decision.Kind.EXECUTED)) {
+      manager.moveStarted(in.query(), in.nodes(), now);
+      in.nodes().forEach(n -> events.add(new Pinned(in.query().value(), n.value(), in.toSite().name())));
+    }
+    return persist(events);
+  }
+
+  /** Rates per node from the difference of summed row totals since the previous tick. */
+  private Map<QueryId, Map<NodeId, PlanGraph.Measured>> measure(Map<String, PlacementProbe.Report> now, Map<QueryId, PlanGraph> graphs) {
+    Map<String, double[]> totals = new HashMap<>();
+    for (PlacementProbe.Report r : now.values()) {
+      for (PlacementProbe.NodeTotal t : r.nodes()) {
+        double[] sum = totals.computeIfAbsent(t.query() + "/" + t.node(), k -> new double[2]);
+        sum[0] += t.rowsIn();
+        sum[1] += t.rowsOut();
+      }
+    }
+    long nanos = System.nanoTime();
+    double seconds = (nanos - lastTotalsNanos) / 1e9;
+    Map<QueryId, Map<NodeId, PlanGraph.Measured>> out = new HashMap<>();
+    if (!lastTotals.isEmpty() && seconds > 0) {
+      for (Map.Entry<QueryId, PlanGraph> g : graphs.entrySet()) {
+        Map<NodeId, PlanGraph.Measured> m = new HashMap<>();
+        for (PlanNode n : g.getValue().nodes()) {
+          String key = g.getKey().value() + "/" + n.id().value();
+          double[] a = lastTotals.get(key);
+          double[] b = totals.get(key);
+          // a node that moved restarts its meters on its new member: no rate from that interval
+          if (a != null && b != null && b[0] >= a[0] && b[1] >= a[1]) {
+            // CPU per row stays the estimate: the batch timer includes the journal's wait
+            m.put(n.id(), new PlanGraph.Measured((b[0] - a[0]) / seconds, (b[1] - a[1]) / seconds, n.outBytesPerRow(), n.cpuSecondsPerRow()));
+          }
+        }
+        out.put(g.getKey(), m);
+      }
+    }
+    if (!totals.isEmpty()) {
+      lastTotals = totals;
+      lastTotalsNanos = nanos;
+    }
+    return out;
+  }
+
+  private Topology topology(Map<String, PlacementProbe.Report> now, Map<QueryId, PlanGraph> graphs, Map<QueryId, Map<NodeId, Site>> placed,
+      Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured) {
+    Map<String, Integer> processors = new TreeMap<>();
+    Map<String, Double> processLoad = new TreeMap<>();
+    Set<String> live = new TreeSet<>();
+    Cluster cluster = Cluster.get(ctx.getSystem());
+    for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+      if (m.status() != MemberStatus.up()) {
+        continue;
+      }
+      Optional<Site> site = MemberRoles.site(m.getRoles());
+      Optional<Tier> tier = MemberRoles.tier(m.getRoles());
+      if (site.isEmpty() || tier.isEmpty()) {
+        continue;
+      }
+      String s = site.get().name();
+      live.add(s);
+      tiers.put(s, tier.get());
+      PlacementProbe.Report r = now.get(m.address().toString());
+      int cores = r == null ? Runtime.getRuntime().availableProcessors() : r.processors();
+      processors.merge(s, cores, Integer::sum);
+      if (r != null && r.cpu() > 0) {
+        processLoad.merge(s, r.cpu() * r.processors(), Double::sum);
+      }
+    }
+    Map<String, Double> nodeLoad = new TreeMap<>();
+    for (Map.Entry<QueryId, PlanGraph> g : graphs.entrySet()) {
+      PlanGraph rated = g.getValue().withMeasured(measured.getOrDefault(g.getKey(), Map.of()));
+      for (PlanNode n : rated.nodes()) {
+        Site at = placed.get(g.getKey()).get(n.id());
+        if (at != null) {
+          nodeLoad.merge(at.name(), n.cores(), Double::sum);
+        }
+      }
+    }
+    Set<String> all = new TreeSet<>(live);
+    placed.values().forEach(p -> p.values().forEach(s -> all.add(s.name())));
+    List<Topology.SiteInfo> sites = new ArrayList<>();
+    for (String s : all) {
+      Tier tier = tiers.get(s);
+      if (tier == null) {
+        continue;
+      }
+      double cores = capacity.getOrDefault(s, settings.siteCores().getOrDefault(s, (double) processors.getOrDefault(s, Runtime.getRuntime().availableProcessors())));
+      double load = settings.measuredLoad().equals("nodes") ? nodeLoad.getOrDefault(s, 0.0) : processLoad.getOrDefault(s, 0.0);
+      sites.add(new Topology.SiteInfo(Site.of(s), tier, cores, load, live.contains(s)));
+    }
+    if (sites.isEmpty()) {
+      return null;
+    }
+    // RTT per site pair: the mean of what members of either site measured to the other
+    Map<String, double[]> rtt = new TreeMap<>();
+    Set<String> known = new TreeSet<>();
+    sites.forEach(s -> known.add(s.site().name()));
+    for (PlacementProbe.Report r : now.values()) {
+      for (Map.Entry<String, Double> e : r.rttMillis().entrySet()) {
+        if (!known.contains(r.site()) || !known.contains(e.getKey()) || r.site().equals(e.getKey())) {
+          continue;
+        }
+        String a = r.site().compareTo(e.getKey()) < 0 ? r.site() : e.getKey();
+        String b = a.equals(r.site()) ? e.getKey() : r.site();
+        double[] sum = rtt.computeIfAbsent(a + " " + b, k -> new double[2]);
+        sum[0] += e.getValue();
+        sum[1]++;
+      }
+    }
+    List<Topology.Link> links = new ArrayList<>();
+    List<LinkView> linkViews = new ArrayList<>();
+    rtt.forEach((pair, sum) -> {
+      String[] ab = pair.split(" ");
+      double ms = sum[0] / sum[1];
+      links.add(new Topology.Link(Optional.of(Site.of(ab[0])), Optional.of(Site.of(ab[1])), Duration.ofNanos((long) (ms * 1e6)),
+          settings.defaultLink().bandwidthBytesPerSec(), settings.defaultLink().lossRatio()));
+      linkViews.add(new LinkView(ab[0], ab[1], ms));
+    });
+    Topology topology = new Topology(sites, links, settings.defaultLink());
+    view = new View(sites.stream().map(s -> new SiteView(s.site().name(), s.tier().label(), s.cores(), s.loadCores(), s.live())).toList(), linkViews);
+    return topology;
+  }
+
+  /** The topology a {@link View} describes, with {@code defaultLink} for pairs not probed. */
+  public static Topology topologyOf(View view, Topology.Link defaultLink) {
+    List<Topology.SiteInfo> sites = view.sites().stream()
+        .map(s -> new Topology.SiteInfo(Site.of(s.site()), Tier.parse(s.tier()), s.cores(), s.loadCores(), s.live()))
+        .toList();
+    List<Topology.Link> links = view.links().stream()
+        .map(l -> new Topology.Link(Optional.of(Site.of(l.from())), Optional.of(Site.of(l.to())), Duration.ofNanos((long) (l.rttMs() * 1e6)),
+            defaultLink.bandwidthBytesPerSec(), defaultLink.lossRatio()))
+        .toList();
+    return new Topology(sites, links, defaultLink);
+  }
+
+  private Topology topologyOf(View v) {
+    return topologyOf(v, settings.defaultLink());
+  }
+
+  /**
+   * Plans {@code graph} on {@code topology} by its estimated rates, without deploying it;
+   * {@code ends} gives the sites of sources (needed: where their data arrives) and of sinks.
+   */
+  public static io.ferry.api.PlacementPlan plan(io.ferry.query.QueryGraph graph, Map<String, String> ends, Topology topology, CostModel cost) {
+    List<NodeSpec> specs;
+    try {
+      specs = graph.compile();
+    } catch (RuntimeException e) {
+      throw new io.ferry.api.FerryException("the graph does not compile: " + e.getMessage());
+    }
+    Map<NodeId, Site> fixed = new HashMap<>();
+    for (NodeSpec n : specs) {
+      String site = ends.get(n.id().value());
+      if (site != null && (n.op().isSource() || n.op().isSink())) {
+        fixed.put(n.id(), Site.of(site));
+      } else if (n.op().isSource()) {
+        throw new io.ferry.api.FerryException("source '" + n.id() + "' needs a site in 'placement': where its data arrives");
+      }
+    }
+    PlanGraph estimated = PlanGraph.estimate(graph.id(), specs, Map.of(), Optional.empty(), PlanGraph.Estimates.defaults());
+    PlanGraph g = new PlanGraph(estimated.query(), estimated.nodes().stream()
+        .map(n -> new PlanNode(n.id(), n.inputs(), n.inRowsPerSec(), n.outRowsPerSec(), n.outBytesPerRow(), n.cpuSecondsPerRow(), n.piiFields(),
+            Optional.ofNullable(fixed.get(n.id()))))
+        .toList());
+    io.ferry.placement.plan.Plan p;
+    try {
+      p = io.ferry.placement.plan.Planner.plan(io.ferry.placement.plan.Planner.Request.of(g, topology, cost));
+    } catch (RuntimeException e) {
+      throw new io.ferry.api.FerryException("no plan: " + e.getMessage());
+    }
+    Map<String, String> sites = new TreeMap<>();
+    p.sites().forEach((n, s) -> sites.put(n.value(), s.name()));
+    Map<String, Double> cores = new TreeMap<>();
+    p.coresBySite().forEach((s, c) -> cores.put(s.name(), c));
+    Map<String, String> reasons = new TreeMap<>();
+    p.reasons().forEach((n, r) -> reasons.put(n.value(), r));
+    return new io.ferry.api.PlacementPlan(p.query().value(), sites, p.wanBytesPerSec(), cores, p.latencyMs(), p.costPerSecond(), reasons, p.method(), p.violations());
+  }
+}
