@@ -95,7 +95,7 @@ class MqttPipelineIT {
   /** As above, the crash landing 1 s into the second half's publishing. */
   @Test
   @Tag("soak")
-  @Disabled("open problem, failed 2 of 2 runs: the sources deliver nothing after the restart (docs/connectors.md, Tests)")
+  @Disabled("open problem, failed 3 of 3 runs: Moquette does not redeliver its in-flight window to the resumed session (docs/connectors.md, Tests)")
   void crashingTheMemberHostingBothMqttSourcesMidStream(Seed seed) throws Exception {
     run(seed, Placement.builder().place("edge-a", "window-a", "window-b").place("edge-b", "src-a", "src-b").place("cloud", "sink").build(), false,
         "edge-b", true);
