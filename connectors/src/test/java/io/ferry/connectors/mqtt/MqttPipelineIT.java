@@ -95,7 +95,7 @@ class MqttPipelineIT {
   /** As above, the crash landing 1 s into the second half's publishing. */
   @Test
   @Tag("soak")
-  @Disabled("fails (3 of 3): Moquette 0.17 overwrites a resumed session's in-flight window with new packet ids (docs/connectors.md, Tests)")
+  @Disabled("fails (3 of 3): Moquette 0.17 does not redeliver the in-flight window to the resumed session; cause open (docs/connectors.md, Tests)")
   void crashingTheMemberHostingBothMqttSourcesMidStream(Seed seed) throws Exception {
     run(seed, Placement.builder().place("edge-a", "window-a", "window-b").place("edge-b", "src-a", "src-b").place("cloud", "sink").build(), false,
         "edge-b", true);
