@@ -42,6 +42,17 @@ public final class MqttSourceReader implements SourceReader {
   private static final Logger log = LoggerFactory.getLogger(MqttSourceReader.class);
   /** Persisted message identities remembered for dropping redeliveries: far above any broker's in-flight window. */
   static final int SEEN_MAX = 10_000;
+  /**
+   * The subscription's QoS, whatever QoS devices publish at (the broker delivers at the lower of
+   * the two). Not 2: in QoS 2's exchange the receiver takes the message over at PUBREC, which Paho
+   * sends as soon as the PUBLISH arrives, before the node has journaled it; the broker then forgets
+   * the payload and a new instance of the node (new client, same session) gets only the PUBREL,
+   * which Paho answers with PUBCOMP without delivering anything: the message is lost. At QoS 1 the
+   * broker keeps the message until PUBACK, which the reader sends only after the batch holding it
+   * is persisted, and redeliveries are dropped by identity, so delivery into the journal is once
+   * only.
+   */
+  static final int SUBSCRIPTION_QOS = 1;
   /** Messages received and not yet read; when full, the client's callback waits (back pressure to the broker). */
   static final int PENDING_MAX = 10_000;
 
@@ -268,9 +279,10 @@ public final class MqttSourceReader implements SourceReader {
       o.setMaxInflight(1000);
       o.setConnectionTimeout(10);
       c.connect(o);
-      c.subscribe(spec.topic(), spec.qos());
+      c.subscribe(spec.topic(), SUBSCRIPTION_QOS);
       client = c;
-      log.info("mqtt source {}: subscribed to {} on {} at QoS {} as {}", node.id(), spec.topic(), spec.broker(), spec.qos(), clientId);
+      log.info("mqtt source {}: subscribed to {} on {} at QoS {} (devices publish at QoS {}) as {}", node.id(), spec.topic(), spec.broker(),
+          SUBSCRIPTION_QOS, spec.qos(), clientId);
     } catch (MqttException e) {
       throw new IllegalStateException("mqtt source " + node.id() + ": cannot subscribe to " + spec.topic() + " on " + spec.broker(), e);
     }
