@@ -53,7 +53,16 @@ final class Tokens {
         line = Integer.parseInt(m.group(1));
         column = Integer.parseInt(m.group(2));
       }
-      throw new SqlCompileException(line, column, "cannot read the text here: " + firstLine(e.getMessage()));
+      // At the end of the text the lexer may name column 0 (or a line past the last): point at the
+      // text's last character instead, so the position is always one the user can find.
+      String[] lines = text.split("\n", -1);
+      line = Math.max(1, Math.min(line, lines.length));
+      column = Math.max(1, Math.min(column, lines[line - 1].length() + 1));
+      String problem = firstLine(e.getMessage());
+      if (problem.contains("<EOF>")) {
+        problem = "the text ends inside a quoted string, a quoted identifier or a comment (" + problem + ")";
+      }
+      throw new SqlCompileException(line, column, "cannot read the text here: " + problem);
     }
   }
 
