@@ -123,7 +123,7 @@ public final class SessionWindowOperator implements Operator {
     List<String> deltaKeys = new ArrayList<>();
     List<SessionAcc> stillOpen = new ArrayList<>();
     long count = openSessions;
-    for (Object key : sortedKeys(keys)) {
+    for (Object key : WindowKeys.sorted(keys)) {
       List<Session> sessions = touched.containsKey(key) ? touched.get(key) : open.get(key);
       List<Session> before = open.getOrDefault(key, List.of());
       boolean changed = touched.containsKey(key);
@@ -132,12 +132,12 @@ public final class SessionWindowOperator implements Operator {
           closed.add(new Object[] {key, s});
           changed = true;
         } else {
-          stillOpen.add(new SessionAcc(s.end(), s.acc().toRecord(s.start(), keyText(key))));
+          stillOpen.add(new SessionAcc(s.end(), s.acc().toRecord(s.start(), WindowKeys.text(key))));
         }
       }
       count += sessions.size() - before.size();
       if (changed) {
-        deltaKeys.add(keyText(key));
+        deltaKeys.add(WindowKeys.text(key));
       }
     }
     if (count > openSessionsMax) {
@@ -167,7 +167,7 @@ public final class SessionWindowOperator implements Operator {
     List<Object[]> closed = new ArrayList<>();
     List<String> keys = new ArrayList<>();
     for (Map.Entry<Object, List<Session>> e : open.entrySet()) {
-      keys.add(keyText(e.getKey()));
+      keys.add(WindowKeys.text(e.getKey()));
       for (Session s : e.getValue()) {
         closed.add(new Object[] {e.getKey(), s});
       }
@@ -193,7 +193,7 @@ public final class SessionWindowOperator implements Operator {
     lateDropped = d.lateDropped();
     nullDropped = d.nullDropped();
     for (String k : d.keys()) {
-      remove(parseKey(k));
+      remove(WindowKeys.parse(keyType, k));
     }
     d.open().forEach(this::put);
   }
@@ -201,9 +201,9 @@ public final class SessionWindowOperator implements Operator {
   @Override
   public SessionState snapshot() {
     List<SessionAcc> accs = new ArrayList<>();
-    for (Object key : sortedKeys(open.keySet())) {
+    for (Object key : WindowKeys.sorted(open.keySet())) {
       for (Session s : open.get(key)) {
-        accs.add(new SessionAcc(s.end(), s.acc().toRecord(s.start(), keyText(key))));
+        accs.add(new SessionAcc(s.end(), s.acc().toRecord(s.start(), WindowKeys.text(key))));
       }
     }
     return new SessionState(maxEventTime, lateDropped, nullDropped, accs);
@@ -258,7 +258,7 @@ public final class SessionWindowOperator implements Operator {
 
   private void put(SessionAcc a) {
     agg.check(a.acc());
-    Object key = parseKey(a.acc().key());
+    Object key = WindowKeys.parse(keyType, a.acc().key());
     List<Session> sessions = open.computeIfAbsent(key, k -> new ArrayList<>());
     sessions.add(new Session(a.acc().windowStart(), a.end(), Aggregation.Acc.of(a.acc())));
     sessions.sort(Comparator.comparingLong(Session::start));
@@ -283,32 +283,12 @@ public final class SessionWindowOperator implements Operator {
   }
 
   private long watermark(long max) {
-    long lateness = spec.allowedLatenessMs();
-    return max < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : max - lateness;
+    return WindowKeys.watermark(max, spec.allowedLatenessMs());
   }
 
-  private String keyText(Object key) {
-    return key instanceof String s ? s : key.toString();
-  }
 
-  private Object parseKey(String text) {
-    if (keyType == FieldType.STRING) {
-      return text;
-    } else if (keyType == FieldType.BOOLEAN) {
-      return Boolean.valueOf(text);
-    }
-    return Long.valueOf(text);
-  }
 
-  private static List<Object> sortedKeys(Set<Object> keys) {
-    List<Object> out = new ArrayList<>(keys);
-    out.sort(KEY_ORDER);
-    return out;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static final Comparator<Object> KEY_ORDER = (a, b) -> ((Comparable<Object>) a).compareTo(b);
 
   private static final Comparator<Object[]> CLOSED_ORDER =
-      Comparator.<Object[]>comparingLong(c -> ((Session) c[1]).end()).thenComparing(c -> c[0], KEY_ORDER);
+      Comparator.<Object[]>comparingLong(c -> ((Session) c[1]).end()).thenComparing(c -> c[0], WindowKeys.KEY_ORDER);
 }

@@ -7,7 +7,6 @@ import io.ferry.query.QueryGraph;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -179,7 +178,7 @@ public final class WindowJoinOperator implements Operator {
     for (Map.Entry<Long, LinkedHashMap<Object, List<Row>>> w : added.entrySet()) {
       if (!closing.contains(w.getKey())) {
         for (Map.Entry<Object, List<Row>> e : w.getValue().entrySet()) {
-          appended.add(new JoinRows(w.getKey(), keyText(e.getKey()), addedSide, e.getValue()));
+          appended.add(new JoinRows(w.getKey(), WindowKeys.text(e.getKey()), addedSide, e.getValue()));
         }
       }
     }
@@ -222,13 +221,12 @@ public final class WindowJoinOperator implements Operator {
   public JoinState snapshot() {
     List<JoinRows> rows = new ArrayList<>();
     for (Map.Entry<Long, HashMap<Object, List<Row>[]>> w : open.entrySet()) {
-      List<Object> keys = new ArrayList<>(w.getValue().keySet());
-      keys.sort(KEY_ORDER);
+      List<Object> keys = WindowKeys.sorted(w.getValue().keySet());
       for (Object k : keys) {
         for (int side = 0; side < 2; side++) {
           List<Row> r = w.getValue().get(k)[side];
           if (!r.isEmpty()) {
-            rows.add(new JoinRows(w.getKey(), keyText(k), side, r));
+            rows.add(new JoinRows(w.getKey(), WindowKeys.text(k), side, r));
           }
         }
       }
@@ -278,15 +276,14 @@ public final class WindowJoinOperator implements Operator {
       throw new IllegalStateException("window join: persisted rows name side " + r.side() + ": the state belongs to another query");
     }
     open.computeIfAbsent(r.windowStart(), s -> new HashMap<>())
-        .computeIfAbsent(parseKey(r.key()), k -> new List[] {new ArrayList<>(), new ArrayList<>()})[r.side()]
+        .computeIfAbsent(WindowKeys.parse(keyType, r.key()), k -> new List[] {new ArrayList<>(), new ArrayList<>()})[r.side()]
         .addAll(r.rows());
     heldRows += r.rows().size();
   }
 
   /** Every (left, right) pair of each key, keys in order, each side in arrival order. */
   private void emit(long start, Map<Object, List<Row>[]> rows, List<Row> out) {
-    List<Object> keys = new ArrayList<>(rows.keySet());
-    keys.sort(KEY_ORDER);
+    List<Object> keys = WindowKeys.sorted(rows.keySet());
     long end = windowEnd(start);
     int width = 2 + carried[LEFT].length + carried[RIGHT].length;
     for (Object k : keys) {
@@ -310,27 +307,13 @@ public final class WindowJoinOperator implements Operator {
   }
 
   private long windowEnd(long start) {
-    return start > Long.MAX_VALUE - spec.sizeMs() ? Long.MAX_VALUE : start + spec.sizeMs();
+    return WindowKeys.windowEnd(start, spec.sizeMs());
   }
 
-  private long watermark(long m) {
-    long lateness = spec.allowedLatenessMs();
-    return m < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : m - lateness;
+  private long watermark(long max) {
+    return WindowKeys.watermark(max, spec.allowedLatenessMs());
   }
 
-  private String keyText(Object key) {
-    return key instanceof String s ? s : key.toString();
-  }
 
-  private Object parseKey(String text) {
-    if (keyType == FieldType.STRING) {
-      return text;
-    } else if (keyType == FieldType.BOOLEAN) {
-      return Boolean.valueOf(text);
-    }
-    return Long.valueOf(text);
-  }
 
-  @SuppressWarnings("unchecked")
-  private static final Comparator<Object> KEY_ORDER = (a, b) -> ((Comparable<Object>) a).compareTo(b);
 }

@@ -1,13 +1,11 @@
 package io.ferry.query.ops;
 
-import io.ferry.query.Field;
 import io.ferry.query.FieldType;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,7 +175,7 @@ public final class WindowOperator implements Operator {
     for (Map.Entry<Long, Scratch> e : touched.entrySet()) {
       if (!closing.contains(e.getKey())) {
         for (Map.Entry<Object, Aggregation.Acc> k : e.getValue().accs.entrySet()) {
-          updated.add(k.getValue().toRecord(e.getKey(), keyText(k.getKey())));
+          updated.add(k.getValue().toRecord(e.getKey(), WindowKeys.text(k.getKey())));
         }
       }
     }
@@ -227,8 +225,8 @@ public final class WindowOperator implements Operator {
   public WindowState snapshot() {
     List<WindowAcc> accs = new ArrayList<>();
     for (Map.Entry<Long, HashMap<Object, Aggregation.Acc>> e : open.entrySet()) {
-      for (Object key : sortedKeys(e.getValue())) {
-        accs.add(e.getValue().get(key).toRecord(e.getKey(), keyText(key)));
+      for (Object key : WindowKeys.sorted(e.getValue().keySet())) {
+        accs.add(e.getValue().get(key).toRecord(e.getKey(), WindowKeys.text(key)));
       }
     }
     return new WindowState(maxEventTime, lateDropped, nullDropped, accs);
@@ -275,14 +273,14 @@ public final class WindowOperator implements Operator {
               + ": the state belongs to another query");
     }
     HashMap<Object, Aggregation.Acc> w = open.computeIfAbsent(a.windowStart(), s -> new HashMap<>());
-    if (w.put(parseKey(a.key()), Aggregation.Acc.of(a)) == null) {
+    if (w.put(WindowKeys.parse(keyType, a.key()), Aggregation.Acc.of(a)) == null) {
       openAccumulators++;
     }
   }
 
   private void emit(long start, Map<Object, Aggregation.Acc> accs, List<Row> out) {
     long end = windowEnd(start);
-    for (Object key : sortedKeys(accs)) {
+    for (Object key : WindowKeys.sorted(accs.keySet())) {
       Aggregation.Acc a = accs.get(key);
       Object[] values = new Object[3 + agg.size()];
       values[0] = key;
@@ -295,12 +293,6 @@ public final class WindowOperator implements Operator {
     }
   }
 
-  private List<Object> sortedKeys(Map<Object, Aggregation.Acc> accs) {
-    List<Object> keys = new ArrayList<>(accs.keySet());
-    keys.sort(KEY_ORDER);
-    return keys;
-  }
-
   /** The start of the oldest window that holds {@code ts}: the newest start, less whole slides while the window still reaches ts. */
   private long firstWindowStart(long ts) {
     long start = Math.subtractExact(ts, Math.floorMod(ts, shape.slideMs()));
@@ -310,32 +302,16 @@ public final class WindowOperator implements Operator {
     return start;
   }
 
-  /** Saturates, so a window near the end of time still has an end. */
   private long windowEnd(long start) {
-    return start > Long.MAX_VALUE - shape.sizeMs() ? Long.MAX_VALUE : start + shape.sizeMs();
+    return WindowKeys.windowEnd(start, shape.sizeMs());
   }
 
   private long watermark(long max) {
-    long lateness = shape.allowedLatenessMs();
-    return max < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : max - lateness;
+    return WindowKeys.watermark(max, shape.allowedLatenessMs());
   }
 
-  private String keyText(Object key) {
-    return key instanceof String s ? s : key.toString();
-  }
 
-  private Object parseKey(String text) {
-    if (keyType == FieldType.STRING) {
-      return text;
-    } else if (keyType == FieldType.BOOLEAN) {
-      return Boolean.valueOf(text);
-    }
-    return Long.valueOf(text);
-  }
 
-  /** All keys of one window have the key field's type (String, Long or Boolean): natural order. */
-  @SuppressWarnings("unchecked")
-  private static final Comparator<Object> KEY_ORDER = (a, b) -> ((Comparable<Object>) a).compareTo(b);
 
   /** The accumulators of one window touched by the batch under way, over the window's state. */
   private static final class Scratch {
