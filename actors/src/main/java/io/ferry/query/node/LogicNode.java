@@ -24,7 +24,6 @@ import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.sharding.external.ExternalShardAllocationStrategy;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -170,7 +169,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, peers))
             .withRole(role)
             .withMessageExtractor(new OneShardPerNode())
-            .withAllocationStrategy(ExternalShardAllocationStrategy.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
+            .withAllocationStrategy(PlacedShardAllocation.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
   }
 
   /** The sharded entity of {@code node} of {@code query}, wherever it runs. */
@@ -338,7 +337,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (!start.spec().id().equals(nodeIdOf(entityId)) || !start.spec().query().equals(queryIdOf(entityId))) {
       throw new IllegalArgumentException("entity " + entityId + " was sent the spec of " + start.spec().query() + "/" + start.spec().id());
     }
-    ctx.getLog().info("node={} deployment={} starts {}", entityId, start.deploymentId(), start.spec().op().getClass().getSimpleName());
+    ctx.getLog().info("node={} deployment={} starts {} at {}", entityId, start.deploymentId(), start.spec().op().getClass().getSimpleName(), ctx.getSystem().address());
     pullsInFlight.clear();
     heldPulls.clear();
     return Effect().persist(new Configured(start.spec(), start.deploymentId())).thenRun(this::drive);

@@ -1,5 +1,6 @@
 package io.ferry.runtime.internal;
 
+import io.ferry.query.node.PlacedShardAllocation;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -11,16 +12,15 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.ddata.DistributedData;
 import org.apache.pekko.cluster.ddata.LWWMap;
 import org.apache.pekko.cluster.ddata.Key;
-import org.apache.pekko.cluster.ddata.LWWMapKey;
 import org.apache.pekko.cluster.ddata.Replicator;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.pattern.Patterns;
 
 /**
- * Writes logic-node shard locations for Pekko's external shard allocation strategy. Pekko's own
- * client writes locally and lets gossip spread the change over seconds; Ferry writes to every
- * member before it starts or moves a node, so the coordinator allocates the shard where the
- * placement says on the first message instead of at the requester.
+ * Writes logic-node shard locations for {@link PlacedShardAllocation}. Pekko's own client writes
+ * locally and lets gossip spread the change over seconds; Ferry writes to every member before it
+ * starts or moves a node, so the coordinator allocates the shard where the placement says on the
+ * first message instead of at the requester.
  */
 public final class ShardLocations {
 
@@ -32,8 +32,7 @@ public final class ShardLocations {
   public ShardLocations(ActorSystem<?> system, String typeName, Duration timeout) {
     this.replicator = DistributedData.get(Adapter.toClassic(system)).replicator();
     this.self = DistributedData.get(Adapter.toClassic(system)).selfUniqueAddress();
-    // The key ExternalShardAllocationStrategy subscribes to (stable since Akka 2.6's external allocation).
-    this.key = LWWMapKey.create("external-sharding-" + typeName);
+    this.key = PlacedShardAllocation.key(typeName);
     this.timeout = timeout;
   }
 

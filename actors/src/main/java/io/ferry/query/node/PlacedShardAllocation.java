@@ -1,0 +1,141 @@
+package io.ferry.query.node;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.ddata.DistributedData;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.Replicator;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.apache.pekko.pattern.Patterns;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.immutable.IndexedSeq;
+import scala.concurrent.Future;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.jdk.javaapi.FutureConverters;
+
+/**
+ * Allocates a logic node's shard to the member its placement names, read from the shard-location
+ * map (shard id → member address) at the moment the coordinator asks.
+ *
+ * <p>Pekko's {@code ExternalShardAllocationStrategy} reads the same map from a cache that the
+ * replicator refreshes only every {@code notify-subscribers-interval}: a node started right after
+ * its location was written could be allocated at the requesting member (the registry's, usually the
+ * cloud's), run there for a moment and be moved afterwards — a PII node briefly off the edge, and
+ * its work counted on the wrong member. The writer ({@code ShardLocations}) completes only once
+ * every reachable replicator holds the location, so a local read here is already current; a shard
+ * with no location at all is read once more from a majority before it falls back to the requester.
+ */
+public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardAllocationStrategy {
+
+  private static final Logger log = LoggerFactory.getLogger(PlacedShardAllocation.class);
+
+  /** The replicated key both this strategy and the writer use (Pekko's name for external allocation). */
+  public static Key<LWWMap<String, String>> key(String typeName) {
+    return LWWMapKey.create("external-sharding-" + typeName);
+  }
+
+  private final ActorRef replicator;
+  private final Address self;
+  private final Key<LWWMap<String, String>> key;
+  private final Duration timeout;
+
+  private PlacedShardAllocation(ActorSystem system, String typeName, Duration timeout) {
+    this.replicator = DistributedData.get(system).replicator();
+    this.self = Cluster.get(system).selfAddress();
+    this.key = key(typeName);
+    this.timeout = timeout;
+  }
+
+  public static PlacedShardAllocation create(org.apache.pekko.actor.typed.ActorSystem<?> system, String typeName, Duration timeout) {
+    return new PlacedShardAllocation(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), typeName, timeout);
+  }
+
+  @Override
+  public Future<ActorRef> allocateShard(ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> current) {
+    CompletionStage<ActorRef> chosen =
+        read(Replicator.readLocal())
+            .thenCompose(
+                local -> {
+                  if (local.containsKey(shardId)) {
+                    return java.util.concurrent.CompletableFuture.completedFuture(local);
+                  }
+                  return read(new Replicator.ReadMajority(scala.concurrent.duration.Duration.fromNanos(timeout.toNanos())));
+                })
+            .handle(
+                (locations, failure) -> {
+                  String wanted = locations == null ? null : locations.get(shardId);
+                  Optional<ActorRef> region = wanted == null ? Optional.empty() : regionAt(wanted, current.keySet());
+                  if (region.isPresent()) {
+                    return region.get();
+                  }
+                  log.warn(
+                      "shard={} has {}; allocated at the requesting member {} until its placement is known",
+                      shardId,
+                      failure != null ? "no readable location (" + failure.getMessage() + ")" : wanted == null ? "no location" : "a location with no live region (" + wanted + ")",
+                      addressOf(requester));
+                  return requester;
+                });
+    return FutureConverters.asScala(chosen);
+  }
+
+  @Override
+  public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
+    CompletionStage<Set<String>> moves =
+        read(Replicator.readLocal())
+            .handle(
+                (locations, failure) -> {
+                  Set<String> out = new HashSet<>();
+                  if (locations == null) {
+                    return out;
+                  }
+                  for (Map.Entry<ActorRef, IndexedSeq<String>> e : current.entrySet()) {
+                    String at = addressOf(e.getKey());
+                    for (String shard : CollectionConverters.asJava(e.getValue())) {
+                      String wanted = locations.get(shard);
+                      if (wanted != null && !wanted.equals(at) && !inProgress.contains(shard) && regionAt(wanted, current.keySet()).isPresent()) {
+                        out.add(shard);
+                      }
+                    }
+                  }
+                  return out;
+                });
+    return FutureConverters.asScala(moves);
+  }
+
+  private CompletionStage<Map<String, String>> read(Replicator.ReadConsistency consistency) {
+    return Patterns.ask(replicator, new Replicator.Get<>(key, consistency), timeout)
+        .thenApply(
+            reply -> {
+              if (reply instanceof Replicator.GetSuccess<?> ok) {
+                @SuppressWarnings("unchecked")
+                LWWMap<String, String> m = (LWWMap<String, String>) ok.dataValue();
+                return new HashMap<>(m.getEntries());
+              }
+              if (reply instanceof Replicator.NotFound<?>) {
+                return Map.of();
+              }
+              throw new IllegalStateException("reading shard locations failed: " + reply);
+            });
+  }
+
+  private Optional<ActorRef> regionAt(String address, Set<ActorRef> regions) {
+    return regions.stream().filter(r -> addressOf(r).equals(address)).findFirst();
+  }
+
+  private String addressOf(ActorRef region) {
+    Address a = region.path().address();
+    return (a.hasLocalScope() ? self : a).toString();
+  }
+}
