@@ -150,6 +150,11 @@ public final class ChangeTracker implements AutoCloseable {
     return newest.size();
   }
 
+  /** The pending version of {@code block} the source lacks, 0 when it holds the newest. */
+  public synchronized long pendingSequence(long block) {
+    return newest.getOrDefault(block, 0L);
+  }
+
   public synchronized boolean shipping() {
     return inFlight != null;
   }
