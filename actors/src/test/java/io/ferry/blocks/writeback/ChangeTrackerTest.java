@@ -30,14 +30,14 @@ class ChangeTrackerTest {
       t.written(5, 0); // coalesced: block 5 once, at its newest sequence
       t.written(9, 0);
       assertEquals(3, t.pendingBlocks());
-      Shipment s = t.ship(2);
+      Shipment s = t.ship(2).orElseThrow();
       assertEquals(List.of(new BlockVersion(7, 2), new BlockVersion(5, 3)), s.blocks());
-      assertEquals(s, t.ship(100), "one shipment in flight: the same is returned until confirmed");
+      assertEquals(s, t.ship(100).orElseThrow(), "one shipment in flight: the same is returned until confirmed");
       t.written(7, 0); // rewritten while in flight
       assertTrue(t.confirmed(s.number()));
       assertFalse(t.confirmed(s.number()), "a duplicate confirmation changes nothing");
       assertEquals(2, t.pendingBlocks(), "block 9 and the newer version of 7");
-      assertEquals(List.of(new BlockVersion(9, 4), new BlockVersion(7, 5)), t.ship(100).blocks());
+      assertEquals(List.of(new BlockVersion(9, 4), new BlockVersion(7, 5)), t.ship(100).orElseThrow().blocks());
     }
   }
 
