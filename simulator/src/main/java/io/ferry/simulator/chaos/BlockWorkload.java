@@ -278,6 +278,8 @@ final class BlockWorkload implements AutoCloseable {
         awaitPhase(volume, io.ferry.api.VolumePhase.ABORTED, bound);
         operations.add(new RunReport.Event(now(), "volume-aborted", volume));
       }
+      // The liveness checker's "finished" for the source side: it is the primary again.
+      copiedAt.put(volume + "@source", now());
       byte[] source = Files.readAllBytes(sourceFiles.get(volume));
       long diff = BlockIntegrityCheck.firstDifference(ref, 0, source, ref.length);
       return new BlockIntegrityCheck.FinalState(true, diff, diff < 0 ? "" : "the source after " + spec.end() + " lacks an acknowledged write");
