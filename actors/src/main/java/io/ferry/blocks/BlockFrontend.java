@@ -683,10 +683,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     return s instanceof VolumeMigration.Streaming || s instanceof VolumeMigration.Copied || s instanceof VolumeMigration.Converging;
   }
 
+  /** The volume's block size: the spec's (the backend's answer is checked against it). */
   private int blockSizeOf(VolumeMigration.Phase s) {
-    if (core != null && core.hasGeometry()) {
-      return core.status().blockSizeBytes();
-    }
     return specOf(s, new VolumeMigration.Decision(List.of(), List.of(), "")).map(VolumeSpec::blockSizeBytes).orElse(resources.settings().blockSizeBytes());
   }
 
