@@ -72,6 +72,8 @@ public final class BackendVolume implements AutoCloseable {
   private String endpoint = "";
   private long credits;
   private boolean complete;
+  /** The user paused the migration: no background blocks (on-demand fetches are still served). */
+  private boolean paused;
   private volatile boolean running = true;
 
   private final Map<FrameKind, AtomicLong> framesSent = new EnumMap<>(FrameKind.class);
@@ -230,6 +232,25 @@ public final class BackendVolume implements AutoCloseable {
     complete = true;
   }
 
+  /** Pauses or resumes the background copy; kept across attachments. */
+  public synchronized void paused(boolean paused) {
+    this.paused = paused;
+    notifyAll();
+  }
+
+  /**
+   * The target's writes were applied to these blocks of the source: their scanned hash and zero
+   * mark no longer describe them (the sender hashes such a block again when it sends it).
+   */
+  public synchronized void sourceChanged(long[] blocks) {
+    for (long b : blocks) {
+      if (b >= 0 && b < blockCount) {
+        hashes[(int) b] = null;
+        zeros.clear((int) b);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- scan
 
   private void scan() {
@@ -292,7 +313,7 @@ public final class BackendVolume implements AutoCloseable {
       while (running) {
         if (sender != null && attachId >= 0) {
           boolean od = !onDemand.isEmpty();
-          boolean bg = settings.backgroundEnabled() && credits > 0 && !complete;
+          boolean bg = settings.backgroundEnabled() && credits > 0 && !complete && !paused;
           StreamArbiter.Pick pick = arbiter.pick(od, bg);
           if (pick == StreamArbiter.Pick.BACKGROUND) {
             if (plan.next(one, 1) == 1) {

@@ -55,13 +55,32 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private record FrontendGone() implements Command {}
 
+  /**
+   * The target is the primary (cut over) or the source is again (aborted, reversed): close the
+   * source, recorded, so no later start opens it again; the source can be detached. Changes
+   * shipped back are still applied (a reverse after the cut-over needs them).
+   */
+  public record Release() implements Command {}
+
+  /**
+   * Part {@code part} of shipment {@code shipment}: the target's newest bytes of {@code blocks}
+   * ({@code blocks.length} blocks of the volume's block size, packed), written to the source in
+   * place and forced before {@link BlockFrontend.ChangesApplied} answers.
+   */
+  public record ApplyChanges(long shipment, int part, long[] blocks, byte[] data, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
+
+  /** Pause (true) or resume the background copy; on-demand fetches are served either way. */
+  public record PauseBackground(boolean paused) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record Started(VolumeSpec spec) implements Event {}
 
   public record Stopped() implements Event {}
 
-  public record State(VolumeSpec spec, boolean stopped) implements CborSerializable {}
+  public record Released() implements Event {}
+
+  public record State(VolumeSpec spec, boolean stopped, boolean released) implements CborSerializable {}
 
   public static Behavior<Command> create(VolumeId volume) {
     return Behaviors.setup(ctx -> new BlockBackend(ctx, volume));
@@ -81,6 +100,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private BlockMetrics.VolumeMeters meters;
   private String error = "";
   private ActorRef<BlockFrontend.Command> frontend;
+  /** The frontend paused the migration; a new engine (after a restart) learns it on the next attach. */
+  private boolean paused;
+  /** Blocks of the target's writes applied to the source by this incarnation. */
+  private long appliedBlocks;
 
   private BlockBackend(ActorContext<Command> ctx, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -92,7 +115,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   @Override
   public State emptyState() {
-    return new State(null, false);
+    return new State(null, false, false);
   }
 
   @Override
@@ -125,6 +148,22 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           }
           return Effect().none();
         })
+        .onCommand(Release.class, (s, c) -> {
+          closeEngine();
+          if (s.released()) {
+            return Effect().none();
+          }
+          ctx.getLog().info("volume={} released: the source {} is closed and can be detached", volume, s.spec() == null ? "?" : s.spec().sourcePath());
+          return Effect().persist(new Released());
+        })
+        .onCommand(PauseBackground.class, (s, c) -> {
+          paused = c.paused();
+          if (engine != null) {
+            engine.paused(c.paused());
+          }
+          return Effect().none();
+        })
+        .onCommand(ApplyChanges.class, this::onApplyChanges)
         .onCommand(FrontendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} frontend gone; waiting for it to attach again", volume);
           frontend = null;
@@ -142,7 +181,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   }
 
   private Effect<Event, State> onStart(State state, Start start) {
-    if (state.stopped()) {
+    if (state.stopped() || state.released()) {
       return Effect().none();
     }
     if (state.spec() == null) {
@@ -191,6 +230,50 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     return Effect().none();
   }
 
+  /**
+   * Writes shipped blocks into the source in place, forced, then confirms the part. Applying a
+   * part twice (sent again after a reconnect) writes the same or newer bytes: the frontend ships
+   * one shipment at a time, each with the target's bytes as of its sending.
+   */
+  private Effect<Event, State> onApplyChanges(State state, ApplyChanges a) {
+    if (state.spec() == null || state.stopped()) {
+      ctx.getLog().warn("volume={} shipment={} part={} refused: no source is served here", volume, a.shipment(), a.part());
+      return Effect().none();
+    }
+    int blockSize = state.spec().blockSizeBytes();
+    if ((long) a.blocks().length * blockSize != a.data().length) {
+      ctx.getLog().error("volume={} shipment={} part={} carries {} bytes for {} blocks of {}: dropped", volume, a.shipment(), a.part(), a.data().length, a.blocks().length, blockSize);
+      return Effect().none();
+    }
+    java.nio.file.Path path = java.nio.file.Path.of(state.spec().sourcePath());
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE)) {
+      long size = java.nio.file.Files.isRegularFile(path) ? ch.size() : Long.MAX_VALUE;
+      for (int i = 0; i < a.blocks().length; i++) {
+        long offset = a.blocks()[i] * blockSize;
+        // The last block of an image whose size is not a multiple of the block size is partial.
+        int length = (int) Math.min(blockSize, size - offset);
+        if (offset < 0 || length <= 0) {
+          throw new IOException("block " + a.blocks()[i] + " is past the source's " + size + " bytes");
+        }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(a.data(), i * blockSize, length);
+        long pos = offset;
+        while (buf.hasRemaining()) {
+          pos += ch.write(buf, pos);
+        }
+      }
+      ch.force(false);
+    } catch (IOException | RuntimeException e) {
+      ctx.getLog().error("volume={} shipment={} part={} could not be written to {}: {}", volume, a.shipment(), a.part(), path, e.getMessage());
+      return Effect().none(); // not confirmed: the frontend sends it again
+    }
+    appliedBlocks += a.blocks().length;
+    if (engine != null) {
+      engine.sourceChanged(a.blocks());
+    }
+    control.tell(a.replyTo(), new BlockFrontend.ChangesApplied(a.shipment(), a.part()));
+    return Effect().none();
+  }
+
   private void preconnect(Start start) {
     if (engine != null && !start.frontendHost().isEmpty() && start.frontendPort() > 0) {
       engine.preconnect(start.frontendHost(), start.frontendPort());
@@ -203,6 +286,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       restKey = spec.encryptAtRest() ? resources.restKey(volume) : new byte[0];
       engine = new BackendVolume(spec, resources.settings(), resources.hotIndex(), resources::connect);
       meters = BlockMetrics.backend(FerryMetrics.get(ctx.getSystem()).registry(), volume, engine);
+      engine.paused(paused);
       ctx.getLog().info("volume={} backend serving {} ({} bytes, blocks of {})", volume, spec.sourcePath(), engine.sizeBytes(), engine.blockSize());
       error = "";
     } catch (IOException | RuntimeException e) {
@@ -223,8 +307,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(Started.class, (s, e) -> new State(e.spec(), false))
-        .onEvent(Stopped.class, (s, e) -> new State(s.spec(), true))
+        .onEvent(Started.class, (s, e) -> new State(e.spec(), false, false))
+        .onEvent(Stopped.class, (s, e) -> new State(s.spec(), true, s.released()))
+        .onEvent(Released.class, (s, e) -> new State(s.spec(), s.stopped(), true))
         .build();
   }
 
@@ -232,7 +317,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> {
-          if (s.spec() != null && !s.stopped()) {
+          if (s.spec() != null && !s.stopped() && !s.released()) {
             openEngine(s.spec());
           }
         })

@@ -63,8 +63,57 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
    * ({@link VolumeMigration.Phase#label()}), and why it failed ("" unless it did).
    */
   public record StatusReply(
-      Optional<FrontendVolume.FrontendStatus> status, String nbdUrl, String member, String phase, String error)
+      Optional<FrontendVolume.FrontendStatus> status, String nbdUrl, String member, String phase, String error, Optional<Changes> changes)
       implements CborSerializable {}
+
+  /**
+   * The end of the volume's life as the frontend sees it: the write policy, which side is the
+   * primary, what the source lacks of the target's writes and what has been shipped to it.
+   *
+   * @param primary "source" until the cut-over, "target" after it, "source" again once aborted or reversed
+   * @param pass the convergence pass under way (0 outside CONVERGING)
+   * @param lastPassBlocks blocks the previous pass shipped (-1 before the first)
+   * @param writesHeld a pass holds the workload's writes (write-blocking, because passes stopped shrinking)
+   */
+  public record Changes(
+      String writePolicy,
+      String primary,
+      boolean sourceDetachable,
+      long pendingBlocks,
+      long oldestPendingAgeMillis,
+      long writesTracked,
+      long shippedBlocks,
+      long shipments,
+      int pass,
+      long lastPassBlocks,
+      boolean writesHeld)
+      implements CborSerializable {}
+
+  /** What a user asks of a running migration (the CLI's and the API's verbs). */
+  public enum Action {
+    CUTOVER,
+    PAUSE,
+    RESUME,
+    ABORT,
+    REVERSE,
+    POLICY
+  }
+
+  /** A user's request; {@code policy} is the write policy's word for {@link Action#POLICY} ("" otherwise). */
+  public record Control(Action action, String policy, ActorRef<ControlReply> replyTo) implements Command {}
+
+  /**
+   * The answer, once what the request decided is durable: refused (with why), or accepted with
+   * the phase after it ({@code message} says when it was a repeat, e.g. "already paused").
+   */
+  public record ControlReply(boolean accepted, String phase, String message) implements CborSerializable {}
+
+  /** The source applied part {@code part} of shipment {@code shipment} durably. */
+  public record ChangesApplied(long shipment, int part) implements Command {}
+
+  private record ShipTick() implements Command {}
+
+  private static final String SHIP = "ship";
 
   private record Tick() implements Command {}
 
@@ -98,6 +147,28 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private ActorRef<BlockBackend.Command> backend;
   private String instance = "";
 
+  // The target's writes the source lacks, and their shipping (issue 14): see onShipTick.
+  private final ChangeSettings changeSettings;
+  private io.ferry.blocks.writeback.ChangeTracker changes;
+  private enum Purpose {
+    WRITE_BACK,
+    PASS,
+    DRAIN
+  }
+  /** A convergence pass to run (its number), 0 when none. */
+  private int passWanted;
+  private boolean passHolds;
+  /** An abort or a reverse ships everything before the source is the primary again. */
+  private boolean drainWanted;
+  private boolean paused;
+  private Purpose purpose;
+  private io.ferry.blocks.writeback.ChangeTracker.Shipment shipment;
+  private List<long[]> parts = List.of();
+  private BitSet partsAcked = new BitSet();
+  private int nextPart;
+  private long lastShipProgressNanos;
+  private ActorRef<BlockBackend.Command> shippingTo;
+
   private BlockFrontend(ActorContext<Command> ctx, TimerScheduler<Command> timers, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
     this.ctx = ctx;
@@ -106,7 +177,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     this.resources = BlockResources.get(ctx.getSystem());
     this.control = resources.control();
     // An attachment the backend leaves unanswered this long is sent again: as long as a stalled copy waits.
-    this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval());
+    this.changeSettings = ChangeSettings.from(ctx.getSystem().settings().config());
+    this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval(), changeSettings.cutOverThresholdBlocks());
   }
 
   @Override
@@ -156,9 +228,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
                   resources.nbdUrl(volume),
                   ctx.getSystem().address().toString(),
                   s.label(),
-                  s instanceof VolumeMigration.Failed f ? f.reason() : ""));
+                  s instanceof VolumeMigration.Failed f ? f.reason() : "",
+                  changesStatus(s)));
           return Effect().none();
         })
+        .onCommand(Control.class, this::onControl)
+        .onCommand(ShipTick.class, this::onShipTick)
+        .onCommand(ChangesApplied.class, this::onChangesApplied)
         .onCommand(Stop.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.StopRequested()), c.replyTo()).thenStop())
         .build();
   }
@@ -212,6 +288,40 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private void execute(VolumeMigration.Command command) {
     if (command instanceof VolumeMigration.Open) {
       openCore();
+    } else if (command instanceof VolumeMigration.StartPass p) {
+      passWanted = p.pass();
+      passHolds = p.holdWrites();
+      if (p.holdWrites() && core != null) {
+        // Passes stopped shrinking: writes wait until this pass is shipped, so the next is empty.
+        core.holdWrites();
+        ctx.getLog().warn("volume={} convergence pass {} holds the workload's writes (write-blocking): the previous pass did not shrink", volume, p.pass());
+      } else {
+        ctx.getLog().info("volume={} convergence pass {} starts with {} blocks the source lacks", volume, p.pass(), changes == null ? 0 : changes.pendingBlocks());
+      }
+      ctx.getSelf().tell(new ShipTick());
+    } else if (command instanceof VolumeMigration.ShipChanges sc) {
+      drainWanted = true;
+      ctx.getLog().info("volume={} {}: shipping the {} blocks written here that the source lacks", volume, sc.reason(), changes == null ? 0 : changes.pendingBlocks());
+      ctx.getSelf().tell(new ShipTick());
+    } else if (command instanceof VolumeMigration.ApplyPolicy ap) {
+      ctx.getLog().info("volume={} write policy is now {}", volume, ap.policy().word());
+    } else if (command instanceof VolumeMigration.ReleaseBackend) {
+      if (core != null) {
+        core.releaseWrites();
+        core.detach();
+      }
+      if (backend != null) {
+        control.tell(backend, new BlockBackend.Release());
+      }
+      ctx.getLog().info("volume={} backend released: the source can be detached", volume);
+    } else if (command instanceof VolumeMigration.PauseTransfers || command instanceof VolumeMigration.ResumeTransfers) {
+      paused = command instanceof VolumeMigration.PauseTransfers;
+      if (backend != null) {
+        control.tell(backend, new BlockBackend.PauseBackground(paused));
+      }
+      if (!paused) {
+        ctx.getSelf().tell(new ShipTick());
+      }
     } else if (command instanceof VolumeMigration.Release) {
       closeCore(); // nothing to close on a member that never served the volume
     } else if (core == null) {
@@ -282,6 +392,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       core.channelKey(a.attachId(), key);
     }
     control.tell(backend, new BlockBackend.Attach(a.attachId(), ctx.getSelf(), resources.dataHost(), resources.dataPort(), present.toLongArray(), key));
+    if (paused) {
+      control.tell(backend, new BlockBackend.PauseBackground(true)); // a restarted backend does not know
+    }
     if (core.hasGeometry()) {
       // Fetches may follow the Attach at once: control messages to the backend keep their order.
       core.attach(backendLink(backend), a.attachId());
@@ -325,6 +438,21 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     if (s instanceof VolumeMigration.Copied c) {
       return java.util.Optional.of(c.spec());
     }
+    if (s instanceof VolumeMigration.Converging c) {
+      return java.util.Optional.of(c.spec());
+    }
+    if (s instanceof VolumeMigration.CutOver c) {
+      return java.util.Optional.of(c.spec());
+    }
+    if (s instanceof VolumeMigration.Paused p) {
+      return specOf(p.paused(), d);
+    }
+    if (s instanceof VolumeMigration.Aborting a) {
+      return java.util.Optional.of(a.spec());
+    }
+    if (s instanceof VolumeMigration.Reversing r) {
+      return java.util.Optional.of(r.spec());
+    }
     return java.util.Optional.empty();
   }
 
@@ -333,6 +461,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       return;
     }
     core = new FrontendVolume(volume, resources.store(), resources.settings(), resources.ioPool(), System::nanoTime, () -> ctx.getSelf().tell(new CopyDone()));
+    openChanges();
+    core.trackChanges(changes);
     // Before any frame can arrive: nothing of a volume kept encrypted is ever stored in the clear,
     // and a restarted frontend that finds the store's marker waits for the key instead.
     if (encryptAtRest || resources.atRestMarked(volume)) {
@@ -351,6 +481,26 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     timers.startTimerWithFixedDelay(TICK, new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
   }
 
+  /**
+   * Opens the log of the target's writes the source lacks (once per incarnation; it stays open
+   * when the export closes, since an abort or a reverse ships from it then) and the shipping timer.
+   */
+  private void openChanges() {
+    if (changes != null) {
+      return;
+    }
+    try {
+      changes = io.ferry.blocks.writeback.ChangeTracker.open(resources.changesLog(volume), System.nanoTime());
+    } catch (IOException e) {
+      // Writes must not be acknowledged untracked: fail, the supervisor starts the frontend again.
+      throw new java.io.UncheckedIOException("volume=" + volume + " cannot open the log of writes the source lacks", e);
+    }
+    if (changes.pendingBlocks() > 0) {
+      ctx.getLog().info("volume={} {} blocks written here are not yet at the source", volume, changes.pendingBlocks());
+    }
+    timers.startTimerWithFixedDelay(SHIP, new ShipTick(), changeSettings.shipTick());
+  }
+
   private void closeCore() {
     if (core != null) {
       resources.unregisterFrontend(volume, core);
@@ -359,6 +509,205 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       timers.cancel(TICK);
       NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), false);
     }
+  }
+
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> onControl(VolumeMigration.Phase s, Control c) {
+    VolumeMigration.Input input;
+    try {
+      input = switch (c.action()) {
+        case CUTOVER -> new VolumeMigration.CutOverRequested();
+        case PAUSE -> new VolumeMigration.PauseRequested();
+        case RESUME -> new VolumeMigration.ResumeRequested();
+        case ABORT -> new VolumeMigration.AbortRequested();
+        case REVERSE -> new VolumeMigration.ReverseRequested();
+        case POLICY -> new VolumeMigration.ChangePolicy(WritePolicy.parse(c.policy()));
+      };
+    } catch (IllegalArgumentException e) {
+      c.replyTo().tell(new ControlReply(false, s.label(), e.getMessage()));
+      return Effect().none();
+    }
+    VolumeMigration.Decision d = process.decide(s, input);
+    if (d.refused()) {
+      c.replyTo().tell(new ControlReply(false, s.label(), d.ignored()));
+      return Effect().none();
+    }
+    ctx.getLog().info("volume={} {} requested in phase {}{}", volume, c.action().name().toLowerCase(java.util.Locale.ROOT), s.label(), d.isIgnored() ? ": " + d.ignored() : "");
+    return run(s, d, null).thenRun(after -> c.replyTo().tell(new ControlReply(true, after.label(), d.ignored())));
+  }
+
+  /**
+   * Ships what the source lacks, one shipment at a time: everything for a convergence pass or for
+   * an abort or a reverse (in that order of need), and under write-back whatever is due by its RPO
+   * or size. A shipment goes in parts of a few blocks over the control channel, a window of them
+   * in flight; parts not confirmed are sent again when the backend changes or nothing was
+   * confirmed for a stall timeout. Nothing ships while paused.
+   */
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> onShipTick(VolumeMigration.Phase s, ShipTick t) {
+    if (changes == null || s instanceof VolumeMigration.Paused) {
+      return Effect().none();
+    }
+    long now = System.nanoTime();
+    if (shipment == null) {
+      int max;
+      if (drainWanted && (s instanceof VolumeMigration.Aborting || s instanceof VolumeMigration.Reversing)) {
+        purpose = Purpose.DRAIN;
+        max = Integer.MAX_VALUE;
+      } else if (passWanted > 0 && s instanceof VolumeMigration.Converging) {
+        purpose = Purpose.PASS;
+        max = Integer.MAX_VALUE;
+      } else if (VolumeMigration.writePolicy(s) == WritePolicy.WRITE_BACK && beforeCutOver(s) && changes.due(now, changeSettings.rpo().toNanos(), changeSettings.batchBlocks(blockSizeOf(s)))) {
+        purpose = Purpose.WRITE_BACK;
+        max = changeSettings.batchBlocks(blockSizeOf(s));
+      } else {
+        return Effect().none();
+      }
+      Optional<io.ferry.blocks.writeback.ChangeTracker.Shipment> next = changes.ship(max);
+      if (next.isEmpty()) {
+        return shipped(s, 0);
+      }
+      shipment = next.get();
+      int perPart = Math.max(1, changeSettings.messageBytes() / blockSizeOf(s));
+      List<long[]> split = new ArrayList<>();
+      long[] all = shipment.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::block).toArray();
+      for (int i = 0; i < all.length; i += perPart) {
+        split.add(java.util.Arrays.copyOfRange(all, i, Math.min(all.length, i + perPart)));
+      }
+      parts = split;
+      partsAcked = new BitSet();
+      nextPart = 0;
+      shippingTo = null;
+      lastShipProgressNanos = now;
+      ctx.getLog().info("volume={} shipment {} ({}): {} blocks to the source in {} parts", volume, shipment.number(), purpose, all.length, parts.size());
+    }
+    if (backend == null) {
+      return Effect().none(); // sent once the registry names the backend
+    }
+    if (!backend.equals(shippingTo) || now - lastShipProgressNanos > resources.settings().backgroundStall().toNanos()) {
+      nextPart = partsAcked.nextClearBit(0); // a new backend, or parts lost: send again what is unconfirmed
+      shippingTo = backend;
+      lastShipProgressNanos = now;
+    }
+    sendParts(s);
+    return Effect().none();
+  }
+
+  private void sendParts(VolumeMigration.Phase s) {
+    int blockSize = blockSizeOf(s);
+    int window = changeSettings.partsInFlight();
+    while (nextPart < parts.size() && nextPart - partsAcked.nextClearBit(0) < window) {
+      if (partsAcked.get(nextPart)) {
+        nextPart++;
+        continue;
+      }
+      long[] blocks = parts.get(nextPart);
+      byte[] data = new byte[blocks.length * blockSize];
+      byte[] one = new byte[blockSize];
+      try {
+        for (int i = 0; i < blocks.length; i++) {
+          java.util.Arrays.fill(one, (byte) 0);
+          if (!readForShipping(blocks[i], one)) {
+            throw new IOException("block " + blocks[i] + " written here is not in the store");
+          }
+          System.arraycopy(one, 0, data, i * blockSize, blockSize);
+        }
+      } catch (IOException | RuntimeException e) {
+        ctx.getLog().error("volume={} shipment {} part {} cannot be read: {}", volume, shipment.number(), nextPart, e.getMessage());
+        return; // tried again after the stall timeout
+      }
+      control.tell(backend, new BlockBackend.ApplyChanges(shipment.number(), nextPart, blocks, data, ctx.getSelf()));
+      nextPart++;
+    }
+  }
+
+  private boolean readForShipping(long block, byte[] into) throws IOException {
+    if (core != null) {
+      return core.readBlock(block, into);
+    }
+    if (encryptAtRest || resources.atRestMarked(volume)) {
+      throw new IOException("the volume is kept encrypted at rest and its export is closed: shipping needs it open (recovering the frontend opens it)");
+    }
+    return resources.store().read(volume.value(), block, into);
+  }
+
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> onChangesApplied(VolumeMigration.Phase s, ChangesApplied a) {
+    if (shipment == null || a.shipment() != shipment.number() || a.part() < 0 || a.part() >= parts.size()) {
+      return Effect().none(); // a late answer to a part sent twice
+    }
+    partsAcked.set(a.part());
+    lastShipProgressNanos = System.nanoTime();
+    if (partsAcked.cardinality() < parts.size()) {
+      sendParts(s);
+      return Effect().none();
+    }
+    long blocks = shipment.blocks().size();
+    try {
+      changes.confirmed(shipment.number());
+    } catch (IOException e) {
+      ctx.getLog().error("volume={} shipment {} applied at the source but not recorded here; it is sent again", volume, shipment.number(), e);
+      shipment = null;
+      return Effect().none();
+    }
+    ctx.getLog().info("volume={} shipment {} ({}) applied at the source: {} blocks", volume, shipment.number(), purpose, blocks);
+    shipment = null;
+    parts = List.of();
+    return shipped(s, blocks);
+  }
+
+  /** A shipment of {@code blocks} for the current purpose is at the source (0: there was nothing to ship). */
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> shipped(VolumeMigration.Phase s, long blocks) {
+    Purpose done = purpose;
+    purpose = null;
+    if (done == Purpose.PASS && s instanceof VolumeMigration.Converging c && passWanted == c.pass()) {
+      passWanted = 0;
+      if (passHolds && core != null) {
+        core.releaseWrites();
+      }
+      passHolds = false;
+      return run(s, process.decide(s, new VolumeMigration.PassDone(c.pass(), blocks)), null).thenRun(after -> {
+        if (after instanceof VolumeMigration.CutOver) {
+          ctx.getLog().info("volume={} cut over after pass {} ({} blocks): the target is the primary", volume, c.pass(), blocks);
+        }
+      });
+    }
+    if (done == Purpose.DRAIN && changes.pendingBlocks() == 0) {
+      drainWanted = false;
+      return run(s, process.decide(s, new VolumeMigration.ChangesShipped()), null);
+    }
+    if (changes.pendingBlocks() > 0 || passWanted > 0 || drainWanted) {
+      ctx.getSelf().tell(new ShipTick());
+    }
+    return Effect().none();
+  }
+
+  private static boolean beforeCutOver(VolumeMigration.Phase s) {
+    return s instanceof VolumeMigration.Streaming || s instanceof VolumeMigration.Copied || s instanceof VolumeMigration.Converging;
+  }
+
+  /** The volume's block size: the spec's (the backend's answer is checked against it). */
+  private int blockSizeOf(VolumeMigration.Phase s) {
+    return specOf(s, new VolumeMigration.Decision(List.of(), List.of(), "")).map(VolumeSpec::blockSizeBytes).orElse(resources.settings().blockSizeBytes());
+  }
+
+  private Optional<Changes> changesStatus(VolumeMigration.Phase s) {
+    if (changes == null) {
+      return Optional.empty();
+    }
+    io.ferry.blocks.writeback.ChangeTracker.Stats st = changes.stats(System.nanoTime());
+    String primary = s instanceof VolumeMigration.CutOver ? "target" : "source";
+    int pass = s instanceof VolumeMigration.Converging c ? c.pass() : 0;
+    long lastPass = s instanceof VolumeMigration.Converging c ? c.lastChangedBlocks() : -1;
+    return Optional.of(new Changes(
+        VolumeMigration.writePolicy(s).word(),
+        primary,
+        VolumeMigration.sourceDetachable(s),
+        st.pendingBlocks(),
+        st.oldestPendingAgeNanos() / 1_000_000,
+        st.writes(),
+        st.shippedBlocks(),
+        st.shipments(),
+        pass,
+        lastPass,
+        core != null && core.writesHeld()));
   }
 
   /** How a frontend appears to single-owner checkers: one live frontend per volume. */
@@ -393,7 +742,17 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
           VolumeMigration.Decision d = process.decide(s, new VolumeMigration.Recovered());
           d.commands().forEach(this::execute);
         })
-        .onSignal(PostStop.instance(), s -> closeCore())
+        .onSignal(PostStop.instance(), s -> {
+          closeCore();
+          if (changes != null) {
+            try {
+              changes.close();
+            } catch (IOException e) {
+              ctx.getLog().warn("volume={} closing the change log failed: {}", volume, e.getMessage());
+            }
+            changes = null;
+          }
+        })
         .build();
   }
 }

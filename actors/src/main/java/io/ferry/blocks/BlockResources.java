@@ -362,6 +362,13 @@ public final class BlockResources implements Extension {
     }
   }
 
+  /** Where the frontend of {@code volume} logs the writes its source lacks (next to the store it belongs to). */
+  public Path changesLog(VolumeId volume) throws IOException {
+    Path dir = storeDir.resolve("changes");
+    Files.createDirectories(dir);
+    return dir.resolve(volume.value() + ".log");
+  }
+
   public boolean atRestMarked(VolumeId volume) {
     return Files.exists(storeDir.resolve("at-rest").resolve(volume.value()));
   }

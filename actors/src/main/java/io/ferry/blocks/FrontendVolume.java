@@ -91,6 +91,11 @@ public final class FrontendVolume implements NbdExport {
   private final AtomicLong framesOnDemand = new AtomicLong();
   private final AtomicLong framesBackground = new AtomicLong();
 
+  /** What the source lacks of this volume's writes (set by the frontend once its log is open). */
+  private volatile io.ferry.blocks.writeback.ChangeTracker changes;
+  /** Writes wait on it while a convergence pass holds them (write-blocking); completed otherwise. */
+  private volatile CompletableFuture<Void> writeGate = CompletableFuture.completedFuture(null);
+
   private static final class Pending {
     final CompletableFuture<Void> done = new CompletableFuture<>();
     final long firstNanos;
@@ -232,6 +237,11 @@ public final class FrontendVolume implements NbdExport {
       }
     }
     return true;
+  }
+
+  /** The block's bytes as the workload sees them (opened when kept encrypted); false when absent. */
+  public boolean readBlock(long b, byte[] into) throws IOException {
+    return readData(b, into);
   }
 
   ChannelKeys.OpenKey channelKey(long attachId) {
@@ -409,7 +419,9 @@ public final class FrontendVolume implements NbdExport {
     if ((offset + data.length) % blockSize != 0) {
       bases.add(ensure(last * blockSize, 1));
     }
+    CompletableFuture<Void> gate = writeGate;
     return CompletableFuture.allOf(bases.toArray(CompletableFuture[]::new))
+        .thenCombine(gate, (x, y) -> y)
         .thenRunAsync(() -> apply(offset, data, data.length), readExecutor);
   }
 
@@ -419,6 +431,10 @@ public final class FrontendVolume implements NbdExport {
         () -> {
           try {
             store.sync();
+            io.ferry.blocks.writeback.ChangeTracker c = changes;
+            if (c != null) {
+              c.sync();
+            }
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
@@ -441,7 +457,7 @@ public final class FrontendVolume implements NbdExport {
       long blockEnd = blockStart + blockSize;
       if (pos == blockStart && end >= blockEnd) {
         long b = pos / blockSize;
-        parts.add(CompletableFuture.runAsync(() -> zero(b), readExecutor));
+        parts.add(writeGate.thenRunAsync(() -> zero(b), readExecutor));
         pos = blockEnd;
       } else {
         int n = (int) (Math.min(end, blockEnd) - pos);
@@ -574,6 +590,7 @@ public final class FrontendVolume implements NbdExport {
           } else {
             putData(b, block, blockSize, true);
           }
+          tracked(b);
           localWrites.incrementAndGet();
           if (!had) {
             record(null, 0);
@@ -594,6 +611,7 @@ public final class FrontendVolume implements NbdExport {
       synchronized (writeLock) {
         boolean had = store.lookup(storeKey, b).isPresent();
         store.putZero(storeKey, b, true);
+        tracked(b);
         localWrites.incrementAndGet();
         if (!had) {
           record(null, 0);
@@ -604,6 +622,37 @@ public final class FrontendVolume implements NbdExport {
       throw new UncheckedIOException("volume=" + volume + " write zeroes at block " + b + " failed", e);
     }
     checkComplete();
+  }
+
+  /** Records the write of block {@code b} as one the source lacks, before it is acknowledged. */
+  private void tracked(long b) throws IOException {
+    io.ferry.blocks.writeback.ChangeTracker c = changes;
+    if (c != null) {
+      c.written(b, nanoClock.getAsLong());
+    }
+  }
+
+  /** From now on every write is recorded in {@code tracker} before it is acknowledged. */
+  public void trackChanges(io.ferry.blocks.writeback.ChangeTracker tracker) {
+    this.changes = tracker;
+  }
+
+  /**
+   * Holds the acknowledgement of writes not yet applied until {@link #releaseWrites}: a
+   * convergence pass whose predecessor did not shrink ships with the writes held, so it converges.
+   */
+  public synchronized void holdWrites() {
+    if (writeGate.isDone()) {
+      writeGate = new CompletableFuture<>();
+    }
+  }
+
+  public synchronized void releaseWrites() {
+    writeGate.complete(null);
+  }
+
+  public boolean writesHeld() {
+    return !writeGate.isDone();
   }
 
   /** One more block present (received as {@code kind} with {@code wireBytes}, or written locally when kind is null). */

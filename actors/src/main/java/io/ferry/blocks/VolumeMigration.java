@@ -944,9 +944,9 @@ public final class VolumeMigration {
     return live(phase) || phase instanceof CutOver ? Optional.of(spec(phase).targetSite()) : Optional.empty();
   }
 
-  /** The write policy in force (target-only before a start). */
+  /** The write policy in force, or last in force once aborted or reversed (target-only before a start). */
   public static WritePolicy writePolicy(Phase phase) {
-    return live(phase) || phase instanceof CutOver ? spec(phase).writePolicy() : WritePolicy.TARGET_ONLY;
+    return live(phase) || phase instanceof CutOver || phase instanceof Aborted || phase instanceof Reversed ? spec(phase).writePolicy() : WritePolicy.TARGET_ONLY;
   }
 
   private static VolumeSpec spec(Phase phase) {

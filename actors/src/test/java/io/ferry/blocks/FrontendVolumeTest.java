@@ -161,4 +161,32 @@ class FrontendVolumeTest {
     assertTrue(volume.completed());
     assertEquals(100.0, volume.status().percent());
   }
+
+  /**
+   * Every acknowledged write is in the change log before its acknowledgement, and a pass that
+   * holds writes (write-blocking) keeps their acknowledgement back until it is released.
+   */
+  @Test
+  void writesAreTrackedBeforeTheyAreAcknowledgedAndHeldWhileAPassHoldsThem() throws Exception {
+    try (io.ferry.blocks.writeback.ChangeTracker changes = io.ferry.blocks.writeback.ChangeTracker.open(dir.resolve("changes.log"), 0)) {
+      volume.trackChanges(changes);
+      volume.write(2 * BS, new byte[BS]).toCompletableFuture().get(5, TimeUnit.SECONDS); // a whole zero block
+      byte[] data = new byte[BS];
+      Arrays.fill(data, (byte) 7);
+      volume.write(3 * BS, data).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      assertEquals(2, changes.pendingBlocks(), "both writes are pending for the source");
+      assertTrue(changes.pendingSequence(3) > changes.pendingSequence(2));
+
+      volume.holdWrites();
+      assertTrue(volume.writesHeld());
+      CompletableFuture<Void> held = volume.write(4 * BS, data).toCompletableFuture();
+      TimeUnit.MILLISECONDS.sleep(100);
+      assertFalse(held.isDone(), "a held write is not acknowledged");
+      assertEquals(0, changes.pendingSequence(4), "nor applied or tracked");
+      volume.releaseWrites();
+      held.get(5, TimeUnit.SECONDS);
+      assertTrue(changes.pendingSequence(4) > 0, "tracked once released");
+      assertFalse(volume.writesHeld());
+    }
+  }
 }

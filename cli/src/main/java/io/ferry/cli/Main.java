@@ -375,8 +375,9 @@ public final class Main implements Callable<Integer> {
   @Command(
       name = "volume",
       description = "Starts, shows or stops a volume migration (the volume is served over NBD at the target while it copies).",
-      synopsisSubcommandLabel = "(start | status | stop)",
-      subcommands = {VolumeCommand.Start.class, VolumeCommand.Status.class, VolumeCommand.Stop.class})
+      synopsisSubcommandLabel = "(start | status | stop | cutover | pause | resume | abort | reverse | policy)",
+      subcommands = {VolumeCommand.Start.class, VolumeCommand.Status.class, VolumeCommand.Stop.class,
+        VolumeControlCommands.Cutover.class, VolumeControlCommands.Pause.class, VolumeControlCommands.Resume.class, VolumeControlCommands.Abort.class, VolumeControlCommands.Reverse.class, VolumeControlCommands.Policy.class})
   static final class VolumeCommand {
 
     /** The volume id, as the last word or with {@code --volume}. */

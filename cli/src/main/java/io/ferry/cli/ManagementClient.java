@@ -289,10 +289,35 @@ final class ManagementClient {
         out.println("  cannot serve: " + f.path("unavailable").asText());
       }
     }
+    JsonNode c = st.path("changes");
+    if (c.isObject()) {
+      out.println("  primary   " + c.path("primary").asText() + (c.path("sourceDetachable").asBoolean() ? " (backend released: the source can be detached)" : "")
+          + "   write policy " + c.path("writePolicy").asText());
+      out.println("  changes   " + c.path("pendingBlocks").asLong() + " blocks the source lacks (oldest " + c.path("oldestPendingAgeMillis").asLong() + " ms), "
+          + c.path("shippedBlocks").asLong() + " shipped in " + c.path("shipments").asLong() + " shipments"
+          + (c.path("pass").asInt() > 0 ? ", pass " + c.path("pass").asInt() + " (previous shipped " + c.path("lastPassBlocks").asLong() + ")" : "")
+          + (c.path("writesHeld").asBoolean() ? ", writes held (write-blocking)" : ""));
+    }
     if (!st.path("error").asText().isEmpty()) {
       err.println("ferry: backend error: " + st.path("error").asText());
       return 1;
     }
+    return 0;
+  }
+
+  /**
+   * Asks a volume migration to {@code verb} (cutover, pause, resume, abort, reverse, policy) and
+   * prints the phase after it; 1 with the reason when the phase does not allow it.
+   */
+  int volumeControl(String volume, String verb, String body) throws Failed {
+    HttpResponse<String> r = send(postJson("/volumes/" + volume + "/" + verb, body, READ_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 404 || r.statusCode() == 400) {
+      err.println("ferry: " + errorOf(r));
+      return 1;
+    }
+    JsonNode a = ok(r, verb + " of volume " + volume);
+    String message = a.path("message").asText();
+    out.println("volume " + volume + " " + a.path("action").asText() + ": " + a.path("phase").asText() + (message.isEmpty() ? "" : " (" + message + ")"));
     return 0;
   }
 

@@ -349,6 +349,43 @@ public final class Ferry implements Extension {
     throw new FerryException(((VolumeRegistry.Refused) reply).reason());
   }
 
+  /**
+   * Asks a running volume migration's target to cut over, pause, resume, abort or reverse; fails
+   * with {@link FerryException} saying why when the phase does not allow it (e.g. a cut-over while
+   * copying) or the target does not answer.
+   */
+  public CompletionStage<VolumeControlled> controlVolume(VolumeId volume, VolumeAction action) {
+    return control(volume, BlockFrontend.Action.valueOf(action.name()), "");
+  }
+
+  /** Changes where the target's writes persist ({@code target-only} or {@code write-back}) while the volume runs. */
+  public CompletionStage<VolumeControlled> setWritePolicy(VolumeId volume, io.ferry.blocks.WritePolicy policy) {
+    return control(volume, BlockFrontend.Action.POLICY, policy.word());
+  }
+
+  private CompletionStage<VolumeControlled> control(VolumeId volume, BlockFrontend.Action action, String policy) {
+    Deadline deadline = Deadline.in(askTimeout);
+    String verb = action == BlockFrontend.Action.POLICY ? "policy " + policy : action.name().toLowerCase(java.util.Locale.ROOT);
+    return registeredVolumes(deadline.remaining())
+        .thenCompose(all -> {
+          VolumeRegistry.VolumeInfo info = all.stream()
+              .filter(v -> v.spec().volume().equals(volume))
+              .findFirst()
+              .orElseThrow(() -> new FerryException("volume " + volume + " is not migrating"));
+          if (info.frontend().isEmpty()) {
+            throw new FerryException("volume " + volume + ": its target has no live frontend to ask; try again once it is placed");
+          }
+          return AskPattern.<BlockFrontend.Command, BlockFrontend.ControlReply>ask(
+              info.frontend().get(), r -> new BlockFrontend.Control(action, policy, r), deadline.remaining(), system.scheduler());
+        })
+        .thenApply(r -> {
+          if (!r.accepted()) {
+            throw new FerryException("volume " + volume + ": " + verb + " refused in phase " + r.phase() + ": " + r.message());
+          }
+          return new VolumeControlled(volume, verb, ApiRecords.phase(r.phase()), r.message());
+        });
+  }
+
   /** Running volume migrations and where their halves run. */
   public CompletionStage<List<VolumeInfo>> volumes() {
     return registeredVolumes(askTimeout).thenApply(all -> all.stream().map(ApiRecords::volume).toList());

@@ -19,7 +19,47 @@ public record VolumeStatus(
     String backendMember,
     Optional<Frontend> frontend,
     Optional<Backend> backend,
-    String error) {
+    String error,
+    Optional<Changes> changes) {
+
+  /** A status without the end-of-life figures (a frontend that has not opened its change log). */
+  public VolumeStatus(
+      VolumeSpec spec, VolumePhase phase, String nbdUrl, String frontendMember, String backendMember, Optional<Frontend> frontend, Optional<Backend> backend, String error) {
+    this(spec, phase, nbdUrl, frontendMember, backendMember, frontend, backend, error, Optional.empty());
+  }
+
+  /** Whether the target is the primary (cut over): the source's backend is released and it can be detached. */
+  public boolean targetIsPrimary() {
+    return changes.map(c -> c.primary().equals("target")).orElse(false);
+  }
+
+  /**
+   * The end of a migration's life: where writes persist and what the source still lacks.
+   *
+   * @param writePolicy {@code target-only} or {@code write-back}
+   * @param primary {@code source} until the cut-over, {@code target} after it, {@code source} again once aborted or reversed
+   * @param sourceDetachable the backend is released and the source image may be detached
+   * @param pendingBlocks blocks written at the target that the source lacks
+   * @param oldestPendingAgeMillis age of the oldest of them (the RPO achieved under write-back)
+   * @param writesTracked writes recorded at the target by this frontend incarnation
+   * @param shippedBlocks blocks shipped to and applied at the source by this incarnation
+   * @param shipments shipments applied at the source by this incarnation
+   * @param pass the convergence pass under way (0 outside CONVERGING)
+   * @param lastPassBlocks blocks the previous pass shipped (-1 before the first)
+   * @param writesHeld a pass holds the workload's writes (write-blocking: passes stopped shrinking)
+   */
+  public record Changes(
+      String writePolicy,
+      String primary,
+      boolean sourceDetachable,
+      long pendingBlocks,
+      long oldestPendingAgeMillis,
+      long writesTracked,
+      long shippedBlocks,
+      long shipments,
+      int pass,
+      long lastPassBlocks,
+      boolean writesHeld) {}
 
   public double percent() {
     return frontend.map(Frontend::percent).orElse(0.0);

@@ -90,7 +90,13 @@ public final class ApiRecords {
         info.backendMember(),
         frontend.flatMap(BlockFrontend.StatusReply::status).map(ApiRecords::frontend),
         backend.flatMap(BlockBackend.StatusReply::status).map(ApiRecords::backend),
-        error);
+        error,
+        frontend.flatMap(BlockFrontend.StatusReply::changes).map(ApiRecords::changes));
+  }
+
+  static VolumeStatus.Changes changes(BlockFrontend.Changes c) {
+    return new VolumeStatus.Changes(
+        c.writePolicy(), c.primary(), c.sourceDetachable(), c.pendingBlocks(), c.oldestPendingAgeMillis(), c.writesTracked(), c.shippedBlocks(), c.shipments(), c.pass(), c.lastPassBlocks(), c.writesHeld());
   }
 
   /** A phase label of {@code VolumeMigration.Phase#label()} as the API's enum; a label it does not know is a bug here. */

@@ -38,6 +38,7 @@ final class BlockWorkload implements AutoCloseable {
   private final List<RunReport.Event> operations;
   private final SplittableRandom random;
   private final Map<String, byte[]> reference = new LinkedHashMap<>();
+  private final Map<String, Path> sourceFiles = new LinkedHashMap<>();
   private final List<BlockIntegrityCheck.ReadMismatch> mismatches = Collections.synchronizedList(new ArrayList<>());
   private final AtomicLong reads = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
@@ -62,9 +63,16 @@ final class BlockWorkload implements AutoCloseable {
       Path file = dir.resolve(volume + ".img");
       Files.write(file, image);
       reference.put(volume, image);
+      sourceFiles.put(volume, file);
       ferry().startVolume(new VolumeSpec(new VolumeId(volume), spec.sourceSite(), file.toString(), spec.targetSite(), spec.blockSizeBytes(), ""))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       operations.add(new RunReport.Event(now(), "volume-start", volume + " " + spec.sourceSite() + " -> " + spec.targetSite() + " (" + spec.sizeMiB() + " MiB)"));
+    }
+    if (spec.writePolicy().equals(io.ferry.blocks.WritePolicy.WRITE_BACK.word())) {
+      for (String volume : reference.keySet()) {
+        control(volume, f -> f.setWritePolicy(new VolumeId(volume), io.ferry.blocks.WritePolicy.WRITE_BACK), Duration.ofSeconds(60));
+        operations.add(new RunReport.Event(now(), "volume-policy", volume + " write-back"));
+      }
     }
     client = new Thread(this::clientLoop, "ferry-sim-block-client");
     client.setDaemon(true);
@@ -244,8 +252,73 @@ final class BlockWorkload implements AutoCloseable {
         operations.add(new RunReport.Event(now(), "volume-copied", volume));
       }
       finals.put(volume, readBack(volume, e.getValue(), copied));
+      if (copied && !spec.end().equals("none")) {
+        finals.put(volume + "@source", end(volume, e.getValue(), Duration.ofNanos(Math.max(TimeUnit.SECONDS.toNanos(60), deadline - System.nanoTime()))));
+      }
     }
     return finals;
+  }
+
+  /**
+   * The end of the volume's life once the client stopped: cut over then reverse, or abort; then
+   * the source image must hold every acknowledged write (the reference), byte for byte.
+   */
+  private BlockIntegrityCheck.FinalState end(String volume, byte[] ref, Duration bound) {
+    VolumeId v = new VolumeId(volume);
+    try {
+      if (spec.end().equals("reverse")) {
+        control(volume, f -> f.controlVolume(v, io.ferry.api.VolumeAction.CUTOVER), bound);
+        awaitPhase(volume, io.ferry.api.VolumePhase.CUT_OVER, bound);
+        operations.add(new RunReport.Event(now(), "volume-cut-over", volume));
+        control(volume, f -> f.controlVolume(v, io.ferry.api.VolumeAction.REVERSE), bound);
+        awaitPhase(volume, io.ferry.api.VolumePhase.REVERSED, bound);
+        operations.add(new RunReport.Event(now(), "volume-reversed", volume));
+      } else {
+        control(volume, f -> f.controlVolume(v, io.ferry.api.VolumeAction.ABORT), bound);
+        awaitPhase(volume, io.ferry.api.VolumePhase.ABORTED, bound);
+        operations.add(new RunReport.Event(now(), "volume-aborted", volume));
+      }
+      // The liveness checker's "finished" for the source side: it is the primary again.
+      copiedAt.put(volume + "@source", now());
+      byte[] source = Files.readAllBytes(sourceFiles.get(volume));
+      long diff = BlockIntegrityCheck.firstDifference(ref, 0, source, ref.length);
+      return new BlockIntegrityCheck.FinalState(true, diff, diff < 0 ? "" : "the source after " + spec.end() + " lacks an acknowledged write");
+    } catch (Exception e) {
+      return new BlockIntegrityCheck.FinalState(false, -1, spec.end() + " did not end: " + e.getMessage());
+    }
+  }
+
+  /** Asks until the request is accepted (a member or the frontend may be moving). */
+  private void control(String volume, java.util.function.Function<Ferry, java.util.concurrent.CompletionStage<io.ferry.api.VolumeControlled>> call, Duration bound) throws Exception {
+    long deadline = System.nanoTime() + bound.toNanos();
+    while (true) {
+      try {
+        ask(call, 5_000);
+        return;
+      } catch (Exception e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(volume + ": not accepted within " + bound + ": " + e.getMessage(), e);
+        }
+        sleep(200);
+      }
+    }
+  }
+
+  private void awaitPhase(String volume, io.ferry.api.VolumePhase phase, Duration bound) throws Exception {
+    long deadline = System.nanoTime() + bound.toNanos();
+    while (true) {
+      try {
+        if (ask(f -> f.volumeStatus(new VolumeId(volume)), 3_000).phase() == phase) {
+          return;
+        }
+      } catch (Exception e) {
+        // a member is going away: ask again
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(volume + " not " + phase + " within " + bound);
+      }
+      sleep(200);
+    }
   }
 
   private BlockIntegrityCheck.FinalState readBack(String volume, byte[] ref, boolean copied) {

@@ -124,6 +124,8 @@ public final class ChaosRun {
       }
     }
     overrides.append("ferry.blocks.background.stall-timeout = 3s\n");
+    // Write-back ships within the run's few seconds of faults, not after the default 30 s RPO.
+    overrides.append("ferry.blocks.changes.rpo = 2s\n");
     if (s.faults().getOrDefault("site-partition", 0) > 0) {
       overrides.append("pekko.remote.artery.advanced.test-mode = on\n");
     }

@@ -30,8 +30,13 @@ public record Scenario(
   public record Site(String tier, int members) {}
 
   /** {@code count} volumes of {@code sizeMiB} (about half zero blocks) migrate source → target while a client reads and writes them. */
-  public record Volumes(int count, int sizeMiB, int blockSizeBytes, String sourceSite, String targetSite, int opsPerSecond) {
+  public record Volumes(int count, int sizeMiB, int blockSizeBytes, String sourceSite, String targetSite, int opsPerSecond, String writePolicy, String end) {
     public static final Volumes NONE = new Volumes(0, 0, 65536, "", "", 0);
+
+    /** Target-only writes, and the volumes are left copied at the end (the scenarios before issue 14). */
+    public Volumes(int count, int sizeMiB, int blockSizeBytes, String sourceSite, String targetSite, int opsPerSecond) {
+      this(count, sizeMiB, blockSizeBytes, sourceSite, targetSite, opsPerSecond, "target-only", "none");
+    }
   }
 
   /** WAN emulation of the block links and block control messages. */
@@ -93,7 +98,14 @@ public record Scenario(
       Volumes volumes = Volumes.NONE;
       if (c.hasPath("volumes")) {
         Config v = c.getConfig("volumes");
-        volumes = new Volumes(v.getInt("count"), v.getInt("size-mib"), (int) v.getBytes("block-size").longValue(), v.getString("source-site"), v.getString("target-site"), v.getInt("ops-per-second"));
+        // write-policy (target-only, write-back) while the client runs; end (none, reverse: cut over
+        // then reverse, abort) once it stopped, after which the source must hold every acknowledged write.
+        volumes = new Volumes(v.getInt("count"), v.getInt("size-mib"), (int) v.getBytes("block-size").longValue(), v.getString("source-site"), v.getString("target-site"), v.getInt("ops-per-second"),
+            io.ferry.blocks.WritePolicy.parse(v.hasPath("write-policy") ? v.getString("write-policy") : "target-only").word(),
+            v.hasPath("end") ? v.getString("end") : "none");
+        if (!java.util.Set.of("none", "reverse", "abort").contains(volumes.end())) {
+          throw new IllegalArgumentException("scenario.volumes.end must be none, reverse or abort, got " + volumes.end());
+        }
         if (volumes.count() < 1 || volumes.count() > 4) {
           throw new IllegalArgumentException("scenario.volumes.count must be 1..4, got " + volumes.count());
         }
