@@ -271,7 +271,11 @@ public final class Demo {
         out.println("  the web console: " + url + "/  (any member's shows the whole cluster)");
         out.println("  ./ferry status --url " + url);
         out.println("  ./ferry decisions --url " + url + "    (the placement manager's decisions and reasons)");
-        out.println("  ./ferry plan examples/sample-query.json --url " + url + "    (a plan and its reasons, not deployed)");
+        if (options.auto()) {
+          Path spec = options.dataDir().resolve("plan-spec.json");
+          writePlanSpec(graph, spec);
+          out.println("  ./ferry plan " + spec + " --url " + url + "    (the planner's plan and reasons for the query, not deployed)");
+        }
         out.println("  ./ferry migrate --query " + q + " --node " + plan.moved() + " --to cloud --url " + url);
         out.println("  ./ferry volume status " + VOLUME + " --url " + url);
         out.println("  nbdinfo " + nbdUrl(ferry) + "    (Debian's libnbd-bin; qemu-img compare -f raw -F raw " + image + " " + nbdUrl(ferry) + ")");
@@ -417,6 +421,13 @@ public final class Demo {
       }
       printed = all.size();
     }
+  }
+
+  /** The query with only its sources' and sinks' sites, as {@code ferry plan} and {@code POST /plans} take it. */
+  private static void writePlanSpec(QueryGraph graph, Path file) throws java.io.IOException {
+    com.fasterxml.jackson.databind.json.JsonMapper mapper = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+        .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module()).build();
+    Files.writeString(file, mapper.writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("graph", graph, "placement", endsOnly().sites())));
   }
 
   /** The planner's plan for the query and its reason per node (the deploy just after places it the same way). */

@@ -82,11 +82,19 @@ final class ManagementClient {
     return uri;
   }
 
-  /** Prints every deployed query's nodes: operator, site, member, output anchor and state. */
+  /**
+   * Prints every deployed query's nodes: operator, site, member, output anchor and state, and
+   * what the placement manager measured (rows/s in, backlog, state entries); then the members'
+   * journal write time and the links between sites.
+   */
   int status() throws Failed {
     JsonNode queries = ok(send(HttpRequest.newBuilder(at("/queries")).timeout(READ_TIMEOUT).GET().build()), "listing queries");
+    JsonNode measured = measurements();
+    Map<String, JsonNode> measuredNodes = new HashMap<>();
+    measured.path("nodes").forEach(n -> measuredNodes.put(n.path("query").asText() + "/" + n.path("node").asText(), n));
     if (queries.isEmpty()) {
       out.println("no queries deployed (asked " + base + ")");
+      members(measured);
       return 0;
     }
     boolean complete = true;
@@ -109,7 +117,7 @@ final class ManagementClient {
         err.println("ferry: no status for query " + query + " (HTTP " + r.statusCode() + "): " + errorOf(r));
       }
       List<String[]> rows = new ArrayList<>();
-      rows.add(new String[] {"NODE", "OPERATOR", "SITE", "MEMBER", "OUTPUT", "STATE"});
+      rows.add(new String[] {"NODE", "OPERATOR", "SITE", "MEMBER", "OUTPUT", "STATE", "IN ROWS/S", "BACKLOG", "STATE ENTRIES"});
       for (JsonNode n : q.path("nodes")) {
         String node = n.path("node").asText();
         JsonNode s = status.get(node);
@@ -119,13 +127,42 @@ final class ManagementClient {
           n.path("site").asText(),
           n.path("member").isTextual() ? shortMember(n.path("member").asText()) : "(not placed)",
           s == null ? "?" : s.path("outputAnchor").asText(),
-          s == null ? "?" : state(s)
+          s == null ? "?" : state(s),
+          number(measuredNodes.get(query + "/" + node), "inRowsPerSec", "%.0f"),
+          number(measuredNodes.get(query + "/" + node), "backlogRows", "%.0f"),
+          number(measuredNodes.get(query + "/" + node), "stateEntries", "%.0f")
         });
       }
       printTable(rows);
     }
+    members(measured);
     links();
     return complete ? 0 : 1;
+  }
+
+  /** The placement manager's measurements, empty when this build or member has none. */
+  private JsonNode measurements() throws Failed {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(at("/measurements")).timeout(READ_TIMEOUT).GET().build());
+    return r.statusCode() == 200 ? parse(r) : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+  }
+
+  private static String number(JsonNode n, String field, String format) {
+    return n == null || !n.path(field).isNumber() ? "-" : String.format(java.util.Locale.ROOT, format, n.path(field).asDouble());
+  }
+
+  /** Members with their CPU and mean journal write time, when the manager has measured them. */
+  private void members(JsonNode measured) {
+    if (measured.path("members").isEmpty()) {
+      return;
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"MEMBER", "SITE", "CPU %", "JOURNAL WRITE MS"});
+    for (JsonNode m : measured.path("members")) {
+      rows.add(new String[] {shortMember(m.path("address").asText()), m.path("site").asText(),
+          m.path("cpu").isNumber() ? String.format(java.util.Locale.ROOT, "%.0f", 100 * m.path("cpu").asDouble()) : "-",
+          number(m, "journalWriteMs", "%.1f")});
+    }
+    printTable(rows);
   }
 
   /** Prints the placement manager's decisions, one {@code decision ...} line each, oldest first. */
@@ -177,13 +214,14 @@ final class ManagementClient {
       return;
     }
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"LINK", "RTT MS", "BANDWIDTH B/S", "LOSS"});
+    rows.add(new String[] {"LINK", "RTT MS", "IN USE B/S", "CAPACITY B/S", "LOSS"});
     for (JsonNode l : links) {
       rows.add(new String[] {
         l.path("from").asText() + " <-> " + l.path("to").asText(),
-        String.format(java.util.Locale.ROOT, "%.1f", l.path("rttMs").asDouble()),
-        l.path("bandwidthBytesPerSec").isNumber() ? l.path("bandwidthBytesPerSec").asText() : "-",
-        l.path("lossRatio").isNumber() ? l.path("lossRatio").asText() : "-"
+        l.path("rttMs").asDouble() < 0 ? "-" : String.format(java.util.Locale.ROOT, "%.1f", l.path("rttMs").asDouble()),
+        number(l, "bandwidthBytesPerSec", "%.0f"),
+        number(l, "capacityBytesPerSec", "%.0f"),
+        number(l, "lossRatio", "%.4f")
       });
     }
     printTable(rows);

@@ -451,7 +451,19 @@ public final class Ferry implements Extension {
   /** Site pairs with the round-trip time their members measured at the manager's last re-plan. */
   public CompletionStage<List<SiteLink>> links() {
     return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
-        .thenApply(v -> v.links().stream().map(l -> new SiteLink(l.from(), l.to(), l.rttMs(), null, null)).toList());
+        .thenApply(v -> v.links().stream()
+            .map(l -> new SiteLink(l.from(), l.to(), l.rttMs(), l.usedBytesPerSec(), l.lossRatio() < 0 ? null : l.lossRatio(), l.capacityBytesPerSec()))
+            .toList());
+  }
+
+  /** Per logic node its rates, backlog and state size; per member its CPU and journal write latency (the manager's last re-plan). */
+  public CompletionStage<Measurements> measurements() {
+    return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
+        .thenApply(v -> new Measurements(
+            v.nodes().stream().map(n -> new Measurements.Node(n.query(), n.node(), n.site(), n.inRowsPerSec() < 0 ? null : n.inRowsPerSec(),
+                n.outRowsPerSec() < 0 ? null : n.outRowsPerSec(), n.backlogRows(), n.stateEntries())).toList(),
+            v.members().stream().map(m -> new Measurements.Member(m.address(), m.site(), m.cpu() < 0 ? null : m.cpu(),
+                m.journalWriteMs() < 0 ? null : m.journalWriteMs())).toList()));
   }
 
   /**

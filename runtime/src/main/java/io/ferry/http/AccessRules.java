@@ -74,6 +74,7 @@ public final class AccessRules {
           needs(Role.READ, "GET", "/jobs/{job}"),
           needs(Role.READ, "GET", "/decisions"),
           needs(Role.READ, "GET", "/links"),
+          needs(Role.READ, "GET", "/measurements"),
           needs(Role.OPERATE, "POST", "/migrations"),
           needs(Role.OPERATE, "POST", "/volumes"),
           needs(Role.OPERATE, "POST", "/volumes/{volume}/stop"),

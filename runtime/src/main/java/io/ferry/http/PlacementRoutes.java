@@ -26,6 +26,7 @@ final class PlacementRoutes {
       List.of(
           Endpoint.get("/decisions", (ctx, p) -> completeWithFuture(decisions(ctx)), 200, 500, 504),
           Endpoint.get("/links", (ctx, p) -> completeWithFuture(links(ctx)), 200, 500, 504),
+          Endpoint.get("/measurements", (ctx, p) -> completeWithFuture(measurements(ctx)), 200, 500, 504),
           Endpoint.post("/plans", (ctx, p) -> ctx.body(PlanRequest.class, "a graph spec", PLAN_EXAMPLE, r -> plan(ctx, r)), 200, 400, 409, 413, 500, 504));
 
   /**
@@ -62,6 +63,10 @@ final class PlacementRoutes {
 
   private static CompletionStage<HttpResponse> links(EndpointContext ctx) {
     return ctx.answer(ctx.ferry().links(), all -> ctx.json(StatusCodes.OK, new LinksView(all)), StatusCodes.INTERNAL_SERVER_ERROR);
+  }
+
+  private static CompletionStage<HttpResponse> measurements(EndpointContext ctx) {
+    return ctx.answer(ctx.ferry().measurements(), m -> ctx.json(StatusCodes.OK, m), StatusCodes.INTERNAL_SERVER_ERROR);
   }
 
   /** 200 with the plan and a reason per node; 400 for a bad topology; 409 when no plan can be made. */

@@ -259,7 +259,10 @@ public final class PlacementManager {
           topology.sites().stream().map(s -> s.withLoad(Math.max(0, load.get(s.site()) - own.getOrDefault(s.site(), 0.0)))).toList(),
           topology.links(), topology.defaultLink());
       int before = moves.size();
-      tickQuery(now, view, e.getKey(), q, decisions, moves);
+      Map<NodeId, PlanGraph.Measured> m = measured.getOrDefault(e.getKey(), Map.of());
+      // no rows moved anywhere in the query since the last tick (its data ended or paused): what it would save is noise
+      boolean idle = !m.isEmpty() && m.values().stream().allMatch(r -> r.inRowsPerSec() <= 0 && r.outRowsPerSec() <= 0);
+      tickQuery(now, view, e.getKey(), q, idle, decisions, moves);
       for (MoveOrder o : moves.subList(before, moves.size())) {
         for (NodeId n : o.instruction().nodes()) {
           double c = nodes.get(n).cores();
@@ -276,7 +279,7 @@ public final class PlacementManager {
     return t != null && now - t < settings.coolDown().toMillis();
   }
 
-  private void tickQuery(long now, Topology topology, QueryId query, QueryState q, List<Decision> decisions, List<MoveOrder> moves) {
+  private void tickQuery(long now, Topology topology, QueryId query, QueryState q, boolean idle, List<Decision> decisions, List<MoveOrder> moves) {
     Map<Site, Topology.SiteInfo> sites = topology.byId();
     Constraints userPins = new Constraints(q.pins);
     Map<NodeId, Site> held = new HashMap<>(q.pins);
@@ -344,6 +347,10 @@ public final class PlacementManager {
       return;
     }
     boolean urgent = !broken.isEmpty();
+    if (!urgent && idle) {
+      dropPending(now, query, q, decisions, "the proposal no longer holds: no rows flowed in the query since the last re-plan");
+      return;
+    }
     double gain = current.costPerSecond() > 0 ? (current.costPerSecond() - plan.costPerSecond()) / current.costPerSecond() : 0;
     String why = urgent
         ? (forced ? "forced within its cool-down: " : "") + "the current placement breaks: " + String.join("; ", broken)

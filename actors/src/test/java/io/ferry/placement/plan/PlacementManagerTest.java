@@ -105,6 +105,28 @@ class PlacementManagerTest {
   }
 
   @Test
+  void anIdleQueryIsNotMovedForWhatNoiseWouldSave() {
+    PlacementManager m = deployed(Mode.AUTOMATIC);
+    m.userMigration(new MigrationInstruction(PlannerTest.Q, List.of(WINDOW), CLOUD), PlannerTest.topology(0.5), 0);
+    m.moveStarted(PlannerTest.Q, List.of(WINDOW), 0);
+    m.moveEnded(PlannerTest.Q, List.of(WINDOW), CLOUD, true, "committed", 1000);
+    m.unpin(PlannerTest.Q, WINDOW);
+    Map<NodeId, PlanGraph.Measured> stopped = new java.util.HashMap<>();
+    // every node measured at zero rows but the window and its input, whose meters restarted (moves): they keep their last rates
+    for (PlanNode n : PlannerTest.demoGraph(10_000).nodes()) {
+      if (!n.id().equals(WINDOW) && !n.id().equals(MASK)) {
+        stopped.put(n.id(), new PlanGraph.Measured(0, 0, n.outBytesPerRow(), n.cpuSecondsPerRow()));
+      }
+    }
+    Outcome flowing = tick(m, 200, 0.5);
+    assertEquals(Kind.PROPOSED, about(flowing, WINDOW).get(0).kind(), "with rows flowing the window would come home");
+    Outcome idle = m.tick(210_000, PlannerTest.topology(0.5), Map.of(PlannerTest.Q, stopped));
+    assertTrue(idle.moves().isEmpty());
+    assertTrue(about(idle, WINDOW).get(0).reason().contains("no rows flowed"), idle.toString());
+    assertTrue(m.tick(300_000, PlannerTest.topology(0.5), Map.of(PlannerTest.Q, stopped)).moves().isEmpty(), "idle: no move after the hold either");
+  }
+
+  @Test
   void aGainThatDoesNotHoldIsDropped() {
     PlacementManager m = deployed(Mode.AUTOMATIC);
     m.userMigration(new MigrationInstruction(PlannerTest.Q, List.of(WINDOW), CLOUD), PlannerTest.topology(0.5), 0);
