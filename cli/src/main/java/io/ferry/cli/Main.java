@@ -62,6 +62,7 @@ import picocli.CommandLine.Spec;
       BenchMqttCommand.class,
       PlacementCommands.BenchPlanCommand.class,
       PlacementCommands.DecisionsCommand.class,
+      PlacementCommands.PlacementCommand.class,
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
       Main.CompletionCommand.class,

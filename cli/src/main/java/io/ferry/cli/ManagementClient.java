@@ -184,6 +184,44 @@ final class ManagementClient {
     return 0;
   }
 
+  /** Sets the placement mode of the cluster ({@code query} null) or of one query; 1 when refused. */
+  int placementMode(String query, String mode) throws Failed {
+    Map<String, String> body = new java.util.LinkedHashMap<>();
+    if (query != null) {
+      body.put("query", query);
+    }
+    body.put("mode", mode);
+    return placementChange("/placement/mode", body, "setting the placement mode",
+        "placement mode of " + (query == null ? "the cluster" : "query " + query) + ": " + (mode.equals("default") ? "the cluster's" : mode));
+  }
+
+  /** Lifts a user's pin of {@code node}; 1 when it was not pinned. */
+  int unpin(String query, String node) throws Failed {
+    return placementChange("/placement/unpin", Map.of("query", query, "node", node), "unpinning",
+        "unpinned " + node + " of query " + query + ": the placement manager may move it again");
+  }
+
+  private int placementChange(String path, Map<String, String> request, String doing, String done) throws Failed {
+    String body;
+    try {
+      body = json.writeValueAsString(request);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("could not write the request as JSON", e);
+    }
+    HttpResponse<String> r = send(postJson(path, body, READ_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: " + doing + " refused: " + errorOf(r));
+      return 1;
+    }
+    if (r.statusCode() == 404) {
+      err.println("ferry: this member has no placement manager routes (POST " + path + " answered 404)");
+      return 1;
+    }
+    ok(r, doing);
+    out.println(done);
+    return 0;
+  }
+
   /** Asks the cluster's planner for a plan of {@code body} (a spec) and prints it: as JSON, or a site and reason per node. */
   int plan(String body, boolean json) throws Failed {
     HttpResponse<String> r = send(postJson("/plans", body, READ_TIMEOUT));

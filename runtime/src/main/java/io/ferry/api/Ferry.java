@@ -501,6 +501,32 @@ public final class Ferry implements Extension {
     placement.tell(new PlacementHost.SetMode(query, mode));
   }
 
+  /**
+   * Sets the placement mode, {@code manual} (proposals only) or {@code automatic}, of the cluster
+   * ({@code query} null) or of one query ({@code default}: the cluster's again); fails with
+   * {@link FerryException} for an unknown mode or a query the manager has not seen. Not persisted:
+   * a new manager (after its member leaves) starts from {@code ferry.placement.manager.mode}.
+   */
+  public CompletionStage<Done> changePlacementMode(String query, String mode) {
+    return AskPattern.<PlacementHost.Command, PlacementHost.Changed>ask(
+            placement, r -> new PlacementHost.ChangeMode(query, mode, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::changed);
+  }
+
+  /** Lifts a user's pin of {@code node} (its migration instruction pinned it), so the placement manager may move it again. */
+  public CompletionStage<Done> unpin(String query, String node) {
+    return AskPattern.<PlacementHost.Command, PlacementHost.Changed>ask(
+            placement, r -> new PlacementHost.Unpin(query, node, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::changed);
+  }
+
+  private static Done changed(PlacementHost.Changed c) {
+    if (c.error() != null) {
+      throw new FerryException(c.error());
+    }
+    return Done.getInstance();
+  }
+
   /** Nodes of {@code graph} that {@code placement} gives no site; none when the graph does not compile (the registry says why). */
   private static List<String> unplaced(QueryGraph graph, Placement placement) {
     try {

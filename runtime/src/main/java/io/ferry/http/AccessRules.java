@@ -81,6 +81,8 @@ public final class AccessRules {
           needs(Role.OPERATE, "POST", "/jobs"),
           needs(Role.OPERATE, "POST", "/jobs/{job}/cancel"),
           needs(Role.OPERATE, "POST", "/plans"),
+          needs(Role.OPERATE, "POST", "/placement/mode"),
+          needs(Role.OPERATE, "POST", "/placement/unpin"),
           needs(Role.OPERATE, "POST", "/ingest/{source}"),
           needs(Role.ADMIN, "POST", "/queries"),
           needs(Role.ADMIN, "DELETE", "/queries/{query}"),

@@ -72,6 +72,18 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
   /** Sets the cluster's mode (query null) or one query's (mode null: the cluster's again). */
   public record SetMode(String query, String mode) implements Command {}
 
+  /**
+   * Sets the cluster's mode ({@code query} null) or one query's ({@code mode} "default": the
+   * cluster's again) and says whether it did: {@code error} null, else why not.
+   */
+  public record ChangeMode(String query, String mode, ActorRef<Changed> replyTo) implements Command {}
+
+  /** Lifts a user's pin of a node: the manager may move it again. */
+  public record Unpin(String query, String node, ActorRef<Changed> replyTo) implements Command {}
+
+  /** {@code error} null: done; else why not. */
+  public record Changed(String error) implements CborSerializable {}
+
   private enum Tick implements Command {
     INSTANCE
   }
@@ -121,6 +133,8 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
 
   public record Pinned(String query, String node, String site) implements Event {}
 
+  public record Unpinned(String query, String node) implements Event {}
+
   public record State(List<DecisionMade> decisions, Map<String, String> pins) implements CborSerializable {
     State with(Event e) {
       if (e instanceof DecisionMade d) {
@@ -128,9 +142,13 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
         all.add(d);
         return new State(List.copyOf(all), pins);
       }
-      Pinned p = (Pinned) e;
       Map<String, String> next = new TreeMap<>(pins);
-      next.put(p.query() + "/" + p.node(), p.site());
+      if (e instanceof Unpinned u) {
+        next.remove(u.query() + "/" + u.node());
+      } else {
+        Pinned p = (Pinned) e;
+        next.put(p.query() + "/" + p.node(), p.site());
+      }
       return new State(decisions, Map.copyOf(next));
     }
   }
@@ -259,6 +277,8 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           }
           return Effect().none();
         })
+        .onCommand(ChangeMode.class, this::onChangeMode)
+        .onCommand(Unpin.class, this::onUnpin)
         .onCommand(GetDecisions.class, (s, g) -> {
           g.replyTo().tell(new Decisions(s.decisions()));
           return Effect().none();
@@ -271,6 +291,39 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           return Effect().none();
         })
         .build();
+  }
+
+  private Effect<Event, State> onChangeMode(State state, ChangeMode c) {
+    Optional<PlacementManager.Mode> mode;
+    try {
+      mode = c.mode().equals("default") && c.query() != null ? Optional.empty() : Optional.of(PlacementManager.Mode.parse(c.mode()));
+    } catch (IllegalArgumentException e) {
+      c.replyTo().tell(new Changed(e.getMessage() + (c.query() != null ? " (or default: the cluster's)" : "")));
+      return Effect().none();
+    }
+    if (c.query() == null) {
+      manager.mode(mode.get());
+    } else if (known(new QueryId(c.query()))) {
+      manager.mode(new QueryId(c.query()), mode);
+    } else {
+      c.replyTo().tell(new Changed("the placement manager has not seen a query '" + c.query() + "' (it re-plans every "
+          + settings.manager().rePlanInterval() + ")"));
+      return Effect().none();
+    }
+    ctx.getLog().info("placement mode of {} set to {}", c.query() == null ? "the cluster" : "query " + c.query(), mode.map(PlacementManager.Mode::label).orElse("the cluster's"));
+    c.replyTo().tell(new Changed(null));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onUnpin(State state, Unpin u) {
+    if (!state.pins().containsKey(u.query() + "/" + u.node())) {
+      u.replyTo().tell(new Changed("node '" + u.node() + "' of query '" + u.query() + "' is not pinned"));
+      return Effect().none();
+    }
+    if (known(new QueryId(u.query()))) {
+      manager.unpin(new QueryId(u.query()), new NodeId(u.node()));
+    }
+    return Effect().persist(new Unpinned(u.query(), u.node())).thenRun(s -> u.replyTo().tell(new Changed(null)));
   }
 
   private boolean known(QueryId q) {
