@@ -50,7 +50,8 @@ public final class PlacementManager {
   /**
    * @param rePlanInterval how often the host calls {@link #tick}
    * @param gainThreshold the share of cost a new plan must save (0.15: 15 %) to be proposed
-   * @param holdTime how long a proposal must keep that gain before it runs
+   * @param holdTime how long a proposal whose gain is just the threshold must hold before it runs
+   *     (a larger gain holds proportionally shorter)
    * @param coolDown how long a moved node stays where it was put
    * @param mode the cluster's mode; a query may override it
    * @param capacityHeadroom the share of each site's cores plans leave free (0.05: 5 %), so that
@@ -363,10 +364,11 @@ public final class PlacementManager {
       q.pending = new Pending(Map.copyOf(diff), now);
     }
     long heldFor = now - q.pending.sinceMillis();
-    boolean ready = urgent || heldFor >= settings.holdTime().toMillis();
+    long hold = holdMillis(gain);
+    boolean ready = urgent || heldFor >= hold;
     if (!ready || mode(query) == Mode.MANUAL) {
       for (Map.Entry<NodeId, Site> d : diff.entrySet()) {
-        String wait = ready ? "manual mode: run it with ferry migrate" : "held " + heldFor / 1000 + " of " + settings.holdTime().toSeconds() + " s";
+        String wait = ready ? "manual mode: run it with ferry migrate" : "held " + heldFor / 1000 + " of " + (hold + 999) / 1000 + " s";
         say(q, decisions, new Decision(now, query, Optional.of(d.getKey()), Kind.PROPOSED, q.at.get(d.getKey()), d.getValue(),
             plan.reasons().get(d.getKey()) + "; " + why + "; " + wait));
       }
@@ -398,6 +400,17 @@ public final class PlacementManager {
       moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why, overrides));
     }
     q.pending = null;
+  }
+
+  /**
+   * How long a proposal saving {@code gain} of the cost must hold: the hold time at the threshold,
+   * shorter as the gain grows (hold x threshold / gain), so that what it saves while held is the
+   * same; a gain worth three times the threshold waits a third as long. Hysteresis stays: a
+   * proposal never runs at the tick that makes it, and a node's cool-down still applies.
+   */
+  long holdMillis(double gain) {
+    long full = settings.holdTime().toMillis();
+    return gain <= settings.gainThreshold() || full == 0 ? full : Math.max(1, (long) Math.ceil(full * settings.gainThreshold() / gain));
   }
 
   private static void dropPending(long now, QueryId query, QueryState q, List<Decision> decisions, String why) {
