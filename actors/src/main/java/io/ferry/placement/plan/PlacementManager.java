@@ -405,12 +405,15 @@ public final class PlacementManager {
   /**
    * How long a proposal saving {@code gain} of the cost must hold: the hold time at the threshold,
    * shorter as the gain grows (hold x threshold / gain), so that what it saves while held is the
-   * same; a gain worth three times the threshold waits a third as long. Hysteresis stays: a
-   * proposal never runs at the tick that makes it, and a node's cool-down still applies.
+   * same; a gain worth three times the threshold waits a third as long. Hysteresis stays: never
+   * less than two re-plan intervals (or the hold time, if shorter), so three re-plans in a row must
+   * agree (a rate blip, such as a moved node draining its backlog, does not last that long), and a
+   * node's cool-down still applies.
    */
   long holdMillis(double gain) {
     long full = settings.holdTime().toMillis();
-    return gain <= settings.gainThreshold() || full == 0 ? full : Math.max(1, (long) Math.ceil(full * settings.gainThreshold() / gain));
+    long floor = Math.min(full, 2 * settings.rePlanInterval().toMillis());
+    return gain <= settings.gainThreshold() ? full : Math.max(floor, (long) Math.ceil(full * settings.gainThreshold() / gain));
   }
 
   private static void dropPending(long now, QueryId query, QueryState q, List<Decision> decisions, String why) {

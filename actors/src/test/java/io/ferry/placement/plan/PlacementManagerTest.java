@@ -77,9 +77,10 @@ class PlacementManagerTest {
     Decision p = about(proposed, WINDOW).get(0);
     assertEquals(Kind.PROPOSED, p.kind());
     assertEquals(EDGE, p.to());
-    // it saves 90 % of the cost: it holds a sixth of the 30 s a gain at the 15 % threshold would
-    assertTrue(p.reason().contains("cuts WAN from") && p.reason().contains("held 0 of 6 s"), p.reason());
-    Outcome back = tick(m, 140, 0.5);
+    // it saves 90 % of the cost: it holds two re-plans (20 s), not the 30 s of a gain at the 15 % threshold
+    assertTrue(p.reason().contains("cuts WAN from") && p.reason().contains("held 0 of 20 s"), p.reason());
+    assertTrue(tick(m, 140, 0.5).moves().isEmpty());
+    Outcome back = tick(m, 150, 0.5);
     assertEquals(List.of(new MigrationInstruction(PlannerTest.Q, List.of(WINDOW), EDGE)), back.moves().stream().map(PlacementManager.MoveOrder::instruction).toList());
     assertEquals(Kind.EXECUTED, about(back, WINDOW).get(0).kind());
     assertTrue(!back.moves().get(0).forced());
@@ -93,12 +94,12 @@ class PlacementManagerTest {
   }
 
   @Test
-  void aLargerGainHoldsProportionallyShorterButNeverRunsAtOnce() {
+  void aLargerGainHoldsProportionallyShorterButAtLeastTwoRePlans() {
     PlacementManager m = PlacementManager.create(SETTINGS, CostModel.defaults());
     assertEquals(30_000, m.holdMillis(0.15), "at the threshold: the whole hold time");
-    assertEquals(10_000, m.holdMillis(0.45));
-    assertEquals(5_000, m.holdMillis(0.9));
-    assertTrue(m.holdMillis(1.0) > 0, "a proposal waits at least past the tick that makes it");
+    assertEquals(25_000, m.holdMillis(0.18));
+    assertEquals(20_000, m.holdMillis(0.45), "never less than two re-plan intervals: three re-plans agree");
+    assertEquals(20_000, m.holdMillis(0.9));
   }
 
   @Test
