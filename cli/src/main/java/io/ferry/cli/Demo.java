@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -47,8 +48,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code ferry demo}: a cloud member and two edge sites, each its own ActorSystem on loopback,
  * run the sample query; progress every second; at the end the sinks are checked against the same
- * query run in one thread without the cluster. While data flows, window-a moves edge-a → cloud and
- * back; with {@code --crash} the member hosting window-a is also crashed mid-stream and replaced.
+ * query run in one thread without the cluster. By default the planner places the query (only its
+ * sources and sinks are named) and, while data flows, edge-a's capacity drops and comes back: the
+ * placement manager moves window-a edge-a → cloud and back by itself, and its decision lines are
+ * printed. With {@code --manual} (and with SQL) every site is named and window-a is moved by hand.
+ * With {@code --crash} the member hosting window-a is also crashed mid-stream and replaced.
  * Alongside, a disk image migrates edge-a → cloud: read over NBD at the target before it is
  * copied, and compared with the source at the end.
  */
@@ -56,13 +60,14 @@ public final class Demo {
 
   /**
    * @param sql an SQL file to run instead of the sample query (its generator sources take recordsPerSite and ratePerSite)
-   * @param auto the placement manager places and moves the sample query (not with sql)
+   * @param auto the planner places the sample query and the placement manager moves it (not with sql); with
+   *     {@code moves} false it only places it
    */
   public record Options(
       long recordsPerSite, long ratePerSite, boolean crash, boolean moves, boolean hold, Path dataDir, Duration timeout, Optional<Path> sql,
       boolean auto) {}
 
-  /** With {@code --auto} sources are paced to at most this, so the manager's moves happen while data flows. */
+  /** In automatic mode sources are paced to at most this, so the manager's moves happen while data flows. */
   static final long AUTO_RATE_MAX = 5_000;
 
   /** What a demo run measured; {@code ok()} when every sink is once-only (an SQL query may have no archive). */
@@ -156,7 +161,10 @@ public final class Demo {
       }
       cluster.member("cloud").httpUrl().ifPresent(u -> out.println("web console: " + u + "/  (open it now to watch the moves and the volume live; docs/console.md)"));
       Ferry ferry = cluster.member("cloud").ferry();
-      // --auto: only where data arrives and where its readers are; the planner places the rest
+      if (options.auto()) {
+        printPlan(ferry, graph);
+      }
+      // automatic: only where data arrives and where its readers are; the planner places the rest
       Deployment d = ferry.deploy(graph, options.auto() ? endsOnly() : plan.placement()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       out.printf("deployed query %s (deployment %s):%n", d.query(), d.deploymentId());
       d.members().forEach((node, member) -> out.printf("  %-9s on %s%n", node, member));
@@ -173,7 +181,8 @@ public final class Demo {
       boolean crashed = !options.crash();
       List<CompletableFuture<MigrationReport>> moves = new ArrayList<>();
       int movesStarted = options.moves() && !options.auto() ? 0 : 2;
-      AutoMoves auto = options.auto() ? new AutoMoves() : null;
+      AutoMoves auto = options.auto() && options.moves() ? new AutoMoves() : null;
+
       long started = System.nanoTime();
       long lastReport = 0;
       long deadline = started + options.timeout().toNanos();
@@ -204,7 +213,10 @@ public final class Demo {
             movesStarted++;
             moves.add(move(cluster, q, plan.moved(), "edge-a"));
           }
-          if (!crashed && produced >= options.recordsPerSite() * 3 / 5 && moves.stream().allMatch(CompletableFuture::isDone)) {
+          // the crash comes after the moves: the manual ones ended, the manager's brought window-a home (or most data is in)
+          boolean movesOver = moves.stream().allMatch(CompletableFuture::isDone)
+              && (auto == null || auto.back > 0 || produced >= options.recordsPerSite() * 4 / 5);
+          if (!crashed && produced >= options.recordsPerSite() * 3 / 5 && movesOver) {
             crashed = true;
             crashWindowMember(cluster, d, plan.moved());
           }
@@ -239,7 +251,7 @@ public final class Demo {
       }
       if (auto != null) {
         auto.printNew(ferry);
-        out.printf("  automatic moves: edge-a -> cloud %d, cloud -> edge-a %d%s%n", auto.away, auto.back,
+        out.printf("  automatic moves of window-a: away from edge-a %d, back to edge-a %d%s%n", auto.away, auto.back,
             auto.away > 0 && auto.back > 0 ? "" : " (NOT one each way: the load change came too late for the data; try a larger --records)");
       }
       boolean identical = checkVolume(ferry, image);
@@ -258,6 +270,12 @@ public final class Demo {
         out.println("the cluster stays up (--hold); Ctrl-C stops it. Try:");
         out.println("  the web console: " + url + "/  (any member's shows the whole cluster)");
         out.println("  ./ferry status --url " + url);
+        out.println("  ./ferry decisions --url " + url + "    (the placement manager's decisions and reasons)");
+        if (options.auto()) {
+          Path spec = options.dataDir().resolve("plan-spec.json");
+          writePlanSpec(graph, spec);
+          out.println("  ./ferry plan " + spec + " --url " + url + "    (the planner's plan and reasons for the query, not deployed)");
+        }
         out.println("  ./ferry migrate --query " + q + " --node " + plan.moved() + " --to cloud --url " + url);
         out.println("  ./ferry volume status " + VOLUME + " --url " + url);
         out.println("  nbdinfo " + nbdUrl(ferry) + "    (Debian's libnbd-bin; qemu-img compare -f raw -F raw " + image + " " + nbdUrl(ferry) + ")");
@@ -361,7 +379,7 @@ public final class Demo {
   }
 
   /**
-   * {@code --auto}: at a fifth of the data edge-a gets three quarters of the cores its nodes use
+   * Automatic mode: at a fifth of the data edge-a gets three quarters of the cores its nodes use
    * (its PII part still fits, window-a no longer does), so the manager moves window-a to the
    * cloud; once it has, the capacity comes back and, after the cool-down, the manager brings it
    * home (WAN makes the edge cheaper). Prints the manager's decisions as they come.
@@ -393,15 +411,42 @@ public final class Demo {
       List<io.ferry.api.PlacementDecision> all = ferry.decisions().toCompletableFuture().get(10, TimeUnit.SECONDS);
       for (io.ferry.api.PlacementDecision d : all.subList(Math.min(printed, all.size()), all.size())) {
         out.println(d.line());
+        // away: to the cloud as a rule; to edge-b when the measured rates at the drop say even the PII part no longer fits edge-a
         if (d.kind().equals("executed") && "window-a".equals(d.node())) {
-          if (d.from().equals("edge-a") && d.to().equals("cloud")) {
+          if (d.from().equals("edge-a") && !d.to().equals("edge-a")) {
             away++;
-          } else if (d.from().equals("cloud") && d.to().equals("edge-a")) {
+          } else if (!d.from().equals("edge-a") && d.to().equals("edge-a")) {
             back++;
           }
         }
       }
       printed = all.size();
+    }
+  }
+
+  /** The query with only its sources' and sinks' sites, as {@code ferry plan} and {@code POST /plans} take it. */
+  private static void writePlanSpec(QueryGraph graph, Path file) throws java.io.IOException {
+    com.fasterxml.jackson.databind.json.JsonMapper mapper = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+        .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module()).build();
+    Files.writeString(file, mapper.writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("graph", graph, "placement", endsOnly().sites())));
+  }
+
+  /** The planner's plan for the query and its reason per node (the deploy just after places it the same way). */
+  private void printPlan(Ferry ferry, QueryGraph graph) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        io.ferry.api.PlacementPlan p = ferry.plan(graph, endsOnly().sites(), Optional.empty()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        out.printf("plan (%s): WAN %.0f B/s, cost %.6f/s%n", p.method(), p.wanBytesPerSec(), p.costPerSecond());
+        new TreeMap<>(p.reasons()).forEach((node, reason) -> out.printf("  plan %s%n", reason));
+        return;
+      } catch (java.util.concurrent.ExecutionException e) {
+        // the manager has not seen the cluster yet (it re-plans every second here)
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
     }
   }
 

@@ -62,6 +62,7 @@ import picocli.CommandLine.Spec;
       BenchMqttCommand.class,
       PlacementCommands.BenchPlanCommand.class,
       PlacementCommands.DecisionsCommand.class,
+      PlacementCommands.PlacementCommand.class,
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
       Main.CompletionCommand.class,
@@ -171,7 +172,8 @@ public final class Main implements Callable<Integer> {
       name = "demo",
       description = {
         "Runs a local cloud + two edge sites cluster with the sample query and checks once-only.",
-        "While data flows window-a moves edge-a -> cloud -> edge-a, and a 64 MiB disk image migrates edge-a -> cloud."
+        "The planner places the query; while data flows edge-a's capacity drops and comes back, and the placement manager",
+        "moves window-a edge-a -> cloud -> edge-a by itself (decision lines); a 64 MiB disk image migrates edge-a -> cloud."
       })
   static final class DemoCommand implements Callable<Integer> {
     @Option(names = "--records", paramLabel = "N", converter = Positive.class, description = "rows per edge source (default ${DEFAULT-VALUE})")
@@ -183,15 +185,15 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--crash", description = "crash the member hosting window-a mid-stream and start a replacement")
     boolean crash;
 
-    @Option(names = "--no-moves", description = "do not move window-a edge-a -> cloud -> edge-a while data flows")
+    @Option(names = "--no-moves", description = "no load change and no moves of window-a while data flows")
     boolean noMoves;
 
     @Option(names = "--hold", description = "keep the cluster running after the summary (for ferry status / migrate)")
     boolean hold;
 
-    @Option(names = "--auto", description = {"deploy through the planner and let the placement manager move window-a (automatic mode) after a",
-        "load change the demo makes; sources paced to at most 5,000 rows/s; no manual moves"})
-    boolean auto;
+    @Option(names = "--manual", description = {"deploy with every site named and move window-a by hand (ferry migrate's path) instead of",
+        "letting the placement manager move it after a load change (the default; sources then paced to at most 5,000 rows/s)"})
+    boolean manual;
 
     @Option(names = "--data", paramLabel = "DIR", description = "data directory (default .ferry/demo-<time>)")
     Path data;
@@ -213,11 +215,9 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       Path dir = data != null ? data : Path.of(".ferry", "demo-" + System.currentTimeMillis());
+      // the SQL demo names every site and moves by hand
+      boolean auto = sql == null && !manual;
       Demo.Options options = new Demo.Options(records, rate, crash, !noMoves, hold, dir, Duration.ofSeconds(timeout), Optional.ofNullable(sql), auto);
-      if (sql != null && auto) {
-        System.err.println("ferry: --auto places the sample query; it does not take --sql");
-        return 2;
-      }
       if (sql != null) {
         // Bad SQL is reported before any member starts, with its line and column.
         try {

@@ -82,11 +82,19 @@ final class ManagementClient {
     return uri;
   }
 
-  /** Prints every deployed query's nodes: operator, site, member, output anchor and state. */
+  /**
+   * Prints every deployed query's nodes: operator, site, member, output anchor and state, and
+   * what the placement manager measured (rows/s in, backlog, state entries); then the members'
+   * journal write time and the links between sites.
+   */
   int status() throws Failed {
     JsonNode queries = ok(send(HttpRequest.newBuilder(at("/queries")).timeout(READ_TIMEOUT).GET().build()), "listing queries");
+    JsonNode measured = measurements();
+    Map<String, JsonNode> measuredNodes = new HashMap<>();
+    measured.path("nodes").forEach(n -> measuredNodes.put(n.path("query").asText() + "/" + n.path("node").asText(), n));
     if (queries.isEmpty()) {
       out.println("no queries deployed (asked " + base + ")");
+      members(measured);
       return 0;
     }
     boolean complete = true;
@@ -109,7 +117,7 @@ final class ManagementClient {
         err.println("ferry: no status for query " + query + " (HTTP " + r.statusCode() + "): " + errorOf(r));
       }
       List<String[]> rows = new ArrayList<>();
-      rows.add(new String[] {"NODE", "OPERATOR", "SITE", "MEMBER", "OUTPUT", "STATE"});
+      rows.add(new String[] {"NODE", "OPERATOR", "SITE", "MEMBER", "OUTPUT", "STATE", "IN ROWS/S", "BACKLOG", "STATE ENTRIES"});
       for (JsonNode n : q.path("nodes")) {
         String node = n.path("node").asText();
         JsonNode s = status.get(node);
@@ -119,13 +127,42 @@ final class ManagementClient {
           n.path("site").asText(),
           n.path("member").isTextual() ? shortMember(n.path("member").asText()) : "(not placed)",
           s == null ? "?" : s.path("outputAnchor").asText(),
-          s == null ? "?" : state(s)
+          s == null ? "?" : state(s),
+          number(measuredNodes.get(query + "/" + node), "inRowsPerSec", "%.0f"),
+          number(measuredNodes.get(query + "/" + node), "backlogRows", "%.0f"),
+          number(measuredNodes.get(query + "/" + node), "stateEntries", "%.0f")
         });
       }
       printTable(rows);
     }
+    members(measured);
     links();
     return complete ? 0 : 1;
+  }
+
+  /** The placement manager's measurements, empty when this build or member has none. */
+  private JsonNode measurements() throws Failed {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(at("/measurements")).timeout(READ_TIMEOUT).GET().build());
+    return r.statusCode() == 200 ? parse(r) : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+  }
+
+  private static String number(JsonNode n, String field, String format) {
+    return n == null || !n.path(field).isNumber() ? "-" : String.format(java.util.Locale.ROOT, format, n.path(field).asDouble());
+  }
+
+  /** Members with their CPU and mean journal write time, when the manager has measured them. */
+  private void members(JsonNode measured) {
+    if (measured.path("members").isEmpty()) {
+      return;
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"MEMBER", "SITE", "CPU %", "JOURNAL WRITE MS"});
+    for (JsonNode m : measured.path("members")) {
+      rows.add(new String[] {shortMember(m.path("address").asText()), m.path("site").asText(),
+          m.path("cpu").isNumber() ? String.format(java.util.Locale.ROOT, "%.0f", 100 * m.path("cpu").asDouble()) : "-",
+          number(m, "journalWriteMs", "%.1f")});
+    }
+    printTable(rows);
   }
 
   /** Prints the placement manager's decisions, one {@code decision ...} line each, oldest first. */
@@ -144,6 +181,44 @@ final class ManagementClient {
           + (d.path("node").isTextual() ? d.path("node").asText() : "*") + " " + d.path("from").asText() + " -> " + d.path("to").asText()
           + ": " + d.path("reason").asText());
     }
+    return 0;
+  }
+
+  /** Sets the placement mode of the cluster ({@code query} null) or of one query; 1 when refused. */
+  int placementMode(String query, String mode) throws Failed {
+    Map<String, String> body = new java.util.LinkedHashMap<>();
+    if (query != null) {
+      body.put("query", query);
+    }
+    body.put("mode", mode);
+    return placementChange("/placement/mode", body, "setting the placement mode",
+        "placement mode of " + (query == null ? "the cluster" : "query " + query) + ": " + (mode.equals("default") ? "the cluster's" : mode));
+  }
+
+  /** Lifts a user's pin of {@code node}; 1 when it was not pinned. */
+  int unpin(String query, String node) throws Failed {
+    return placementChange("/placement/unpin", Map.of("query", query, "node", node), "unpinning",
+        "unpinned " + node + " of query " + query + ": the placement manager may move it again");
+  }
+
+  private int placementChange(String path, Map<String, String> request, String doing, String done) throws Failed {
+    String body;
+    try {
+      body = json.writeValueAsString(request);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("could not write the request as JSON", e);
+    }
+    HttpResponse<String> r = send(postJson(path, body, READ_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: " + doing + " refused: " + errorOf(r));
+      return 1;
+    }
+    if (r.statusCode() == 404) {
+      err.println("ferry: this member has no placement manager routes (POST " + path + " answered 404)");
+      return 1;
+    }
+    ok(r, doing);
+    out.println(done);
     return 0;
   }
 
@@ -177,13 +252,14 @@ final class ManagementClient {
       return;
     }
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"LINK", "RTT MS", "BANDWIDTH B/S", "LOSS"});
+    rows.add(new String[] {"LINK", "RTT MS", "IN USE B/S", "CAPACITY B/S", "LOSS"});
     for (JsonNode l : links) {
       rows.add(new String[] {
         l.path("from").asText() + " <-> " + l.path("to").asText(),
-        String.format(java.util.Locale.ROOT, "%.1f", l.path("rttMs").asDouble()),
-        l.path("bandwidthBytesPerSec").isNumber() ? l.path("bandwidthBytesPerSec").asText() : "-",
-        l.path("lossRatio").isNumber() ? l.path("lossRatio").asText() : "-"
+        l.path("rttMs").asDouble() < 0 ? "-" : String.format(java.util.Locale.ROOT, "%.1f", l.path("rttMs").asDouble()),
+        number(l, "bandwidthBytesPerSec", "%.0f"),
+        number(l, "capacityBytesPerSec", "%.0f"),
+        number(l, "lossRatio", "%.4f")
       });
     }
     printTable(rows);

@@ -89,6 +89,50 @@ class ManagementClientIT {
       CliRun decisions = CliRun.of("decisions", "--url", url);
       assertEquals(0, decisions.exit(), decisions::toString);
       assertTrue(decisions.out().matches("(?s).*decision executed query=http node=window-a .*-> cloud: a user's migration instruction; pinned.*"), decisions::out);
+      // the pin lasts until a user lifts it; a second unpin has nothing to lift
+      CliRun unpin = CliRun.of("placement", "unpin", "--query", "http", "--node", "window-a", "--url", url);
+      assertEquals(0, unpin.exit(), unpin::toString);
+      assertTrue(unpin.out().contains("unpinned window-a of query http"), unpin::out);
+      CliRun unpinAgain = CliRun.of("placement", "unpin", "--query", "http", "--node", "window-a", "--url", url);
+      assertEquals(1, unpinAgain.exit(), unpinAgain::toString);
+      assertTrue(unpinAgain.err().contains("not pinned"), unpinAgain::err);
+      // per-query mode: automatic for one query, back to the cluster's; an unknown query or mode is refused
+      CliRun auto = CliRun.of("placement", "mode", "automatic", "--query", "http", "--url", url);
+      for (int i = 0; i < 50 && auto.exit() != 0; i++) {
+        sleep(); // the manager has not re-planned since the query was deployed
+        auto = CliRun.of("placement", "mode", "automatic", "--query", "http", "--url", url);
+      }
+      assertEquals(0, auto.exit(), auto::toString);
+      assertTrue(auto.out().contains("placement mode of query http: automatic"), auto::out);
+      assertEquals(0, CliRun.of("placement", "mode", "default", "--query", "http", "--url", url).exit());
+      CliRun unknown = CliRun.of("placement", "mode", "manual", "--query", "nope", "--url", url);
+      assertEquals(1, unknown.exit(), unknown::toString);
+      assertTrue(unknown.err().contains("has not seen a query 'nope'"), unknown::err);
+      assertEquals(2, CliRun.of("placement", "mode", "sometimes", "--url", url).exit());
+      HttpResponse<String> badMode = post(url + "/placement/mode", "{\"mode\": \"sometimes\"}");
+      assertEquals(400, badMode.statusCode(), badMode::body);
+
+      // SQL that names only where its sources' data arrives and where its sink's readers are: the planner places the rest
+      Path bare = dir.resolve("bare.sql");
+      java.nio.file.Files.writeString(bare, java.nio.file.Files.readString(demoSql).replaceAll("/\\*\\+ SITE\\('[a-z-]+'\\) \\*/", ""));
+      CliRun sql = CliRun.of("submit", "--sql", bare.toString(), "--query", "plannedsql", "--url", url);
+      assertEquals(0, sql.exit(), sql::toString);
+      JsonNode planned = null;
+      for (JsonNode q : get(url + "/queries")) {
+        if (q.path("query").asText().equals("plannedsql")) {
+          planned = q;
+        }
+      }
+      assertTrue(planned != null);
+      for (JsonNode n : planned.path("nodes")) {
+        String node = n.path("node").asText();
+        String site = n.path("site").asText();
+        // the filters and projections see the PII owner: edge only; the windows shrink what crosses the WAN: at their edge
+        if (!node.equals("out")) {
+          assertTrue(site.equals("edge-a") || site.equals("edge-b"), planned::toString);
+        }
+      }
+      assertTrue(CliRun.of("status", "--url", url).out().contains("BACKLOG"), "ferry status shows the measured backlog");
 
       // a plan on the cluster the manager measures, without deploying (it must have re-planned once)
       java.nio.file.Path spec = dir.resolve("spec.json");

@@ -488,7 +488,19 @@ public final class Ferry implements Extension {
   /** Site pairs with the round-trip time their members measured at the manager's last re-plan. */
   public CompletionStage<List<SiteLink>> links() {
     return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
-        .thenApply(v -> v.links().stream().map(l -> new SiteLink(l.from(), l.to(), l.rttMs(), null, null)).toList());
+        .thenApply(v -> v.links().stream()
+            .map(l -> new SiteLink(l.from(), l.to(), l.rttMs(), l.usedBytesPerSec(), l.lossRatio() < 0 ? null : l.lossRatio(), l.capacityBytesPerSec()))
+            .toList());
+  }
+
+  /** Per logic node its rates, backlog and state size; per member its CPU and journal write latency (the manager's last re-plan). */
+  public CompletionStage<Measurements> measurements() {
+    return AskPattern.<PlacementHost.Command, PlacementHost.View>ask(placement, PlacementHost.GetView::new, askTimeout, system.scheduler())
+        .thenApply(v -> new Measurements(
+            v.nodes().stream().map(n -> new Measurements.Node(n.query(), n.node(), n.site(), n.inRowsPerSec() < 0 ? null : n.inRowsPerSec(),
+                n.outRowsPerSec() < 0 ? null : n.outRowsPerSec(), n.backlogRows(), n.stateEntries())).toList(),
+            v.members().stream().map(m -> new Measurements.Member(m.address(), m.site(), m.cpu() < 0 ? null : m.cpu(),
+                m.journalWriteMs() < 0 ? null : m.journalWriteMs())).toList()));
   }
 
   /**
@@ -524,6 +536,32 @@ public final class Ferry implements Extension {
   /** The placement mode (manual or automatic) of the cluster ({@code query} null) or of one query ({@code mode} null: the cluster's). */
   public void placementMode(String query, String mode) {
     placement.tell(new PlacementHost.SetMode(query, mode));
+  }
+
+  /**
+   * Sets the placement mode, {@code manual} (proposals only) or {@code automatic}, of the cluster
+   * ({@code query} null) or of one query ({@code default}: the cluster's again); fails with
+   * {@link FerryException} for an unknown mode or a query the manager has not seen. Not persisted:
+   * a new manager (after its member leaves) starts from {@code ferry.placement.manager.mode}.
+   */
+  public CompletionStage<Done> changePlacementMode(String query, String mode) {
+    return AskPattern.<PlacementHost.Command, PlacementHost.Changed>ask(
+            placement, r -> new PlacementHost.ChangeMode(query, mode, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::changed);
+  }
+
+  /** Lifts a user's pin of {@code node} (its migration instruction pinned it), so the placement manager may move it again. */
+  public CompletionStage<Done> unpin(String query, String node) {
+    return AskPattern.<PlacementHost.Command, PlacementHost.Changed>ask(
+            placement, r -> new PlacementHost.Unpin(query, node, r), askTimeout, system.scheduler())
+        .thenApply(Ferry::changed);
+  }
+
+  private static Done changed(PlacementHost.Changed c) {
+    if (c.error() != null) {
+      throw new FerryException(c.error());
+    }
+    return Done.getInstance();
   }
 
   /** Nodes of {@code graph} that {@code placement} gives no site; none when the graph does not compile (the registry says why). */

@@ -22,10 +22,16 @@ final class PlacementRoutes {
           + " \"topology\": {\"sites\": {\"edge-a\": {\"tier\": \"edge\", \"cores\": 2}, \"cloud\": {\"tier\": \"cloud\", \"cores\": 16}},"
           + " \"default-link\": {\"rtt\": \"40ms\", \"bandwidth\": 1000000}}}";
 
+  static final String MODE_EXAMPLE = "{\"query\": \"readings\", \"mode\": \"automatic\"}";
+  static final String UNPIN_EXAMPLE = "{\"query\": \"readings\", \"node\": \"window-a\"}";
+
   static final List<Endpoint> ENDPOINTS =
       List.of(
           Endpoint.get("/decisions", (ctx, p) -> completeWithFuture(decisions(ctx)), 200, 500, 504),
           Endpoint.get("/links", (ctx, p) -> completeWithFuture(links(ctx)), 200, 500, 504),
+          Endpoint.get("/measurements", (ctx, p) -> completeWithFuture(measurements(ctx)), 200, 500, 504),
+          Endpoint.post("/placement/mode", (ctx, p) -> ctx.body(ModeRequest.class, "a placement mode", MODE_EXAMPLE, r -> mode(ctx, r)), 200, 400, 409, 413, 500, 504),
+          Endpoint.post("/placement/unpin", (ctx, p) -> ctx.body(UnpinRequest.class, "a pinned node", UNPIN_EXAMPLE, r -> unpin(ctx, r)), 200, 400, 409, 413, 500, 504),
           Endpoint.post("/plans", (ctx, p) -> ctx.body(PlanRequest.class, "a graph spec", PLAN_EXAMPLE, r -> plan(ctx, r)), 200, 400, 409, 413, 500, 504));
 
   /**
@@ -52,6 +58,40 @@ final class PlacementRoutes {
     }
   }
 
+  /** {@code query} absent: the cluster's mode; {@code mode} manual, automatic, or default (a query back to the cluster's). */
+  record ModeRequest(String query, String mode) {
+    ModeRequest {
+      if (mode == null || !(mode.equals("manual") || mode.equals("automatic") || (mode.equals("default") && query != null))) {
+        throw BadRequest.field("mode", "field 'mode' must be manual or automatic" + (query != null ? ", or default (the cluster's)" : "") + ", got "
+            + (mode == null ? "nothing" : "'" + mode + "'"));
+      }
+    }
+  }
+
+  record UnpinRequest(String query, String node) {
+    UnpinRequest {
+      if (query == null || query.isBlank()) {
+        throw BadRequest.field("query", "field 'query' is missing: the query of the pinned node");
+      }
+      if (node == null || node.isBlank()) {
+        throw BadRequest.field("node", "field 'node' is missing: the pinned node");
+      }
+    }
+  }
+
+  record Done(String query, String mode, String node) {}
+
+  /** 200 once the manager has the mode; 409 when it has not seen the query. */
+  private static CompletionStage<HttpResponse> mode(EndpointContext ctx, ModeRequest r) {
+    return ctx.answer(ctx.ferry().changePlacementMode(r.query(), r.mode()), d -> ctx.json(StatusCodes.OK, new Done(r.query(), r.mode(), null)),
+        StatusCodes.CONFLICT);
+  }
+
+  /** 200 once the pin is lifted (persisted); 409 when the node is not pinned. */
+  private static CompletionStage<HttpResponse> unpin(EndpointContext ctx, UnpinRequest r) {
+    return ctx.answer(ctx.ferry().unpin(r.query(), r.node()), d -> ctx.json(StatusCodes.OK, new Done(r.query(), null, r.node())), StatusCodes.CONFLICT);
+  }
+
   record DecisionsView(List<io.ferry.api.PlacementDecision> decisions) {}
 
   record LinksView(List<io.ferry.api.SiteLink> links) {}
@@ -62,6 +102,10 @@ final class PlacementRoutes {
 
   private static CompletionStage<HttpResponse> links(EndpointContext ctx) {
     return ctx.answer(ctx.ferry().links(), all -> ctx.json(StatusCodes.OK, new LinksView(all)), StatusCodes.INTERNAL_SERVER_ERROR);
+  }
+
+  private static CompletionStage<HttpResponse> measurements(EndpointContext ctx) {
+    return ctx.answer(ctx.ferry().measurements(), m -> ctx.json(StatusCodes.OK, m), StatusCodes.INTERNAL_SERVER_ERROR);
   }
 
   /** 200 with the plan and a reason per node; 400 for a bad topology; 409 when no plan can be made. */

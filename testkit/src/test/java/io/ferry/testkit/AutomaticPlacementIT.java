@@ -70,6 +70,14 @@ class AutomaticPlacementIT {
         PlacementDecision away = await(ferry, f -> executed(f, "edge-a", "cloud"), Duration.ofSeconds(30));
         assertEquals("window", away.node(), away::line);
         assertTrue(away.reason().contains("breaks"), away::line);
+        // with the window in the cloud the rows anon sends it cross the link: bandwidth in use is measured, not configured
+        io.ferry.api.SiteLink busy = await(ferry, f -> f.links().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+            .filter(l -> l.bandwidthBytesPerSec() != null && l.bandwidthBytesPerSec() > 0).findFirst(), Duration.ofSeconds(20));
+        assertTrue(busy.capacityBytesPerSec() > 0, busy::toString);
+        // every batch persist is timed: the members' journal write latency; nodes report backlog and state
+        io.ferry.api.Measurements m = await(ferry, f -> Optional.of(f.measurements().toCompletableFuture().get(10, TimeUnit.SECONDS))
+            .filter(x -> x.members().stream().anyMatch(mm -> mm.journalWriteMs() != null && mm.journalWriteMs() > 0)), Duration.ofSeconds(20));
+        assertTrue(m.nodes().stream().anyMatch(n -> n.node().equals("window") && n.site().equals("cloud") && n.backlogRows() >= 0), m::toString);
         // the capacity comes back: WAN makes the edge cheaper again; after the cool-down it moves home
         ferry.placementCapacity("edge-a", -1);
         PlacementDecision home = await(ferry, f -> executed(f, "cloud", "edge-a"), Duration.ofSeconds(30));

@@ -50,7 +50,8 @@ public final class PlacementManager {
   /**
    * @param rePlanInterval how often the host calls {@link #tick}
    * @param gainThreshold the share of cost a new plan must save (0.15: 15 %) to be proposed
-   * @param holdTime how long a proposal must keep that gain before it runs
+   * @param holdTime how long a proposal whose gain is just the threshold must hold before it runs
+   *     (a larger gain holds proportionally shorter)
    * @param coolDown how long a moved node stays where it was put
    * @param mode the cluster's mode; a query may override it
    * @param capacityHeadroom the share of each site's cores plans leave free (0.05: 5 %), so that
@@ -259,7 +260,10 @@ public final class PlacementManager {
           topology.sites().stream().map(s -> s.withLoad(Math.max(0, load.get(s.site()) - own.getOrDefault(s.site(), 0.0)))).toList(),
           topology.links(), topology.defaultLink());
       int before = moves.size();
-      tickQuery(now, view, e.getKey(), q, decisions, moves);
+      Map<NodeId, PlanGraph.Measured> m = measured.getOrDefault(e.getKey(), Map.of());
+      // no rows moved anywhere in the query since the last tick (its data ended or paused): what it would save is noise
+      boolean idle = !m.isEmpty() && m.values().stream().allMatch(r -> r.inRowsPerSec() <= 0 && r.outRowsPerSec() <= 0);
+      tickQuery(now, view, e.getKey(), q, idle, decisions, moves);
       for (MoveOrder o : moves.subList(before, moves.size())) {
         for (NodeId n : o.instruction().nodes()) {
           double c = nodes.get(n).cores();
@@ -276,7 +280,7 @@ public final class PlacementManager {
     return t != null && now - t < settings.coolDown().toMillis();
   }
 
-  private void tickQuery(long now, Topology topology, QueryId query, QueryState q, List<Decision> decisions, List<MoveOrder> moves) {
+  private void tickQuery(long now, Topology topology, QueryId query, QueryState q, boolean idle, List<Decision> decisions, List<MoveOrder> moves) {
     Map<Site, Topology.SiteInfo> sites = topology.byId();
     Constraints userPins = new Constraints(q.pins);
     Map<NodeId, Site> held = new HashMap<>(q.pins);
@@ -344,6 +348,10 @@ public final class PlacementManager {
       return;
     }
     boolean urgent = !broken.isEmpty();
+    if (!urgent && idle) {
+      dropPending(now, query, q, decisions, "the proposal no longer holds: no rows flowed in the query since the last re-plan");
+      return;
+    }
     double gain = current.costPerSecond() > 0 ? (current.costPerSecond() - plan.costPerSecond()) / current.costPerSecond() : 0;
     String why = urgent
         ? (forced ? "forced within its cool-down: " : "") + "the current placement breaks: " + String.join("; ", broken)
@@ -356,10 +364,11 @@ public final class PlacementManager {
       q.pending = new Pending(Map.copyOf(diff), now);
     }
     long heldFor = now - q.pending.sinceMillis();
-    boolean ready = urgent || heldFor >= settings.holdTime().toMillis();
+    long hold = holdMillis(gain);
+    boolean ready = urgent || heldFor >= hold;
     if (!ready || mode(query) == Mode.MANUAL) {
       for (Map.Entry<NodeId, Site> d : diff.entrySet()) {
-        String wait = ready ? "manual mode: run it with ferry migrate" : "held " + heldFor / 1000 + " of " + settings.holdTime().toSeconds() + " s";
+        String wait = ready ? "manual mode: run it with ferry migrate" : "held " + heldFor / 1000 + " of " + (hold + 999) / 1000 + " s";
         say(q, decisions, new Decision(now, query, Optional.of(d.getKey()), Kind.PROPOSED, q.at.get(d.getKey()), d.getValue(),
             plan.reasons().get(d.getKey()) + "; " + why + "; " + wait));
       }
@@ -391,6 +400,20 @@ public final class PlacementManager {
       moves.add(new MoveOrder(new MigrationInstruction(query, group, to), why, overrides));
     }
     q.pending = null;
+  }
+
+  /**
+   * How long a proposal saving {@code gain} of the cost must hold: the hold time at the threshold,
+   * shorter as the gain grows (hold x threshold / gain), so that what it saves while held is the
+   * same; a gain worth three times the threshold waits a third as long. Hysteresis stays: never
+   * less than two re-plan intervals (or the hold time, if shorter), so three re-plans in a row must
+   * agree (a rate blip, such as a moved node draining its backlog, does not last that long), and a
+   * node's cool-down still applies.
+   */
+  long holdMillis(double gain) {
+    long full = settings.holdTime().toMillis();
+    long floor = Math.min(full, 2 * settings.rePlanInterval().toMillis());
+    return gain <= settings.gainThreshold() ? full : Math.max(floor, (long) Math.ceil(full * settings.gainThreshold() / gain));
   }
 
   private static void dropPending(long now, QueryId query, QueryState q, List<Decision> decisions, String why) {

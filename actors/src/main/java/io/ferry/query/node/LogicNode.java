@@ -353,6 +353,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (!answer(state, pull)) {
       heldPulls.put(pull.consumer(), new HeldPull(pull, nanoClock.getAsLong()));
     }
+    meters.observe(state); // the pull acknowledged rows: the consumer's backlog changed
     // The pull may have acknowledged rows, making room for more input.
     drive(state);
     return Effect().none();
@@ -376,6 +377,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return true;
     }
     pull.replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done()));
+    meters.sent(pull.consumer(), s.rows());
     return true;
   }
 
@@ -458,6 +460,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   }
 
   private void afterPersist(NodeState state) {
+    meters.observe(state);
     serveHeld(state);
     drive(state);
   }
@@ -593,7 +596,13 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
           return true;
         });
     // A pull that got no answer was lost (a hand-off drops messages): send it again.
-    pullsInFlight.values().removeIf(sent -> now - sent > pullTimeoutNanos);
+    pullsInFlight.entrySet().removeIf(e -> {
+      boolean lost = now - e.getValue() > pullTimeoutNanos;
+      if (lost) {
+        meters.pullTimedOut(e.getKey().value());
+      }
+      return lost;
+    });
     drive(state);
     return Effect().none();
   }
@@ -620,6 +629,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         continue;
       }
       pullsInFlight.put(upstream, now);
+      meters.pullSent(upstream.value());
       peers.apply(state.spec().query(), upstream)
           .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf()));
     }

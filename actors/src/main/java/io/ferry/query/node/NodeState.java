@@ -236,6 +236,11 @@ public final class NodeState {
     return log.retained();
   }
 
+  /** The size of its state in entries: output rows it still holds for consumers plus its operator's entries. */
+  public long stateEntries() {
+    return log.retained() + (operator == null ? 0 : operator.stateEntries());
+  }
+
   /**
    * Whether the node may take more input: it has not ended, and its retained output stays under
    * {@code retainMax} rows (back pressure from slow consumers).

@@ -49,6 +49,11 @@ public interface Operator extends AutoCloseable {
     return null;
   }
 
+  /** Entries of state it holds now (a window: its open window-key accumulators), for the state-size meter. */
+  default long stateEntries() {
+    return 0;
+  }
+
   /** Restores state from a snapshot taken by {@link #snapshot()}; null leaves it empty. */
   default void restore(OperatorState state) {}
 

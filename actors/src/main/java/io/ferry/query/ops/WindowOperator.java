@@ -266,6 +266,11 @@ public final class WindowOperator implements Operator {
     return openAccumulators;
   }
 
+  @Override
+  public long stateEntries() {
+    return openAccumulators;
+  }
+
   private void put(WindowAcc a) {
     if (a.nonNull().size() != agg.size() || a.longs().size() != agg.size() || a.doubles().size() != agg.size()) {
       throw new IllegalStateException(

@@ -283,6 +283,48 @@ class LogicNodeTest {
   }
 
   @Test
+  void metersMeasureBacklogStateBytesSentPullsTimeoutsAndJournalWrites() {
+    NodeSpec f = spec(graph(), "f");
+    String q = f.query().value();
+    // the member's registry records once an exporter is added (the runtime adds Prometheus's)
+    io.ferry.metrics.FerryMetrics.get(testKit.system()).exportTo(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    io.micrometer.core.instrument.MeterRegistry registry = io.ferry.metrics.FerryMetrics.get(testKit.system()).registry();
+    io.micrometer.core.instrument.Timer journal = registry.find(NodeMeters.JOURNAL_WRITE).timer();
+    long writesBefore = journal == null ? 0 : journal.count();
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<Command> consumer = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    List<Row> in = rows(0, 10);
+    node.runCommand(new Batch("d1", SRC, 0, in, 10, false));
+    expectPull(upstream, 10);
+
+    // five rows passed the filter and nobody took any: the consumer is five behind, the node holds five
+    java.util.function.Supplier<Double> backlog = () -> registry.find(NodeMeters.BACKLOG).tags("query", q, "node", "out", "from", "f").gauge().value();
+    java.util.function.Supplier<Double> state = () -> registry.find(NodeMeters.STATE).tags("query", q, "node", "f").gauge().value();
+    assertEquals(5.0, backlog.get());
+    assertEquals(5.0, state.get());
+    node.runCommand(new Pull("d1", "out", 0, 3, consumer.ref()));
+    consumer.expectMessageClass(Batch.class, WAIT);
+    node.runCommand(new Pull("d1", "out", 3, 100, consumer.ref()));
+    consumer.expectMessageClass(Batch.class, WAIT);
+    assertEquals(2.0, backlog.get(), "the pull after 3 acknowledged three rows");
+    assertEquals(2.0, state.get(), "the log dropped the acknowledged rows");
+    // rows of "k.", a long, a long and "user-.": 4 + 3 + 8 + 8 + 7 bytes each
+    long perRow = 4 + 3 + 8 + 8 + 7;
+    assertEquals(5.0 * perRow, registry.find(NodeMeters.SENT_BYTES).tags("query", q, "node", "f", "consumer", "out").counter().count());
+    assertEquals(NodeMeters.bytes(kept(in)), 5 * perRow);
+
+    // the pull after 10 gets no answer: it times out and is sent again
+    manualTime.timePasses(settings.pullTimeout());
+    manualTime.timePasses(settings.tick());
+    expectPull(upstream, 10);
+    assertEquals(3.0, registry.find(NodeMeters.PULLS).tags("query", q, "node", "f", "upstream", "src").counter().count());
+    assertEquals(1.0, registry.find(NodeMeters.PULL_TIMEOUTS).tags("query", q, "node", "f", "upstream", "src").counter().count());
+    assertTrue(registry.find(NodeMeters.JOURNAL_WRITE).timer().count() >= writesBefore + 1, "the batch's persist was timed");
+  }
+
+  @Test
   void emptyAnswerToALongPollMakesTheNodePullAgainAtOnce() {
     NodeSpec f = spec(graph(), "f");
     TestProbe<Command> upstream = testKit.createTestProbe();

@@ -18,6 +18,7 @@ import io.ferry.query.NodeSpec;
 import io.ferry.query.QueryId;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
@@ -71,6 +72,18 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
   /** Sets the cluster's mode (query null) or one query's (mode null: the cluster's again). */
   public record SetMode(String query, String mode) implements Command {}
 
+  /**
+   * Sets the cluster's mode ({@code query} null) or one query's ({@code mode} "default": the
+   * cluster's again) and says whether it did: {@code error} null, else why not.
+   */
+  public record ChangeMode(String query, String mode, ActorRef<Changed> replyTo) implements Command {}
+
+  /** Lifts a user's pin of a node: the manager may move it again. */
+  public record Unpin(String query, String node, ActorRef<Changed> replyTo) implements Command {}
+
+  /** {@code error} null: done; else why not. */
+  public record Changed(String error) implements CborSerializable {}
+
   private enum Tick implements Command {
     INSTANCE
   }
@@ -85,12 +98,25 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
 
   public record Decisions(List<DecisionMade> decisions) implements CborSerializable {}
 
-  /** What the manager last saw: sites and the links between them. */
-  public record View(List<SiteView> sites, List<LinkView> links) implements CborSerializable {}
+  /** What the manager last saw: sites and the links between them, the nodes' and members' measurements. */
+  public record View(List<SiteView> sites, List<LinkView> links, List<NodeView> nodes, List<MemberView> members) implements CborSerializable {}
 
   public record SiteView(String site, String tier, double cores, double loadCores, boolean live) implements CborSerializable {}
 
-  public record LinkView(String from, String to, double rttMs) implements CborSerializable {}
+  /**
+   * A site pair: probed RTT (negative: not probed), bytes/s the query edges crossing it carried
+   * since the previous re-plan, the share of pulls across it that timed out and were sent again
+   * (negative: no pulls crossed it), and the configured capacity.
+   */
+  public record LinkView(String from, String to, double rttMs, double usedBytesPerSec, double lossRatio, double capacityBytesPerSec)
+      implements CborSerializable {}
+
+  /** A node's measured rates since the previous re-plan (negative: not measured), backlog and state entries now. */
+  public record NodeView(String query, String node, String site, double inRowsPerSec, double outRowsPerSec, double backlogRows, double stateEntries)
+      implements CborSerializable {}
+
+  /** A member's CPU (0..1 of its processors; negative: unknown) and mean journal write time since its previous report (negative: no writes). */
+  public record MemberView(String address, String site, double cpu, double journalWriteMs) implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -107,6 +133,8 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
 
   public record Pinned(String query, String node, String site) implements Event {}
 
+  public record Unpinned(String query, String node) implements Event {}
+
   public record State(List<DecisionMade> decisions, Map<String, String> pins) implements CborSerializable {
     State with(Event e) {
       if (e instanceof DecisionMade d) {
@@ -114,9 +142,13 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
         all.add(d);
         return new State(List.copyOf(all), pins);
       }
-      Pinned p = (Pinned) e;
       Map<String, String> next = new TreeMap<>(pins);
-      next.put(p.query() + "/" + p.node(), p.site());
+      if (e instanceof Unpinned u) {
+        next.remove(u.query() + "/" + u.node());
+      } else {
+        Pinned p = (Pinned) e;
+        next.put(p.query() + "/" + p.node(), p.site());
+      }
       return new State(decisions, Map.copyOf(next));
     }
   }
@@ -173,7 +205,15 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
   private final Deque<PlacementManager.MoveOrder> orders = new ArrayDeque<>();
   private boolean ordering;
   private boolean asking;
-  private View view = new View(List.of(), List.of());
+  private View view = new View(List.of(), List.of(), List.of(), List.of());
+  /** Wire counters summed over members at the previous re-plan: "bytes q/u>x", "pulls q/x<u", "timeouts q/x<u". */
+  private Map<String, Double> lastWire = Map.of();
+  /** Per site pair ("a b", a before b): bytes/s carried and {timeouts, pulls} in the last interval. */
+  private Map<String, Double> linkUse = Map.of();
+  private Map<String, double[]> linkLoss = Map.of();
+  private List<NodeView> nodeViews = List.of();
+  /** Gauges of the links this member's registry publishes: {rtt ms, used bytes/s, loss ratio} per pair. */
+  private final Map<String, double[]> linkGauges = new HashMap<>();
   /** The last re-plan's inputs, so a view asked for between re-plans shows the membership of now. */
   private Map<String, PlacementProbe.Report> lastReports = Map.of();
   private Map<QueryId, PlanGraph> lastGraphs = Map.of();
@@ -237,6 +277,8 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           }
           return Effect().none();
         })
+        .onCommand(ChangeMode.class, this::onChangeMode)
+        .onCommand(Unpin.class, this::onUnpin)
         .onCommand(GetDecisions.class, (s, g) -> {
           g.replyTo().tell(new Decisions(s.decisions()));
           return Effect().none();
@@ -249,6 +291,39 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           return Effect().none();
         })
         .build();
+  }
+
+  private Effect<Event, State> onChangeMode(State state, ChangeMode c) {
+    Optional<PlacementManager.Mode> mode;
+    try {
+      mode = c.mode().equals("default") && c.query() != null ? Optional.empty() : Optional.of(PlacementManager.Mode.parse(c.mode()));
+    } catch (IllegalArgumentException e) {
+      c.replyTo().tell(new Changed(e.getMessage() + (c.query() != null ? " (or default: the cluster's)" : "")));
+      return Effect().none();
+    }
+    if (c.query() == null) {
+      manager.mode(mode.get());
+    } else if (known(new QueryId(c.query()))) {
+      manager.mode(new QueryId(c.query()), mode);
+    } else {
+      c.replyTo().tell(new Changed("the placement manager has not seen a query '" + c.query() + "' (it re-plans every "
+          + settings.manager().rePlanInterval() + ")"));
+      return Effect().none();
+    }
+    ctx.getLog().info("placement mode of {} set to {}", c.query() == null ? "the cluster" : "query " + c.query(), mode.map(PlacementManager.Mode::label).orElse("the cluster's"));
+    c.replyTo().tell(new Changed(null));
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onUnpin(State state, Unpin u) {
+    if (!state.pins().containsKey(u.query() + "/" + u.node())) {
+      u.replyTo().tell(new Changed("node '" + u.node() + "' of query '" + u.query() + "' is not pinned"));
+      return Effect().none();
+    }
+    if (known(new QueryId(u.query()))) {
+      manager.unpin(new QueryId(u.query()), new NodeId(u.node()));
+    }
+    return Effect().persist(new Unpinned(u.query(), u.node())).thenRun(s -> u.replyTo().tell(new Changed(null)));
   }
 
   private boolean known(QueryId q) {
@@ -297,6 +372,7 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
       placed.put(q.query(), at);
     }
     Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured = measure(now, graphs);
+    measureWire(now, got.queries(), placed, measured);
     Topology topology = topology(now, graphs, placed, measured);
     lastReports = now;
     lastGraphs = graphs;
@@ -403,6 +479,113 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
     return persist(events);
   }
 
+  /** Above this a measured loss is capped: the planner's resend factor 1/(1-loss) stays finite. */
+  static final double MAX_LOSS = 0.9;
+
+  /**
+   * From the members' wire counters: bytes/s and the pull-timeout share per site pair, summed over
+   * the query edges whose two ends run at different sites; and each node's backlog and state now.
+   */
+  private void measureWire(Map<String, PlacementProbe.Report> now, QueryRegistry.Queries queries, Map<QueryId, Map<NodeId, Site>> placed,
+      Map<QueryId, Map<NodeId, PlanGraph.Measured>> measured) {
+    Map<String, Double> wire = new HashMap<>();
+    Map<String, double[]> node = new HashMap<>();
+    for (PlacementProbe.Report r : now.values()) {
+      for (PlacementProbe.NodeTotal t : r.nodes()) {
+        String q = t.query() + "/";
+        t.sentBytes().forEach((x, b) -> wire.merge("bytes " + q + t.node() + ">" + x, b, Double::sum));
+        t.pulls().forEach((u, n) -> wire.merge("pulls " + q + t.node() + "<" + u, n, Double::sum));
+        t.pullTimeouts().forEach((u, n) -> wire.merge("timeouts " + q + t.node() + "<" + u, n, Double::sum));
+        double[] bs = node.computeIfAbsent(q + t.node(), k -> new double[2]);
+        bs[0] += t.backlogRows();
+        bs[1] += t.stateEntries();
+      }
+    }
+    double seconds = (System.nanoTime() - lastWireNanos) / 1e9;
+    Map<String, Double> use = new TreeMap<>();
+    Map<String, double[]> loss = new TreeMap<>();
+    List<NodeView> nodes = new ArrayList<>();
+    for (QueryRegistry.QueryInfo q : queries.queries()) {
+      Map<NodeId, Site> at = placed.get(q.query());
+      Map<NodeId, PlanGraph.Measured> rates = measured.getOrDefault(q.query(), Map.of());
+      for (NodeSpec x : q.nodes()) {
+        String key = q.query().value() + "/" + x.id().value();
+        double[] bs = node.getOrDefault(key, new double[2]);
+        PlanGraph.Measured m = rates.get(x.id());
+        nodes.add(new NodeView(q.query().value(), x.id().value(), at.containsKey(x.id()) ? at.get(x.id()).name() : "",
+            m == null ? -1 : m.inRowsPerSec(), m == null ? -1 : m.outRowsPerSec(), bs[0], bs[1]));
+        for (NodeId u : x.inputs()) {
+          Site su = at.get(u);
+          Site sx = at.get(x.id());
+          if (su == null || sx == null || su.equals(sx)) {
+            continue;
+          }
+          String pair = su.name().compareTo(sx.name()) < 0 ? su.name() + " " + sx.name() : sx.name() + " " + su.name();
+          String prefix = q.query().value() + "/";
+          double bytes = delta(wire, "bytes " + prefix + u.value() + ">" + x.id().value());
+          double pulls = delta(wire, "pulls " + prefix + x.id().value() + "<" + u.value());
+          double timeouts = delta(wire, "timeouts " + prefix + x.id().value() + "<" + u.value());
+          if (bytes >= 0 && seconds > 0) {
+            use.merge(pair, bytes / seconds, Double::sum);
+          }
+          if (pulls > 0) {
+            double[] l = loss.computeIfAbsent(pair, k -> new double[2]);
+            l[0] += Math.max(0, timeouts);
+            l[1] += pulls;
+          }
+        }
+      }
+    }
+    lastWire = wire;
+    lastWireNanos = System.nanoTime();
+    linkUse = use;
+    linkLoss = loss;
+    nodeViews = List.copyOf(nodes);
+  }
+
+  private long lastWireNanos;
+
+  /** The counter's growth since the previous re-plan; negative when unknown (new, or its node moved and its meters restarted). */
+  private double delta(Map<String, Double> wire, String key) {
+    Double before = lastWire.get(key);
+    Double after = wire.get(key);
+    if (after == null) {
+      return before == null ? 0 : -1;
+    }
+    return before == null || after < before ? -1 : after - before;
+  }
+
+  /** The links as gauges of this member's registry (the manager runs on one member at a time). */
+  private void publish(List<LinkView> links) {
+    io.micrometer.core.instrument.MeterRegistry registry = io.ferry.metrics.FerryMetrics.get(ctx.getSystem()).registry();
+    for (LinkView l : links) {
+      double[] g = linkGauges.get(l.from() + " " + l.to());
+      if (g == null) {
+        if (linkGauges.size() >= LINK_GAUGES_MAX) {
+          continue;
+        }
+        double[] holder = new double[3];
+        g = holder;
+        linkGauges.put(l.from() + " " + l.to(), holder);
+        io.micrometer.core.instrument.Tags tags = io.micrometer.core.instrument.Tags.of("a", l.from(), "b", l.to());
+        io.micrometer.core.instrument.Gauge.builder("ferry.link.rtt.ms", holder, h -> h[0]).description("Probed round-trip time between two sites")
+            .tags(tags).strongReference(true).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("ferry.link.used.bytes.per.second", holder, h -> h[1])
+            .description("Bytes/s the query edges between two sites carried since the placement manager's previous re-plan").tags(tags)
+            .strongReference(true).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("ferry.link.loss.ratio", holder, h -> h[2])
+            .description("Share of pulls between two sites that timed out and were sent again (-1: none crossed)").tags(tags)
+            .strongReference(true).register(registry);
+      }
+      g[0] = l.rttMs();
+      g[1] = l.usedBytesPerSec();
+      g[2] = l.lossRatio();
+    }
+  }
+
+  /** Bounds the link gauges however many sites there are. */
+  static final int LINK_GAUGES_MAX = 10_000;
+
   /** Rates per node from the difference of summed row totals since the previous tick. */
   private Map<QueryId, Map<NodeId, PlanGraph.Measured>> measure(Map<String, PlacementProbe.Report> now, Map<QueryId, PlanGraph> graphs) {
     Map<String, double[]> totals = new HashMap<>();
@@ -505,18 +688,23 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
         sum[1]++;
       }
     }
-    List<Topology.Link> links = new ArrayList<>();
     List<LinkView> linkViews = new ArrayList<>();
-    rtt.forEach((pair, sum) -> {
+    Set<String> pairs = new TreeSet<>(rtt.keySet());
+    linkUse.keySet().stream().filter(pair -> Arrays.stream(pair.split(" ")).allMatch(known::contains)).forEach(pairs::add);
+    for (String pair : pairs) {
       String[] ab = pair.split(" ");
-      double ms = sum[0] / sum[1];
-      links.add(new Topology.Link(Optional.of(Site.of(ab[0])), Optional.of(Site.of(ab[1])), Duration.ofNanos((long) (ms * 1e6)),
-          settings.defaultLink().bandwidthBytesPerSec(), settings.defaultLink().lossRatio()));
-      linkViews.add(new LinkView(ab[0], ab[1], ms));
-    });
-    Topology topology = new Topology(sites, links, settings.defaultLink());
-    view = new View(sites.stream().map(s -> new SiteView(s.site().name(), s.tier().label(), s.cores(), s.loadCores(), s.live())).toList(), linkViews);
-    return topology;
+      double[] sum = rtt.get(pair);
+      double[] lost = linkLoss.get(pair);
+      linkViews.add(new LinkView(ab[0], ab[1], sum == null ? -1 : sum[0] / sum[1], linkUse.getOrDefault(pair, 0.0),
+          lost == null || lost[1] == 0 ? -1 : lost[0] / lost[1], settings.defaultLink().bandwidthBytesPerSec()));
+    }
+    List<MemberView> members = new ArrayList<>();
+    now.values().forEach(r -> members.add(new MemberView(r.address(), r.site(), r.cpu(), r.journalWriteMs())));
+    members.sort(java.util.Comparator.comparing(MemberView::address));
+    view = new View(sites.stream().map(s -> new SiteView(s.site().name(), s.tier().label(), s.cores(), s.loadCores(), s.live())).toList(), linkViews,
+        nodeViews, members);
+    publish(linkViews);
+    return topologyOf(view, settings.defaultLink());
   }
 
   /** The topology a {@link View} describes, with {@code defaultLink} for pairs not probed. */
@@ -524,9 +712,11 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
     List<Topology.SiteInfo> sites = view.sites().stream()
         .map(s -> new Topology.SiteInfo(Site.of(s.site()), Tier.parse(s.tier()), s.cores(), s.loadCores(), s.live()))
         .toList();
+    // a link measured to carry more than its configured capacity evidently has more; a measured loss replaces the configured one
     List<Topology.Link> links = view.links().stream()
-        .map(l -> new Topology.Link(Optional.of(Site.of(l.from())), Optional.of(Site.of(l.to())), Duration.ofNanos((long) (l.rttMs() * 1e6)),
-            defaultLink.bandwidthBytesPerSec(), defaultLink.lossRatio()))
+        .map(l -> new Topology.Link(Optional.of(Site.of(l.from())), Optional.of(Site.of(l.to())),
+            l.rttMs() < 0 ? defaultLink.rtt() : Duration.ofNanos((long) (l.rttMs() * 1e6)),
+            Math.max(defaultLink.bandwidthBytesPerSec(), l.usedBytesPerSec()), l.lossRatio() < 0 ? defaultLink.lossRatio() : Math.min(l.lossRatio(), MAX_LOSS)))
         .toList();
     return new Topology(sites, links, defaultLink);
   }

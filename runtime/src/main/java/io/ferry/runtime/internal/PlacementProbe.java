@@ -4,15 +4,18 @@ import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.MemberRoles;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -22,8 +25,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Runs on every member and measures what only this member can for the placement manager: its
- * cores and CPU use, the running totals of its logic nodes' row meters, and the round-trip time to
- * a member of every other site (it pings their probes every {@code interval}).
+ * cores and CPU use, its journal's write latency, the running totals of its logic nodes' meters
+ * (rows, bytes sent per consumer, pulls and pull timeouts per upstream, backlog, state size), and
+ * the round-trip time to a member of every other site (it pings their probes every {@code interval}).
  */
 public final class PlacementProbe {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-placement-probe");
@@ -31,6 +35,12 @@ public final class PlacementProbe {
   static final int NODES_MAX = 5_000;
   static final String ROWS_IN = "ferry.node.input.rows";
   static final String ROWS_OUT = "ferry.node.output.rows";
+  static final String BACKLOG = "ferry.node.backlog.rows";
+  static final String STATE = "ferry.node.state.entries";
+  static final String SENT_BYTES = "ferry.node.sent.bytes";
+  static final String PULLS = "ferry.node.pulls";
+  static final String PULL_TIMEOUTS = "ferry.node.pull.timeouts";
+  static final String JOURNAL_WRITE = "ferry.journal.write";
 
   public sealed interface Command extends CborSerializable {}
 
@@ -51,12 +61,23 @@ public final class PlacementProbe {
    *
    * @param cpu the process's recent CPU use, 0..1 of its processors; negative when the JVM does not tell
    * @param rttMillis the last round-trip time to each other site's probes
+   * @param journalWriteMs the mean time of this member's batch persists since its previous report; negative when there were none
    */
-  public record Report(String address, String site, String tier, int processors, double cpu, List<NodeTotal> nodes, Map<String, Double> rttMillis)
-      implements CborSerializable {}
+  public record Report(String address, String site, String tier, int processors, double cpu, List<NodeTotal> nodes, Map<String, Double> rttMillis,
+      double journalWriteMs) implements CborSerializable {}
 
-  /** A node's row totals while it ran on this member (the meters restart when it moves). */
-  public record NodeTotal(String query, String node, double rowsIn, double rowsOut) implements CborSerializable {}
+  /**
+   * A node's totals while it ran on this member (the meters restart when it moves): rows in and
+   * out, estimated bytes sent to each consumer, pulls sent and timed out per upstream; and its
+   * backlog (rows its upstreams on this member have beyond its input anchor: summed over members)
+   * and state entries now.
+   */
+  public record NodeTotal(String query, String node, double rowsIn, double rowsOut, Map<String, Double> sentBytes, Map<String, Double> pulls,
+      Map<String, Double> pullTimeouts, double backlogRows, double stateEntries) implements CborSerializable {
+    NodeTotal(String query, String node) {
+      this(query, node, 0, 0, new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), 0, 0);
+    }
+  }
 
   private PlacementProbe() {}
 
@@ -74,6 +95,7 @@ public final class PlacementProbe {
           MeterRegistry registry = FerryMetrics.get(ctx.getSystem()).registry();
           Map<String, Double> rtt = new TreeMap<>();
           List<ActorRef<Command>> others = new ArrayList<>();
+          double[] journalBefore = new double[2];
           return Behaviors.withTimers(
               timers -> {
                 timers.startTimerWithFixedDelay(ProbeTick.INSTANCE, interval);
@@ -99,7 +121,8 @@ public final class PlacementProbe {
                       return Behaviors.same();
                     })
                     .onMessage(GetReport.class, g -> {
-                      g.replyTo().tell(new Report(address, site, tier, Runtime.getRuntime().availableProcessors(), cpu(), totals(registry), Map.copyOf(rtt)));
+                      g.replyTo().tell(new Report(address, site, tier, Runtime.getRuntime().availableProcessors(), cpu(), totals(registry), Map.copyOf(rtt),
+                          journalWriteMs(registry, journalBefore)));
                       return Behaviors.same();
                     })
                     .build();
@@ -114,22 +137,83 @@ public final class PlacementProbe {
     return -1;
   }
 
+  /** The mean write time since the previous call ({@code before}: count and total ms then, updated); negative when none. */
+  static double journalWriteMs(MeterRegistry registry, double[] before) {
+    Timer t = registry.find(JOURNAL_WRITE).timer();
+    if (t == null) {
+      return -1;
+    }
+    double count = t.count();
+    double total = t.totalTime(TimeUnit.MILLISECONDS);
+    double n = count - before[0];
+    double ms = n > 0 ? (total - before[1]) / n : -1;
+    before[0] = count;
+    before[1] = total;
+    return ms;
+  }
+
   static List<NodeTotal> totals(MeterRegistry registry) {
-    Map<String, double[]> byNode = new HashMap<>();
+    Map<String, NodeTotal> byNode = new TreeMap<>();
     for (Counter c : registry.find(ROWS_IN).counters()) {
-      byNode.computeIfAbsent(c.getId().getTag("query") + "/" + c.getId().getTag("node"), k -> new double[2])[0] += c.count();
+      NodeTotal t = node(byNode, c);
+      if (t != null) {
+        byNode.put(key(c), new NodeTotal(t.query(), t.node(), t.rowsIn() + c.count(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
+            t.backlogRows(), t.stateEntries()));
+      }
     }
     for (Counter c : registry.find(ROWS_OUT).counters()) {
-      byNode.computeIfAbsent(c.getId().getTag("query") + "/" + c.getId().getTag("node"), k -> new double[2])[1] += c.count();
-    }
-    List<NodeTotal> out = new ArrayList<>();
-    for (Map.Entry<String, double[]> e : new TreeMap<>(byNode).entrySet()) {
-      if (out.size() >= NODES_MAX) {
-        break;
+      NodeTotal t = node(byNode, c);
+      if (t != null) {
+        byNode.put(key(c), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut() + c.count(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
+            t.backlogRows(), t.stateEntries()));
       }
-      int slash = e.getKey().indexOf('/');
-      out.add(new NodeTotal(e.getKey().substring(0, slash), e.getKey().substring(slash + 1), e.getValue()[0], e.getValue()[1]));
     }
-    return out;
+    for (Counter c : registry.find(SENT_BYTES).counters()) {
+      NodeTotal t = node(byNode, c);
+      if (t != null) {
+        t.sentBytes().merge(c.getId().getTag("consumer"), c.count(), Double::sum);
+      }
+    }
+    for (Counter c : registry.find(PULLS).counters()) {
+      NodeTotal t = node(byNode, c);
+      if (t != null) {
+        t.pulls().merge(c.getId().getTag("upstream"), c.count(), Double::sum);
+      }
+    }
+    for (Counter c : registry.find(PULL_TIMEOUTS).counters()) {
+      NodeTotal t = node(byNode, c);
+      if (t != null) {
+        t.pullTimeouts().merge(c.getId().getTag("upstream"), c.count(), Double::sum);
+      }
+    }
+    for (Gauge g : registry.find(BACKLOG).gauges()) {
+      NodeTotal t = node(byNode, g);
+      if (t != null) {
+        byNode.put(key(g), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
+            t.backlogRows() + g.value(), t.stateEntries()));
+      }
+    }
+    for (Gauge g : registry.find(STATE).gauges()) {
+      NodeTotal t = node(byNode, g);
+      if (t != null) {
+        byNode.put(key(g), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
+            t.backlogRows(), t.stateEntries() + g.value()));
+      }
+    }
+    return List.copyOf(byNode.values());
+  }
+
+  private static String key(Meter m) {
+    return m.getId().getTag("query") + "/" + m.getId().getTag("node");
+  }
+
+  /** The node's entry so far, a new one while fewer than {@link #NODES_MAX} are listed, else null. */
+  private static NodeTotal node(Map<String, NodeTotal> byNode, Meter m) {
+    NodeTotal t = byNode.get(key(m));
+    if (t == null && byNode.size() < NODES_MAX) {
+      t = new NodeTotal(m.getId().getTag("query"), m.getId().getTag("node"));
+      byNode.put(key(m), t);
+    }
+    return t;
   }
 }

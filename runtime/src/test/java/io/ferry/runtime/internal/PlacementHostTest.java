@@ -35,6 +35,7 @@ class PlacementHostTest {
         .with(new PlacementHost.Pinned("q", "window", "cloud"))
         .with(new PlacementHost.Pinned("q", "window", "edge-a"));
     assertEquals(Map.of("q/window", "edge-a"), s.pins());
+    assertEquals(Map.of(), s.with(new PlacementHost.Unpinned("q", "window")).pins(), "an unpin lifts the pin, and a restart replays it so");
   }
 
   @Test

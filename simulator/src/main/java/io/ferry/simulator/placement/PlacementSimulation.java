@@ -90,6 +90,10 @@ public final class PlacementSimulation {
       return new Options(scenario, edges, nodes, d, manager, policy);
     }
 
+    public Options withManager(PlacementManager.Settings m) {
+      return new Options(scenario, edgeSites, nodesPerQuery, duration, m, policy);
+    }
+
     public Options withPolicy(Policy p) {
       return new Options(scenario, edgeSites, nodesPerQuery, duration, manager, p);
     }
