@@ -212,10 +212,23 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
     return in;
   }
 
+  private static List<Predicate> requireList(List<Predicate> list, String what, String where) {
+    if (list == null) {
+      throw new QueryException(where + ": '" + what + "' has no list of conditions");
+    }
+    return list;
+  }
+
   /** Checks fields and literal types of a filter condition against its input. */
   public static void checkPredicate(Predicate p, Schema in, String where) {
+    if (p == null) {
+      throw new QueryException(where + ": a condition is missing (null where a comparison, and, or or not belongs)");
+    }
     if (p instanceof Predicate.Compare c) {
       Field f = in.require(c.field(), where);
+      if (c.op() == null) {
+        throw new QueryException(where + ": the comparison on '" + c.field() + "' has no operator (one of " + java.util.Arrays.toString(Predicate.Op.values()) + ")");
+      }
       Object lit = c.literal();
       boolean ok =
           switch (f.type()) {
@@ -230,9 +243,9 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
                 + ": field '" + c.field() + "' is " + f.type());
       }
     } else if (p instanceof Predicate.And a) {
-      a.all().forEach(x -> checkPredicate(x, in, where));
+      requireList(a.all(), "and", where).forEach(x -> checkPredicate(x, in, where));
     } else if (p instanceof Predicate.Or o) {
-      o.any().forEach(x -> checkPredicate(x, in, where));
+      requireList(o.any(), "or", where).forEach(x -> checkPredicate(x, in, where));
     } else if (p instanceof Predicate.Not n) {
       checkPredicate(n.predicate(), in, where);
     }
