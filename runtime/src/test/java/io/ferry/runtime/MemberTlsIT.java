@@ -106,8 +106,8 @@ class MemberTlsIT {
         assertTrue(System.nanoTime() < seen, "the seed did not see the member with a good certificate Up within 30 s");
         Thread.sleep(50);
       }
-      // The rogue's join attempts repeat every few seconds (seed-node-timeout); give it two more rounds.
-      long until = System.nanoTime() + Duration.ofSeconds(12).toNanos();
+      // The rogue's join attempts repeat every 5 s (seed-node-timeout); give it one more round or two.
+      long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
       while (System.nanoTime() < until) {
         assertFalse(seenBySeed(seed, rogue), "a member with another CA's certificate got into the cluster");
         assertFalse(Cluster.get(rogue.system()).selfMember().status() == MemberStatus.up(), "the rogue member thinks it is Up");
