@@ -93,8 +93,8 @@ public final class SecurityBench {
             volume(cluster, image(dir.resolve("warm.img"), imageBytes, 1), "warm-" + mode, Math.min(reads, 20));
             double[] r = volume(cluster, image(dir.resolve("measured.img"), imageBytes, 2), "vol-" + mode, reads);
             byMode.get(mode).add(r);
-            System.out.printf("round %d %-24s %-6s background %8.1f MB/s   on-demand read p50 %6.2f ms p99 %6.2f ms (%d reads, %d fetched)%n",
-                round + 1, link.getKey(), mode, r[0] / 1e6, r[1], r[2], reads, (long) r[3]);
+            System.out.printf("round %d %-24s %-6s background %8.1f MB/s   on-demand read p50 %6.2f ms p99 %6.2f ms (%d reads, %d fetched, %d frames refused)%n",
+                round + 1, link.getKey(), mode, r[0] / 1e6, r[1], r[2], reads, (long) r[3], (long) r[4]);
           }
         }
         pairedLoss.add(100 * (1 - byMode.get("sealed").get(round)[0] / byMode.get("plain").get(round)[0]));
@@ -208,7 +208,7 @@ public final class SecurityBench {
     return rates;
   }
 
-  /** Migrates the image as {@code name}: [background bytes/s, on-demand p50 ms, p99 ms, blocks fetched on demand]. */
+  /** Migrates the image as {@code name}: [background bytes/s, on-demand p50 ms, p99 ms, blocks fetched on demand, frames refused (corrupt, forged, replayed)]. */
   private static double[] volume(LocalCluster cluster, Path image, String name, int reads) throws Exception {
     Ferry ferry = cluster.member("cloud").ferry();
     long size = Files.size(image);
@@ -238,9 +238,10 @@ public final class SecurityBench {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     long fetched = st.frontend().map(VolumeStatus.Frontend::onDemandBlocksFetched).orElse(0L);
+    long refused = st.frontend().map(VolumeStatus.Frontend::corruptFrames).orElse(0L);
     ferry.stopVolume(new VolumeId(name)).toCompletableFuture().get(30, TimeUnit.SECONDS);
     long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
-    return new double[] {size / seconds, sorted[sorted.length / 2] / 1e6, sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * 0.99) - 1)] / 1e6, fetched};
+    return new double[] {size / seconds, sorted[sorted.length / 2] / 1e6, sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * 0.99) - 1)] / 1e6, fetched, refused};
   }
 
   /** Moves a running window node between edge and cloud {@code moves} times each way; the pauses, sorted. */
