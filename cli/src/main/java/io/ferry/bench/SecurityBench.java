@@ -57,6 +57,8 @@ public final class SecurityBench {
     int reads = args.length > 3 ? Integer.parseInt(args[3]) : 200;
     int moves = args.length > 4 ? Integer.parseInt(args[4]) : 10;
     int rounds = args.length > 5 ? Integer.parseInt(args[5]) : 3;
+    // all, or only one part: links (the volume runs on loopback and the emulated link) or moves.
+    String parts = args.length > 6 ? args[6] : "all";
     Path base = Files.createTempDirectory("ferry-security-bench");
     System.out.printf("ferry security benchmark: %d MiB of random data (every block sent as RAW), blocks of %d KiB, emulated link %d ms RTT %d Mbit/s,"
             + " %d rounds, the two sides of each comparison interleaved (their order alternates per round); work dir %s%n",
@@ -75,7 +77,7 @@ public final class SecurityBench {
     Map<String, String> links = new LinkedHashMap<>();
     links.put("loopback", "");
     links.put("emulated " + rttMs + "ms/" + mbit + "Mbit", emulated);
-    for (Map.Entry<String, String> link : links.entrySet()) {
+    for (Map.Entry<String, String> link : parts.equals("moves") ? Map.<String, String>of().entrySet() : links.entrySet()) {
       Map<String, List<double[]>> byMode = new LinkedHashMap<>();
       byMode.put("plain", new ArrayList<>());
       byMode.put("sealed", new ArrayList<>());
@@ -110,6 +112,9 @@ public final class SecurityBench {
           spread(pairedLoss.stream().mapToDouble(Double::doubleValue).toArray()));
     }
 
+    if (parts.equals("links")) {
+      return;
+    }
     Path certs = base.resolve("certs");
     devCa(certs);
     Map<String, List<Long>> pausesBy = new LinkedHashMap<>();
