@@ -40,7 +40,7 @@ class SecureWalkthroughIT {
     assertEquals(0, p.exitValue(), "the walk-through failed; its output:\n" + log);
     for (String step : new String[] {
         "4 members Up over mutual TLS", "refused: no token (401), read-only token deploying (403)",
-        "window-a moved edge-a -> cloud", "4 members stopped within", "OK: the secured walk-through ran end to end"}) {
+        "query deployed, window-a moved edge-a -> cloud", "4 members stopped within", "OK: the secured walk-through ran end to end"}) {
       assertTrue(log.contains("walkthrough: " + step), "no line '" + step + "' in:\n" + log);
     }
   }
