@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * loopback and on an emulated WAN link; and the move pause of a query node with members talking
  * plain TCP and mutual TLS. Figures, not a test.
  *
- * <p>Usage: {@code ferry bench-security [sizeMiB=128] [rttMs=20] [mbit=200] [reads=200] [moves=10]};
+ * <p>Usage: {@code ferry bench-security [sizeMiB=128] [rttMs=20] [mbit=200] [reads=200] [moves=10] [rounds=3]};
  * run from the checkout (it makes certificates with scripts/dev-ca).
  */
 public final class SecurityBench {
@@ -56,11 +56,20 @@ public final class SecurityBench {
     long mbit = args.length > 2 ? Long.parseLong(args[2]) : 200;
     int reads = args.length > 3 ? Integer.parseInt(args[3]) : 200;
     int moves = args.length > 4 ? Integer.parseInt(args[4]) : 10;
+    int rounds = args.length > 5 ? Integer.parseInt(args[5]) : 3;
+    // all, or only one part: links (the volume runs on loopback and the emulated link) or moves.
+    String parts = args.length > 6 ? args[6] : "all";
     Path base = Files.createTempDirectory("ferry-security-bench");
-    System.out.printf("ferry security benchmark: %d MiB of random data (every block sent as RAW), blocks of %d KiB, emulated link %d ms RTT %d Mbit/s; work dir %s%n",
-        sizeMiB, BLOCK / 1024, rttMs, mbit, base);
+    System.out.printf("ferry security benchmark: %d MiB of random data (every block sent as RAW), blocks of %d KiB, emulated link %d ms RTT %d Mbit/s,"
+            + " %d rounds, the two sides of each comparison interleaved (their order alternates per round); work dir %s%n",
+        sizeMiB, BLOCK / 1024, rttMs, mbit, rounds, base);
     long imageBytes = (long) sizeMiB << 20;
-    codec();
+    List<double[]> codecRuns = new ArrayList<>();
+    for (int round = 0; round < rounds; round++) {
+      codecRuns.add(codec());
+    }
+    System.out.printf("codec, one thread, 64 KiB random blocks, %d rounds: plain %s MB/s, sealed %s MB/s%n", rounds,
+        spread(codecRuns.stream().mapToDouble(r -> r[0] / 1e6).toArray()), spread(codecRuns.stream().mapToDouble(r -> r[1] / 1e6).toArray()));
 
     String emulated =
         "ferry.blocks.emulate { one-way-delay = " + (rttMs / 2.0) + "ms, bandwidth = \"" + mbit + " Mbit\" }\n"
@@ -68,49 +77,94 @@ public final class SecurityBench {
     Map<String, String> links = new LinkedHashMap<>();
     links.put("loopback", "");
     links.put("emulated " + rttMs + "ms/" + mbit + "Mbit", emulated);
-    for (Map.Entry<String, String> link : links.entrySet()) {
-      Map<String, double[]> byMode = new LinkedHashMap<>();
-      for (String mode : List.of("plain", "sealed")) {
-        Config c = ConfigFactory.parseString(link.getValue() + "ferry.security.blocks.encrypt = " + (mode.equals("sealed") ? "on" : "off")
-            + "\nferry.http.enabled = off\nferry.security.allow-insecure = on\npekko.loglevel = WARNING\n");
-        // A warm-up volume first, then the measured one, in the same cluster.
-        try (LocalCluster cluster = LocalCluster.start(base.resolve(link.getKey().replace(' ', '-').replace('/', '-') + "-" + mode), Map.of("cloud", "cloud", "edge-a", "edge"), c, Duration.ofSeconds(60))) {
-          // Every volume its own random image: the target store dedups by hash, so a second
-          // volume of the same image would cross as REF frames only.
-          Path dir = base.resolve(link.getKey().replace(' ', '-').replace('/', '-') + "-" + mode);
-          volume(cluster, image(dir.resolve("warm.img"), imageBytes, 1), "warm-" + mode, Math.min(reads, 20));
-          double[] r = volume(cluster, image(dir.resolve("measured.img"), imageBytes, 2), "vol-" + mode, reads);
-          byMode.put(mode, r);
-          System.out.printf("%-24s %-6s background %8.1f MB/s   on-demand read p50 %6.2f ms p99 %6.2f ms (%d reads, %d fetched)%n",
-              link.getKey(), mode, r[0] / 1e6, r[1], r[2], reads, (long) r[3]);
+    for (Map.Entry<String, String> link : parts.equals("moves") ? Map.<String, String>of().entrySet() : links.entrySet()) {
+      Map<String, List<double[]>> byMode = new LinkedHashMap<>();
+      byMode.put("plain", new ArrayList<>());
+      byMode.put("sealed", new ArrayList<>());
+      List<Double> pairedLoss = new ArrayList<>();
+      for (int round = 0; round < rounds; round++) {
+        List<String> order = round % 2 == 0 ? List.of("plain", "sealed") : List.of("sealed", "plain");
+        for (String mode : order) {
+          Config c = ConfigFactory.parseString(link.getValue() + "ferry.security.blocks.encrypt = " + (mode.equals("sealed") ? "on" : "off")
+              + "\nferry.http.enabled = off\nferry.security.allow-insecure = on\npekko.loglevel = WARNING\n");
+          Path dir = base.resolve(link.getKey().replace(' ', '-').replace('/', '-') + "-" + mode + "-" + round);
+          // A warm-up volume first, then the measured one, in the same cluster.
+          try (LocalCluster cluster = LocalCluster.start(dir, Map.of("cloud", "cloud", "edge-a", "edge"), c, Duration.ofSeconds(60))) {
+            // Every volume its own random image: the target store dedups by hash, so a second
+            // volume of the same image would cross as REF frames only.
+            volume(cluster, image(dir.resolve("warm.img"), imageBytes, 1), "warm-" + mode, Math.min(reads, 20));
+            double[] r = volume(cluster, image(dir.resolve("measured.img"), imageBytes, 2), "vol-" + mode, reads);
+            byMode.get(mode).add(r);
+            System.out.printf("round %d %-24s %-6s background %8.1f MB/s   on-demand read p50 %6.2f ms p99 %6.2f ms (%d reads, %d fetched, %d frames refused)%n",
+                round + 1, link.getKey(), mode, r[0] / 1e6, r[1], r[2], reads, (long) r[3], (long) r[4]);
+          }
         }
+        pairedLoss.add(100 * (1 - byMode.get("sealed").get(round)[0] / byMode.get("plain").get(round)[0]));
       }
-      double loss = 100 * (1 - byMode.get("sealed")[0] / byMode.get("plain")[0]);
-      System.out.printf("%-24s sealed frames cost %.1f %% of background throughput%n", link.getKey(), loss);
+      for (String mode : byMode.keySet()) {
+        List<double[]> runs = byMode.get(mode);
+        System.out.printf("%-24s %-6s median (min..max) of %d: background %s MB/s, on-demand p99 %s ms, p50 %s ms%n", link.getKey(), mode, runs.size(),
+            spread(runs.stream().mapToDouble(r -> r[0] / 1e6).toArray()), spread(runs.stream().mapToDouble(r -> r[2]).toArray()),
+            spread(runs.stream().mapToDouble(r -> r[1]).toArray()));
+      }
+      double loss = 100 * (1 - median(byMode.get("sealed").stream().mapToDouble(r -> r[0]).toArray()) / median(byMode.get("plain").stream().mapToDouble(r -> r[0]).toArray()));
+      System.out.printf("%-24s sealed frames cost %.1f %% of background throughput (medians); per round %s %%%n", link.getKey(), loss,
+          spread(pairedLoss.stream().mapToDouble(Double::doubleValue).toArray()));
     }
 
+    if (parts.equals("links")) {
+      return;
+    }
     Path certs = base.resolve("certs");
     devCa(certs);
-    for (String members : List.of("plain", "tls")) {
-      Config c = ConfigFactory.parseString("pekko.loglevel = WARNING\nferry.http.enabled = off\nferry.security.allow-insecure = on\nferry.blocks.start-eagerly = off\n");
-      if (members.equals("tls")) {
-        c = ConfigFactory.parseMap(Map.of(
-            "ferry.security.artery.enabled", true,
-            "ferry.security.artery.keystore", certs.resolve("member.p12").toString(),
-            "ferry.security.artery.keystore-password", "ferry-dev",
-            "ferry.security.artery.truststore", certs.resolve("truststore.p12").toString(),
-            "ferry.security.artery.truststore-password", "ferry-dev")).withFallback(c);
+    Map<String, List<Long>> pausesBy = new LinkedHashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      for (String members : round % 2 == 0 ? List.of("plain", "tls") : List.of("tls", "plain")) {
+        Config c = ConfigFactory.parseString("pekko.loglevel = WARNING\nferry.http.enabled = off\nferry.security.allow-insecure = on\nferry.blocks.start-eagerly = off\n");
+        if (members.equals("tls")) {
+          c = ConfigFactory.parseMap(Map.of(
+              "ferry.security.artery.enabled", true,
+              "ferry.security.artery.keystore", certs.resolve("member.p12").toString(),
+              "ferry.security.artery.keystore-password", "ferry-dev",
+              "ferry.security.artery.truststore", certs.resolve("truststore.p12").toString(),
+              "ferry.security.artery.truststore-password", "ferry-dev")).withFallback(c);
+        }
+        long[] p = movePauses(base.resolve("moves-" + members + "-" + round), c, moves);
+        System.out.printf("round %d move pause, members over %-5s  n=%d  p50 %d ms  p99 %d ms%n", round + 1, members, p.length, p[p.length / 2], percentile99(p));
+        List<Long> all = pausesBy.computeIfAbsent(members, k -> new ArrayList<>());
+        for (long x : p) {
+          all.add(x);
+        }
       }
-      long[] p = movePauses(base.resolve("moves-" + members), c, moves);
-      System.out.printf("move pause, members over %-5s  n=%d  p50 %d ms  p99 %d ms%n", members, p.length, p[p.length / 2], p[Math.min(p.length - 1, (int) Math.ceil(p.length * 0.99) - 1)]);
     }
+    for (Map.Entry<String, List<Long>> e : pausesBy.entrySet()) {
+      long[] p = e.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
+      System.out.printf("move pause, members over %-5s  all %d moves of %d rounds: p50 %d ms  p99 %d ms  max %d ms%n", e.getKey(), p.length, rounds, p[p.length / 2], percentile99(p), p[p.length - 1]);
+    }
+  }
+
+  private static long percentile99(long[] sorted) {
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * 0.99) - 1)];
+  }
+
+  private static double median(double[] xs) {
+    double[] s = xs.clone();
+    java.util.Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  /** "median (min..max)". */
+  private static String spread(double[] xs) {
+    double[] s = xs.clone();
+    java.util.Arrays.sort(s);
+    return String.format("%.1f (%.1f..%.1f)", median(s), s[0], s[s.length - 1]);
   }
 
   /**
    * The cost of sealing on one thread, away from the cluster and the machine's other load: a
    * 64 KiB random block encoded and decoded plain, and encoded, sealed, opened and decoded, in MB/s.
    */
-  private static void codec() {
+  private static double[] codec() {
     byte[] block = new byte[BLOCK];
     new Random(3).nextBytes(block);
     byte[] key = new byte[SealedFrame.KEY_LENGTH];
@@ -156,9 +210,10 @@ public final class SecurityBench {
     }
     System.out.printf("codec, one thread, 64 KiB random blocks: plain %.0f MB/s, sealed %.0f MB/s (AES-GCM seal + open %.0f us per block)%n",
         rates[0] / 1e6, rates[1] / 1e6, (BLOCK / rates[1] - BLOCK / rates[0]) * 1e6);
+    return rates;
   }
 
-  /** Migrates the image as {@code name}: [background bytes/s, on-demand p50 ms, p99 ms, blocks fetched on demand]. */
+  /** Migrates the image as {@code name}: [background bytes/s, on-demand p50 ms, p99 ms, blocks fetched on demand, frames refused (corrupt, forged, replayed)]. */
   private static double[] volume(LocalCluster cluster, Path image, String name, int reads) throws Exception {
     Ferry ferry = cluster.member("cloud").ferry();
     long size = Files.size(image);
@@ -188,9 +243,10 @@ public final class SecurityBench {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     long fetched = st.frontend().map(VolumeStatus.Frontend::onDemandBlocksFetched).orElse(0L);
+    long refused = st.frontend().map(VolumeStatus.Frontend::corruptFrames).orElse(0L);
     ferry.stopVolume(new VolumeId(name)).toCompletableFuture().get(30, TimeUnit.SECONDS);
     long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
-    return new double[] {size / seconds, sorted[sorted.length / 2] / 1e6, sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * 0.99) - 1)] / 1e6, fetched};
+    return new double[] {size / seconds, sorted[sorted.length / 2] / 1e6, sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * 0.99) - 1)] / 1e6, fetched, refused};
   }
 
   /** Moves a running window node between edge and cloud {@code moves} times each way; the pauses, sorted. */

@@ -424,7 +424,14 @@ final class ManagementClient {
     } catch (HttpTimeoutException e) {
       throw new Failed("the member at " + base + " did not answer " + request.method() + " " + request.uri().getPath() + " within "
           + request.timeout().map(Duration::toSeconds).orElse(0L) + " s");
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw new Failed("could not talk to " + base + " over TLS (" + e.getMessage() + "): if the member's certificate is not trusted, set"
+          + " FERRY_TRUSTSTORE or --truststore to the truststore of the CA that signed it (scripts/dev-ca's DIR/truststore.p12)");
     } catch (IOException e) {
+      if ("http".equals(base.getScheme()) && String.valueOf(e.getMessage()).contains("received no bytes")) {
+        // What a member serving HTTPS only answers to plain HTTP: it closes the connection.
+        throw new Failed("no HTTP answer from " + base + ": a member with ferry.security.http.keystore set serves HTTPS only; use an https:// URL");
+      }
       throw new Failed("could not talk to " + base + ": " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

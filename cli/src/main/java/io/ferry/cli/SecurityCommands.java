@@ -91,13 +91,22 @@ final class SecurityCommands {
     @CommandLine.Parameters(index = "4", arity = "0..1", paramLabel = "MOVES", description = "moves each way per member setup (default ${DEFAULT-VALUE})")
     int moves = 10;
 
+    @CommandLine.Parameters(index = "5", arity = "0..1", paramLabel = "ROUNDS", description = "runs of each side, interleaved; medians and spread are printed (default ${DEFAULT-VALUE})")
+    int rounds = 3;
+
+    @CommandLine.Parameters(index = "6", arity = "0..1", paramLabel = "PARTS", description = "all, links (volume runs only) or moves (default ${DEFAULT-VALUE})")
+    String parts = "all";
+
     @Override
     public Integer call() throws Exception {
-      if (sizeMiB < 1 || rttMs < 0 || mbit < 1 || reads < 1 || moves < 1) {
-        throw new IllegalArgumentException("SIZE_MIB, MBIT, READS and MOVES must be positive and RTT_MS not negative");
+      if (!java.util.List.of("all", "links", "moves").contains(parts)) {
+        throw new IllegalArgumentException("PARTS must be all, links or moves, got '" + parts + "'");
+      }
+      if (sizeMiB < 1 || rttMs < 0 || mbit < 1 || reads < 1 || moves < 1 || rounds < 1) {
+        throw new IllegalArgumentException("SIZE_MIB, MBIT, READS, MOVES and ROUNDS must be positive and RTT_MS not negative");
       }
       io.ferry.bench.SecurityBench.main(new String[] {
-        Integer.toString(sizeMiB), Integer.toString(rttMs), Long.toString(mbit), Integer.toString(reads), Integer.toString(moves)});
+        Integer.toString(sizeMiB), Integer.toString(rttMs), Long.toString(mbit), Integer.toString(reads), Integer.toString(moves), Integer.toString(rounds), parts});
       return 0;
     }
   }

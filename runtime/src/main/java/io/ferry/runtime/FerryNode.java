@@ -45,6 +45,9 @@ public final class FerryNode implements AutoCloseable {
   private static final Duration STOP_WAIT = Duration.ofSeconds(60);
   /** How long a failed start waits for the threads of its terminated system to end. */
   private static final Duration SYSTEM_THREADS_WAIT = Duration.ofSeconds(20);
+  private static final String ARTERY_STOP_TIMEOUT = "ferry.security.artery.stop-timeout";
+  /** Added to the Artery stop's bound for the coordinated-shutdown phase that runs it, so the bound is what ends it. */
+  private static final Duration ARTERY_STOP_PHASE_MARGIN = Duration.ofSeconds(5);
   /**
    * Threads of a member that end only some time after its system has terminated: the system's own
    * (dispatchers, scheduler) and the Cassandra driver's netty event loops ("s0-io-1"), which the
@@ -84,7 +87,12 @@ public final class FerryNode implements AutoCloseable {
     }
     Set<Thread> before = Thread.getAllStackTraces().keySet();
     ActorSystem<Void> system = createSystem(member, full, before);
+    Duration arteryStop = full.getDuration(ARTERY_STOP_TIMEOUT);
     try {
+      // Before the system terminates, so that its termination cannot wait forever on Artery (ArteryStop).
+      CoordinatedShutdown.get(system).addTask(
+          CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "ferry-artery-stop",
+          () -> ArteryStop.stop(Adapter.toClassic(system), arteryStop, member.site()));
       if (full.getString("ferry.persistence.journal").equals("cassandra")) {
         // Before any node can persist: the keyspaces and tables, created by Ferry itself.
         CassandraJournal.ensureSchema(Adapter.toClassic(system), full.getDuration("ferry.persistence.cassandra.schema-timeout"));
@@ -201,7 +209,10 @@ public final class FerryNode implements AutoCloseable {
             .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(member.roles()))
             .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(member.host()))
             .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(member.port()))
-            .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(member.seedNodes()));
+            .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(member.seedNodes()))
+            .withValue(
+                "pekko.coordinated-shutdown.phases.before-actor-system-terminate.timeout",
+                ConfigValueFactory.fromAnyRef(config.getDuration(ARTERY_STOP_TIMEOUT).plus(ARTERY_STOP_PHASE_MARGIN).toMillis() + "ms"));
     String journal = config.getString("ferry.persistence.journal");
     if (journal.equals("cassandra")) {
       return c.withFallback(CassandraJournal.config(config));
@@ -264,6 +275,9 @@ public final class FerryNode implements AutoCloseable {
   /** Stops the system at once without leaving: to the others this member has crashed. */
   public void crash() {
     unbindHttp();
+    // Without coordinated shutdown (no leave), so the bounded Artery stop is run here (ArteryStop).
+    ArteryStop.stop(Adapter.toClassic(system), system.settings().config().getDuration(ARTERY_STOP_TIMEOUT), settings.site())
+        .toCompletableFuture().join();
     system.terminate();
     awaitTermination(system, settings);
   }

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +79,93 @@ class AtRestIT {
       assertEquals(0, secretFound, "blocks of the volume kept encrypted at rest are in the clear at the target");
       assertTrue(Files.exists(dir.resolve("data").resolve("keys").resolve("edge-a").resolve("secret.key")), "the key lives at the source site");
       assertFalse(Files.exists(dir.resolve("data").resolve("keys").resolve("cloud")), "no key file at the target site");
+    }
+  }
+
+  /**
+   * The target's member restarts while the source site is unreachable: the new target names why it
+   * cannot serve the volume (its key lives at the source) and how many blocks it holds intact, and
+   * serves no bytes; once the source's member is back it serves again, equal to the source. About
+   * a minute (five member starts, two crashes waited out), over the default build's time budget:
+   * in the soak profile (mvn -B verify -Psoak -pl runtime -am -Dit.test=AtRestIT).
+   */
+  @Test
+  @Tag("soak")
+  void aTargetRestartedWhileTheSourceIsUnreachableSaysWhyAndLosesNothing(Seed seed) throws Exception {
+    Random random = new Random(seed.value());
+    byte[] secret = new byte[2 * 1024 * 1024];
+    random.nextBytes(secret);
+    Path image = Files.write(dir.resolve("secret.img"), secret);
+    long blocks = secret.length / BLOCK;
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("edge-b", "edge"); // the seed: it hosts the registries and stays up throughout
+    sites.put("edge-a", "edge");
+    sites.put("cloud", "cloud");
+    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.parseString("ferry.security.allow-insecure = on"), Duration.ofSeconds(60))) {
+      // A second member at the seed's site, so that the survivors stay a majority through both crashes.
+      cluster.startMember("edge-b", "edge");
+      cluster.awaitAllUp(Duration.ofSeconds(60));
+      Ferry ferry = cluster.member("edge-b").ferry();
+      ferry.startVolume(new VolumeSpec(new VolumeId("secret"), "edge-a", image.toString(), "cloud", BLOCK, "").encryptedAtRest())
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      VolumeStatus copied = awaitComplete(ferry, "secret");
+      assertArrayEquals(secret, readAll(copied, secret.length), "read at the target before the restart");
+
+      // The source site becomes unreachable (its only member crashes), then the target restarts.
+      cluster.member("edge-a").crash();
+      cluster.awaitCrashedRemoved(Duration.ofSeconds(60));
+      cluster.member("cloud").crash();
+      cluster.awaitCrashedRemoved(Duration.ofSeconds(60));
+      cluster.startMember("cloud", "cloud");
+      VolumeStatus down = awaitFrontend(ferry, "secret", st -> st.frontend().get().unavailable().isPresent(), "saying why it cannot serve");
+      String why = down.frontend().get().unavailable().get();
+      System.out.println("AtRestIT: with the source down the restarted target says: " + why);
+      assertTrue(why.contains("kept encrypted at rest") && why.contains("source site"), why);
+      assertTrue(why.contains("The " + blocks + " blocks held here are intact"), "the restarted target must count the " + blocks + " blocks it holds: " + why);
+      assertEquals(blocks, down.frontend().get().blocksPresent(), "blocks held at the target after its restart: " + down);
+      if (!down.nbdUrl().isEmpty()) {
+        URI nbd = URI.create(down.nbdUrl());
+        try (NbdClient client = NbdClient.connect(nbd.getHost(), nbd.getPort(), "secret", Duration.ofSeconds(30))) {
+          byte[] got = null;
+          try {
+            got = client.read(0, BLOCK);
+          } catch (Exception refused) {
+            System.out.println("AtRestIT: a read without the key fails: " + refused);
+          }
+          assertTrue(got == null, "a target without the key served bytes");
+        }
+      }
+
+      // The source site is back: the key arrives with the attach's answer, the target serves again.
+      cluster.startMember("edge-a", "edge");
+      VolumeStatus back = awaitFrontend(ferry, "secret", st -> st.frontend().get().unavailable().isEmpty() && st.copied() && !st.nbdUrl().isEmpty(),
+          "serving again");
+      assertArrayEquals(secret, readAll(back, secret.length), "read at the target after the source came back");
+    }
+  }
+
+  private static byte[] readAll(VolumeStatus st, int length) throws Exception {
+    URI nbd = URI.create(st.nbdUrl());
+    try (NbdClient client = NbdClient.connect(nbd.getHost(), nbd.getPort(), st.spec().volume().value(), Duration.ofSeconds(30))) {
+      return client.read(0, length);
+    }
+  }
+
+  /** Waits until the volume's status has a frontend and satisfies {@code done}; a member that just crashed is asked again. */
+  private static VolumeStatus awaitFrontend(Ferry ferry, String volume, java.util.function.Predicate<VolumeStatus> done, String what) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    VolumeStatus st = null;
+    while (true) {
+      try {
+        st = ferry.volumeStatus(new VolumeId(volume)).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        if (st.frontend().isPresent() && done.test(st)) {
+          return st;
+        }
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        // the status is gathered from members that may have just crashed: ask again
+      }
+      assertTrue(System.nanoTime() < deadline, "volume " + volume + " not " + what + " within 120 s: " + st);
+      TimeUnit.MILLISECONDS.sleep(100);
     }
   }
 

@@ -16,7 +16,6 @@ import java.util.stream.StreamSupport;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  * signed cannot join, while a member with a good certificate started after it joins.
  */
 class MemberTlsIT {
+
+  /**
+   * A member's stop: leaving the cluster, then Artery's bounded stop (ferry.security.artery.stop-timeout,
+   * 10 s), then the rest of its termination; a hang is a minute or more.
+   */
+  private static final Duration STOP_BOUND = Duration.ofSeconds(40);
 
   @TempDir Path dir;
 
@@ -68,30 +73,13 @@ class MemberTlsIT {
     return StreamSupport.stream(members.spliterator(), false).anyMatch(m -> m.address().toString().equals(member.address()));
   }
 
-  @Test
-  void membersWithTheClustersCertificatesJoinOverMutualTls() throws Exception {
-    Path ca = dir.resolve("ca");
-    devCa(ca, "site");
-    Map<String, String> sites = new LinkedHashMap<>();
-    sites.put("cloud", "cloud");
-    sites.put("edge-a", "edge");
-    try (InsecureLines insecure = new InsecureLines();
-        LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, tls(ca, "site"), Duration.ofSeconds(60))) {
-      FerryNode seed = cluster.member("cloud");
-      assertEquals("tls-tcp", seed.system().settings().config().getString("pekko.remote.artery.transport"));
-      assertTrue(upInSeedView(seed, cluster.member("edge-a")));
-      assertEquals(List.of(), insecure.lines(), "a member with its security settings logged that it is insecure");
-    }
-  }
-
   /**
-   * In the soak profile only (mvn -B verify -Psoak -pl runtime -am): after a rogue's failed
-   * handshakes a good member sometimes does not finish terminating (docs/security.md, "Known
-   * problem"), which fails the close of the cluster about one run in four on a loaded machine.
-   * The rogue never gets in, in every run; it is the shutdown afterwards that is not yet reliable.
+   * Also checks the stop after a rogue's failed handshakes: a good member's actor system sometimes
+   * never finished terminating then (Artery waited for a TLS stream that did not complete), which
+   * failed LocalCluster's close; FerryNode now bounds that wait (ArteryStop), so every member
+   * must stop, within STOP_BOUND.
    */
   @Test
-  @Tag("soak")
   void membersOfOneCaJoinAndAMemberOfAnotherCaCannot() throws Exception {
     Path ca = dir.resolve("ca");
     Path other = dir.resolve("other-ca");
@@ -118,14 +106,25 @@ class MemberTlsIT {
         assertTrue(System.nanoTime() < seen, "the seed did not see the member with a good certificate Up within 30 s");
         Thread.sleep(50);
       }
-      // The rogue's join attempts repeat every few seconds (seed-node-timeout); give it two more rounds.
-      long until = System.nanoTime() + Duration.ofSeconds(12).toNanos();
+      // The rogue's join attempts repeat every 5 s (seed-node-timeout); give it one more round or two.
+      long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
       while (System.nanoTime() < until) {
         assertFalse(seenBySeed(seed, rogue), "a member with another CA's certificate got into the cluster");
         assertFalse(Cluster.get(rogue.system()).selfMember().status() == MemberStatus.up(), "the rogue member thinks it is Up");
         Thread.sleep(200);
       }
       rogue.crash();
+      // Each good member leaves and stops on its own (FerryNode.close throws if its system has not
+      // terminated within a minute), the seed last; none may wait on the rogue's dead handshakes.
+      List<FerryNode> stopping = new java.util.ArrayList<>(cluster.live());
+      java.util.Collections.reverse(stopping);
+      for (FerryNode m : stopping) {
+        long t0 = System.nanoTime();
+        m.close();
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        System.out.println("MemberTlsIT: member " + m.settings().site() + " stopped in " + took.toMillis() + " ms");
+        assertTrue(took.compareTo(STOP_BOUND) < 0, "member " + m.settings().site() + " took " + took + " to stop");
+      }
     }
   }
 }

@@ -229,7 +229,16 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     Placed p = placed.computeIfAbsent(spec.volume(), k -> new Placed());
     Optional<ActorRef<BlockAgent.Command>> b = agentAt(spec.sourceSite().name(), p.backendAgent);
     if (b.isEmpty()) {
-      return; // no live member at the source site: the frontend keeps serving what it has
+      // No live member at the source site. The frontend is still kept started: a target member
+      // restarted meanwhile reopens what its store holds, serves it, or (a volume kept encrypted
+      // at rest, whose key lives at the source) says why it cannot. It hears of a backend when
+      // one is back; the size it was last told stays until a backend reports one again.
+      if (p.backendAgent != null && !agents.contains(p.backendAgent)) {
+        p.backendAgent = null;
+        p.backend = null;
+      }
+      ensureFrontend(spec, p);
+      return;
     }
     if (!b.get().equals(p.backendAgent)) {
       if (p.backendAgent != null) {
