@@ -132,11 +132,10 @@ class MassMigrationProcessIT {
         acknowledged.add("mass/" + t.path("name").asText());
       }
 
-      // The worker first, then the queue host. The other order stalls the job on a block-layer
-      // problem (see the report in docs/jobs.md): while the queue moves nothing is reported, so
-      // volumes finish copying with their tasks unreported; a frontend in COPIED that then moves
-      // to another member of its site, with a store of its own, tells the backend at once that
-      // every block is present, and the backend stops sending what the new store lacks.
+      // The worker first, then the queue host. Either kill leaves volumes copied with their tasks
+      // unreported; the later kill then moves such a frontend (COPIED) to another member of its
+      // site, with a store of its own. Until VolumeMigration waited for that store to hold every
+      // block before telling the backend, the backend stopped and the job stalled (docs/jobs.md).
       awaitDone(entry, 4, Duration.ofSeconds(120));
       int doneAtWorkerKill = status(entry).path("done").asInt();
       assertTrue(doneAtWorkerKill < total, "the worker must die mid-job; " + doneAtWorkerKill + " tasks were done");
