@@ -719,8 +719,10 @@ public final class VolumeMigration {
       out.add(export(a.sizeBytes(), a.blockSizeBytes()));
     }
     out.add(new Confirm(a.attachId(), a.sizeBytes(), a.blockSizeBytes()));
-    // Past copying (or ending) nothing more comes in the background.
-    if (!(inner instanceof Attaching || inner instanceof Streaming) || everyBlockPresent) {
+    // Past copying (or ending) nothing more comes in the background. Copied only once this
+    // frontend's store holds every block: one recovered on another member of the target site has
+    // a store of its own, which may lack what the first one held, and the backend must send it.
+    if (!(inner instanceof Attaching || inner instanceof Streaming || inner instanceof Copied) || everyBlockPresent) {
       out.add(new TellBackendComplete(a.attachId()));
     }
     return new Decision(events, out, "");
@@ -767,6 +769,12 @@ public final class VolumeMigration {
       // already: recorded with the geometry once the backend confirms it.
       everyBlockPresent = true;
       return Decision.ignore("every block present before the source confirmed its geometry; recorded with its answer");
+    }
+    if ((phase instanceof Copied || phase instanceof Paused p && p.paused() instanceof Copied) && !everyBlockPresent) {
+      // Recorded already; this store holds it all now, so the backend may stop (an attachment
+      // awaiting its answer tells it with the answer).
+      everyBlockPresent = true;
+      return attachId != 0 && !awaitingAck && backend != null ? new Decision(List.of(), List.of(new TellBackendComplete(attachId)), "") : Decision.ignore("already copied");
     }
     return Decision.ignore(phase.order() >= 3 && live(phase) ? "already copied" : "no copy runs in phase " + phase.label());
   }

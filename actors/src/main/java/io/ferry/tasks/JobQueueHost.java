@@ -51,11 +51,27 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
 
   public record CancelJob(JobId job, ActorRef<Answer> replyTo) implements Command {}
 
-  public record LeaseTasks(PoolId pool, String holder, int max, ActorRef<Answer> replyTo) implements Command {}
+  /**
+   * One worker's traffic of one tick in one message: the outcomes it reports, the leases it renews
+   * and how many tasks it wants leased. The queue applies them in that order, in one batch write,
+   * and answers them together once the batch's replicas hold it: a worker costs one round trip per
+   * tick, however many tasks it runs.
+   */
+  public record Exchange(long id, PoolId pool, String holder, List<Report> reports, List<Renewal> renewals, int leaseMax, ActorRef<Answer> replyTo)
+      implements Command {
+    public Exchange {
+      reports = List.copyOf(reports);
+      renewals = List.copyOf(renewals);
+      if (leaseMax < 0 || leaseMax > JobQueue.LEASE_BATCH_MAX || reports.size() > JobQueue.LEASE_BATCH_MAX || renewals.size() > JobQueue.LEASE_BATCH_MAX) {
+        throw new IllegalArgumentException("an exchange carries 0 to " + JobQueue.LEASE_BATCH_MAX + " reports, renewals and leases each");
+      }
+    }
+  }
 
-  public record RenewLease(TaskId task, long epoch, ActorRef<Answer> replyTo) implements Command {}
+  /** An attempt's outcome under its lease. */
+  public record Report(TaskId task, long epoch, Outcome outcome) implements CborSerializable {}
 
-  public record CompleteTask(TaskId task, long epoch, Outcome outcome, ActorRef<Answer> replyTo) implements Command {}
+  public record Renewal(TaskId task, long epoch) implements CborSerializable {}
 
   public record GetJobs(Optional<JobId> job, ActorRef<Jobs> replyTo) implements Command {}
 
@@ -76,14 +92,25 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   /** A lease with the task's spec (its kind, parameters and lease duration) for the worker. */
   public record Grant(Lease lease, TaskSpec spec) implements CborSerializable {}
 
-  /** @param queuedForPool tasks the pool could still lease: what its scheduler sizes by */
-  public record Leased(List<Grant> grants, int queuedForPool) implements Answer {}
+  /**
+   * The answer to an {@link Exchange}: one entry per report and per renewal, in the order sent,
+   * and the leases granted.
+   *
+   * @param id the exchange's id, so that an answer arriving after the worker stopped waiting still
+   *     delivers its leases
+   * @param queuedForPool tasks the pool could still lease: what its scheduler sizes by
+   */
+  public record Exchanged(long id, List<Reported> reports, List<Renewed> renewals, List<Grant> grants, int queuedForPool) implements Answer {}
 
-  public record Renewed(Lease lease) implements Answer {}
+  /** @param accepted whether the outcome counted; {@code detail} is the task's state or why it was refused */
+  public record Reported(TaskId task, long epoch, boolean accepted, String detail) implements CborSerializable {}
 
-  public record LeaseLost(String reason) implements Answer {}
-
-  public record Completed(TaskState state) implements Answer {}
+  /** @param lease the renewed lease, or null when it is lost, then {@code reason} says why */
+  public record Renewed(TaskId task, long epoch, Lease lease, String reason) implements CborSerializable {
+    public boolean ok() {
+      return lease != null;
+    }
+  }
 
   public record Cancelled(JobId job, int tasks) implements Answer {}
 
@@ -91,7 +118,8 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
 
   public record PoolView(PoolId id, Site site, Tier tier, boolean live, int queued) implements CborSerializable {}
 
-  public record StatsReply(JobQueue.Stats stats, long operations) implements CborSerializable {}
+  /** @param operations operations persisted; @param writes journal writes they took (one per batch) */
+  public record StatsReply(JobQueue.Stats stats, long operations, long writes) implements CborSerializable {}
 
   /** The queue and the result of the last operation applied (read by the command that persisted it). */
   public static final class State {
@@ -117,8 +145,8 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
 
   private record Pending(Runnable answer, int needed, Set<String> acked, long sinceMillis) {}
 
-  /** An operation waiting for the next batch write, and how to answer it (no one to answer: a tick's own). */
-  private record Buffered(QueueOp op, int copies, ActorRef<Answer> replyTo, java.util.function.Function<Object, Answer> answer) {}
+  /** Operations of one request waiting for the next batch write, and how to answer them (no one to answer: a tick's own). */
+  private record Buffered(List<QueueOp> ops, int copies, ActorRef<Answer> replyTo, java.util.function.Function<List<Object>, Answer> answer) {}
 
   private record Flush() implements Command {}
 
@@ -134,6 +162,10 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
    * journal sees one write per batch instead of one per lease, renewal or result.
    */
   private List<Buffered> buffer = new ArrayList<>();
+  /** Operations in {@link #buffer}. */
+  private int buffered;
+  /** Batch writes by this incarnation. */
+  private long writes;
   private boolean flushing;
 
   public static Behavior<Command> create(Settings settings) {
@@ -160,10 +192,19 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
   public EventHandler<State, QueueOp> eventHandler() {
     return newEventHandlerBuilder().forAnyState().onAnyEvent((s, op) -> {
       Object r = op.applyTo(s.queue);
-      if (s.collecting) {
-        s.results.add(r);
+      if (op instanceof QueueOp.Batch b) {
+        if (s.collecting) {
+          @SuppressWarnings("unchecked")
+          List<Object> each = (List<Object>) r;
+          s.results.addAll(each);
+        }
+        s.applied += b.ops().size();
+      } else {
+        if (s.collecting) {
+          s.results.add(r);
+        }
+        s.applied++;
       }
-      s.applied++;
       return s;
     });
   }
@@ -175,22 +216,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
         .onCommand(SubmitJob.class, this::onSubmit)
         .onCommand(CancelJob.class, (s, c) -> apply(s, new QueueOp.Cancel(c.job(), now()), settings.replicas(), c.replyTo(),
             r -> r instanceof Integer n ? new Cancelled(c.job(), n) : new Refused(String.valueOf(r))))
-        .onCommand(LeaseTasks.class, (s, c) -> {
-          if (!s.queue.isLive(c.pool()) || s.queue.queuedFor(c.pool()) == 0) {
-            // Nothing to hand out: answered without a write, so idle workers cost the journal nothing.
-            c.replyTo().tell(new Leased(List.of(), 0));
-            return Effect().none();
-          }
-          return apply(s, new QueueOp.LeaseTasks(c.pool(), c.holder(), c.max(), now()), settings.replicas(), c.replyTo(), r -> {
-            @SuppressWarnings("unchecked")
-            List<Lease> leases = (List<Lease>) r;
-            return new Leased(leases.stream().map(l -> new Grant(l, s.queue.taskSpec(l.task()).orElseThrow())).toList(), s.queue.queuedFor(c.pool()));
-          });
-        })
-        .onCommand(RenewLease.class, (s, c) -> apply(s, new QueueOp.Renew(c.task(), c.epoch(), now()), settings.replicas(), c.replyTo(),
-            r -> r instanceof JobQueue.RenewResult.Renewed ok ? new Renewed(ok.lease()) : new LeaseLost(((JobQueue.RenewResult.Lost) r).reason())))
-        .onCommand(CompleteTask.class, (s, c) -> apply(s, new QueueOp.Complete(c.task(), c.epoch(), c.outcome(), now()), settings.replicas(), c.replyTo(),
-            r -> r instanceof JobQueue.CompleteResult.Accepted a ? new Completed(a.state()) : new Refused(((JobQueue.CompleteResult.Refused) r).reason())))
+        .onCommand(Exchange.class, this::onExchange)
         .onCommand(GetJobs.class, (s, c) -> {
           long now = now();
           List<JobView> jobs = c.job().map(j -> s.queue.job(j, now).stream().toList()).orElseGet(() -> s.queue.jobs(now));
@@ -199,7 +225,7 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
           return Effect().none();
         })
         .onCommand(GetStats.class, (s, c) -> {
-          c.replyTo().tell(new StatsReply(s.queue.stats(), s.applied));
+          c.replyTo().tell(new StatsReply(s.queue.stats(), s.applied, writes));
           return Effect().none();
         })
         .onCommand(ReplicasChanged.class, (s, c) -> {
@@ -243,13 +269,60 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
         r -> r instanceof Boolean created ? new Submitted(c.job().id(), created, c.job().tasks().size()) : new Refused(String.valueOf(r)));
   }
 
-  /** Queues {@code op} for the next batch write; it is answered once {@code copies} journals hold it. */
-  private Effect<QueueOp, State> apply(State s, QueueOp op, int copies, ActorRef<Answer> replyTo, java.util.function.Function<Object, Answer> answer) {
-    if (pending.size() + buffer.size() >= PENDING_MAX) {
-      replyTo.tell(new Refused("the queue has " + (pending.size() + buffer.size()) + " operations waiting to be written and replicated; try again"));
+  private Effect<QueueOp, State> onExchange(State s, Exchange c) {
+    long now = now();
+    List<QueueOp> ops = new ArrayList<>();
+    c.reports().forEach(r -> ops.add(new QueueOp.Complete(r.task(), r.epoch(), r.outcome(), now)));
+    c.renewals().forEach(r -> ops.add(new QueueOp.Renew(r.task(), r.epoch(), now)));
+    // Asked for after the reports: a slot one of them frees is filled in the same round trip.
+    boolean lease = c.leaseMax() > 0 && s.queue.isLive(c.pool()) && (s.queue.queuedFor(c.pool()) > 0 || !c.reports().isEmpty());
+    if (lease) {
+      ops.add(new QueueOp.LeaseTasks(c.pool(), c.holder(), c.leaseMax(), now));
+    }
+    if (ops.isEmpty()) {
+      // Nothing to write: answered at once, so idle workers cost the journal nothing.
+      c.replyTo().tell(new Exchanged(c.id(), List.of(), List.of(), List.of(), s.queue.isLive(c.pool()) ? s.queue.queuedFor(c.pool()) : 0));
       return Effect().none();
     }
-    buffer.add(new Buffered(op, copies, replyTo, answer));
+    return apply(s, ops, settings.replicas(), c.replyTo(), results -> {
+      List<Reported> reports = new ArrayList<>();
+      List<Renewed> renewals = new ArrayList<>();
+      for (int i = 0; i < c.reports().size(); i++) {
+        Report r = c.reports().get(i);
+        reports.add(results.get(i) instanceof JobQueue.CompleteResult.Accepted a
+            ? new Reported(r.task(), r.epoch(), true, a.state().name())
+            : new Reported(r.task(), r.epoch(), false, ((JobQueue.CompleteResult.Refused) results.get(i)).reason()));
+      }
+      for (int i = 0; i < c.renewals().size(); i++) {
+        Renewal r = c.renewals().get(i);
+        Object result = results.get(c.reports().size() + i);
+        renewals.add(result instanceof JobQueue.RenewResult.Renewed ok
+            ? new Renewed(r.task(), r.epoch(), ok.lease(), "")
+            : new Renewed(r.task(), r.epoch(), null, ((JobQueue.RenewResult.Lost) result).reason()));
+      }
+      List<Grant> grants = new ArrayList<>();
+      if (lease) {
+        @SuppressWarnings("unchecked")
+        List<Lease> leases = (List<Lease>) results.get(results.size() - 1);
+        leases.forEach(l -> grants.add(new Grant(l, s.queue.taskSpec(l.task()).orElseThrow())));
+      }
+      return new Exchanged(c.id(), reports, renewals, grants, s.queue.queuedFor(c.pool()));
+    });
+  }
+
+  /** Queues {@code op} for the next batch write; it is answered once {@code copies} journals hold it. */
+  private Effect<QueueOp, State> apply(State s, QueueOp op, int copies, ActorRef<Answer> replyTo, java.util.function.Function<Object, Answer> answer) {
+    return apply(s, List.of(op), copies, replyTo, results -> answer.apply(results.get(0)));
+  }
+
+  /** Queues {@code ops} for the next batch write; they are answered together once {@code copies} journals hold them. */
+  private Effect<QueueOp, State> apply(State s, List<QueueOp> ops, int copies, ActorRef<Answer> replyTo, java.util.function.Function<List<Object>, Answer> answer) {
+    if (pending.size() + buffered >= PENDING_MAX) {
+      replyTo.tell(new Refused("the queue has " + (pending.size() + buffered) + " operations waiting to be written and replicated; try again"));
+      return Effect().none();
+    }
+    buffer.add(new Buffered(ops, copies, replyTo, answer));
+    buffered += ops.size();
     if (!flushing) {
       flushing = true;
       ctx.getSelf().tell(new Flush());
@@ -265,18 +338,24 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
     }
     List<Buffered> batch = buffer;
     buffer = new ArrayList<>();
-    List<QueueOp> ops = withTakeOver(batch.stream().map(Buffered::op).toList());
-    int offset = ops.size() - batch.size();
+    buffered = 0;
+    List<QueueOp> ops = withTakeOver(batch.stream().flatMap(b -> b.ops().stream()).toList());
+    int offset = ops.size() - batch.stream().mapToInt(b -> b.ops().size()).sum();
     int copies = batch.stream().mapToInt(Buffered::copies).max().orElse(1);
     s.results.clear();
     s.collecting = true;
-    return Effect().persist(ops).thenRun(st -> {
+    writes++;
+    // One event per batch: the journal writes one row, however many operations it carries.
+    QueueOp event = ops.size() == 1 ? ops.get(0) : new QueueOp.Batch(ops, now());
+    return Effect().persist(event).thenRun(st -> {
       st.collecting = false;
       List<Runnable> answers = new ArrayList<>();
-      for (int i = 0; i < batch.size(); i++) {
-        Buffered b = batch.get(i);
+      int at = offset;
+      for (Buffered b : batch) {
+        List<Object> results = new ArrayList<>(st.results.subList(at, at + b.ops().size()));
+        at += b.ops().size();
         if (b.replyTo() != null) {
-          Answer a = b.answer().apply(st.results.get(offset + i));
+          Answer a = b.answer().apply(results);
           answers.add(() -> b.replyTo().tell(a));
         }
       }
@@ -367,7 +446,8 @@ public final class JobQueueHost extends EventSourcedBehavior<JobQueueHost.Comman
       // A new host writes its take-over at once, before any worker asks.
       ops.add(new QueueOp.Expire(now));
     }
-    ops.forEach(op -> buffer.add(new Buffered(op, settings.replicas(), null, r -> null)));
+    buffer.add(new Buffered(List.copyOf(ops), settings.replicas(), null, r -> null));
+    buffered += ops.size();
     if (!flushing) {
       flushing = true;
       ctx.getSelf().tell(new Flush());

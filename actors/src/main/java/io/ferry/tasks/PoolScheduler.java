@@ -45,7 +45,19 @@ public final class PoolScheduler {
 
   /** How many more tasks to lease now. */
   public int wanted() {
-    return Math.max(0, Math.min(JobQueue.LEASE_BATCH_MAX, sizer.slots() - held.size()));
+    return wanted(0);
+  }
+
+  /**
+   * How many more tasks to lease in a request that also reports the outcomes of {@code reporting}
+   * held attempts: the queue applies those reports first, so their slots are free by the time
+   * the lease is granted (and if the request goes unanswered, nothing is granted either).
+   */
+  public int wanted(int reporting) {
+    if (reporting < 0 || reporting > held.size()) {
+      throw new IllegalArgumentException("reporting " + reporting + " of " + held.size() + " held leases");
+    }
+    return Math.max(0, Math.min(JobQueue.LEASE_BATCH_MAX, sizer.slots() - held.size() + reporting));
   }
 
   public int holding() {

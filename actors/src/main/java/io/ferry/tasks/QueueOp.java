@@ -19,7 +19,8 @@ import io.ferry.persistence.CborSerializable;
   @JsonSubTypes.Type(value = QueueOp.PoolUp.class, name = "pool-up"),
   @JsonSubTypes.Type(value = QueueOp.PoolDown.class, name = "pool-down"),
   @JsonSubTypes.Type(value = QueueOp.Expire.class, name = "expire"),
-  @JsonSubTypes.Type(value = QueueOp.TakeOver.class, name = "take-over")
+  @JsonSubTypes.Type(value = QueueOp.TakeOver.class, name = "take-over"),
+  @JsonSubTypes.Type(value = QueueOp.Batch.class, name = "batch")
 })
 public sealed interface QueueOp extends CborSerializable {
   long atMillis();
@@ -93,6 +94,26 @@ public sealed interface QueueOp extends CborSerializable {
     @Override
     public Object applyTo(JobQueue q) {
       return q.expire(atMillis);
+    }
+  }
+
+  /**
+   * Operations written together as one journal event: one row per batch instead of one per lease,
+   * renewal or result. Applying it applies each in order; its result is the list of theirs.
+   */
+  record Batch(java.util.List<QueueOp> ops, long atMillis) implements QueueOp {
+    public Batch {
+      ops = java.util.List.copyOf(ops);
+      if (ops.isEmpty() || ops.stream().anyMatch(op -> op instanceof Batch)) {
+        throw new IllegalArgumentException("a batch holds one or more operations and no batches");
+      }
+    }
+
+    @Override
+    public Object applyTo(JobQueue q) {
+      java.util.List<Object> results = new java.util.ArrayList<>(ops.size());
+      ops.forEach(op -> results.add(op.applyTo(q)));
+      return results;
     }
   }
 

@@ -53,6 +53,23 @@ class JobQueueTest {
   }
 
   @Test
+  void aBatchEventAppliesItsOperationsInOrderLikeSingleEvents() {
+    List<QueueOp> ops = List.of(
+        new QueueOp.Submit(job("j", cmd("t1", 2), cmd("t2", 2)), 0),
+        new QueueOp.LeaseTasks(A, "w1", 1, 10),
+        new QueueOp.Complete(TaskId.parse("j/t1"), 1, new Outcome.Succeeded("ok"), 20),
+        new QueueOp.LeaseTasks(A, "w1", 1, 30));
+    JobQueue single = queue();
+    List<Object> each = ops.stream().map(op -> op.applyTo(single)).toList();
+    JobQueue batched = queue();
+    assertEquals(each, new QueueOp.Batch(ops, 30).applyTo(batched));
+    assertEquals(single.job(new JobId("j"), 40), batched.job(new JobId("j"), 40));
+    assertEquals(single.stats(), batched.stats());
+    assertThrows(IllegalArgumentException.class, () -> new QueueOp.Batch(List.of(), 0));
+    assertThrows(IllegalArgumentException.class, () -> new QueueOp.Batch(List.of(new QueueOp.Batch(ops, 0)), 0), "no nested batches");
+  }
+
+  @Test
   void renewalIsAHeartbeatAndExpiryReturnsTheTask() {
     JobQueue q = queue();
     q.submit(job("j", cmd("t1", 3)), 0);

@@ -2,6 +2,7 @@ package io.ferry.tasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -33,6 +34,17 @@ class PoolSchedulerTest {
     assertTrue(s.expiredLocally(1299).isEmpty());
     assertEquals(List.of(lease("t", 1, 1400)), s.expiredLocally(1300));
     assertEquals(0, s.holding());
+  }
+
+  @Test
+  void aRequestThatReportsOutcomesAsksForTheSlotsTheyFree() {
+    PoolScheduler s = PoolScheduler.create(P, PoolSizer.create(2, 2, 4, 0.5));
+    s.onLeased(lease("a", 1, 1000), D, 0);
+    s.onLeased(lease("b", 1, 1000), D, 0);
+    assertEquals(0, s.wanted(), "both slots held");
+    assertEquals(1, s.wanted(1), "one outcome in the same request frees its slot");
+    assertEquals(2, s.wanted(2));
+    assertThrows(IllegalArgumentException.class, () -> s.wanted(3), "cannot report more than it holds");
   }
 
   @Test

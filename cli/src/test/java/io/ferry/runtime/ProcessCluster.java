@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -37,14 +38,21 @@ final class ProcessCluster implements AutoCloseable {
 
   private final Path dir;
   private final String extraConfig;
+  private final Map<String, String> env;
   private final List<Member> members = new ArrayList<>();
   private final List<String> seeds = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final ObjectMapper json = new ObjectMapper();
 
   ProcessCluster(Path dir, String extraConfig) {
+    this(dir, extraConfig, Map.of());
+  }
+
+  /** @param env added to every member's environment (e.g. {@code FERRY_LOG=INFO} for the log lines a test reads) */
+  ProcessCluster(Path dir, String extraConfig, Map<String, String> env) {
     this.dir = dir;
     this.extraConfig = extraConfig;
+    this.env = Map.copyOf(env);
   }
 
   /** Starts a member process at {@code site}; the first two started become the seed nodes. */
@@ -76,7 +84,9 @@ final class ProcessCluster implements AutoCloseable {
     cmd.add("node");
     cmd.add("--config");
     cmd.add(conf.toString());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(env);
+    Process p = pb.start();
     Member m = new Member(site, port, httpPort, log, p);
     synchronized (members) {
       members.add(m);
@@ -107,6 +117,13 @@ final class ProcessCluster implements AutoCloseable {
   List<Member> live() {
     synchronized (members) {
       return members.stream().filter(m -> m.process().isAlive()).toList();
+    }
+  }
+
+  /** Every member started, killed ones too. */
+  List<Member> all() {
+    synchronized (members) {
+      return List.copyOf(members);
     }
   }
 
