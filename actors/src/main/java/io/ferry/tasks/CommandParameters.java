@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The parameters of a {@code command} task: an external program, its arguments (one per line in
@@ -19,7 +18,7 @@ public record CommandParameters(String command, List<String> args, Duration time
   public static final Duration TIMEOUT_MAX = Duration.ofDays(1);
   public static final int OUTPUT_DEFAULT = 64 * 1024;
   public static final int OUTPUT_MAX = 1024 * 1024;
-  private static final Set<String> KNOWN = Set.of("command", "args", "timeoutMs", "outputBytesMax", "dir");
+  private static final List<String> KNOWN = List.of("command", "args", "timeoutMs", "outputBytesMax", "dir");
 
   public static final TaskKind KIND = new TaskKind() {
     @Override
@@ -34,11 +33,7 @@ public record CommandParameters(String command, List<String> args, Duration time
   };
 
   public static CommandParameters parse(Map<String, String> p) {
-    for (String k : p.keySet()) {
-      if (!KNOWN.contains(k)) {
-        throw new IllegalArgumentException("unknown parameter '" + k + "' (known: command, args, timeoutMs, outputBytesMax, dir)");
-      }
-    }
+    Params.checkKnown(p, KNOWN);
     String command = p.get("command");
     if (command == null || command.isBlank()) {
       throw new IllegalArgumentException("parameter 'command' (the program to run) is missing");

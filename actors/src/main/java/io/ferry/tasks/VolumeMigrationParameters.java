@@ -2,8 +2,8 @@ package io.ferry.tasks;
 
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The parameters of a {@code volume-migration} task: the volume, where its image is and where it
@@ -16,7 +16,7 @@ import java.util.Set;
 public record VolumeMigrationParameters(VolumeSpec spec) {
   public static final String NAME = "volume-migration";
   public static final int BLOCK_SIZE_DEFAULT = 64 * 1024;
-  private static final Set<String> KNOWN = Set.of("volume", "sourceSite", "sourcePath", "targetSite", "blockSizeBytes", "traceFile");
+  private static final List<String> KNOWN = List.of("volume", "sourceSite", "sourcePath", "targetSite", "blockSizeBytes", "traceFile");
 
   public static final TaskKind KIND = new TaskKind() {
     @Override
@@ -31,11 +31,7 @@ public record VolumeMigrationParameters(VolumeSpec spec) {
   };
 
   public static VolumeMigrationParameters parse(Map<String, String> p) {
-    for (String k : p.keySet()) {
-      if (!KNOWN.contains(k)) {
-        throw new IllegalArgumentException("unknown parameter '" + k + "' (known: volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile)");
-      }
-    }
+    Params.checkKnown(p, KNOWN);
     for (String k : new String[] {"volume", "sourceSite", "sourcePath", "targetSite"}) {
       if (p.get(k) == null || p.get(k).isBlank()) {
         throw new IllegalArgumentException("parameter '" + k + "' is missing");
