@@ -80,6 +80,7 @@ class MqttSourceRedeliveryIT {
           }
           anchor = r.next();
           next.apply(r.delta());
+          next.persisted(r.delta());
           TimeUnit.MILLISECONDS.sleep(20);
         }
         assertEquals(MESSAGES, anchor, "every message persisted once");
