@@ -6,7 +6,9 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 /**
  * A device for the README's "Kafka and MQTT" walk-through (run by scripts/mqtt-publish): publishes
  * sensor readings {"key","value","ts","seq"} as JSON at QoS 1 with the Eclipse Paho client.
- * Arguments: BROKER_URI TOPIC COUNT RATE_PER_SECOND [FIRST_SEQ].
+ * Arguments: BROKER_URI TOPIC COUNT RATE_PER_SECOND [FIRST_SEQ]. With FERRY_MQTT_PUBLISH_LOG set to a
+ * file, every reading the broker acknowledged (the publish call returned after its PUBACK) is
+ * appended to it as one JSON line: what scripts/WalkthroughCheck compares the pipeline's output with.
  */
 public final class MqttPublish {
   public static void main(String[] args) throws Exception {
@@ -23,6 +25,10 @@ public final class MqttPublish {
     MqttConnectOptions o = new MqttConnectOptions();
     o.setAutomaticReconnect(true);
     c.connect(o);
+    String logPath = System.getenv("FERRY_MQTT_PUBLISH_LOG");
+    java.io.Writer acked = logPath == null ? null
+        : java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(logPath), StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     long start = System.nanoTime();
     for (long i = first; i < first + count; i++) {
       long due = start + (long) ((i - first) * 1e9 / rate);
@@ -31,9 +37,15 @@ public final class MqttPublish {
       }
       String json = "{\"key\":\"k" + (i % 8) + "\",\"value\":" + (i * 37 % 1000) + ",\"ts\":" + System.currentTimeMillis() + ",\"seq\":" + i + "}";
       c.publish(topic, json.getBytes(StandardCharsets.UTF_8), 1, false);
+      if (acked != null) {
+        acked.write(json + "\n");
+      }
       if ((i - first + 1) % 1000 == 0) {
         System.out.println(topic + ": " + (i - first + 1) + " published");
       }
+    }
+    if (acked != null) {
+      acked.close();
     }
     c.disconnect();
     c.close();

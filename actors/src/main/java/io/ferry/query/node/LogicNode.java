@@ -452,6 +452,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .persist(event)
         .thenRun(
             state -> {
+              state.persisted(event);
               // a source's anchor may be a byte offset (JSON lines): it took in the rows it output
               long in = state.spec().op().isSource() ? event.outputs().size() : event.next() - event.from();
               meters.batchPersisted(System.nanoTime() - start, in, event.outputs().size());

@@ -331,6 +331,13 @@ public final class NodeState {
     return new AcceptIngest(new BatchProcessed(spec.id(), anchor, next, end, null, List.copyOf(rows), end));
   }
 
+  /** The live batch {@code b} is in the journal: tells the source, which may now acknowledge it outside. */
+  public void persisted(BatchProcessed b) {
+    if (source != null) {
+      source.persisted(b.delta());
+    }
+  }
+
   /** Applies a persisted event, live or during recovery. */
   public void apply(NodeEvent event) {
     if (event instanceof Configured c) {

@@ -18,8 +18,20 @@ public interface SourceReader extends AutoCloseable {
    */
   Read read(long anchor, int max);
 
-  /** Applies the position a persisted read returned (live and during recovery); null means none. */
+  /**
+   * Applies the position a persisted read returned (live and during recovery); null means none.
+   * Live, it runs as the batch's event is applied, which Pekko does <em>before</em> the journal
+   * write: nothing outside the process (a broker acknowledgement) may happen here, only in {@link
+   * #persisted}.
+   */
   default void apply(OperatorDelta delta) {}
+
+  /**
+   * The batch whose position is {@code delta} (null when the read returned none) is in the journal:
+   * what a source acknowledges to the outside (an MQTT PUBACK) is acknowledged here. Live only, not
+   * during recovery.
+   */
+  default void persisted(OperatorDelta delta) {}
 
   /** The position for a snapshot, or null for a source whose anchor is its whole position. */
   default OperatorState snapshot() {

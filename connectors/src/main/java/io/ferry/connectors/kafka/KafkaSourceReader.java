@@ -155,6 +155,8 @@ public final class KafkaSourceReader implements SourceReader {
       p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
       p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
       p.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-source-" + spec.topic());
+      // a misspelt topic is an error below, not a new empty topic (brokers auto-create by default)
+      p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
       p.putAll(spec.properties());
       consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
       List<PartitionInfo> infos = consumer.partitionsFor(spec.topic(), Duration.ofSeconds(30));

@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A Moquette MQTT broker inside this JVM, for edge sites without one. Sessions and queued messages
  * live in memory: a device's unacknowledged messages survive a Ferry source's move or restart (its
- * persistent session stays in the broker), not the broker's own restart. Started by {@link
+ * persistent session stays in the broker), not the broker's own restart — nor the death of the
+ * member it runs in, which takes the broker's PUBACKed-but-undelivered messages with it. Moquette's
+ * in-flight windows are guarded by {@link InflightIdGuard}. Started by {@link
  * MqttBrokerExtension} when {@code ferry.connectors.mqtt.embedded-broker.enabled} is on, and by
  * tests and the MQTT benchmark directly.
  */
@@ -24,6 +26,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
   private final Server server = new Server();
   private final String host;
   private final int port;
+  private InflightIdGuard guard;
 
   private EmbeddedMqttBroker(String host, int port) {
     this.host = host;
@@ -52,6 +55,12 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("embedded MQTT broker: cannot listen on " + host + ":" + port, e);
     }
+    try {
+      b.guard = InflightIdGuard.install(b.server);
+    } catch (RuntimeException e) {
+      b.server.stopServer();
+      throw e;
+    }
     log.info("embedded MQTT broker listening on {}:{}", host, port);
     return b;
   }
@@ -68,6 +77,11 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
   /** {@code tcp://host:port}, for a source's or sink's broker. */
   public String uri() {
     return "tcp://" + host + ":" + port;
+  }
+
+  /** Un-PUBACKed messages queued again because Moquette handed their packet id out again (see {@link InflightIdGuard}). */
+  public long requeuedInflight() {
+    return guard.requeued();
   }
 
   /** Client ids connected now. */

@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An MQTT subscription as a source node's reader. Messages wait in memory, unacknowledged, until a
- * read hands them to the node; they are acknowledged to the broker (manual acks) only when the node
- * applies the persisted batch, so a crash before that makes the broker deliver them again to the
+ * read hands them to the node; they are acknowledged to the broker (manual acks) only once the batch
+ * holding them is in the node's journal ({@link #persisted}), so a crash before that makes the broker deliver them again to the
  * node's next instance (a persistent session under the node's own client id). Identities of the
  * last {@link #SEEN_MAX} persisted messages are the source's state, so a redelivery of a message
  * that was persisted but whose acknowledgement was lost is dropped.
@@ -131,7 +131,11 @@ public final class MqttSourceReader implements SourceReader {
     return new Read(out, next, spec.count() >= 0 && next == spec.count(), awaiting);
   }
 
-  /** Remembers the persisted identities, and acknowledges the batch's messages if it was this reader's last read. */
+  /**
+   * Remembers the batch's identities. Acknowledges nothing: Pekko applies a batch's event before
+   * writing it to the journal, and a PUBACK sent here lost the batch (up to Moquette's in-flight
+   * window, 10 messages) when the member died before the write — see {@link #persisted}.
+   */
   @Override
   public void apply(OperatorDelta delta) {
     if (delta == null) {
@@ -141,7 +145,12 @@ public final class MqttSourceReader implements SourceReader {
       throw new IllegalArgumentException("mqtt source: cannot apply " + delta.getClass().getSimpleName());
     }
     p.positions().entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> remember(e.getKey(), e.getValue()));
-    if (p == awaiting) {
+  }
+
+  /** The batch is in the journal: its messages are acknowledged if it was this reader's last read. */
+  @Override
+  public void persisted(OperatorDelta delta) {
+    if (delta != null && delta == awaiting) {
       ack(awaitingAcks);
       awaiting = null;
       awaitingAcks = List.of();

@@ -1,6 +1,7 @@
 package io.ferry.connectors.kafka;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -20,8 +21,10 @@ import io.ferry.query.Row;
 import io.ferry.query.Schema;
 import io.ferry.query.ops.GeneratorReader;
 import io.ferry.query.ops.JsonRows;
+import io.ferry.query.ops.SourceReader;
 import io.ferry.runtime.FerryNode;
 import io.ferry.runtime.LocalCluster;
+import io.ferry.connectors.SharedKafka;
 import io.ferry.testkit.KafkaServer;
 import io.ferry.testkit.OnceOnlyChecker;
 import io.ferry.testkit.ReferenceRun;
@@ -49,7 +52,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -57,7 +59,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The sample pipeline Kafka → filter → window → Kafka on a real broker (one start for the class)
+ * The sample pipeline Kafka → filter → window → Kafka on a real broker (the module's shared one)
  * and a two-site cluster, while rows are still being produced: the source, the window and the sink
  * are moved, and then the member hosting the window and the sink is crashed and replaced. The
  * output topic read with read_committed must equal the reference run over the same input topic.
@@ -71,21 +73,14 @@ public class KafkaPipelineIT {
   static final Schema READINGS =
       Schema.of(Field.of("key", FieldType.STRING), Field.of("value", FieldType.LONG), Field.of("ts", FieldType.TIMESTAMP));
 
-  @TempDir static Path kafkaDir;
+  /** The module's shared broker; the broker-kill test starts its own. */
   private static KafkaServer kafka;
 
   @TempDir Path dir;
 
   @BeforeAll
   static void startKafka() throws Exception {
-    kafka = KafkaServer.startOnFreePort(kafkaDir);
-  }
-
-  @AfterAll
-  static void stopKafka() throws Exception {
-    if (kafka != null) {
-      kafka.stop();
-    }
+    kafka = SharedKafka.get();
   }
 
   @Test
@@ -132,6 +127,46 @@ public class KafkaPipelineIT {
   }
 
   /**
+   * Bad input at a Kafka source is a clear error naming where it is, never a silent skip: a record
+   * that is not a row of the schema (its partition and offset named, the rows before it read), and
+   * a topic that does not exist (not auto-created by the source's lookup).
+   */
+  @Test
+  void aMalformedRecordOrAnUnknownTopicIsAClearError(Seed seed) throws Exception {
+    String topic = "bad-" + Long.toHexString(seed.value());
+    createTopics(Map.of(topic, 1));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (String v : List.of("{\"key\":\"k\",\"value\":1,\"ts\":1700000000000}", "{\"key\":\"k\",\"value\":\"one\",\"ts\":1700000000001}")) {
+        producer.send(new ProducerRecord<>(topic, v.getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+      }
+    }
+    List<Row> read = new ArrayList<>();
+    IllegalArgumentException bad;
+    try (KafkaSourceReader reader = new KafkaSourceReader(new OperatorSpec.ReadKafka(kafka.bootstrap(), topic, READINGS, -1, Map.of()))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      bad = assertThrows(IllegalArgumentException.class, () -> {
+        long anchor = 0;
+        while (System.nanoTime() < deadline) {
+          SourceReader.Read r = reader.read(anchor, 100);
+          read.addAll(r.rows());
+          reader.apply(r.delta());
+          anchor = r.next();
+        }
+      });
+    }
+    assertTrue(bad.getMessage().contains("partition 0 offset 1") && bad.getMessage().contains("field 'value'"), bad.getMessage());
+    assertTrue(read.size() <= 1, "nothing after the bad record is read: " + read);
+
+    String missing = "no-such-topic-" + Long.toHexString(seed.value());
+    try (KafkaSourceReader reader = new KafkaSourceReader(new OperatorSpec.ReadKafka(kafka.bootstrap(), missing, READINGS, -1, Map.of()))) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> reader.read(0, 100));
+      assertTrue(e.getMessage().contains(missing) && e.getMessage().contains("does it exist"), e.getMessage());
+    }
+  }
+
+  /**
    * Three input partitions read by one source, a sink writing two: the source moves mid-stream and
    * the broker is killed (SIGKILL) and restarted with its data while the query runs. Per key (one
    * partition each way) the order is the reference's.
@@ -140,43 +175,49 @@ public class KafkaPipelineIT {
   @Tag("soak")
   void aBrokerKillAndASourceMoveOverThreePartitionsLoseAndRepeatNothing(Seed seed) throws Exception {
     long rows = 9_000;
+    try (KafkaServer own = KafkaServer.startOnFreePort(dir.resolve("kafka"))) {
+      brokerKill(seed, own, rows);
+    }
+  }
+
+  private void brokerKill(Seed seed, KafkaServer kafka, long rows) throws Exception {
     String in = "in3-" + Long.toHexString(seed.value());
     String out = "out2-" + Long.toHexString(seed.value());
-    createTopics(Map.of(in, 3, out, 2));
+    createTopics(kafka.bootstrap(), Map.of(in, 3, out, 2));
     OperatorSpec.Generate input = new OperatorSpec.Generate(seed.value(), 16, rows, 1_700_000_000_000L, 2, 0, 0);
     String query = "kafka3-" + Long.toHexString(seed.value());
-    QueryGraph graph = filtered(query, new OperatorSpec.ReadKafka(kafka.bootstrap(), in, READINGS, rows, Map.of()), out);
+    QueryGraph graph = filtered(kafka.bootstrap(), query, new OperatorSpec.ReadKafka(kafka.bootstrap(), in, READINGS, rows, Map.of()), out);
     Placement placement = Placement.builder().place("edge-a", "src", "big", "slim").place("cloud", "sink").build();
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("cloud", "cloud");
     sites.put("edge-a", "edge");
     long third = rows / 3;
-    produce(in, input, 0, third);
+    produce(kafka.bootstrap(), in, input, 0, third);
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, placement).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> produce(in, input, third, 2 * third));
+      CompletableFuture<Void> producing = CompletableFuture.runAsync(() -> produce(kafka.bootstrap(), in, input, third, 2 * third));
       move(cluster, d.query().value(), "src", "cloud");
       producing.get(120, TimeUnit.SECONDS);
       kafka.kill();
       TimeUnit.SECONDS.sleep(1);
       kafka.start();
-      produce(in, input, 2 * third, rows);
+      produce(kafka.bootstrap(), in, input, 2 * third, rows);
 
       NodeSpec sink = graph.compile().stream().filter(s -> s.id().value().equals("sink")).findFirst().orElseThrow();
-      List<Row> expected = ReferenceRun.run(filtered(query, input, out), 1_000_000).get(new NodeId("sink"));
-      List<Row> actual = readCommitted(out, new JsonRows(sink.inputSchema()), expected.size(), Duration.ofSeconds(180));
+      List<Row> expected = ReferenceRun.run(filtered(kafka.bootstrap(), query, input, out), 1_000_000).get(new NodeId("sink"));
+      List<Row> actual = readCommitted(kafka.bootstrap(), out, new JsonRows(sink.inputSchema()), expected.size(), Duration.ofSeconds(180));
       OnceOnlyChecker.Verdict verdict = OnceOnlyChecker.check(expected, actual, r -> r.get(0));
       assertTrue(verdict.ok(), verdict::toString);
       assertEquals(expected.size(), actual.size());
     }
   }
 
-  private static QueryGraph filtered(String query, OperatorSpec source, String out) {
+  private static QueryGraph filtered(String bootstrap, String query, OperatorSpec source, String out) {
     return Query.named(query)
         .add("src", source)
         .filter("big", "src", Predicate.field("value", Predicate.Op.GE, 500L))
         .project("slim", "big", Query.project().keep("key", "value", "ts"))
-        .add("sink", new OperatorSpec.WriteKafka(kafka.bootstrap(), out, "key", Map.of()), "slim")
+        .add("sink", new OperatorSpec.WriteKafka(bootstrap, out, "key", Map.of()), "slim")
         .build();
   }
 
@@ -209,9 +250,13 @@ public class KafkaPipelineIT {
 
   /** Writes the generator's rows {@code [from, to)} as JSON at a steady pace, so the pipeline runs while the test moves nodes. */
   private static void produce(String topic, OperatorSpec.Generate spec, long from, long to) {
+    produce(kafka.bootstrap(), topic, spec, from, to);
+  }
+
+  private static void produce(String bootstrap, String topic, OperatorSpec.Generate spec, long from, long to) {
     JsonRows json = new JsonRows(OperatorSpec.Generate.SCHEMA);
     Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
     try (GeneratorReader gen = new GeneratorReader(spec);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {

@@ -17,6 +17,13 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttCallback;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -73,6 +80,7 @@ class MqttSourceRedeliveryIT {
           }
           anchor = r.next();
           next.apply(r.delta());
+          next.persisted(r.delta());
           TimeUnit.MILLISECONDS.sleep(20);
         }
         assertEquals(MESSAGES, anchor, "every message persisted once");
@@ -94,5 +102,87 @@ class MqttSourceRedeliveryIT {
     }
     c.disconnect();
     c.close();
+  }
+
+  /**
+   * Moquette 0.17 numbers packets per TCP connection but keeps the in-flight window per session:
+   * a subscriber that left three messages un-PUBACKed (packet ids 1–3) and comes back finds the
+   * five messages queued meanwhile sent under ids 1–5 again, and without {@link InflightIdGuard}
+   * the first three are replaced in the window and never delivered (this test then sees 5 of 8).
+   * The guard queues them again under fresh ids.
+   */
+  @Test
+  void aResumedSessionGetsEveryUnacknowledgedMessageWhenPacketIdsAreReused() throws Exception {
+    try (EmbeddedMqttBroker broker = EmbeddedMqttBroker.start("127.0.0.1", MqttPipelineIT.freePort(), 1 << 20)) {
+      Set<String> first = ConcurrentHashMap.newKeySet();
+      MqttClient s1 = subscriber(broker, first, false);
+      s1.subscribe("t", 1);
+      MqttClient device = new MqttClient(broker.uri(), "device", new MemoryPersistence());
+      device.connect();
+      for (int i = 0; i < 3; i++) {
+        device.publish("t", ("m" + i).getBytes(StandardCharsets.UTF_8), 1, false);
+      }
+      awaitSize(first, 3, "the first connection received the first three");
+      s1.disconnect(); // nothing PUBACKed: ids 1-3 stay in the session's in-flight window
+      s1.close();
+      for (int i = 3; i < 8; i++) {
+        device.publish("t", ("m" + i).getBytes(StandardCharsets.UTF_8), 1, false); // queued: nobody connected
+      }
+      device.disconnect();
+      device.close();
+
+      Set<String> second = ConcurrentHashMap.newKeySet();
+      MqttClient s2 = subscriber(broker, second, true);
+      try {
+        awaitSize(second, 8, "the resumed session received every message");
+        assertTrue(broker.requeuedInflight() >= 1, "the reused ids were caught: " + broker.requeuedInflight());
+      } finally {
+        s2.disconnect();
+        s2.close();
+      }
+    }
+  }
+
+  /** A persistent-session subscriber with manual acks that PUBACKs what it receives only if {@code ack}. */
+  private static MqttClient subscriber(EmbeddedMqttBroker broker, Set<String> received, boolean ack) throws Exception {
+    MqttClient c = new MqttClient(broker.uri(), "subscriber", new MemoryPersistence());
+    ExecutorService acks = Executors.newSingleThreadExecutor();
+    c.setManualAcks(true);
+    c.setCallback(new MqttCallback() {
+      @Override
+      public void connectionLost(Throwable cause) {
+        acks.shutdown();
+      }
+
+      @Override
+      public void messageArrived(String topic, MqttMessage m) {
+        received.add(new String(m.getPayload(), StandardCharsets.UTF_8));
+        if (ack) {
+          acks.execute(() -> {
+            try {
+              c.messageArrivedComplete(m.getId(), m.getQos());
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          });
+        }
+      }
+
+      @Override
+      public void deliveryComplete(IMqttDeliveryToken token) {}
+    });
+    MqttConnectOptions o = new MqttConnectOptions();
+    o.setCleanSession(false);
+    c.connect(o);
+    return c;
+  }
+
+  private static void awaitSize(Set<String> received, int n, String what) throws InterruptedException {
+    // Moquette resends an in-flight window after 5 s: 15 s covers that twice
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (received.size() < n) {
+      assertTrue(System.nanoTime() < deadline, what + ": got " + received.size() + " of " + n + " " + new java.util.TreeSet<>(received));
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
   }
 }
