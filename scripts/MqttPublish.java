@@ -24,6 +24,11 @@ public final class MqttPublish {
     MqttClient c = new MqttClient(broker, "device-" + topic.replace('/', '-') + "-" + ProcessHandle.current().pid(), new MemoryPersistence());
     MqttConnectOptions o = new MqttConnectOptions();
     o.setAutomaticReconnect(true);
+    // Paho 1.2.5's count of QoS-1 publishes in flight can run ahead of the PUBACKs it has matched,
+    // even with one synchronous publish at a time (then "Too many publishes in progress"): a wider
+    // window and a retry of the same reading keep the device going; the broker's PUBACK still
+    // decides what counts as acknowledged.
+    o.setMaxInflight(1000);
     c.connect(o);
     String logPath = System.getenv("FERRY_MQTT_PUBLISH_LOG");
     java.io.Writer acked = logPath == null ? null
@@ -36,7 +41,7 @@ public final class MqttPublish {
         Thread.sleep(1);
       }
       String json = "{\"key\":\"k" + (i % 8) + "\",\"value\":" + (i * 37 % 1000) + ",\"ts\":" + System.currentTimeMillis() + ",\"seq\":" + i + "}";
-      c.publish(topic, json.getBytes(StandardCharsets.UTF_8), 1, false);
+      publish(c, topic, json);
       if (acked != null) {
         acked.write(json + "\n");
       }
@@ -49,5 +54,24 @@ public final class MqttPublish {
     }
     c.disconnect();
     c.close();
+    // Paho's threads are not daemons: end the process even if a close left one behind.
+    System.exit(0);
+  }
+
+  /** Publishes at QoS 1 and returns once the broker's PUBACK arrived; retries a full in-flight window for up to 30 s. */
+  private static void publish(MqttClient c, String topic, String json) throws Exception {
+    long giveUp = System.nanoTime() + 30_000_000_000L;
+    while (true) {
+      try {
+        c.publish(topic, json.getBytes(StandardCharsets.UTF_8), 1, false);
+        return;
+      } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
+        if (e.getReasonCode() != org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_MAX_INFLIGHT || System.nanoTime() > giveUp) {
+          System.err.println("device: publishing failed: " + e);
+          System.exit(1);
+        }
+        Thread.sleep(20);
+      }
+    }
   }
 }
