@@ -63,7 +63,9 @@ class AutomaticPlacementIT {
         SiteLoad edge = await(ferry, f -> f.sites().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
             .filter(s -> s.site().equals("edge-a") && s.loadCores() > 0).findFirst(), Duration.ofSeconds(30));
         // the members of the two sites ping each other: the link has a measured RTT (loopback: small)
-        io.ferry.api.SiteLink link = await(ferry, f -> f.links().toCompletableFuture().get(10, TimeUnit.SECONDS).stream().findFirst(), Duration.ofSeconds(20));
+        // (a link is listed before its first probe answers, with rttMs -1: wait for a measured one)
+        io.ferry.api.SiteLink link = await(ferry, f -> f.links().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+            .filter(l -> l.rttMs() > 0).findFirst(), Duration.ofSeconds(20));
         assertEquals(java.util.Set.of("cloud", "edge-a"), java.util.Set.of(link.from(), link.to()), link::toString);
         assertTrue(link.rttMs() > 0 && link.rttMs() < 5_000, link::toString);
         ferry.placementCapacity("edge-a", edge.loadCores() * 0.6);
