@@ -77,8 +77,10 @@ class AutomaticPlacementIT {
             .filter(l -> l.bandwidthBytesPerSec() != null && l.bandwidthBytesPerSec() > 0).findFirst(), Duration.ofSeconds(20));
         assertTrue(busy.capacityBytesPerSec() > 0, busy::toString);
         // every batch persist is timed: the members' journal write latency; nodes report backlog and state
+        // (members report every probe interval: wait for a report that already shows the window in the cloud)
         io.ferry.api.Measurements m = await(ferry, f -> Optional.of(f.measurements().toCompletableFuture().get(10, TimeUnit.SECONDS))
-            .filter(x -> x.members().stream().anyMatch(mm -> mm.journalWriteMs() != null && mm.journalWriteMs() > 0)), Duration.ofSeconds(20));
+            .filter(x -> x.members().stream().anyMatch(mm -> mm.journalWriteMs() != null && mm.journalWriteMs() > 0))
+            .filter(x -> x.nodes().stream().anyMatch(n -> n.node().equals("window") && n.site().equals("cloud"))), Duration.ofSeconds(20));
         assertTrue(m.nodes().stream().anyMatch(n -> n.node().equals("window") && n.site().equals("cloud") && n.backlogRows() >= 0), m::toString);
         // the capacity comes back: WAN makes the edge cheaper again; after the cool-down it moves home
         ferry.placementCapacity("edge-a", -1);
