@@ -143,9 +143,12 @@ public final class LocalEngine {
 
   /**
    * A source reader and its anchor. Runs on the stream's blocking-I/O dispatcher (unfoldResource's
-   * default), so waiting for a file to grow does not hold a stream thread.
+   * default), so waiting for a file to grow does not hold a stream thread. A read's position is
+   * applied and counted as persisted as soon as its batch is handed on: a local run has no journal,
+   * and a reader that keeps its position in the delta (a Kafka source's offsets) would otherwise read
+   * the same records again, and an MQTT source would never acknowledge its messages.
    */
-  private static final class Cursor {
+  static final class Cursor {
     /** How long to wait before reading a source again that had nothing new. */
     private static final long IDLE_MILLIS = 10;
 
@@ -162,6 +165,8 @@ public final class LocalEngine {
         return Optional.empty();
       }
       SourceReader.Read read = reader.read(anchor, max);
+      reader.apply(read.delta());
+      reader.persisted(read.delta());
       anchor = read.next();
       ended = read.end();
       if (read.rows().isEmpty() && !ended) {
