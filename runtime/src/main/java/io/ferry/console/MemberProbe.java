@@ -2,6 +2,7 @@ package io.ferry.console;
 
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.query.node.NodeMetricNames;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.lang.management.ManagementFactory;
@@ -25,7 +26,7 @@ public final class MemberProbe {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-console-probe");
 
   /** Node batch timer (tags query, node) and on-demand fetch timer (tag volume), as the actors name them. */
-  static final String NODE_BATCH = "ferry.node.batch";
+  static final String NODE_BATCH = NodeMetricNames.BATCH;
   static final String BLOCK_FETCH = "ferry.block.fetch";
   /** Bounds the reply however many nodes and volumes a member hosts (the console's own snapshot limits are lower). */
   static final int TIMERS_MAX = 2_000;

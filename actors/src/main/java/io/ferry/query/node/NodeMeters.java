@@ -20,17 +20,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * docs/management-api.md.
  */
 final class NodeMeters {
-  static final String PULL = "ferry.node.pull";
-  static final String BATCH = "ferry.node.batch";
-  static final String ROWS_OUT = "ferry.node.output.rows";
-  static final String ROWS_IN = "ferry.node.input.rows";
-  static final String BACKLOG = "ferry.node.backlog.rows";
-  static final String STATE = "ferry.node.state.entries";
-  static final String SENT_BYTES = "ferry.node.sent.bytes";
-  static final String PULLS = "ferry.node.pulls";
-  static final String PULL_TIMEOUTS = "ferry.node.pull.timeouts";
-  /** Per member, not per node: every persist of a batch, from the call to the journal's confirmation. */
-  static final String JOURNAL_WRITE = "ferry.journal.write";
+  static final String PULL = NodeMetricNames.PULL;
+  static final String BATCH = NodeMetricNames.BATCH;
+  static final String ROWS_OUT = NodeMetricNames.ROWS_OUT;
+  static final String ROWS_IN = NodeMetricNames.ROWS_IN;
+  static final String BACKLOG = NodeMetricNames.BACKLOG;
+  static final String STATE = NodeMetricNames.STATE;
+  static final String SENT_BYTES = NodeMetricNames.SENT_BYTES;
+  static final String PULLS = NodeMetricNames.PULLS;
+  static final String PULL_TIMEOUTS = NodeMetricNames.PULL_TIMEOUTS;
+  static final String JOURNAL_WRITE = NodeMetricNames.JOURNAL_WRITE;
   /** Bounds the per-consumer and per-upstream meters of one node. */
   static final int PEERS_MAX = 64;
 

@@ -3,6 +3,7 @@ package io.ferry.runtime.internal;
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.MemberRoles;
+import io.ferry.query.node.NodeMetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -33,14 +34,14 @@ public final class PlacementProbe {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-placement-probe");
   /** Bounds a report however many nodes a member hosts. */
   static final int NODES_MAX = 5_000;
-  static final String ROWS_IN = "ferry.node.input.rows";
-  static final String ROWS_OUT = "ferry.node.output.rows";
-  static final String BACKLOG = "ferry.node.backlog.rows";
-  static final String STATE = "ferry.node.state.entries";
-  static final String SENT_BYTES = "ferry.node.sent.bytes";
-  static final String PULLS = "ferry.node.pulls";
-  static final String PULL_TIMEOUTS = "ferry.node.pull.timeouts";
-  static final String JOURNAL_WRITE = "ferry.journal.write";
+  static final String ROWS_IN = NodeMetricNames.ROWS_IN;
+  static final String ROWS_OUT = NodeMetricNames.ROWS_OUT;
+  static final String BACKLOG = NodeMetricNames.BACKLOG;
+  static final String STATE = NodeMetricNames.STATE;
+  static final String SENT_BYTES = NodeMetricNames.SENT_BYTES;
+  static final String PULLS = NodeMetricNames.PULLS;
+  static final String PULL_TIMEOUTS = NodeMetricNames.PULL_TIMEOUTS;
+  static final String JOURNAL_WRITE = NodeMetricNames.JOURNAL_WRITE;
 
   public sealed interface Command extends CborSerializable {}
 
