@@ -37,10 +37,12 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * The runtime shell of the placement manager: a persistent cluster singleton that, every
@@ -135,12 +137,40 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
 
   public record Unpinned(String query, String node) implements Event {}
 
-  public record State(List<DecisionMade> decisions, Map<String, String> pins) implements CborSerializable {
+  /**
+   * A user set a placement mode: {@code query} null is the cluster's mode; {@code mode} null for a
+   * query means it follows the cluster's again. Replayed on a restart, like pins.
+   */
+  public record ModeSet(String query, String mode) implements Event {}
+
+  /** The key of the cluster's own mode in {@link State#modes()}: no query id has a slash. */
+  static final String CLUSTER_MODE = "/";
+
+  /** @param modes a query's mode, or the cluster's under {@link #CLUSTER_MODE} (absent: the configured one) */
+  public record State(List<DecisionMade> decisions, Map<String, String> pins, Map<String, String> modes) implements CborSerializable {
+    public State {
+      modes = modes == null ? Map.of() : modes;
+    }
+
+    public State(List<DecisionMade> decisions, Map<String, String> pins) {
+      this(decisions, pins, Map.of());
+    }
+
     State with(Event e) {
       if (e instanceof DecisionMade d) {
         List<DecisionMade> all = new ArrayList<>(decisions.size() < HISTORY_MAX ? decisions : decisions.subList(decisions.size() - HISTORY_MAX + 1, decisions.size()));
         all.add(d);
-        return new State(List.copyOf(all), pins);
+        return new State(List.copyOf(all), pins, modes);
+      }
+      if (e instanceof ModeSet m) {
+        Map<String, String> next = new TreeMap<>(modes);
+        String key = m.query() == null ? CLUSTER_MODE : m.query();
+        if (m.mode() == null) {
+          next.remove(key);
+        } else {
+          next.put(key, m.mode());
+        }
+        return new State(decisions, pins, Map.copyOf(next));
       }
       Map<String, String> next = new TreeMap<>(pins);
       if (e instanceof Unpinned u) {
@@ -149,7 +179,7 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
         Pinned p = (Pinned) e;
         next.put(p.query() + "/" + p.node(), p.site());
       }
-      return new State(decisions, Map.copyOf(next));
+      return new State(decisions, Map.copyOf(next), modes);
     }
   }
 
@@ -234,6 +264,15 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
     return new State(List.of(), Map.of());
   }
 
+  /** The cluster's mode a user set outlives a restart (a query's is given back when the query is seen again). */
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), s -> Optional.ofNullable(s.modes().get(CLUSTER_MODE))
+            .ifPresent(m -> manager.mode(PlacementManager.Mode.parse(m))))
+        .build();
+  }
+
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState().onAnyEvent(State::with);
@@ -270,12 +309,23 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
           return Effect().none();
         })
         .onCommand(SetMode.class, (s, m) -> {
-          if (m.query() == null) {
-            manager.mode(PlacementManager.Mode.parse(m.mode()));
-          } else if (known(new QueryId(m.query()))) {
-            manager.mode(new QueryId(m.query()), Optional.ofNullable(m.mode()).map(PlacementManager.Mode::parse));
+          Optional<PlacementManager.Mode> mode;
+          try {
+            mode = Optional.ofNullable(m.mode()).map(PlacementManager.Mode::parse);
+          } catch (IllegalArgumentException e) {
+            ctx.getLog().warn("placement mode not changed: {}", e.getMessage());
+            return Effect().none();
           }
-          return Effect().none();
+          if (m.query() == null && mode.isEmpty()) {
+            ctx.getLog().warn("placement mode not changed: the cluster's mode cannot be unset");
+            return Effect().none();
+          }
+          if (m.query() == null) {
+            manager.mode(mode.get());
+          } else if (known(new QueryId(m.query()))) {
+            manager.mode(new QueryId(m.query()), mode);
+          }
+          return Effect().persist(new ModeSet(m.query(), mode.map(PlacementManager.Mode::label).orElse(null)));
         })
         .onCommand(ChangeMode.class, this::onChangeMode)
         .onCommand(Unpin.class, this::onUnpin)
@@ -311,8 +361,8 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
       return Effect().none();
     }
     ctx.getLog().info("placement mode of {} set to {}", c.query() == null ? "the cluster" : "query " + c.query(), mode.map(PlacementManager.Mode::label).orElse("the cluster's"));
-    c.replyTo().tell(new Changed(null));
-    return Effect().none();
+    return Effect().persist(new ModeSet(c.query(), mode.map(PlacementManager.Mode::label).orElse(null)))
+        .thenRun(s -> c.replyTo().tell(new Changed(null)));
   }
 
   private Effect<Event, State> onUnpin(State state, Unpin u) {
@@ -385,6 +435,9 @@ public final class PlacementHost extends EventSourcedBehavior<PlacementHost.Comm
     for (Map.Entry<QueryId, PlanGraph> g : graphs.entrySet()) {
       if (!known(g.getKey())) {
         manager.deployed(g.getValue(), placed.get(g.getKey()));
+        // so do the modes a user set for it
+        Optional.ofNullable(state.modes().get(g.getKey().value()))
+            .ifPresent(m -> manager.mode(g.getKey(), Optional.of(PlacementManager.Mode.parse(m))));
         // a user's pins outlive a restart of the manager
         state.pins().forEach((k, site) -> {
           if (k.startsWith(g.getKey().value() + "/")) {

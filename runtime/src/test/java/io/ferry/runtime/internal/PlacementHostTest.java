@@ -39,6 +39,17 @@ class PlacementHostTest {
   }
 
   @Test
+  void aModeIsKeptPerQueryAndForTheClusterAndDefaultFollowsTheClusterAgain() {
+    PlacementHost.State s = new PlacementHost.State(List.of(), Map.of())
+        .with(new PlacementHost.ModeSet("q", "manual"))
+        .with(new PlacementHost.ModeSet(null, "automatic"))
+        .with(new PlacementHost.Pinned("q", "window", "cloud"));
+    assertEquals(Map.of("q", "manual", PlacementHost.CLUSTER_MODE, "automatic"), s.modes(), "a restart replays both modes");
+    assertEquals(Map.of("q/window", "cloud"), s.pins(), "a pin leaves the modes alone");
+    assertEquals(Map.of(PlacementHost.CLUSTER_MODE, "automatic"), s.with(new PlacementHost.ModeSet("q", null)).modes());
+  }
+
+  @Test
   void settingsReadTheShippedBlockAndRejectAnUnknownLoadSource() {
     PlacementHost.Settings s = PlacementHost.Settings.fromConfig(ConfigFactory.load(), Duration.ofSeconds(40));
     assertEquals("process", s.measuredLoad());
