@@ -5,9 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.remote.RemoteActorRefProvider;
@@ -47,14 +47,19 @@ final class ArteryStop {
     }
     RemoteTransport transport = remote.transport();
     CompletableFuture<Done> bounded = new CompletableFuture<>();
-    FutureConverters.asJava(transport.shutdown()).whenComplete((d, e) -> bounded.complete(Done.getInstance()));
-    CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+    // the system's own scheduler, not CompletableFuture.delayedExecutor: that starts a JVM-wide
+    // thread which outlives the member (an embedder's failed start must leave no thread behind)
+    Cancellable timeout = system.scheduler().scheduleOnce(bound, () -> {
       if (bounded.complete(Done.getInstance())) {
         log.warn(
             "member {}: Artery's streams to {} had not completed {} after its transport began to stop (seen after failed TLS"
                 + " handshakes, akka/akka-core#29162); terminating without waiting for them",
             member, openPeers(transport), bound);
       }
+    }, system.dispatcher());
+    FutureConverters.asJava(transport.shutdown()).whenComplete((d, e) -> {
+      timeout.cancel();
+      bounded.complete(Done.getInstance());
     });
     return bounded;
   }

@@ -111,8 +111,8 @@ public final class FerryNode implements AutoCloseable {
       warnIfInsecure(Cluster.get(system).selfMember().address().toString(), member, tls, httpSettings.enabled(), httpSecurity, full.getBoolean("ferry.security.allow-insecure"));
       return new FerryNode(member, system, ferry, http);
     } catch (RuntimeException | Error e) {
-      system.terminate();
       try {
+        terminateWithoutLeaving(system, arteryStop, member.site());
         awaitTermination(system, member);
         // A terminated system has told its dispatchers to stop; their threads end a moment later.
         awaitThreadsOfSystem(before);
@@ -275,11 +275,17 @@ public final class FerryNode implements AutoCloseable {
   /** Stops the system at once without leaving: to the others this member has crashed. */
   public void crash() {
     unbindHttp();
-    // Without coordinated shutdown (no leave), so the bounded Artery stop is run here (ArteryStop).
-    ArteryStop.stop(Adapter.toClassic(system), system.settings().config().getDuration(ARTERY_STOP_TIMEOUT), settings.site())
-        .toCompletableFuture().join();
-    system.terminate();
+    terminateWithoutLeaving(system, system.settings().config().getDuration(ARTERY_STOP_TIMEOUT), settings.site());
     awaitTermination(system, settings);
+  }
+
+  /**
+   * Terminates without coordinated shutdown (no leave: a crash, or a start that failed), so the
+   * bounded Artery stop that shutdown would run is run here first (ArteryStop).
+   */
+  private static void terminateWithoutLeaving(ActorSystem<?> system, Duration arteryStop, String site) {
+    ArteryStop.stop(Adapter.toClassic(system), arteryStop, site).toCompletableFuture().join();
+    system.terminate();
   }
 
   private void unbindHttp() {
