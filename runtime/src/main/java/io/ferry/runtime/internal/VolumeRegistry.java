@@ -3,6 +3,7 @@ package io.ferry.runtime.internal;
 import io.ferry.blocks.BlockAgent;
 import io.ferry.blocks.BlockBackend;
 import io.ferry.blocks.BlockFrontend;
+import io.ferry.blocks.BlockMirror;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeRoster;
 import io.ferry.blocks.VolumeSpec;
@@ -77,6 +78,8 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   private record EndpointKnown(BlockAgent.Endpoint endpoint) implements Command {}
 
+  private record MirrorPlaced(BlockAgent.MirrorAt at) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record VolumeStarted(VolumeSpec spec) implements Event {}
@@ -89,6 +92,9 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     ActorRef<BlockAgent.Command> frontendAgent;
     ActorRef<BlockFrontend.Command> frontend;
     long sizeBytes = -1;
+    // A clustered volume's second frontend: on another member of the target site.
+    ActorRef<BlockAgent.Command> mirrorAgent;
+    ActorRef<BlockMirror.Command> mirror;
   }
 
   public static Behavior<Command> create(Duration tick) {
@@ -103,6 +109,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   private final ActorRef<BlockAgent.Endpoint> endpointReply;
   private final ActorRef<BlockAgent.BackendAt> backendReply;
   private final ActorRef<BlockAgent.FrontendAt> frontendReply;
+  private final ActorRef<BlockAgent.MirrorAt> mirrorReply;
 
   private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
     super(PersistenceId.ofUniqueId("ferry-volume-registry"));
@@ -111,6 +118,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     this.endpointReply = ctx.messageAdapter(BlockAgent.Endpoint.class, EndpointKnown::new);
     this.backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
     this.frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
+    this.mirrorReply = ctx.messageAdapter(BlockAgent.MirrorAt.class, MirrorPlaced::new);
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(BlockAgent.KEY, listings));
     timers.startTimerWithFixedDelay(new Tick(), tick);
   }
@@ -165,6 +173,18 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
           Placed p = placed.get(c.at().volume());
           if (p != null && c.at().agent().equals(p.frontendAgent)) {
             p.frontend = c.at().frontend();
+            VolumeSpec spec = s.running().get(c.at().volume());
+            if (spec != null && spec.clustered()) {
+              tellMirror(p);
+            }
+          }
+          return Effect().none();
+        })
+        .onCommand(MirrorPlaced.class, (s, c) -> {
+          Placed p = placed.get(c.at().volume());
+          if (p != null && c.at().agent().equals(p.mirrorAgent) && !c.at().mirror().equals(p.mirror)) {
+            p.mirror = c.at().mirror();
+            tellMirror(p);
           }
           return Effect().none();
         })
@@ -258,6 +278,15 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {
     Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite().name(), p.frontendAgent);
+    if (spec.clustered() && f.isPresent() && !f.get().equals(p.frontendAgent) && p.mirrorAgent != null
+        && agentAt(spec.targetSite().name(), p.mirrorAgent).filter(p.mirrorAgent::equals).isPresent()) {
+      // The primary's member is gone: the mirror's member holds every acknowledged write.
+      ctx.getLog().info("volume={} frontend {} lost: its mirror at {} becomes the frontend", spec.volume(),
+          p.frontendAgent == null ? "-" : memberOf(p.frontendAgent), memberOf(p.mirrorAgent));
+      f = Optional.of(p.mirrorAgent);
+      p.mirrorAgent = null;
+      p.mirror = null;
+    }
     if (f.isEmpty()) {
       return;
     }
@@ -269,6 +298,43 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.frontend = null;
     }
     p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, p.sizeBytes, frontendReply));
+    if (spec.clustered()) {
+      ensureMirror(spec, p);
+    }
+  }
+
+  /**
+   * Keeps a clustered volume's mirror on a live member of the target site other than the
+   * frontend's (the current one while it lives, else the lowest address), and tells the frontend.
+   */
+  private void ensureMirror(VolumeSpec spec, Placed p) {
+    MembershipView view = MembershipView.of(Cluster.get(ctx.getSystem()).state());
+    Optional<Site> site = view.liveMembersBySite().keySet().stream().filter(x -> x.equals(spec.targetSite())).findFirst();
+    Optional<ActorRef<BlockAgent.Command>> m = Optional.empty();
+    if (site.isPresent()) {
+      if (p.mirrorAgent != null && !p.mirrorAgent.equals(p.frontendAgent) && agents.contains(p.mirrorAgent) && view.liveAt(memberOf(p.mirrorAgent), site.get())) {
+        m = Optional.of(p.mirrorAgent);
+      } else {
+        m = agents.stream()
+            .filter(a -> !a.equals(p.frontendAgent) && view.liveAt(memberOf(a), site.get()))
+            .min(Comparator.comparing(a -> addressOf(a).toString()));
+      }
+    }
+    if (!m.equals(Optional.ofNullable(p.mirrorAgent))) {
+      ctx.getLog().info("volume={} mirror {} -> {}", spec.volume(), p.mirrorAgent == null ? "none" : memberOf(p.mirrorAgent), m.map(this::memberOf).orElse("none (no other live member at the target site)"));
+      p.mirrorAgent = m.orElse(null);
+      p.mirror = null;
+    }
+    if (p.mirrorAgent != null) {
+      p.mirrorAgent.tell(new BlockAgent.EnsureMirror(spec, mirrorReply));
+    }
+    tellMirror(p);
+  }
+
+  private void tellMirror(Placed p) {
+    if (p.frontend != null) {
+      p.frontend.tell(new BlockFrontend.UseMirror(Optional.ofNullable(p.mirror), p.mirror == null ? "" : memberOf(p.mirrorAgent)));
+    }
   }
 
   /**
