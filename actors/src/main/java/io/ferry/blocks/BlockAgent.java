@@ -51,6 +51,11 @@ public final class BlockAgent {
    */
   public record EnsureMirror(VolumeSpec spec, ActorRef<MirrorAt> replyTo) implements Command {}
 
+  /** Asks whether this member runs the volume's frontend or mirror (a registry that starts afresh finds them so). */
+  public record Holds(VolumeId volume, ActorRef<HoldsAt> replyTo) implements Command {}
+
+  public record HoldsAt(VolumeId volume, ActorRef<Command> agent, boolean frontend, boolean mirror) implements CborSerializable {}
+
   private record MirrorStopped(ActorRef<Void> mirror, EnsureFrontend then) implements Command {}
 
   public record MirrorAt(VolumeId volume, ActorRef<BlockMirror.Command> mirror, ActorRef<Command> agent) implements CborSerializable {}
@@ -95,6 +100,10 @@ public final class BlockAgent {
                   f.tell(new BlockFrontend.UseBackend(m.backend(), m.sizeBytes()));
                 }
                 m.replyTo().tell(new FrontendAt(m.spec().volume(), f, ctx.getSelf()));
+                return Behaviors.same();
+              })
+              .onMessage(Holds.class, m -> {
+                m.replyTo().tell(new HoldsAt(m.volume(), ctx.getSelf(), ctx.getChild(frontendName(m.volume())).isPresent(), ctx.getChild(mirrorName(m.volume())).isPresent()));
                 return Behaviors.same();
               })
               .onMessage(MirrorStopped.class, m -> {

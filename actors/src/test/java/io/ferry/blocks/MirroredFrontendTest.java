@@ -161,6 +161,19 @@ class MirroredFrontendTest {
   }
 
   @Test
+  void aSpecAsksForOneOrTwoFrontendsAndOnlyWhereAMirrorCanWork() {
+    VolumeSpec one = new VolumeSpec(V, "edge-a", "/img", "cloud", 64 * 1024, "");
+    assertEquals(1, one.frontends(), "a spec from before clustered frontends has one");
+    assertEquals(1, new VolumeSpec(V, one.sourceSite(), "/img", one.targetSite(), 64 * 1024, "", WritePolicy.TARGET_ONLY, false, 0).frontends(),
+        "absent in an old journal (0) reads as one");
+    assertTrue(one.withFrontends(2).clustered());
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> one.withFrontends(3));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> one.encryptedAtRest().withFrontends(2), "the at-rest key reaches the primary only");
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new VolumeSpec(V, "edge-a", "/img", "cloud", 256 * 1024, "").withFrontends(2), "a block must fit one cluster message");
+  }
+
+  @Test
   void aWriteAndAFlushAreAcknowledgedOnlyOnceTheMirrorHoldsThem() throws Exception {
     Mirror m = new Mirror("mirror");
     link.use(m.sender(), "m", "member-b");

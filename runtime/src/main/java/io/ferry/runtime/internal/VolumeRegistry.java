@@ -80,6 +80,11 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   private record MirrorPlaced(BlockAgent.MirrorAt at) implements Command {}
 
+  private record HoldsKnown(BlockAgent.HoldsAt at) implements Command {}
+
+  /** Registry ticks a probe for a clustered volume's halves waits for answers at most. */
+  private static final int PROBE_TICKS_MAX = 2;
+
   public sealed interface Event extends CborSerializable {}
 
   public record VolumeStarted(VolumeSpec spec) implements Event {}
@@ -95,6 +100,11 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     // A clustered volume's second frontend: on another member of the target site.
     ActorRef<BlockAgent.Command> mirrorAgent;
     ActorRef<BlockMirror.Command> mirror;
+    // Where a clustered volume's frontend and mirror already run, asked before placing them.
+    boolean probed;
+    int probeAsked;
+    int probeAnswered;
+    int probeTicks;
   }
 
   public static Behavior<Command> create(Duration tick) {
@@ -110,6 +120,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   private final ActorRef<BlockAgent.BackendAt> backendReply;
   private final ActorRef<BlockAgent.FrontendAt> frontendReply;
   private final ActorRef<BlockAgent.MirrorAt> mirrorReply;
+  private final ActorRef<BlockAgent.HoldsAt> holdsReply;
 
   private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
     super(PersistenceId.ofUniqueId("ferry-volume-registry"));
@@ -119,6 +130,7 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     this.backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
     this.frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
     this.mirrorReply = ctx.messageAdapter(BlockAgent.MirrorAt.class, MirrorPlaced::new);
+    this.holdsReply = ctx.messageAdapter(BlockAgent.HoldsAt.class, HoldsKnown::new);
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(BlockAgent.KEY, listings));
     timers.startTimerWithFixedDelay(new Tick(), tick);
   }
@@ -177,6 +189,26 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
             if (spec != null && spec.clustered()) {
               tellMirror(p);
             }
+          }
+          return Effect().none();
+        })
+        .onCommand(HoldsKnown.class, (s, c) -> {
+          VolumeSpec spec = s.running().get(c.at().volume());
+          Placed p = placed.get(c.at().volume());
+          if (spec == null || p == null || p.probed) {
+            return Effect().none();
+          }
+          p.probeAnswered++;
+          if (c.at().frontend() && p.frontendAgent == null) {
+            p.frontendAgent = c.at().agent();
+            ctx.getLog().info("volume={} frontend found running at {}", spec.volume(), memberOf(c.at().agent()));
+          } else if (c.at().mirror() && p.mirrorAgent == null) {
+            p.mirrorAgent = c.at().agent();
+            ctx.getLog().info("volume={} mirror found running at {}", spec.volume(), memberOf(c.at().agent()));
+          }
+          if (p.probeAnswered >= p.probeAsked) {
+            p.probed = true;
+            ensure(spec);
           }
           return Effect().none();
         })
@@ -277,6 +309,9 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {
+    if (spec.clustered() && p.frontendAgent == null && !p.probed && probing(spec, p)) {
+      return;
+    }
     Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite().name(), p.frontendAgent);
     if (spec.clustered() && f.isPresent() && !f.get().equals(p.frontendAgent) && p.mirrorAgent != null
         && agentAt(spec.targetSite().name(), p.mirrorAgent).filter(p.mirrorAgent::equals).isPresent()) {
@@ -329,6 +364,31 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.mirrorAgent.tell(new BlockAgent.EnsureMirror(spec, mirrorReply));
     }
     tellMirror(p);
+  }
+
+  /**
+   * Whether a clustered volume's placement waits for the target site's agents to say where its
+   * frontend and mirror run: a registry that starts afresh (its member died) must not put the
+   * frontend on the mirror's member while the primary lives, or a mirror on the primary's member,
+   * which would empty that member's copy. Answers come within a round trip; at most {@link
+   * #PROBE_TICKS_MAX} ticks are waited for.
+   */
+  private boolean probing(VolumeSpec spec, Placed p) {
+    MembershipView view = MembershipView.of(Cluster.get(ctx.getSystem()).state());
+    if (p.probeAsked == 0) {
+      List<ActorRef<BlockAgent.Command>> asked = agents.stream().filter(a -> view.liveAt(memberOf(a), spec.targetSite())).toList();
+      if (asked.isEmpty()) {
+        return false;
+      }
+      asked.forEach(a -> a.tell(new BlockAgent.Holds(spec.volume(), holdsReply)));
+      p.probeAsked = asked.size();
+      return true;
+    }
+    if (++p.probeTicks > PROBE_TICKS_MAX) {
+      p.probed = true;
+      return false;
+    }
+    return true;
   }
 
   private void tellMirror(Placed p) {
