@@ -212,10 +212,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     this.mirrorLink = new MirrorLink(System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4);
     MirrorLink link = mirrorLink;
     // Acknowledgements go straight to the link: not through this actor's mailbox, which stashes while it persists.
-    this.mirrorAcks = ctx.spawn(Behaviors.receive(BlockMirror.Held.class).onMessage(BlockMirror.Held.class, h -> {
+    this.mirrorAcks = ctx.spawnAnonymous(Behaviors.receive(BlockMirror.Held.class).onMessage(BlockMirror.Held.class, h -> {
       link.held(h.id());
       return Behaviors.same();
-    }).build(), "mirror-acks");
+    }).build());
   }
 
   @Override

@@ -69,6 +69,8 @@ public final class MirrorLink implements FrontendVolume.Mirror {
   private long presentAtLastTick;
   private boolean inSync;
   private long mirroredWrites;
+  /** The export the fill reads from (set by the first tick); an acknowledged fill sends the next at once. */
+  private FrontendVolume filled;
 
   /**
    * @param fillWindow fills in flight at most (bounds the memory and the cluster channel they take)
@@ -149,6 +151,7 @@ public final class MirrorLink implements FrontendVolume.Mirror {
   /** The mirror holds what hold {@code id} carried. */
   public void held(long id) {
     Entry e;
+    FrontendVolume next = null;
     synchronized (this) {
       e = outstanding.remove(id);
       if (e == null) {
@@ -160,9 +163,13 @@ public final class MirrorLink implements FrontendVolume.Mirror {
       if (e.fill) {
         filling.clear((int) e.hold.block());
         fillsInFlight--;
+        next = filled;
       }
     }
     e.done.complete(null);
+    if (next != null) {
+      fill(next); // keeps the window full: a fill per tick alone would copy 16 blocks per tick
+    }
   }
 
   /**
@@ -173,8 +180,8 @@ public final class MirrorLink implements FrontendVolume.Mirror {
     if (!core.hasGeometry()) {
       return;
     }
-    BitSet present = core.present();
     synchronized (this) {
+      filled = core;
       if (target == null) {
         return;
       }
@@ -184,6 +191,16 @@ public final class MirrorLink implements FrontendVolume.Mirror {
           e.sentNanos = now;
           target.send(e.hold);
         }
+      }
+    }
+    fill(core);
+  }
+
+  private void fill(FrontendVolume core) {
+    BitSet present = core.present();
+    synchronized (this) {
+      if (target == null) {
+        return;
       }
       presentAtLastTick = present.cardinality();
       BitSet missing = (BitSet) present.clone();
