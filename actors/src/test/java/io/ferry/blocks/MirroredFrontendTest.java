@@ -153,11 +153,13 @@ class MirroredFrontendTest {
 
   /** Fills until the link reports the mirror in sync. */
   private void fill(Mirror m) throws Exception {
+    m.deliverAll(); // writes still on their way (in sync or not, a write waits for its own hold)
     for (int round = 0; round < 100 && !link.inSync(); round++) {
       link.tick(primary);
       m.deliverAll();
     }
     assertTrue(link.inSync(), "the fill ends with the mirror in sync: " + link.status());
+    assertEquals(0, link.status().waiting(), "nothing left unacknowledged");
   }
 
   @Test
@@ -223,7 +225,13 @@ class MirroredFrontendTest {
     FrontendVolume promoted = new FrontendVolume(V, m.store, settings, Runnable::run, clock::get, () -> {});
     promoted.geometry((long) BS * BLOCKS, BS);
     try (ChangeTracker owed = ChangeTracker.open(changesLog(m.storeDir), 0)) {
-      assertEquals(pendingAtPrimary, owed.pendingBlocks(), "the promoted frontend owes the source every block written at the target");
+      List<Integer> differ = new ArrayList<>();
+      for (int b = 0; b < BLOCKS; b++) {
+        if ((primaryChanges.pendingSequence(b) > 0) != (owed.pendingSequence(b) > 0)) {
+          differ.add(b);
+        }
+      }
+      assertEquals(List.of(), differ, "the promoted frontend owes the source exactly the blocks written at the target (of " + pendingAtPrimary + ")");
       java.util.BitSet present = primary.present();
       assertEquals(present, promoted.present(), "the mirror holds every block the primary held (the rest is fetched from the source)");
       for (int b = present.nextSetBit(0); b >= 0; b = present.nextSetBit(b + 1)) {

@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * qemu-io writes) and of the second frontend's member. Every killed member comes back as a new
  * process with a fresh data directory (its store is gone), so only the surviving frontend's copy
  * keeps the acknowledged writes. After each kill the export is reached at the URL the status
- * gives, and {@code qemu-img compare} finds every acknowledged write; the volume then cuts over.
+ * gives, and {@code qemu-img compare} finds every acknowledged write; the volume then cuts over
+ * and is reversed, and the source holds every acknowledged write.
  * Five JVMs: it runs with {@code -DvolumeProcesses=true}.
  */
 @EnabledIfSystemProperty(named = "volumeProcesses", matches = "true")
@@ -108,7 +109,8 @@ class ClusteredFrontendProcessIT {
 
       // 3. Another new mirror; the primary's member dies while qemu-io writes.
       ProcessCluster.Member third = c.start("cloud", "cloud");
-      st = await(registry, 180, "a third mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(third.address()));
+      st = await(registry, 180, "a third mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(third.address())
+          && s.path("frontend").isObject());
       primary = c.at(st.path("frontendMember").asText());
       List<Integer> blocks = new ArrayList<>();
       for (int b = 0; b < SIZE / BLOCK; b++) {
@@ -124,8 +126,10 @@ class ClusteredFrontendProcessIT {
         cmd.add("sleep 50");
       }
       cmd.add(url);
+      long writtenBefore = st.path("frontend").path("localWrites").asLong();
       Process writer = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      TimeUnit.MILLISECONDS.sleep(1500);
+      // Killed once the primary applied a dozen of them: mid-way, whatever the machine's load.
+      await(registry, 120, "a dozen writes applied", s -> s.path("frontend").path("localWrites").asLong() >= writtenBefore + 12);
       c.kill(primary);
       String out = new String(writer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       writer.waitFor(60, TimeUnit.SECONDS);
@@ -148,6 +152,7 @@ class ClusteredFrontendProcessIT {
       st = await(registry, 120, "served by the third member", s -> s.path("frontendMember").asText().equals(third3) && !s.path("nbdUrl").asText().isEmpty()
           && s.path("phase").asText().equals("COPIED"));
       url = st.path("nbdUrl").asText();
+      figures.add("second kill of the frontend's member -> export at the third member: status " + st.path("mirror"));
       byte[] now = read(url);
       for (int b : ambiguous) {
         // Not acknowledged: either what was there or the write, never anything else.
@@ -165,6 +170,17 @@ class ClusteredFrontendProcessIT {
       assertEquals(200, post(registry, "/volumes/vol-c/cutover", "").statusCode());
       st = await(registry, 180, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER"));
       compare(st.path("nbdUrl").asText(), expected, "after the cut-over");
+
+      // 5. Writes after the cut-over, then reverse: the source ends with every acknowledged write,
+      // those made at each of the three frontends included.
+      write(st.path("nbdUrl").asText(), writes(r, 5), expected);
+      assertEquals(200, post(registry, "/volumes/vol-c/reverse", "").statusCode());
+      await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Arrays.equals(Files.readAllBytes(src), expected)) {
+        assertTrue(System.nanoTime() < deadline, "the source after the reverse does not hold every acknowledged write");
+        TimeUnit.MILLISECONDS.sleep(250);
+      }
       figures.forEach(f -> System.out.println("ClusteredFrontendProcessIT: " + f));
       System.out.println("ClusteredFrontendProcessIT: final status " + st);
     }
