@@ -44,6 +44,22 @@ public final class BlockAgent {
 
   public record FrontendAt(VolumeId volume, ActorRef<BlockFrontend.Command> frontend, ActorRef<Command> agent) implements CborSerializable {}
 
+  /**
+   * Starts the mirror (the second frontend) of a clustered volume here. A frontend of the volume
+   * running here is stopped first (the mirror starts empty: see {@link MirrorVolume}); the
+   * registry's next Ensure then starts the mirror.
+   */
+  public record EnsureMirror(VolumeSpec spec, ActorRef<MirrorAt> replyTo) implements Command {}
+
+  /** Asks whether this member runs the volume's frontend or mirror (a registry that starts afresh finds them so). */
+  public record Holds(VolumeId volume, ActorRef<HoldsAt> replyTo) implements Command {}
+
+  public record HoldsAt(VolumeId volume, ActorRef<Command> agent, boolean frontend, boolean mirror) implements CborSerializable {}
+
+  private record MirrorStopped(ActorRef<Void> mirror, EnsureFrontend then) implements Command {}
+
+  public record MirrorAt(VolumeId volume, ActorRef<BlockMirror.Command> mirror, ActorRef<Command> agent) implements CborSerializable {}
+
   public static Behavior<Command> create() {
     return Behaviors.setup(
         ctx -> {
@@ -57,6 +73,8 @@ public final class BlockAgent {
             }
           }
           ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
+          // Mirrors stopping so that a frontend can take their store here.
+          java.util.Set<ActorRef<Void>> promoting = new java.util.HashSet<>();
           return Behaviors.receive(Command.class)
               .onMessage(EnsureBackend.class, m -> {
                 ActorRef<BlockBackend.Command> b = backend(ctx, m.spec().volume());
@@ -65,12 +83,43 @@ public final class BlockAgent {
                 return Behaviors.same();
               })
               .onMessage(EnsureFrontend.class, m -> {
+                Optional<ActorRef<Void>> mirror = ctx.getChild(mirrorName(m.spec().volume()));
+                if (mirror.isPresent()) {
+                  // Promotion: the mirror closes its change log (on stop) before the frontend opens
+                  // the same log and store here; this Ensure is handled again once it stopped.
+                  if (promoting.add(mirror.get())) {
+                    ctx.getLog().info("volume={} the mirror here becomes the frontend", m.spec().volume());
+                    ctx.watchWith(mirror.get(), new MirrorStopped(mirror.get(), m));
+                    ctx.stop(mirror.get());
+                  }
+                  return Behaviors.same();
+                }
                 ActorRef<BlockFrontend.Command> f = frontend(ctx, m.spec().volume());
                 f.tell(new BlockFrontend.Start(m.spec()));
                 if (m.backend() != null) {
                   f.tell(new BlockFrontend.UseBackend(m.backend(), m.sizeBytes()));
                 }
                 m.replyTo().tell(new FrontendAt(m.spec().volume(), f, ctx.getSelf()));
+                return Behaviors.same();
+              })
+              .onMessage(Holds.class, m -> {
+                m.replyTo().tell(new HoldsAt(m.volume(), ctx.getSelf(), ctx.getChild(frontendName(m.volume())).isPresent(), ctx.getChild(mirrorName(m.volume())).isPresent()));
+                return Behaviors.same();
+              })
+              .onMessage(MirrorStopped.class, m -> {
+                promoting.remove(m.mirror());
+                ctx.getSelf().tell(m.then());
+                return Behaviors.same();
+              })
+              .onMessage(EnsureMirror.class, m -> {
+                VolumeId v = m.spec().volume();
+                Optional<ActorRef<Void>> f = ctx.getChild(frontendName(v));
+                if (f.isPresent()) {
+                  ctx.getLog().info("volume={} the frontend here stops: this member is to hold the volume's mirror", v);
+                  ctx.stop(f.get());
+                  return Behaviors.same();
+                }
+                m.replyTo().tell(new MirrorAt(v, mirror(ctx, v), ctx.getSelf()));
                 return Behaviors.same();
               })
               .onMessage(GetEndpoint.class, m -> {
@@ -88,6 +137,7 @@ public final class BlockAgent {
                 // Stop persists Stopped, so a member that restarts does not serve the volume again.
                 backend(ctx, m.volume()).tell(new BlockBackend.Stop(ctx.getSystem().ignoreRef()));
                 frontend(ctx, m.volume()).tell(new BlockFrontend.Stop(ctx.getSystem().ignoreRef()));
+                ctx.getChild(mirrorName(m.volume())).ifPresent(ctx::stop);
                 ctx.getLog().info("volume={} stopping (backend here: {}, frontend here: {})", m.volume(), b.isPresent(), f.isPresent());
                 m.replyTo().tell(Done.getInstance());
                 return Behaviors.same();
@@ -110,6 +160,20 @@ public final class BlockAgent {
     return ctx.getChild(name)
         .map(r -> (ActorRef<BlockFrontend.Command>) (ActorRef<?>) r)
         .orElseGet(() -> ctx.spawn(Behaviors.supervise(BlockFrontend.create(v)).onFailure(SupervisorStrategy.restart()), name));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ActorRef<BlockMirror.Command> mirror(ActorContext<Command> ctx, VolumeId v) {
+    String name = mirrorName(v);
+    // Not restarted on failure: a mirror that failed holds what it held, and a new one (a new
+    // reference, so the primary sends everything again) starts on the registry's next Ensure.
+    return ctx.getChild(name)
+        .map(r -> (ActorRef<BlockMirror.Command>) (ActorRef<?>) r)
+        .orElseGet(() -> ctx.spawn(BlockMirror.create(v), name));
+  }
+
+  static String mirrorName(VolumeId v) {
+    return "mirror-" + v.value();
   }
 
   private static long sizeOf(String path) {

@@ -63,8 +63,28 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
    * ({@link VolumeMigration.Phase#label()}), and why it failed ("" unless it did).
    */
   public record StatusReply(
-      Optional<FrontendVolume.FrontendStatus> status, String nbdUrl, String member, String phase, String error, Optional<Changes> changes)
-      implements CborSerializable {}
+      Optional<FrontendVolume.FrontendStatus> status,
+      String nbdUrl,
+      String member,
+      String phase,
+      String error,
+      Optional<Changes> changes,
+      Optional<MirrorLink.Status> mirror)
+      implements CborSerializable {
+
+    /** A frontend of one (not clustered). */
+    public StatusReply(Optional<FrontendVolume.FrontendStatus> status, String nbdUrl, String member, String phase, String error, Optional<Changes> changes) {
+      this(status, nbdUrl, member, phase, error, changes, Optional.empty());
+    }
+  }
+
+  /**
+   * The registry's word on a clustered volume's second frontend: from now on every write is held
+   * by {@code mirror} before it is acknowledged ({@code mirror} empty: there is none now, writes
+   * are acknowledged here alone). Repeated on every registry tick; a new mirror is filled with
+   * everything held here.
+   */
+  public record UseMirror(Optional<ActorRef<BlockMirror.Command>> mirror, String member) implements Command {}
 
   /**
    * The end of the volume's life as the frontend sees it: the write policy, which side is the
@@ -122,6 +142,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
 
   private record CopyDone() implements Command {}
 
+  /** Fills in flight to a mirror at most: 16 blocks (1 MiB at 64 KiB) keep the cluster channel free for writes. */
+  private static final int MIRROR_FILL_WINDOW = 16;
+
   private record BackendGone() implements Command {}
 
   public static Behavior<Command> create(VolumeId volume) {
@@ -146,6 +169,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private BlockMetrics.VolumeMeters meters;
   private ActorRef<BlockBackend.Command> backend;
   private String instance = "";
+
+  // A clustered volume's second frontend (see MirrorLink); unused with one frontend.
+  private final MirrorLink mirrorLink;
+  private final ActorRef<BlockMirror.Held> mirrorAcks;
+  private Optional<ActorRef<BlockMirror.Command>> mirrorRef = Optional.empty();
+  private String mirrorMember = "";
+  private boolean mirrorKnown;
 
   // The target's writes the source lacks, and their shipping (issue 14): see onShipTick.
   private final ChangeSettings changeSettings;
@@ -179,6 +209,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     // An attachment the backend leaves unanswered this long is sent again: as long as a stalled copy waits.
     this.changeSettings = ChangeSettings.from(ctx.getSystem().settings().config());
     this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval(), changeSettings.cutOverThresholdBlocks());
+    this.mirrorLink = new MirrorLink(System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4);
+    MirrorLink link = mirrorLink;
+    // Acknowledgements go straight to the link: not through this actor's mailbox, which stashes while it persists.
+    this.mirrorAcks = ctx.spawnAnonymous(Behaviors.receive(BlockMirror.Held.class).onMessage(BlockMirror.Held.class, h -> {
+      link.held(h.id());
+      return Behaviors.same();
+    }).build());
   }
 
   @Override
@@ -192,6 +229,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         .forAnyState()
         .onCommand(Start.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.Start(c.spec())), null))
         .onCommand(UseBackend.class, this::onUseBackend)
+        .onCommand(UseMirror.class, (s, c) -> {
+          mirrorRef = c.mirror();
+          mirrorMember = c.member();
+          mirrorKnown = true;
+          useMirror();
+          return Effect().none();
+        })
         .onCommand(Attached.class, (s, c) -> {
           if (c.restKey().length > 0 && core != null) {
             core.restKey(c.restKey());
@@ -213,6 +257,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
             return Effect().none();
           }
           boolean stalled = core.tick();
+          if (mirrorKnown) {
+            mirrorLink.tick(core);
+          }
           return run(s, process.decide(s, new VolumeMigration.Tick(System.nanoTime(), core.blocksPresent(), stalled, newAttachId())), null);
         })
         .onCommand(CopyDone.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null))
@@ -229,7 +276,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
                   ctx.getSystem().address().toString(),
                   s.label(),
                   s instanceof VolumeMigration.Failed f ? f.reason() : "",
-                  changesStatus(s)));
+                  changesStatus(s),
+                  mirrorKnown ? Optional.of(mirrorLink.status()) : Optional.empty()));
           return Effect().none();
         })
         .onCommand(Control.class, this::onControl)
@@ -479,6 +527,30 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
     timers.startTimerWithFixedDelay(TICK, new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
+    useMirror();
+  }
+
+  /** Points the export's writes at the mirror the registry named (once the volume is open here). */
+  private void useMirror() {
+    if (core == null || !mirrorKnown) {
+      return;
+    }
+    FrontendVolume served = core;
+    served.mirror(mirrorLink);
+    ActorRef<BlockMirror.Held> acks = mirrorAcks;
+    boolean changed = mirrorLink.use(
+        mirrorRef.<MirrorLink.Sender>map(m -> h -> m.tell(new BlockMirror.Hold(
+            h.id(), served.sizeBytes(), served.blockSizeBytes(), h.block(), h.version(), h.data() == null ? new byte[0] : h.data(), h.localWrite(), h.pending(), acks)))
+            .orElse(null),
+        mirrorRef.orElse(null),
+        mirrorMember);
+    if (changed) {
+      if (mirrorRef.isPresent()) {
+        ctx.getLog().info("volume={} mirror at {}: writes are acknowledged once it holds them too; filling it with every block held here", volume, mirrorMember);
+      } else {
+        ctx.getLog().warn("volume={} no mirror: writes are acknowledged by this frontend alone until the registry names one", volume);
+      }
+    }
   }
 
   /**

@@ -45,6 +45,22 @@ public final class FrontendVolume implements NbdExport {
     void complete();
   }
 
+  /**
+   * The second frontend of a clustered volume, as the export sees it: a write is acknowledged
+   * once the mirror holds its blocks too, a flush once the mirror forced them.
+   */
+  public interface Mirror {
+    /** Completes when the mirror holds version {@code version} of {@code block} ({@code data} null: zeros). */
+    CompletionStage<Void> hold(long block, long version, byte[] data, boolean localWrite, boolean pending);
+
+    CompletionStage<Void> flush();
+  }
+
+  /** A block as held here, for the mirror's fill: its bytes (null: zeros) under a version newer than any write's before it. */
+  public record Snapshot(long block, long version, byte[] data, boolean localWrite, boolean pending) {}
+
+  private record ToMirror(long block, long version, byte[] data) {}
+
   private final VolumeId volume;
   private final String storeKey;
   private final BlockStore store;
@@ -93,6 +109,15 @@ public final class FrontendVolume implements NbdExport {
 
   /** What the source lacks of this volume's writes (set by the frontend once its log is open). */
   private volatile io.ferry.blocks.writeback.ChangeTracker changes;
+  /** The clustered volume's second frontend, or null (one frontend). */
+  private volatile Mirror mirror;
+  /**
+   * Orders the versions of a block the mirror receives (written under writeLock). It starts at
+   * the wall clock shifted left, so a frontend restarted on the same member (its mirror still
+   * holding the versions of the one before) numbers above it.
+   */
+  private long version = System.currentTimeMillis() << 16;
+
   /** Writes wait on it while a convergence pass holds them (write-blocking); completed otherwise. */
   private volatile CompletableFuture<Void> writeGate = CompletableFuture.completedFuture(null);
 
@@ -144,6 +169,10 @@ public final class FrontendVolume implements NbdExport {
 
   public boolean hasGeometry() {
     return sizeBytes >= 0;
+  }
+
+  public int blockSizeBytes() {
+    return blockSize;
   }
 
   /** A new attachment to a backend: fetches everything the workload waits for again. */
@@ -422,12 +451,62 @@ public final class FrontendVolume implements NbdExport {
     CompletableFuture<Void> gate = writeGate;
     return CompletableFuture.allOf(bases.toArray(CompletableFuture[]::new))
         .thenCombine(gate, (x, y) -> y)
-        .thenRunAsync(() -> apply(offset, data, data.length), readExecutor);
+        .thenApplyAsync(x -> apply(offset, data, data.length), readExecutor)
+        .thenCompose(this::mirrored);
+  }
+
+  /** Completes once the mirror (if any) holds {@code blocks}: only then is the write acknowledged. */
+  private CompletionStage<Void> mirrored(List<ToMirror> blocks) {
+    Mirror m = mirror;
+    if (m == null || blocks.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<?>[] all = new CompletableFuture<?>[blocks.size()];
+    for (int i = 0; i < all.length; i++) {
+      ToMirror t = blocks.get(i);
+      all[i] = m.hold(t.block(), t.version(), t.data(), true, true).toCompletableFuture();
+    }
+    return CompletableFuture.allOf(all);
+  }
+
+  /** From now on writes are acknowledged only once {@code mirror} holds them too (null: by this frontend alone). */
+  public void mirror(Mirror mirror) {
+    this.mirror = mirror;
+  }
+
+  /**
+   * Block {@code b} as held here, with a version above every write applied to it so far, or
+   * empty when it is not present; for the mirror's fill.
+   */
+  public Optional<Snapshot> snapshot(long b) {
+    if (sizeBytes < 0) {
+      return Optional.empty();
+    }
+    synchronized (writeLock) {
+      Optional<BlockEntry> e = store.lookup(storeKey, b);
+      if (e.isEmpty()) {
+        return Optional.empty();
+      }
+      byte[] data = null;
+      if (e.get().kind() == BlockEntry.Kind.DATA) {
+        data = new byte[blockSize];
+        try {
+          if (!readData(b, data)) {
+            return Optional.empty();
+          }
+        } catch (IOException ex) {
+          throw new UncheckedIOException("volume=" + volume + " block=" + b + " cannot be read for the mirror", ex);
+        }
+      }
+      io.ferry.blocks.writeback.ChangeTracker c = changes;
+      boolean pending = c != null && c.pendingSequence(b) > 0;
+      return Optional.of(new Snapshot(b, ++version, data, e.get().localWrite(), pending));
+    }
   }
 
   @Override
   public CompletionStage<Void> flush() {
-    return CompletableFuture.runAsync(
+    CompletableFuture<Void> local = CompletableFuture.runAsync(
         () -> {
           try {
             store.sync();
@@ -440,6 +519,8 @@ public final class FrontendVolume implements NbdExport {
           }
         },
         readExecutor);
+    Mirror m = mirror;
+    return m == null ? local : local.thenCompose(x -> m.flush());
   }
 
   @Override
@@ -457,7 +538,7 @@ public final class FrontendVolume implements NbdExport {
       long blockEnd = blockStart + blockSize;
       if (pos == blockStart && end >= blockEnd) {
         long b = pos / blockSize;
-        parts.add(writeGate.thenRunAsync(() -> zero(b), readExecutor));
+        parts.add(writeGate.thenApplyAsync(x -> zero(b), readExecutor).thenCompose(this::mirrored));
         pos = blockEnd;
       } else {
         int n = (int) (Math.min(end, blockEnd) - pos);
@@ -568,10 +649,12 @@ public final class FrontendVolume implements NbdExport {
     return out;
   }
 
-  private void apply(long offset, byte[] data, int length) {
+  private List<ToMirror> apply(long offset, byte[] data, int length) {
     byte[] block = new byte[blockSize];
     long pos = offset;
     int done = 0;
+    List<ToMirror> toMirror = new ArrayList<>();
+    boolean mirroring = mirror != null;
     try {
       synchronized (writeLock) {
         while (done < length) {
@@ -585,12 +668,16 @@ public final class FrontendVolume implements NbdExport {
             }
           }
           System.arraycopy(data, done, block, within, n);
-          if (BlockBytes.isZero(block)) {
+          boolean zero = BlockBytes.isZero(block);
+          if (zero) {
             store.putZero(storeKey, b, true);
           } else {
             putData(b, block, blockSize, true);
           }
           tracked(b);
+          if (mirroring) {
+            toMirror.add(new ToMirror(b, ++version, zero ? null : block.clone()));
+          }
           localWrites.incrementAndGet();
           if (!had) {
             record(null, 0);
@@ -604,14 +691,19 @@ public final class FrontendVolume implements NbdExport {
       throw new UncheckedIOException("volume=" + volume + " write at " + offset + " failed", e);
     }
     checkComplete();
+    return toMirror;
   }
 
-  private void zero(long b) {
+  private List<ToMirror> zero(long b) {
+    List<ToMirror> toMirror = new ArrayList<>(1);
     try {
       synchronized (writeLock) {
         boolean had = store.lookup(storeKey, b).isPresent();
         store.putZero(storeKey, b, true);
         tracked(b);
+        if (mirror != null) {
+          toMirror.add(new ToMirror(b, ++version, null));
+        }
         localWrites.incrementAndGet();
         if (!had) {
           record(null, 0);
@@ -622,6 +714,7 @@ public final class FrontendVolume implements NbdExport {
       throw new UncheckedIOException("volume=" + volume + " write zeroes at block " + b + " failed", e);
     }
     checkComplete();
+    return toMirror;
   }
 
   /** Records the write of block {@code b} as one the source lacks, before it is acknowledged. */

@@ -14,6 +14,9 @@ import io.ferry.placement.Site;
  *     means {@link WritePolicy#TARGET_ONLY}, the only behaviour there was
  * @param encryptAtRest keep the volume encrypted in the target's block store under a key that
  *     lives only at the source site (the target holds it in memory, from the backend)
+ * @param frontends how many frontends serve the volume at the target site: 1, or 2 (clustered:
+ *     a write is acknowledged once both hold it, and the export survives either's member; absent
+ *     in journals written before clustered frontends = 1)
  */
 public record VolumeSpec(
     VolumeId volume,
@@ -23,8 +26,15 @@ public record VolumeSpec(
     int blockSizeBytes,
     String traceFile,
     WritePolicy writePolicy,
-    boolean encryptAtRest)
+    boolean encryptAtRest,
+    int frontends)
     implements CborSerializable {
+
+  /** The most frontends a volume may have: the primary and its mirror. */
+  public static final int FRONTENDS_MAX = 2;
+
+  /** The largest block a clustered volume may have. */
+  public static final int MIRRORED_BLOCK_MAX_BYTES = 128 * 1024;
 
   @JsonCreator
   public VolumeSpec {
@@ -40,6 +50,24 @@ public record VolumeSpec(
     checkBlockSize(blockSizeBytes);
     traceFile = traceFile == null ? "" : traceFile;
     writePolicy = writePolicy == null ? WritePolicy.TARGET_ONLY : writePolicy;
+    frontends = frontends == 0 ? 1 : frontends;
+    if (frontends < 1 || frontends > FRONTENDS_MAX) {
+      throw new IllegalArgumentException("volume " + volume + ": frontends must be 1 or " + FRONTENDS_MAX + ", got " + frontends);
+    }
+    if (frontends > 1 && encryptAtRest) {
+      // The mirror would need the at-rest key, which only the primary receives from the source.
+      throw new IllegalArgumentException("volume " + volume + ": a volume kept encrypted at rest has one frontend (clustered frontends keep it in the clear)");
+    }
+    if (frontends > 1 && blockSizeBytes > MIRRORED_BLOCK_MAX_BYTES) {
+      // A block crosses to the mirror as one cluster message, which must fit Artery's frame (256 KiB).
+      throw new IllegalArgumentException("volume " + volume + ": clustered frontends take blocks of at most " + (MIRRORED_BLOCK_MAX_BYTES >> 10) + " KiB, got " + blockSizeBytes);
+    }
+  }
+
+  /** A volume with one frontend (the defaults before clustered frontends). */
+  public VolumeSpec(
+      VolumeId volume, Site sourceSite, String sourcePath, Site targetSite, int blockSizeBytes, String traceFile, WritePolicy writePolicy, boolean encryptAtRest) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, 1);
   }
 
   /** A target-only volume, kept in the clear at the target (the defaults). */
@@ -66,12 +94,21 @@ public record VolumeSpec(
 
   /** The same volume under another write policy (the policy changes while the volume runs). */
   public VolumeSpec withWritePolicy(WritePolicy policy) {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy, encryptAtRest);
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy, encryptAtRest, frontends);
   }
 
   /** This spec, kept encrypted at rest at the target. */
   public VolumeSpec encryptedAtRest() {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, true);
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, true, frontends);
+  }
+
+  /** This spec served by {@code n} frontends at the target site (2: clustered). */
+  public VolumeSpec withFrontends(int n) {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, n);
+  }
+
+  public boolean clustered() {
+    return frontends > 1;
   }
 
   public static int checkBlockSize(long bytes) {

@@ -423,6 +423,9 @@ public final class Main implements Callable<Integer> {
       @Option(names = "--encrypt-at-rest", description = "keep the volume encrypted in the target's store, the key at the source site")
       boolean encryptAtRest;
 
+      @Option(names = "--frontends", paramLabel = "N", description = "frontends at the target site: 1, or 2 (clustered: a write is acknowledged once both hold it; the export survives either's member)")
+      Integer frontends;
+
       @CommandLine.Mixin Endpoint endpoint = new Endpoint();
 
       @Override
@@ -439,6 +442,9 @@ public final class Main implements Callable<Integer> {
         }
         if (encryptAtRest) {
           request.put("encryptAtRest", true);
+        }
+        if (frontends != null) {
+          request.put("frontends", frontends);
         }
         request.put("volume", volume.id("start"));
         ManagementClient client = endpoint.client();

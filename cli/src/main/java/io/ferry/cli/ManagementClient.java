@@ -365,6 +365,11 @@ final class ManagementClient {
         out.println("  cannot serve: " + f.path("unavailable").asText());
       }
     }
+    JsonNode mirror = st.path("mirror");
+    if (mirror.isObject()) {
+      out.println("  mirror    " + (mirror.path("member").asText().isEmpty() ? "-" : shortMember(mirror.path("member").asText())) + "   " + mirror.path("state").asText()
+          + " (" + mirror.path("mirroredBlocks").asLong() + "/" + mirror.path("presentBlocks").asLong() + " blocks, " + mirror.path("mirroredWrites").asLong() + " writes held by both)");
+    }
     JsonNode c = st.path("changes");
     if (c.isObject()) {
       out.println("  primary   " + c.path("primary").asText() + (c.path("sourceDetachable").asBoolean() ? " (backend released: the source can be detached)" : "")

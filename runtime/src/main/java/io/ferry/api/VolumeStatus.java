@@ -20,7 +20,15 @@ public record VolumeStatus(
     Optional<Frontend> frontend,
     Optional<Backend> backend,
     String error,
-    Optional<Changes> changes) {
+    Optional<Changes> changes,
+    Optional<Mirror> mirror) {
+
+  /** A status of a volume with one frontend. */
+  public VolumeStatus(
+      VolumeSpec spec, VolumePhase phase, String nbdUrl, String frontendMember, String backendMember, Optional<Frontend> frontend, Optional<Backend> backend, String error,
+      Optional<Changes> changes) {
+    this(spec, phase, nbdUrl, frontendMember, backendMember, frontend, backend, error, changes, Optional.empty());
+  }
 
   /** A status without the end-of-life figures (a frontend that has not opened its change log). */
   public VolumeStatus(
@@ -60,6 +68,21 @@ public record VolumeStatus(
       int pass,
       long lastPassBlocks,
       boolean writesHeld) {}
+
+  /**
+   * A clustered volume's second frontend, as its primary sees it.
+   *
+   * @param member where the mirror runs ("" when there is none)
+   * @param state {@code in-sync} (it holds every block the primary holds: the export survives the
+   *     primary's member with every acknowledged write), {@code syncing} (it holds every write
+   *     acknowledged since it joined; the rest is being copied to it), {@code none} (no other live
+   *     member at the target site: writes are acknowledged by the primary alone)
+   * @param mirroredBlocks blocks the mirror acknowledged since it joined
+   * @param presentBlocks blocks the primary holds
+   * @param waiting writes and fills sent to the mirror and not yet acknowledged
+   * @param mirroredWrites writes held by the mirror before they were acknowledged, by this primary
+   */
+  public record Mirror(String member, String state, long mirroredBlocks, long presentBlocks, long waiting, long mirroredWrites) {}
 
   public double percent() {
     return frontend.map(Frontend::percent).orElse(0.0);

@@ -31,10 +31,11 @@ final class VolumeRoutes {
   /**
    * A volume to migrate: its id (also its NBD export name), where its image is, where to move it;
    * {@code blockSize} defaults to {@code ferry.blocks.block-size}, {@code trace} to none, {@code
-   * encryptAtRest} (keep it encrypted in the target's store, the key at the source site) to false.
+   * encryptAtRest} (keep it encrypted in the target's store, the key at the source site) to false,
+   * {@code frontends} (2: clustered, a second frontend on another member of the target site) to 1.
    */
   record VolumeRequest(
-      String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace, Optional<Boolean> encryptAtRest) {
+      String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace, Optional<Boolean> encryptAtRest, Optional<Integer> frontends) {
     VolumeRequest {
       BadRequest.text("volume", volume, "the volume id (also its NBD export name)");
       BadRequest.text("sourceSite", sourceSite, "the site that holds the source image");
@@ -50,6 +51,7 @@ final class VolumeRoutes {
       blockSize = blockSize == null ? Optional.empty() : blockSize;
       trace = trace == null ? Optional.empty() : trace;
       encryptAtRest = encryptAtRest == null ? Optional.empty() : encryptAtRest;
+      frontends = frontends == null ? Optional.empty() : frontends;
       blockSize.ifPresent(
           b -> {
             try {
@@ -62,7 +64,12 @@ final class VolumeRoutes {
 
     VolumeSpec spec(long blockSizeDefault) {
       VolumeSpec spec = new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize.orElse(blockSizeDefault)), trace.orElse(""));
-      return encryptAtRest.orElse(false) ? spec.encryptedAtRest() : spec;
+      spec = encryptAtRest.orElse(false) ? spec.encryptedAtRest() : spec;
+      try {
+        return frontends.map(spec::withFrontends).orElse(spec);
+      } catch (IllegalArgumentException e) {
+        throw BadRequest.field("frontends", e.getMessage());
+      }
     }
   }
 

@@ -91,7 +91,9 @@ public final class ApiRecords {
         frontend.flatMap(BlockFrontend.StatusReply::status).map(ApiRecords::frontend),
         backend.flatMap(BlockBackend.StatusReply::status).map(ApiRecords::backend),
         error,
-        frontend.flatMap(BlockFrontend.StatusReply::changes).map(ApiRecords::changes));
+        frontend.flatMap(BlockFrontend.StatusReply::changes).map(ApiRecords::changes),
+        frontend.flatMap(BlockFrontend.StatusReply::mirror)
+            .map(m -> new VolumeStatus.Mirror(m.member(), m.state(), m.mirroredBlocks(), m.presentBlocks(), m.waiting(), m.mirroredWrites())));
   }
 
   static VolumeStatus.Changes changes(BlockFrontend.Changes c) {

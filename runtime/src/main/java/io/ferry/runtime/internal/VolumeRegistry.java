@@ -3,6 +3,7 @@ package io.ferry.runtime.internal;
 import io.ferry.blocks.BlockAgent;
 import io.ferry.blocks.BlockBackend;
 import io.ferry.blocks.BlockFrontend;
+import io.ferry.blocks.BlockMirror;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeRoster;
 import io.ferry.blocks.VolumeSpec;
@@ -77,6 +78,13 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
 
   private record EndpointKnown(BlockAgent.Endpoint endpoint) implements Command {}
 
+  private record MirrorPlaced(BlockAgent.MirrorAt at) implements Command {}
+
+  private record HoldsKnown(BlockAgent.HoldsAt at) implements Command {}
+
+  /** Registry ticks a probe for a clustered volume's halves waits for answers at most. */
+  private static final int PROBE_TICKS_MAX = 2;
+
   public sealed interface Event extends CborSerializable {}
 
   public record VolumeStarted(VolumeSpec spec) implements Event {}
@@ -89,6 +97,14 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     ActorRef<BlockAgent.Command> frontendAgent;
     ActorRef<BlockFrontend.Command> frontend;
     long sizeBytes = -1;
+    // A clustered volume's second frontend: on another member of the target site.
+    ActorRef<BlockAgent.Command> mirrorAgent;
+    ActorRef<BlockMirror.Command> mirror;
+    // Where a clustered volume's frontend and mirror already run, asked before placing them.
+    boolean probed;
+    int probeAsked;
+    int probeAnswered;
+    int probeTicks;
   }
 
   public static Behavior<Command> create(Duration tick) {
@@ -103,6 +119,8 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   private final ActorRef<BlockAgent.Endpoint> endpointReply;
   private final ActorRef<BlockAgent.BackendAt> backendReply;
   private final ActorRef<BlockAgent.FrontendAt> frontendReply;
+  private final ActorRef<BlockAgent.MirrorAt> mirrorReply;
+  private final ActorRef<BlockAgent.HoldsAt> holdsReply;
 
   private VolumeRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration tick) {
     super(PersistenceId.ofUniqueId("ferry-volume-registry"));
@@ -111,6 +129,8 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
     this.endpointReply = ctx.messageAdapter(BlockAgent.Endpoint.class, EndpointKnown::new);
     this.backendReply = ctx.messageAdapter(BlockAgent.BackendAt.class, BackendPlaced::new);
     this.frontendReply = ctx.messageAdapter(BlockAgent.FrontendAt.class, FrontendPlaced::new);
+    this.mirrorReply = ctx.messageAdapter(BlockAgent.MirrorAt.class, MirrorPlaced::new);
+    this.holdsReply = ctx.messageAdapter(BlockAgent.HoldsAt.class, HoldsKnown::new);
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(BlockAgent.KEY, listings));
     timers.startTimerWithFixedDelay(new Tick(), tick);
   }
@@ -165,6 +185,38 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
           Placed p = placed.get(c.at().volume());
           if (p != null && c.at().agent().equals(p.frontendAgent)) {
             p.frontend = c.at().frontend();
+            VolumeSpec spec = s.running().get(c.at().volume());
+            if (spec != null && spec.clustered()) {
+              tellMirror(p);
+            }
+          }
+          return Effect().none();
+        })
+        .onCommand(HoldsKnown.class, (s, c) -> {
+          VolumeSpec spec = s.running().get(c.at().volume());
+          Placed p = placed.get(c.at().volume());
+          if (spec == null || p == null || p.probed) {
+            return Effect().none();
+          }
+          p.probeAnswered++;
+          if (c.at().frontend() && p.frontendAgent == null) {
+            p.frontendAgent = c.at().agent();
+            ctx.getLog().info("volume={} frontend found running at {}", spec.volume(), memberOf(c.at().agent()));
+          } else if (c.at().mirror() && p.mirrorAgent == null) {
+            p.mirrorAgent = c.at().agent();
+            ctx.getLog().info("volume={} mirror found running at {}", spec.volume(), memberOf(c.at().agent()));
+          }
+          if (p.probeAnswered >= p.probeAsked) {
+            p.probed = true;
+            ensure(spec);
+          }
+          return Effect().none();
+        })
+        .onCommand(MirrorPlaced.class, (s, c) -> {
+          Placed p = placed.get(c.at().volume());
+          if (p != null && c.at().agent().equals(p.mirrorAgent) && !c.at().mirror().equals(p.mirror)) {
+            p.mirror = c.at().mirror();
+            tellMirror(p);
           }
           return Effect().none();
         })
@@ -257,7 +309,19 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
   }
 
   private void ensureFrontend(VolumeSpec spec, Placed p) {
+    if (spec.clustered() && p.frontendAgent == null && !p.probed && probing(spec, p)) {
+      return;
+    }
     Optional<ActorRef<BlockAgent.Command>> f = agentAt(spec.targetSite().name(), p.frontendAgent);
+    if (spec.clustered() && f.isPresent() && !f.get().equals(p.frontendAgent) && p.mirrorAgent != null
+        && agentAt(spec.targetSite().name(), p.mirrorAgent).filter(p.mirrorAgent::equals).isPresent()) {
+      // The primary's member is gone: the mirror's member holds every acknowledged write.
+      ctx.getLog().info("volume={} frontend {} lost: its mirror at {} becomes the frontend", spec.volume(),
+          p.frontendAgent == null ? "-" : memberOf(p.frontendAgent), memberOf(p.mirrorAgent));
+      f = Optional.of(p.mirrorAgent);
+      p.mirrorAgent = null;
+      p.mirror = null;
+    }
     if (f.isEmpty()) {
       return;
     }
@@ -269,6 +333,68 @@ public final class VolumeRegistry extends EventSourcedBehavior<VolumeRegistry.Co
       p.frontend = null;
     }
     p.frontendAgent.tell(new BlockAgent.EnsureFrontend(spec, p.backend, p.sizeBytes, frontendReply));
+    if (spec.clustered()) {
+      ensureMirror(spec, p);
+    }
+  }
+
+  /**
+   * Keeps a clustered volume's mirror on a live member of the target site other than the
+   * frontend's (the current one while it lives, else the lowest address), and tells the frontend.
+   */
+  private void ensureMirror(VolumeSpec spec, Placed p) {
+    MembershipView view = MembershipView.of(Cluster.get(ctx.getSystem()).state());
+    Optional<Site> site = view.liveMembersBySite().keySet().stream().filter(x -> x.equals(spec.targetSite())).findFirst();
+    Optional<ActorRef<BlockAgent.Command>> m = Optional.empty();
+    if (site.isPresent()) {
+      if (p.mirrorAgent != null && !p.mirrorAgent.equals(p.frontendAgent) && agents.contains(p.mirrorAgent) && view.liveAt(memberOf(p.mirrorAgent), site.get())) {
+        m = Optional.of(p.mirrorAgent);
+      } else {
+        m = agents.stream()
+            .filter(a -> !a.equals(p.frontendAgent) && view.liveAt(memberOf(a), site.get()))
+            .min(Comparator.comparing(a -> addressOf(a).toString()));
+      }
+    }
+    if (!m.equals(Optional.ofNullable(p.mirrorAgent))) {
+      ctx.getLog().info("volume={} mirror {} -> {}", spec.volume(), p.mirrorAgent == null ? "none" : memberOf(p.mirrorAgent), m.map(this::memberOf).orElse("none (no other live member at the target site)"));
+      p.mirrorAgent = m.orElse(null);
+      p.mirror = null;
+    }
+    if (p.mirrorAgent != null) {
+      p.mirrorAgent.tell(new BlockAgent.EnsureMirror(spec, mirrorReply));
+    }
+    tellMirror(p);
+  }
+
+  /**
+   * Whether a clustered volume's placement waits for the target site's agents to say where its
+   * frontend and mirror run: a registry that starts afresh (its member died) must not put the
+   * frontend on the mirror's member while the primary lives, or a mirror on the primary's member,
+   * which would empty that member's copy. Answers come within a round trip; at most {@link
+   * #PROBE_TICKS_MAX} ticks are waited for.
+   */
+  private boolean probing(VolumeSpec spec, Placed p) {
+    MembershipView view = MembershipView.of(Cluster.get(ctx.getSystem()).state());
+    if (p.probeAsked == 0) {
+      List<ActorRef<BlockAgent.Command>> asked = agents.stream().filter(a -> view.liveAt(memberOf(a), spec.targetSite())).toList();
+      if (asked.isEmpty()) {
+        return false;
+      }
+      asked.forEach(a -> a.tell(new BlockAgent.Holds(spec.volume(), holdsReply)));
+      p.probeAsked = asked.size();
+      return true;
+    }
+    if (++p.probeTicks > PROBE_TICKS_MAX) {
+      p.probed = true;
+      return false;
+    }
+    return true;
+  }
+
+  private void tellMirror(Placed p) {
+    if (p.frontend != null) {
+      p.frontend.tell(new BlockFrontend.UseMirror(Optional.ofNullable(p.mirror), p.mirror == null ? "" : memberOf(p.mirrorAgent)));
+    }
   }
 
   /**

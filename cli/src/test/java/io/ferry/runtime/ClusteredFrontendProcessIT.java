@@ -1,0 +1,260 @@
+package io.ferry.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ferry.testkit.Ext4Images;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Clustered frontends with every member its own JVM: a volume served by two frontends at the
+ * target site (two "cloud" members), and kill -9 of the frontend's member (twice, once while
+ * qemu-io writes) and of the second frontend's member. Every killed member comes back as a new
+ * process with a fresh data directory (its store is gone), so only the surviving frontend's copy
+ * keeps the acknowledged writes. After each kill the export is reached at the URL the status
+ * gives, and {@code qemu-img compare} finds every acknowledged write; the volume then cuts over
+ * and is reversed, and the source holds every acknowledged write.
+ * Five JVMs: it runs with {@code -DvolumeProcesses=true}.
+ */
+@EnabledIfSystemProperty(named = "volumeProcesses", matches = "true")
+class ClusteredFrontendProcessIT {
+  private static final int BLOCK = 64 * 1024;
+  private static final int SIZE = 8 << 20;
+  private static final Pattern WROTE = Pattern.compile("wrote (\\d+)/\\d+ bytes at offset (\\d+)");
+
+  @TempDir Path dir;
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final ObjectMapper json = new ObjectMapper();
+
+  @Test
+  void theExportSurvivesKill9OfEitherFrontendsMemberWithEveryAcknowledgedWrite() throws Exception {
+    long seed = Long.getLong("ferry.seed", System.nanoTime());
+    System.out.println("ClusteredFrontendProcessIT seed " + seed + " (replay with -Dferry.seed=" + seed + ")");
+    Random r = new Random(seed);
+    byte[] image = new byte[SIZE];
+    r.nextBytes(image);
+    Arrays.fill(image, 20 * BLOCK, 40 * BLOCK, (byte) 0);
+    Path src = dir.resolve("vol-c.img");
+    Files.write(src, image);
+    byte[] expected = image.clone();
+    String conf = String.join("\n",
+        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.blocks.changes { cut-over-threshold-blocks = 4 }");
+    List<String> figures = new ArrayList<>();
+    try (ProcessCluster c = new ProcessCluster(dir, conf)) {
+      ProcessCluster.Member registry = c.start("edge-b", "edge");
+      c.awaitUp(Duration.ofSeconds(90));
+      c.start("edge-a", "edge");
+      c.start("cloud", "cloud");
+      c.start("cloud", "cloud");
+      c.awaitUp(Duration.ofSeconds(90));
+
+      String start = "{\"volume\":\"vol-c\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"frontends\":2}";
+      HttpResponse<String> started = post(registry, "/volumes", start);
+      assertEquals(201, started.statusCode(), started.body());
+      JsonNode st = await(registry, 180, "COPIED with its mirror in sync", s -> s.path("phase").asText().equals("COPIED") && inSync(s));
+      String url = st.path("nbdUrl").asText();
+      write(url, writes(r, 20), expected);
+
+      // 1. kill -9 of the frontend's member, writes acknowledged just before.
+      ProcessCluster.Member primary = c.at(st.path("frontendMember").asText());
+      String mirrorMember = st.path("mirror").path("member").asText();
+      long killed = System.nanoTime();
+      c.kill(primary);
+      String oldUrl = url;
+      st = await(registry, 120, "served by the mirror's member", s -> !s.path("nbdUrl").asText().isEmpty() && !s.path("nbdUrl").asText().equals(oldUrl)
+          && s.path("frontendMember").asText().equals(mirrorMember) && s.path("phase").asText().equals("COPIED"));
+      figures.add(String.format("frontend killed -> export at the survivor's URL in status: %.1f s", (System.nanoTime() - killed) / 1e9));
+      url = st.path("nbdUrl").asText();
+      compare(url, expected, "after kill -9 of the frontend's member");
+
+      // 2. A new member in a fresh data dir becomes the mirror and is filled; then the mirror's member is killed.
+      ProcessCluster.Member joined = c.start("cloud", "cloud");
+      long joining = System.nanoTime();
+      st = await(registry, 180, "a new mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(joined.address()));
+      figures.add(String.format("new member (fresh data dir) up and mirror in sync: %.1f s", (System.nanoTime() - joining) / 1e9));
+      write(url, writes(r, 20), expected);
+      killed = System.nanoTime();
+      c.kill(joined);
+      long t0 = System.nanoTime();
+      write(url, writes(r, 10), expected); // acknowledged by the primary alone once the mirror is gone
+      figures.add(String.format("mirror killed: the next 10 writes took %.1f s (waiting for the failure detector), status then: %s",
+          (System.nanoTime() - t0) / 1e9, status(registry).map(s -> s.path("mirror").path("state").asText()).orElse("?")));
+      compare(url, expected, "after kill -9 of the second frontend's member");
+
+      // 3. Another new mirror; the primary's member dies while qemu-io writes.
+      ProcessCluster.Member third = c.start("cloud", "cloud");
+      st = await(registry, 180, "a third mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(third.address())
+          && s.path("frontend").isObject());
+      primary = c.at(st.path("frontendMember").asText());
+      List<Integer> blocks = new ArrayList<>();
+      for (int b = 0; b < SIZE / BLOCK; b++) {
+        blocks.add(b);
+      }
+      java.util.Collections.shuffle(blocks, r);
+      List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+      List<Integer> during = blocks.subList(0, 60);
+      for (int b : during) {
+        cmd.add("-c");
+        cmd.add("write -P 0x" + Integer.toHexString(1 + (b % 254)) + " " + (long) b * BLOCK + " " + BLOCK);
+        cmd.add("-c");
+        cmd.add("sleep 50");
+      }
+      cmd.add(url);
+      long writtenBefore = st.path("frontend").path("localWrites").asLong();
+      Process writer = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      // Killed once the primary applied a dozen of them: mid-way, whatever the machine's load.
+      await(registry, 120, "a dozen writes applied", s -> s.path("frontend").path("localWrites").asLong() >= writtenBefore + 12);
+      c.kill(primary);
+      String out = new String(writer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      writer.waitFor(60, TimeUnit.SECONDS);
+      Set<Long> acked = new HashSet<>();
+      Matcher m = WROTE.matcher(out);
+      while (m.find()) {
+        acked.add(Long.parseLong(m.group(2)));
+      }
+      byte[] before = expected.clone();
+      List<Integer> ambiguous = new ArrayList<>();
+      for (int b : during) {
+        if (acked.contains((long) b * BLOCK)) {
+          Arrays.fill(expected, b * BLOCK, (b + 1) * BLOCK, (byte) (1 + (b % 254)));
+        } else {
+          ambiguous.add(b);
+        }
+      }
+      figures.add("kill -9 of the frontend's member during qemu-io: " + acked.size() + " of " + during.size() + " writes acknowledged before it");
+      String third3 = third.address();
+      st = await(registry, 120, "served by the third member", s -> s.path("frontendMember").asText().equals(third3) && !s.path("nbdUrl").asText().isEmpty()
+          && s.path("phase").asText().equals("COPIED"));
+      url = st.path("nbdUrl").asText();
+      figures.add("second kill of the frontend's member -> export at the third member: status " + st.path("mirror"));
+      byte[] now = read(url);
+      for (int b : ambiguous) {
+        // Not acknowledged: either what was there or the write, never anything else.
+        byte[] got = Arrays.copyOfRange(now, b * BLOCK, (b + 1) * BLOCK);
+        byte[] old = Arrays.copyOfRange(before, b * BLOCK, (b + 1) * BLOCK);
+        byte[] wrote = new byte[BLOCK];
+        Arrays.fill(wrote, (byte) (1 + (b % 254)));
+        assertTrue(Arrays.equals(got, old) || Arrays.equals(got, wrote), "block " + b + " holds neither its old bytes nor the unacknowledged write");
+        System.arraycopy(got, 0, expected, b * BLOCK, BLOCK);
+      }
+      assertArrayEquals(expected, now, "every acknowledged write after kill -9 of the frontend's member during writes (seed " + seed + ")");
+
+      // 4. The volume still converges and cuts over on the surviving frontend.
+      write(url, writes(r, 5), expected);
+      assertEquals(200, post(registry, "/volumes/vol-c/cutover", "").statusCode());
+      st = await(registry, 180, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER"));
+      compare(st.path("nbdUrl").asText(), expected, "after the cut-over");
+
+      // 5. Writes after the cut-over, then reverse: the source ends with every acknowledged write,
+      // those made at each of the three frontends included.
+      write(st.path("nbdUrl").asText(), writes(r, 5), expected);
+      assertEquals(200, post(registry, "/volumes/vol-c/reverse", "").statusCode());
+      await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Arrays.equals(Files.readAllBytes(src), expected)) {
+        assertTrue(System.nanoTime() < deadline, "the source after the reverse does not hold every acknowledged write");
+        TimeUnit.MILLISECONDS.sleep(250);
+      }
+      figures.forEach(f -> System.out.println("ClusteredFrontendProcessIT: " + f));
+      System.out.println("ClusteredFrontendProcessIT: final status " + st);
+    }
+  }
+
+  private static boolean inSync(JsonNode s) {
+    return s.path("mirror").path("state").asText().equals("in-sync") && !s.path("nbdUrl").asText().isEmpty();
+  }
+
+  private void compare(String url, byte[] expected, String what) throws Exception {
+    Path file = dir.resolve("expected.img");
+    Files.write(file, expected);
+    Ext4Images.Result r = Ext4Images.exec(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", file.toString(), url), 300);
+    assertTrue(r.output().contains("Images are identical"), what + ": " + r.output());
+  }
+
+  private byte[] read(String url) throws Exception {
+    Path file = dir.resolve("read.img");
+    Files.deleteIfExists(file);
+    Ext4Images.run(List.of("qemu-img", "convert", "-f", "raw", "-O", "raw", url, file.toString()));
+    return Files.readAllBytes(file);
+  }
+
+  private record Write(long offset, int length, int pattern) {}
+
+  private static List<Write> writes(Random r, int n) {
+    List<Write> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int length = r.nextBoolean() ? BLOCK : 512 * (1 + r.nextInt(300));
+      long offset = Math.min(SIZE - length, r.nextBoolean() ? (long) r.nextInt(SIZE / BLOCK) * BLOCK : 512L * r.nextInt((SIZE - length) / 512));
+      out.add(new Write(offset, length, 1 + r.nextInt(254)));
+    }
+    return out;
+  }
+
+  private static void write(String url, List<Write> writes, byte[] expected) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+    for (Write w : writes) {
+      cmd.add("-c");
+      cmd.add("write -P 0x" + Integer.toHexString(w.pattern()) + " " + w.offset() + " " + w.length());
+    }
+    cmd.add(url);
+    String out = Ext4Images.run(cmd);
+    for (Write w : writes) {
+      assertTrue(out.contains("wrote " + w.length() + "/" + w.length() + " bytes at offset " + w.offset()), "acknowledged: " + w + "\n" + out);
+      Arrays.fill(expected, (int) w.offset(), (int) w.offset() + w.length(), (byte) w.pattern());
+    }
+  }
+
+  private JsonNode await(ProcessCluster.Member m, int seconds, String what, Predicate<JsonNode> done) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    Optional<JsonNode> st = Optional.empty();
+    while (System.nanoTime() < deadline) {
+      st = status(m);
+      if (st.isPresent() && done.test(st.get())) {
+        return st.get();
+      }
+      TimeUnit.MILLISECONDS.sleep(250);
+    }
+    throw new AssertionError("vol-c not " + what + " within " + seconds + " s: " + st);
+  }
+
+  private Optional<JsonNode> status(ProcessCluster.Member m) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(m.url() + "/volumes/vol-c")).timeout(Duration.ofSeconds(15)).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? Optional.of(json.readTree(r.body())) : Optional.empty();
+    } catch (Exception e) {
+      return Optional.empty();
+    }
+  }
+
+  private HttpResponse<String> post(ProcessCluster.Member m, String path, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
