@@ -1,0 +1,248 @@
+package io.ferry.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ferry.testkit.Ext4Images;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The background copy between separate member processes ({@code ferry node}: a registry member,
+ * the source's and the target's, sharing an H2 journal) over an emulated link, with the target's
+ * member killed (SIGKILL) at a share of the copy and restarted at the same address and data
+ * directory. Prints the time from {@code POST /volumes} to COPIED against the time the bytes that
+ * crossed need at the link's rate, broken into phases: start-up (until the first block crossed),
+ * restart (kill until blocks cross again), copying (bytes crossing, against link rate: pacing) and
+ * the tail (last block until COPIED is reported).
+ */
+final class VolumeRestartBench {
+  private static final int BLOCK = 64 * 1024;
+
+  private final Path dir;
+  private final String conf;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final ObjectMapper json = new ObjectMapper();
+  private final List<String> seeds = new ArrayList<>();
+
+  private VolumeRestartBench(Path dir, String conf) {
+    this.dir = dir;
+    this.conf = conf;
+  }
+
+  /** One member process: its ports, data directory, log and handle. */
+  private record Member(String site, String tier, int port, int httpPort, Path data, Path log, Process process) {
+    String url() {
+      return "http://127.0.0.1:" + httpPort;
+    }
+  }
+
+  /** A status sample: when, the source's bytes sent, whether the target answered, its blocks present. */
+  private record Sample(long nanos, long wireBytes, boolean frontend, double percent, boolean copied) {}
+
+  /** What one run measured. */
+  record Result(
+      double totalS, double linkS, long wireBytes, double startupS, double firstExportS, double killAtPercent,
+      double restartS, double memberUpS, double frontendBackS, double copyingS, double tailS, double framesResentShare) {
+    double ratio() {
+      return totalS / linkS;
+    }
+
+    double pacingS() {
+      return copyingS - linkS;
+    }
+  }
+
+  static Result run(Path base, int sizeMiB, int rttMs, long mbit, double killAt) throws Exception {
+    Path tree = base.resolve("tree");
+    Ext4Images.template(tree, 11, (long) sizeMiB << 19);
+    Path image = Ext4Images.ext4(tree, base.resolve("vol-r.img"), sizeMiB);
+    String conf = String.join("\n",
+        "ferry.persistence.h2.url = \"jdbc:h2:file:" + base.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.blocks.emulate { one-way-delay = " + (rttMs / 2.0) + "ms, bandwidth = \"" + mbit + " Mbit\" }",
+        "ferry.blocks.link { rtt = " + rttMs + "ms, bandwidth = \"" + mbit + " Mbit\" }");
+    VolumeRestartBench b = new VolumeRestartBench(base, conf);
+    List<Member> members = new ArrayList<>();
+    try {
+      Member registry = b.start("edge-b", "edge", 0, 0, null);
+      members.add(registry);
+      b.awaitUp(registry, Duration.ofSeconds(120));
+      members.add(b.start("edge-a", "edge", 0, 0, null));
+      Member target = b.start("cloud", "cloud", 0, 0, null);
+      members.add(target);
+      for (Member m : members) {
+        b.awaitUp(m, Duration.ofSeconds(120));
+      }
+      System.out.printf("three member processes up; %s%n", load());
+      String start = "{\"volume\":\"vol-r\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + image + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + "}";
+      long t0 = System.nanoTime();
+      HttpResponse<String> started = b.post(registry, "/volumes", start);
+      if (started.statusCode() != 201) {
+        throw new IllegalStateException("POST /volumes: " + started.statusCode() + " " + started.body());
+      }
+      List<Sample> samples = new ArrayList<>();
+      long exportNanos = -1;
+      long killNanos = -1;
+      long upNanos = -1;
+      long frontendBackNanos = -1;
+      double killPercent = 0;
+      long deadline = t0 + TimeUnit.MINUTES.toNanos(30);
+      while (true) {
+        Optional<JsonNode> st = b.get(registry, "/volumes/vol-r");
+        long now = System.nanoTime();
+        if (now > deadline) {
+          throw new IllegalStateException("vol-r not copied within 30 minutes: " + st);
+        }
+        if (st.isEmpty()) {
+          TimeUnit.MILLISECONDS.sleep(50);
+          continue;
+        }
+        JsonNode s = st.get();
+        JsonNode fe = s.path("frontend");
+        Sample sample = new Sample(now, wire(s), !fe.isMissingNode() && !fe.isNull(), fe.path("percent").asDouble(0), fe.path("complete").asBoolean(false));
+        samples.add(sample);
+        if (exportNanos < 0 && !s.path("nbdUrl").asText().isEmpty()) {
+          exportNanos = now;
+        }
+        if (killNanos < 0 && sample.percent() >= killAt * 100) {
+          killPercent = sample.percent();
+          target.process().destroyForcibly();
+          target.process().waitFor(30, TimeUnit.SECONDS);
+          killNanos = System.nanoTime();
+          target = b.start("cloud", "cloud", target.port(), target.httpPort(), target.data());
+          members.add(target);
+          System.out.printf("killed the target's member at %.1f %% present, %.1f s after the start; restarting it at the same address%n", killPercent, (killNanos - t0) / 1e9);
+        }
+        if (killNanos > 0 && upNanos < 0 && b.get(target, "/health").map(h -> h.path("status").asText().equals("Up")).orElse(false)) {
+          upNanos = System.nanoTime();
+        }
+        if (killNanos > 0 && frontendBackNanos < 0 && now > killNanos && sample.frontend()) {
+          frontendBackNanos = now;
+        }
+        if (sample.copied()) {
+          break;
+        }
+        TimeUnit.MILLISECONDS.sleep(100);
+      }
+      Sample last = samples.get(samples.size() - 1);
+      long total = last.wireBytes();
+      long firstByte = samples.stream().filter(x -> x.wireBytes() > 0).findFirst().orElseThrow().nanos();
+      final long kill = killNanos;
+      long atKill = samples.stream().filter(x -> x.nanos() <= kill).mapToLong(Sample::wireBytes).max().orElse(0);
+      // Blocks cross again once the source's count grows beyond what it had sent by the kill (the
+      // few frames it sent into the dead member's credits right after count too, so skip 1 s).
+      long resumed = samples.stream().filter(x -> x.nanos() > kill + TimeUnit.SECONDS.toNanos(1) && x.wireBytes() > atKill + 4L * BLOCK).findFirst().orElseThrow().nanos();
+      long lastByte = samples.stream().filter(x -> x.wireBytes() == total).findFirst().orElseThrow().nanos();
+      double linkS = total * 8.0 / (mbit * 1_000_000.0);
+      double copying = ((kill - firstByte) + (lastByte - resumed)) / 1e9;
+      String framesSent = b.get(registry, "/volumes/vol-r").map(s -> s.path("backend").path("framesSent").toString()).orElse("?");
+      long dataBlocks = VolumeBench.nonZeroBlocks(image).size();
+      long sentFrames = b.get(registry, "/volumes/vol-r").map(s -> {
+        long n = 0;
+        var it = s.path("backend").path("framesSent").fields();
+        while (it.hasNext()) {
+          var e = it.next();
+          if (!e.getKey().equals("ZERO")) {
+            n += e.getValue().asLong();
+          }
+        }
+        return n;
+      }).orElse(0L);
+      System.out.printf("copied: %d bytes crossed (frames %s; %d data blocks in the image)%n", total, framesSent, dataBlocks);
+      return new Result((last.nanos() - t0) / 1e9, linkS, total, (firstByte - t0) / 1e9, (exportNanos - t0) / 1e9, killPercent,
+          (resumed - kill) / 1e9, (upNanos - kill) / 1e9, (frontendBackNanos - kill) / 1e9, copying, (last.nanos() - lastByte) / 1e9,
+          dataBlocks == 0 ? 0 : (double) (sentFrames - dataBlocks) / dataBlocks);
+    } finally {
+      for (Member m : members) {
+        m.process().destroy();
+      }
+      for (Member m : members) {
+        if (!m.process().waitFor(30, TimeUnit.SECONDS)) {
+          m.process().destroyForcibly();
+        }
+      }
+    }
+  }
+
+  static String load() {
+    try {
+      return "load average " + Files.readString(Path.of("/proc/loadavg")).trim().split(" ", 4)[0] + " " + Files.readString(Path.of("/proc/loadavg")).trim().split(" ", 4)[1];
+    } catch (IOException e) {
+      return "load average unknown";
+    }
+  }
+
+  private static long wire(JsonNode status) {
+    long n = 0;
+    for (JsonNode v : status.path("backend").path("bytesSent")) {
+      n += v.asLong();
+    }
+    return n;
+  }
+
+  /** Starts a member process; port 0 picks free ports and a fresh data directory. */
+  private Member start(String site, String tier, int port, int httpPort, Path data) throws IOException {
+    int p = port == 0 ? freePort() : port;
+    int hp = httpPort == 0 ? freePort() : httpPort;
+    Path d = data == null ? dir.resolve("data-" + site + "-" + p) : data;
+    if (seeds.size() < 2) {
+      seeds.add("\"pekko://ferry@127.0.0.1:" + p + "\"");
+    }
+    Path file = dir.resolve(site + "-" + p + ".conf");
+    Files.writeString(file, String.join("\n",
+        "ferry.member { tier = " + tier + ", site = " + site + ", host = \"127.0.0.1\", port = " + p + ",",
+        "  seed-nodes = [" + String.join(", ", seeds) + "], data-dir = \"" + d + "\" }",
+        "ferry.http.port = " + hp,
+        conf));
+    Path log = dir.resolve(site + "-" + p + "-" + System.nanoTime() + ".log");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        "io.ferry.cli.Main", "node", "--config", file.toString());
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return new Member(site, tier, p, hp, d, log, proc);
+  }
+
+  private void awaitUp(Member m, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!get(m, "/health").map(h -> h.path("status").asText().equals("Up")).orElse(false)) {
+      if (!m.process().isAlive() || System.nanoTime() > deadline) {
+        throw new IllegalStateException("member " + m.site() + " did not come up; see " + m.log());
+      }
+      TimeUnit.MILLISECONDS.sleep(200);
+    }
+  }
+
+  private Optional<JsonNode> get(Member m, String path) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? Optional.of(json.readTree(r.body())) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  private HttpResponse<String> post(Member m, String path, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(60))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
