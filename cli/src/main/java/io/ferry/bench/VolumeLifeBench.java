@@ -100,10 +100,10 @@ public final class VolumeLifeBench implements Callable<Integer> {
           rev.sourceEqual());
     }
     if (rs != null) {
-      System.out.printf("background copy between member processes, %d MiB ext4, target's member killed at %.0f %% present and restarted:%n", imageMiB, rs.killAtPercent());
+      System.out.printf("background copy between member processes, %d MiB ext4, target's member killed at %.0f %% of the data blocks sent and restarted:%n", imageMiB, rs.killAtPercent());
       System.out.printf("  %.1f s from POST /volumes to COPIED; %d bytes crossed, %.1f s at link rate: ratio %.2f (goal <= 1.15)%n",
           rs.totalS(), rs.wireBytes(), rs.linkS(), rs.ratio());
-      System.out.printf("  start-up  %6.1f s  (export open at %.1f s; first block crossed at %.1f s)%n", rs.startupS(), rs.firstExportS(), rs.startupS());
+      System.out.printf("  start-up  %6.1f s  (POST answered at %.1f s, export open at %.1f s, first block crossed at %.1f s)%n", rs.startupS(), rs.acceptedS(), rs.firstExportS(), rs.startupS());
       System.out.printf("  restart   %6.1f s  (member up %.1f s after the kill, its frontend answering at %.1f s, blocks crossing again at %.1f s)%n",
           rs.restartS(), rs.memberUpS(), rs.frontendBackS(), rs.restartS());
       System.out.printf("  copying   %6.1f s  (pacing: %.1f s over the %.1f s the link needs; frames sent beyond the image's data blocks %.1f %%)%n",

@@ -48,11 +48,11 @@ final class VolumeRestartBench {
   }
 
   /** A status sample: when, the source's bytes sent, whether the target answered, its blocks present. */
-  private record Sample(long nanos, long wireBytes, boolean frontend, double percent, boolean copied) {}
+  private record Sample(long nanos, long wireBytes, long dataFrames, boolean frontend, boolean copied) {}
 
   /** What one run measured. */
   record Result(
-      double totalS, double linkS, long wireBytes, double startupS, double firstExportS, double killAtPercent,
+      double totalS, double linkS, long wireBytes, double startupS, double acceptedS, double firstExportS, double killAtPercent,
       double restartS, double memberUpS, double frontendBackS, double copyingS, double tailS, double framesResentShare) {
     double ratio() {
       return totalS / linkS;
@@ -83,13 +83,15 @@ final class VolumeRestartBench {
       for (Member m : members) {
         b.awaitUp(m, Duration.ofSeconds(120));
       }
-      System.out.printf("three member processes up; %s%n", load());
+      long dataBlocks = VolumeBench.nonZeroBlocks(image).size();
+      System.out.printf("three member processes up; %d of %d blocks of the image hold data; %s%n", dataBlocks, sizeMiB * 16L, load());
       String start = "{\"volume\":\"vol-r\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + image + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + "}";
       long t0 = System.nanoTime();
       HttpResponse<String> started = b.post(registry, "/volumes", start);
       if (started.statusCode() != 201) {
         throw new IllegalStateException("POST /volumes: " + started.statusCode() + " " + started.body());
       }
+      long acceptedNanos = System.nanoTime();
       List<Sample> samples = new ArrayList<>();
       long exportNanos = -1;
       long killNanos = -1;
@@ -109,19 +111,19 @@ final class VolumeRestartBench {
         }
         JsonNode s = st.get();
         JsonNode fe = s.path("frontend");
-        Sample sample = new Sample(now, wire(s), !fe.isMissingNode() && !fe.isNull(), fe.path("percent").asDouble(0), fe.path("complete").asBoolean(false));
+        Sample sample = new Sample(now, wire(s), dataFrames(s), !fe.isMissingNode() && !fe.isNull(), fe.path("complete").asBoolean(false));
         samples.add(sample);
         if (exportNanos < 0 && !s.path("nbdUrl").asText().isEmpty()) {
           exportNanos = now;
         }
-        if (killNanos < 0 && sample.percent() >= killAt * 100) {
-          killPercent = sample.percent();
+        if (killNanos < 0 && sample.dataFrames() >= killAt * dataBlocks) {
+          killPercent = 100.0 * sample.dataFrames() / dataBlocks;
           target.process().destroyForcibly();
           target.process().waitFor(30, TimeUnit.SECONDS);
           killNanos = System.nanoTime();
           target = b.start("cloud", "cloud", target.port(), target.httpPort(), target.data());
           members.add(target);
-          System.out.printf("killed the target's member at %.1f %% present, %.1f s after the start; restarting it at the same address%n", killPercent, (killNanos - t0) / 1e9);
+          System.out.printf("killed the target's member with %.1f %% of the data blocks sent, %.1f s after the start; restarting it at the same address%n", killPercent, (killNanos - t0) / 1e9);
         }
         if (killNanos > 0 && upNanos < 0 && b.get(target, "/health").map(h -> h.path("status").asText().equals("Up")).orElse(false)) {
           upNanos = System.nanoTime();
@@ -146,20 +148,9 @@ final class VolumeRestartBench {
       double linkS = total * 8.0 / (mbit * 1_000_000.0);
       double copying = ((kill - firstByte) + (lastByte - resumed)) / 1e9;
       String framesSent = b.get(registry, "/volumes/vol-r").map(s -> s.path("backend").path("framesSent").toString()).orElse("?");
-      long dataBlocks = VolumeBench.nonZeroBlocks(image).size();
-      long sentFrames = b.get(registry, "/volumes/vol-r").map(s -> {
-        long n = 0;
-        var it = s.path("backend").path("framesSent").fields();
-        while (it.hasNext()) {
-          var e = it.next();
-          if (!e.getKey().equals("ZERO")) {
-            n += e.getValue().asLong();
-          }
-        }
-        return n;
-      }).orElse(0L);
+      long sentFrames = b.get(registry, "/volumes/vol-r").map(VolumeRestartBench::dataFrames).orElse(last.dataFrames());
       System.out.printf("copied: %d bytes crossed (frames %s; %d data blocks in the image)%n", total, framesSent, dataBlocks);
-      return new Result((last.nanos() - t0) / 1e9, linkS, total, (firstByte - t0) / 1e9, (exportNanos - t0) / 1e9, killPercent,
+      return new Result((last.nanos() - t0) / 1e9, linkS, total, (firstByte - t0) / 1e9, (acceptedNanos - t0) / 1e9, (exportNanos - t0) / 1e9, killPercent,
           (resumed - kill) / 1e9, (upNanos - kill) / 1e9, (frontendBackNanos - kill) / 1e9, copying, (last.nanos() - lastByte) / 1e9,
           dataBlocks == 0 ? 0 : (double) (sentFrames - dataBlocks) / dataBlocks);
     } finally {
@@ -180,6 +171,19 @@ final class VolumeRestartBench {
     } catch (IOException e) {
       return "load average unknown";
     }
+  }
+
+  /** Frames the source sent that carry a block's data or its hash (not ZERO). */
+  private static long dataFrames(JsonNode status) {
+    long n = 0;
+    var it = status.path("backend").path("framesSent").fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (!e.getKey().equals("ZERO")) {
+        n += e.getValue().asLong();
+      }
+    }
+    return n;
   }
 
   private static long wire(JsonNode status) {
