@@ -53,6 +53,9 @@ public final class VolumeLifeBench implements Callable<Integer> {
   @Option(names = "--kill-at", paramLabel = "RATIO", description = "share of blocks present when the target's member is killed (default ${DEFAULT-VALUE})")
   double killAt = 0.43;
 
+  @Option(names = "--member-config", paramLabel = "HOCON", description = "added to every member process's configuration, to try a setting (default none)")
+  String memberConfig = "";
+
   @Option(names = "--seed", paramLabel = "N", description = "workload seed (default ${DEFAULT-VALUE})")
   long seed = 1;
 
@@ -83,7 +86,7 @@ public final class VolumeLifeBench implements Callable<Integer> {
     }
     VolumeRestartBench.Result rs = null;
     if (part.equals("all") || part.equals("restart")) {
-      rs = VolumeRestartBench.run(base.resolve("processes"), imageMiB, rttMs, mbit, killAt);
+      rs = VolumeRestartBench.run(base.resolve("processes"), imageMiB, rttMs, mbit, killAt, memberConfig);
       System.out.println("after the process run: " + VolumeRestartBench.load());
     }
     System.out.println();
@@ -100,15 +103,19 @@ public final class VolumeLifeBench implements Callable<Integer> {
           rev.sourceEqual());
     }
     if (rs != null) {
+      if (!memberConfig.isEmpty()) {
+        System.out.println("member processes ran with the added setting: " + memberConfig);
+      }
       System.out.printf("background copy between member processes, %d MiB ext4, target's member killed at %.0f %% of the data blocks sent and restarted:%n", imageMiB, rs.killAtPercent());
       System.out.printf("  %.1f s from POST /volumes to COPIED; %d bytes crossed, %.1f s at link rate: ratio %.2f (goal <= 1.15)%n",
           rs.totalS(), rs.wireBytes(), rs.linkS(), rs.ratio());
-      System.out.printf("  start-up  %6.1f s  (POST answered at %.1f s, export open at %.1f s, first block crossed at %.1f s)%n", rs.startupS(), rs.acceptedS(), rs.firstExportS(), rs.startupS());
-      System.out.printf("  restart   %6.1f s  (member up %.1f s after the kill, its frontend answering at %.1f s, blocks crossing again at %.1f s)%n",
-          rs.restartS(), rs.memberUpS(), rs.frontendBackS(), rs.restartS());
+      System.out.printf("  start-up  %6.1f s  (POST answered at %.1f s, the export's URL in the status at %.1f s, the frontend attached at %.1f s)%n", rs.startupS(), rs.acceptedS(), rs.firstExportS(), rs.startupS());
+      System.out.printf("  restart   %6.1f s  (after the kill: the new process logs at %.1f s, serves HTTP at %.1f s, the registry places the frontend on it at %.1f s,",
+          rs.restartS(), rs.jvmS(), rs.nodeS(), rs.placedS());
+      System.out.printf(" the source sees it attach at %.1f s)%n", rs.attachedS());
       System.out.printf("  copying   %6.1f s  (pacing: %.1f s over the %.1f s the link needs; frames sent beyond the image's data blocks %.1f %%)%n",
           rs.copyingS(), rs.pacingS(), rs.linkS(), rs.framesResentShare() * 100);
-      System.out.printf("  tail      %6.1f s  (last block crossed until COPIED is reported)%n", rs.tailS());
+      System.out.printf("  tail      %6.1f s  (every block present at the target until the status poll sees COPIED)%n", rs.tailS());
     }
     System.out.println(VolumeRestartBench.load());
     if (rev != null && !rev.sourceEqual()) {

@@ -47,13 +47,13 @@ final class VolumeRestartBench {
     }
   }
 
-  /** A status sample: when, the source's bytes sent, whether the target answered, its blocks present. */
-  private record Sample(long nanos, long wireBytes, long dataFrames, boolean frontend, boolean copied) {}
+  /** A status sample: when, the source's bytes and data frames sent, whether the target holds every block. */
+  private record Sample(long nanos, long wireBytes, long dataFrames, boolean copied) {}
 
   /** What one run measured. */
   record Result(
       double totalS, double linkS, long wireBytes, double startupS, double acceptedS, double firstExportS, double killAtPercent,
-      double restartS, double memberUpS, double frontendBackS, double copyingS, double tailS, double framesResentShare) {
+      double restartS, double jvmS, double nodeS, double placedS, double attachedS, double copyingS, double tailS, double framesResentShare) {
     double ratio() {
       return totalS / linkS;
     }
@@ -63,21 +63,23 @@ final class VolumeRestartBench {
     }
   }
 
-  static Result run(Path base, int sizeMiB, int rttMs, long mbit, double killAt) throws Exception {
+  static Result run(Path base, int sizeMiB, int rttMs, long mbit, double killAt, String memberConfig) throws Exception {
     Path tree = base.resolve("tree");
     Ext4Images.template(tree, 11, (long) sizeMiB << 19);
     Path image = Ext4Images.ext4(tree, base.resolve("vol-r.img"), sizeMiB);
     String conf = String.join("\n",
         "ferry.persistence.h2.url = \"jdbc:h2:file:" + base.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.blocks.emulate { one-way-delay = " + (rttMs / 2.0) + "ms, bandwidth = \"" + mbit + " Mbit\" }",
-        "ferry.blocks.link { rtt = " + rttMs + "ms, bandwidth = \"" + mbit + " Mbit\" }");
+        "ferry.blocks.link { rtt = " + rttMs + "ms, bandwidth = \"" + mbit + " Mbit\" }",
+        memberConfig);
     VolumeRestartBench b = new VolumeRestartBench(base, conf);
     List<Member> members = new ArrayList<>();
     try {
       Member registry = b.start("edge-b", "edge", 0, 0, null);
       members.add(registry);
       b.awaitUp(registry, Duration.ofSeconds(120));
-      members.add(b.start("edge-a", "edge", 0, 0, null));
+      Member source = b.start("edge-a", "edge", 0, 0, null);
+      members.add(source);
       Member target = b.start("cloud", "cloud", 0, 0, null);
       members.add(target);
       for (Member m : members) {
@@ -87,6 +89,7 @@ final class VolumeRestartBench {
       System.out.printf("three member processes up; %d of %d blocks of the image hold data; %s%n", dataBlocks, sizeMiB * 16L, load());
       String start = "{\"volume\":\"vol-r\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + image + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + "}";
       long t0 = System.nanoTime();
+      long t0Wall = System.currentTimeMillis();
       HttpResponse<String> started = b.post(registry, "/volumes", start);
       if (started.statusCode() != 201) {
         throw new IllegalStateException("POST /volumes: " + started.statusCode() + " " + started.body());
@@ -95,8 +98,7 @@ final class VolumeRestartBench {
       List<Sample> samples = new ArrayList<>();
       long exportNanos = -1;
       long killNanos = -1;
-      long upNanos = -1;
-      long frontendBackNanos = -1;
+      long killWallMillis = 0;
       double killPercent = 0;
       long deadline = t0 + TimeUnit.MINUTES.toNanos(30);
       while (true) {
@@ -111,7 +113,7 @@ final class VolumeRestartBench {
         }
         JsonNode s = st.get();
         JsonNode fe = s.path("frontend");
-        Sample sample = new Sample(now, wire(s), dataFrames(s), !fe.isMissingNode() && !fe.isNull(), fe.path("complete").asBoolean(false));
+        Sample sample = new Sample(now, wire(s), dataFrames(s), fe.path("complete").asBoolean(false));
         samples.add(sample);
         if (exportNanos < 0 && !s.path("nbdUrl").asText().isEmpty()) {
           exportNanos = now;
@@ -121,37 +123,36 @@ final class VolumeRestartBench {
           target.process().destroyForcibly();
           target.process().waitFor(30, TimeUnit.SECONDS);
           killNanos = System.nanoTime();
+          killWallMillis = System.currentTimeMillis();
           target = b.start("cloud", "cloud", target.port(), target.httpPort(), target.data());
           members.add(target);
           System.out.printf("killed the target's member with %.1f %% of the data blocks sent, %.1f s after the start; restarting it at the same address%n", killPercent, (killNanos - t0) / 1e9);
-        }
-        if (killNanos > 0 && upNanos < 0 && b.get(target, "/health").map(h -> h.path("status").asText().equals("Up")).orElse(false)) {
-          upNanos = System.nanoTime();
-        }
-        if (killNanos > 0 && frontendBackNanos < 0 && now > killNanos && sample.frontend()) {
-          frontendBackNanos = now;
         }
         if (sample.copied()) {
           break;
         }
         TimeUnit.MILLISECONDS.sleep(100);
       }
+      long copiedNanos = System.nanoTime();
       Sample last = samples.get(samples.size() - 1);
       long total = last.wireBytes();
-      long firstByte = samples.stream().filter(x -> x.wireBytes() > 0).findFirst().orElseThrow().nanos();
-      final long kill = killNanos;
-      long atKill = samples.stream().filter(x -> x.nanos() <= kill).mapToLong(Sample::wireBytes).max().orElse(0);
-      // Blocks cross again once the source's count grows beyond what it had sent by the kill (the
-      // few frames it sent into the dead member's credits right after count too, so skip 1 s).
-      long resumed = samples.stream().filter(x -> x.nanos() > kill + TimeUnit.SECONDS.toNanos(1) && x.wireBytes() > atKill + 4L * BLOCK).findFirst().orElseThrow().nanos();
-      long lastByte = samples.stream().filter(x -> x.wireBytes() == total).findFirst().orElseThrow().nanos();
+      // The phases' edges come from the members' logs (wall clock, milliseconds): a status poll
+      // waits on the dead frontend while its member restarts, so polls would blur them by seconds.
+      double killS = (killNanos - t0) / 1e9;
+      double attachS = logSeconds(source.log(), " attach=", t0Wall);
+      double reattachS = killS + logSeconds(source.log(), " attach=", killWallMillis);
+      double everyBlockS = killS + logSeconds(target.log(), "every block present", killWallMillis);
+      double totalS = (copiedNanos - t0) / 1e9;
       double linkS = total * 8.0 / (mbit * 1_000_000.0);
-      double copying = ((kill - firstByte) + (lastByte - resumed)) / 1e9;
       String framesSent = b.get(registry, "/volumes/vol-r").map(s -> s.path("backend").path("framesSent").toString()).orElse("?");
       long sentFrames = b.get(registry, "/volumes/vol-r").map(VolumeRestartBench::dataFrames).orElse(last.dataFrames());
-      System.out.printf("copied: %d bytes crossed (frames %s; %d data blocks in the image)%n", total, framesSent, dataBlocks);
-      return new Result((last.nanos() - t0) / 1e9, linkS, total, (firstByte - t0) / 1e9, (acceptedNanos - t0) / 1e9, (exportNanos - t0) / 1e9, killPercent,
-          (resumed - kill) / 1e9, (upNanos - kill) / 1e9, (frontendBackNanos - kill) / 1e9, copying, (last.nanos() - lastByte) / 1e9,
+      System.out.printf("copied: %d bytes crossed (frames %s; %d data blocks in the image); after the start: first attach %.1f s, kill %.1f s, attach again %.1f s, every block present %.1f s, COPIED seen %.1f s%n",
+          total, framesSent, dataBlocks, attachS, killS, reattachS, everyBlockS, totalS);
+      return new Result(totalS, linkS, total, attachS, (acceptedNanos - t0) / 1e9, (exportNanos - t0) / 1e9, killPercent,
+          reattachS - killS,
+          logSeconds(target.log(), "", killWallMillis), logSeconds(target.log(), "management endpoint at", killWallMillis),
+          logSeconds(registry.log(), "frontend moves from", killWallMillis), reattachS - killS,
+          (killS - attachS) + (everyBlockS - reattachS), totalS - everyBlockS,
           dataBlocks == 0 ? 0 : (double) (sentFrames - dataBlocks) / dataBlocks);
     } finally {
       for (Member m : members) {
@@ -163,6 +164,29 @@ final class VolumeRestartBench {
         }
       }
     }
+  }
+
+  /**
+   * Seconds from {@code sinceWallMillis} to the first line of a member's log at or after it that
+   * contains {@code text} (logback prints the wall clock's time of day); -1 when there is none.
+   */
+  private static double logSeconds(Path log, String text, long sinceWallMillis) {
+    java.time.ZoneId zone = java.time.ZoneId.systemDefault();
+    java.time.LocalDate day = java.time.Instant.ofEpochMilli(sinceWallMillis).atZone(zone).toLocalDate();
+    try {
+      for (String line : Files.readAllLines(log)) {
+        if (line.length() < 12 || !line.contains(text) || !line.matches("^\\d\\d:\\d\\d:\\d\\d\\.\\d\\d\\d .*")) {
+          continue;
+        }
+        long at = java.time.LocalTime.parse(line.substring(0, 12)).atDate(day).atZone(zone).toInstant().toEpochMilli();
+        if (at >= sinceWallMillis) {
+          return (at - sinceWallMillis) / 1e3;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
   }
 
   static String load() {
