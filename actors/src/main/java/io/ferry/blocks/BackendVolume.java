@@ -117,7 +117,7 @@ public final class BackendVolume implements AutoCloseable {
     }
     this.plan = new BackgroundPlan(blockCount, settings.neighbourRadius());
     this.onDemand = new OnDemandQueue(settings.onDemandQueueMax());
-    this.window = new BackgroundWindow(settings.backgroundCreditsMax(), (long) credits() * blockSize, blockSize);
+    this.window = new BackgroundWindow(settings.backgroundCreditsMax(), settings.backgroundWindowBytes(blockSize), blockSize);
     this.senderThread = new Thread(this::sendLoop, "ferry-backend-send-" + spec.volume());
     this.scanThread = new Thread(this::scan, "ferry-backend-scan-" + spec.volume());
     senderThread.setDaemon(true);

@@ -199,6 +199,54 @@ final class VolumeEndBench {
     return new Reverse(expected.length, changed.size(), shipped, blockSize, equal);
   }
 
+  /** One background copy of the pacing comparison. */
+  record Copy(String window, long wireBytes, double seconds, double throughputRatio) {}
+
+  /**
+   * The background copy's pacing, old window against new in one cluster: two source members at
+   * their own sites, one with the window counted in blocks only (credits-max 4, no turnaround:
+   * what the backend did before) and one with the defaults (bytes, plus the turnaround), take
+   * turns copying distinct half-empty ext4 images to the same target member. Throughput over the
+   * middle 80 % of each copy's bytes, per link rate.
+   */
+  static List<Copy> pacing(Path dir, int rttMs, long mbit, int imageMiB, int rounds) throws Exception {
+    Config common = cluster(rttMs, mbit, 30_000);
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("edge-b", "edge");
+    sites.put("cloud", "cloud");
+    List<Copy> out = new ArrayList<>();
+    try (LocalCluster c = LocalCluster.start(dir.resolve("pacing"), sites, common, Duration.ofSeconds(90))) {
+      c.startMember("edge-a", "edge", ConfigFactory.parseString("ferry.blocks.background { credits-max = 4, turnaround = 0ms }"));
+      c.startMember("edge-c", "edge", ConfigFactory.empty());
+      c.awaitAllUp(Duration.ofSeconds(90));
+      Ferry ferry = c.any().ferry();
+      for (int i = 0; i < 2 * rounds; i++) {
+        boolean old = i % 2 == 0;
+        Path tree = dir.resolve("pacing-tree-" + i);
+        io.ferry.testkit.Ext4Images.template(tree, 100 + i, (long) imageMiB << 19);
+        Path image = io.ferry.testkit.Ext4Images.ext4(tree, dir.resolve("pacing-" + i + ".img"), imageMiB);
+        String volume = "pace-" + i;
+        ferry.startVolume(new VolumeSpec(new VolumeId(volume), Site.of(old ? "edge-a" : "edge-c"), image.toString(), Site.of("cloud"), 64 * 1024, ""))
+            .toCompletableFuture().get(60, TimeUnit.SECONDS);
+        List<long[]> samples = new ArrayList<>();
+        long t0 = System.nanoTime();
+        VolumeStatus done = await(ferry, volume, Duration.ofMinutes(20), st -> {
+          long wire = st.backend().map(b -> b.bytesSent().values().stream().mapToLong(Long::longValue).sum()).orElse(0L);
+          samples.add(new long[] {System.nanoTime(), wire});
+          return st.copied();
+        }, "copied");
+        long total = done.backend().map(b -> b.bytesSent().values().stream().mapToLong(Long::longValue).sum()).orElse(0L);
+        long[] from = samples.stream().filter(x -> x[1] >= total / 10).findFirst().orElseThrow();
+        long[] to = samples.stream().filter(x -> x[1] >= total * 9 / 10).findFirst().orElseThrow();
+        double ratio = to[0] == from[0] ? 0 : (to[1] - from[1]) * 8.0 / ((to[0] - from[0]) / 1e9) / (mbit * 1e6);
+        Copy copy = new Copy(old ? "blocks (before)" : "bytes + turnaround", total, (System.nanoTime() - t0) / 1e9, ratio);
+        System.out.printf("pacing: %s copied from %s: %s; %s%n", volume, old ? "edge-a" : "edge-c", copy, VolumeRestartBench.load());
+        out.add(copy);
+      }
+    }
+    return out;
+  }
+
   private static void write(NbdClient nbd, long page, long counter, Map<Long, ArrayDeque<long[]>> outstanding) throws IOException {
     byte[] data = new byte[PAGE];
     ByteBuffer.wrap(data).putLong(counter).putLong(~counter);

@@ -3,6 +3,7 @@ package io.ferry.bench;
 import io.ferry.runtime.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Parameters;
     })
 public final class VolumeLifeBench implements Callable<Integer> {
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "PART", description = "writeback, reverse, restart or all (default ${DEFAULT-VALUE})")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "PART", description = "writeback, reverse, restart, pacing or all (default ${DEFAULT-VALUE})")
   String part = "all";
 
   @Option(names = "--rtt-ms", paramLabel = "MS", description = "emulated round-trip time (default ${DEFAULT-VALUE})")
@@ -53,6 +54,12 @@ public final class VolumeLifeBench implements Callable<Integer> {
   @Option(names = "--kill-at", paramLabel = "RATIO", description = "share of blocks present when the target's member is killed (default ${DEFAULT-VALUE})")
   double killAt = 0.43;
 
+  @Option(names = "--pacing-mib", paramLabel = "MIB", description = "ext4 images of the pacing comparison, about half full (default ${DEFAULT-VALUE})")
+  int pacingMiB = 128;
+
+  @Option(names = "--rounds", paramLabel = "N", description = "copies per window in the pacing comparison (default ${DEFAULT-VALUE})")
+  int rounds = 2;
+
   @Option(names = "--member-config", paramLabel = "HOCON", description = "added to every member process's configuration, to try a setting (default none)")
   String memberConfig = "";
 
@@ -61,18 +68,18 @@ public final class VolumeLifeBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!part.equals("all") && !part.equals("writeback") && !part.equals("reverse") && !part.equals("restart")) {
-      throw new IllegalArgumentException("PART is writeback, reverse, restart or all, got " + part);
+    if (!List.of("all", "writeback", "reverse", "restart", "pacing").contains(part)) {
+      throw new IllegalArgumentException("PART is writeback, reverse, restart, pacing or all, got " + part);
     }
     if (rttMs < 0 || mbit < 1 || rpoMs < 1 || seconds < 1 || commits < 1 || volumeMiB < 1 || volumeMiB > 1024 || changed <= 0 || changed > 1
-        || imageMiB < 16 || killAt <= 0 || killAt >= 1) {
+        || imageMiB < 16 || pacingMiB < 16 || rounds < 1 || killAt <= 0 || killAt >= 1) {
       throw new IllegalArgumentException("out of range: --rtt-ms >= 0, --mbit >= 1, --rpo-ms >= 1, --volume-mib 1..1024, --changed (0, 1], --image-mib >= 16, --kill-at (0, 1)");
     }
     Path base = Files.createTempDirectory("ferry-volume-life-bench");
     System.out.printf("ferry volume end-of-life benchmark: emulated link %d ms RTT, %d Mbit/s; work dir %s; %s%n", rttMs, mbit, base, VolumeRestartBench.load());
     VolumeEndBench.WriteBack wb = null;
     VolumeEndBench.Reverse rev = null;
-    if (!part.equals("restart")) {
+    if (part.equals("all") || part.equals("writeback") || part.equals("reverse")) {
       try (LocalCluster c = VolumeEndBench.start(base.resolve("cluster"), VolumeEndBench.cluster(rttMs, mbit, rpoMs))) {
         if (!part.equals("reverse")) {
           wb = VolumeEndBench.writeBack(c, base, volumeMiB, seconds, commits, rpoMs, seed);
@@ -83,6 +90,10 @@ public final class VolumeLifeBench implements Callable<Integer> {
           System.out.println("after reverse: " + VolumeRestartBench.load());
         }
       }
+    }
+    List<VolumeEndBench.Copy> pacing = List.of();
+    if (part.equals("all") || part.equals("pacing")) {
+      pacing = VolumeEndBench.pacing(base, rttMs, mbit, pacingMiB, rounds);
     }
     VolumeRestartBench.Result rs = null;
     if (part.equals("all") || part.equals("restart")) {
@@ -101,6 +112,13 @@ public final class VolumeLifeBench implements Callable<Integer> {
       System.out.printf("reverse after %.1f %% of blocks changed (%d of %d): shipped %d blocks, bytes sent / volume size = %.3f; source equal: %s%n",
           100.0 * rev.blocksChanged() * rev.blockSize() / rev.volumeBytes(), rev.blocksChanged(), rev.volumeBytes() / rev.blockSize(), rev.blocksShipped(), rev.ratio(),
           rev.sourceEqual());
+    }
+    for (String window : List.of("blocks (before)", "bytes + turnaround")) {
+      List<VolumeEndBench.Copy> of = pacing.stream().filter(x -> x.window().equals(window)).toList();
+      if (!of.isEmpty()) {
+        System.out.printf("background copy in one JVM, window counted in %-18s: throughput / link rate %s (mean %.2f)%n", window,
+            of.stream().map(x -> String.format("%.2f", x.throughputRatio())).toList(), of.stream().mapToDouble(VolumeEndBench.Copy::throughputRatio).average().orElse(0));
+      }
     }
     if (rs != null) {
       if (!memberConfig.isEmpty()) {
