@@ -116,8 +116,8 @@ public final class VolumeLifeBench implements Callable<Integer> {
     for (String window : List.of("blocks (before)", "bytes + turnaround")) {
       List<VolumeEndBench.Copy> of = pacing.stream().filter(x -> x.window().equals(window)).toList();
       if (!of.isEmpty()) {
-        System.out.printf("background copy in one JVM, window counted in %-18s: throughput / link rate %s (mean %.2f)%n", window,
-            of.stream().map(x -> String.format("%.2f", x.throughputRatio())).toList(), of.stream().mapToDouble(VolumeEndBench.Copy::throughputRatio).average().orElse(0));
+        System.out.printf("background copy in one JVM, window counted in %-18s: time from first byte to copied / time at link rate %s (mean %.2f)%n", window,
+            of.stream().map(x -> String.format("%.2f", x.ratio())).toList(), of.stream().mapToDouble(VolumeEndBench.Copy::ratio).average().orElse(0));
       }
     }
     if (rs != null) {
