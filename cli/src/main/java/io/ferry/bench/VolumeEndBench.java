@@ -6,11 +6,12 @@ import io.ferry.api.Ferry;
 import io.ferry.api.VolumeAction;
 import io.ferry.api.VolumePhase;
 import io.ferry.api.VolumeStatus;
-import io.ferry.placement.Site;
 import io.ferry.blocks.VolumeId;
 import io.ferry.blocks.VolumeSpec;
 import io.ferry.blocks.WritePolicy;
+import io.ferry.placement.Site;
 import io.ferry.runtime.LocalCluster;
+import io.ferry.testkit.Ext4Images;
 import io.ferry.transport.nbd.NbdClient;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -23,10 +24,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -45,6 +49,8 @@ import java.util.function.Predicate;
  *   <li><b>reverse</b>: after the cut-over, 5 % of the volume's blocks are rewritten at the target;
  *       the reverse ships them back. Prints block bytes shipped ÷ volume size and checks the source
  *       then equals every acknowledged write.
+ *   <li><b>pacing</b>: the background copy with the backend's window counted in blocks (as before)
+ *       against the window in bytes plus the turnaround, in one cluster, taking turns.
  * </ul>
  */
 final class VolumeEndBench {
@@ -104,7 +110,7 @@ final class VolumeEndBench {
     List<Double> ages = Collections.synchronizedList(new ArrayList<>());
     Thread reader = sourceReader(image, outstanding, ages);
     long writes = 0;
-    java.util.Set<Long> distinct = new java.util.HashSet<>();
+    Set<Long> distinct = new HashSet<>();
     long counter = 0;
     long walPage = 0;
     int inPage = 0;
@@ -229,8 +235,8 @@ final class VolumeEndBench {
       for (int i = 0; i < 2 * rounds; i++) {
         boolean old = i % 4 == 0 || i % 4 == 3;
         Path tree = dir.resolve("pacing-tree-" + i);
-        io.ferry.testkit.Ext4Images.template(tree, 100 + i, (long) imageMiB << 19);
-        Path image = io.ferry.testkit.Ext4Images.ext4(tree, dir.resolve("pacing-" + i + ".img"), imageMiB);
+        Ext4Images.template(tree, 100 + i, (long) imageMiB << 19);
+        Path image = Ext4Images.ext4(tree, dir.resolve("pacing-" + i + ".img"), imageMiB);
         String volume = "pace-" + i;
         ferry.startVolume(new VolumeSpec(new VolumeId(volume), Site.of(old ? "edge-a" : "edge-c"), image.toString(), Site.of("cloud"), 64 * 1024, ""))
             .toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -341,7 +347,7 @@ final class VolumeEndBench {
         if (done.test(st) && !st.nbdUrl().isEmpty()) {
           return st;
         }
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         // not placed yet, or a half not answering: ask again
       }
       TimeUnit.MILLISECONDS.sleep(100);
