@@ -18,9 +18,10 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "bench-volume-life",
     description = {
-      "Block migration's end of life: write-back RPO achieved and bytes saved by coalescing, reverse bytes",
-      "after 5 % of blocks changed, and the background copy between member processes with the target's member",
-      "killed and restarted midway (time to complete / time its wire bytes need at link rate, per phase)."
+      "Block migration's end of life: write-back RPO achieved and bytes saved by coalescing, reverse bytes after",
+      "5 %% of blocks changed, the background window's pacing before and after, and the background copy between",
+      "member processes with the target's member killed and restarted midway (time to complete / time its wire",
+      "bytes need at link rate, per phase)."
     })
 public final class VolumeLifeBench implements Callable<Integer> {
 
@@ -51,7 +52,7 @@ public final class VolumeLifeBench implements Callable<Integer> {
   @Option(names = "--image-mib", paramLabel = "MIB", description = "ext4 image of the process run, about half full (default ${DEFAULT-VALUE})")
   int imageMiB = 256;
 
-  @Option(names = "--kill-at", paramLabel = "RATIO", description = "share of blocks present when the target's member is killed (default ${DEFAULT-VALUE})")
+  @Option(names = "--kill-at", paramLabel = "RATIO", description = "share of the image's data blocks sent when the target's member is killed (default ${DEFAULT-VALUE})")
   double killAt = 0.43;
 
   @Option(names = "--pacing-mib", paramLabel = "MIB", description = "ext4 images of the pacing comparison, about half full (default ${DEFAULT-VALUE})")
