@@ -3,6 +3,7 @@ package io.ferry.blocks;
 import io.ferry.blocks.plan.AccessTrace;
 import io.ferry.persistence.Sha256;
 import io.ferry.blocks.plan.BackgroundPlan;
+import io.ferry.blocks.plan.BackgroundWindow;
 import io.ferry.blocks.plan.OnDemandQueue;
 import io.ferry.blocks.plan.StreamArbiter;
 import io.ferry.blocks.plan.TracePredictor;
@@ -70,7 +71,8 @@ public final class BackendVolume implements AutoCloseable {
   private BlockSender sender;
   private FrameSealer sealer;
   private String endpoint = "";
-  private long credits;
+  /** Background frames on the way to the frontend, in bytes and frames: the credits' other half. */
+  private final BackgroundWindow window;
   private boolean complete;
   /** The user paused the migration: no background blocks (on-demand fetches are still served). */
   private boolean paused;
@@ -115,6 +117,7 @@ public final class BackendVolume implements AutoCloseable {
     }
     this.plan = new BackgroundPlan(blockCount, settings.neighbourRadius());
     this.onDemand = new OnDemandQueue(settings.onDemandQueueMax());
+    this.window = new BackgroundWindow(settings.backgroundCreditsMax(), settings.backgroundWindowBytes(blockSize), blockSize);
     this.senderThread = new Thread(this::sendLoop, "ferry-backend-send-" + spec.volume());
     this.scanThread = new Thread(this::scan, "ferry-backend-scan-" + spec.volume());
     senderThread.setDaemon(true);
@@ -173,7 +176,7 @@ public final class BackendVolume implements AutoCloseable {
       }
       onDemand = new OnDemandQueue(settings.onDemandQueueMax());
       noRefBlocks.clear();
-      credits = credits();
+      window.reset();
       complete = plan.complete();
       scannedNow = scanned;
       zerosNow = (BitSet) zeros.clone();
@@ -223,7 +226,7 @@ public final class BackendVolume implements AutoCloseable {
     if (attachId != this.attachId) {
       return;
     }
-    credits = Math.min(credits(), credits + blocks);
+    window.credited(blocks);
     notifyAll();
   }
 
@@ -313,11 +316,11 @@ public final class BackendVolume implements AutoCloseable {
       while (running) {
         if (sender != null && attachId >= 0) {
           boolean od = !onDemand.isEmpty();
-          boolean bg = settings.backgroundEnabled() && credits > 0 && !complete && !paused;
+          boolean bg = settings.backgroundEnabled() && window.open() && !complete && !paused;
           StreamArbiter.Pick pick = arbiter.pick(od, bg);
           if (pick == StreamArbiter.Pick.BACKGROUND) {
             if (plan.next(one, 1) == 1) {
-              credits--;
+              window.handOut();
               return new Work(BlockStream.BACKGROUND, one[0], attachId, noRefBlocks.remove(one[0]), sender, sealer);
             }
             if (od) {
@@ -368,7 +371,19 @@ public final class BackendVolume implements AutoCloseable {
           length = w.sealer().seal(stream, w.block(), plain, 0, length, sealedOut);
           out = sealedOut;
         }
-        if (!offer(w, out, length)) {
+        boolean offered = offer(w, out, length);
+        if (w.stream() == BlockStream.BACKGROUND) {
+          synchronized (this) {
+            if (w.attachId() == attachId) { // a new attachment reset the window: this frame is not on its way
+              if (offered) {
+                window.sent(length);
+              } else {
+                window.notSent();
+              }
+            }
+          }
+        }
+        if (!offered) {
           continue;
         }
         FrameKind kind = encoder.lastKind();

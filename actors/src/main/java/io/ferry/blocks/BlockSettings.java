@@ -31,6 +31,8 @@ import java.time.Duration;
  * @param backgroundShareMin share of the sender's bytes background keeps under on-demand load
  * @param neighbourRadius blocks either side of an on-demand read that the background copy moves up
  * @param progressLogInterval how often a running migration logs its progress
+ * @param backgroundTurnaround link time the backend adds to its background window in bytes, for
+ *     the frontend's and the control path's delay in returning credits on a busy machine
  */
 public record BlockSettings(
     int blockSizeBytes,
@@ -55,7 +57,8 @@ public record BlockSettings(
     Duration backgroundStall,
     double backgroundShareMin,
     int neighbourRadius,
-    Duration progressLogInterval) {
+    Duration progressLogInterval,
+    Duration backgroundTurnaround) {
 
   public BlockSettings {
     VolumeSpec.checkBlockSize(blockSizeBytes);
@@ -80,6 +83,7 @@ public record BlockSettings(
     require(backgroundShareMin >= 0 && backgroundShareMin < 1, "background.share-min must be in [0, 1), got " + backgroundShareMin);
     require(neighbourRadius >= 0 && neighbourRadius <= 4096, "background.neighbour-radius must be 0..4096, got " + neighbourRadius);
     require(progressLogInterval.toMillis() >= 1, "progress-log-interval must be positive");
+    require(!backgroundTurnaround.isNegative() && backgroundTurnaround.toMillis() <= 10_000, "background.turnaround must be 0..10s, got " + backgroundTurnaround);
   }
 
   public static BlockSettings from(Config config) {
@@ -107,7 +111,8 @@ public record BlockSettings(
         c.getDuration("background.stall-timeout"),
         c.getDouble("background.share-min"),
         c.getInt("background.neighbour-radius"),
-        c.getDuration("progress-log-interval"));
+        c.getDuration("progress-log-interval"),
+        c.getDuration("background.turnaround"));
   }
 
   /**
@@ -120,6 +125,16 @@ public record BlockSettings(
     double bdp = linkBandwidthBitsPerSecond / 8.0 * Math.max(1, linkRtt.toNanos()) / 1e9;
     long blocks = (long) Math.ceil(1.5 * bdp / blockSizeBytes);
     return (int) Math.max(4, Math.min(backgroundCreditsMax, blocks));
+  }
+
+  /**
+   * Background bytes the backend may have on the way: the credits in full blocks plus
+   * {@code background.turnaround} of the link's bandwidth. Credits come back through the frontend's
+   * receiver and the control path; on a loaded machine each adds tens of milliseconds, and four
+   * credits at 50 Mbit/s and 20 ms RTT cover only 12 ms beyond the round trip, so the link idled.
+   */
+  public long backgroundWindowBytes(int blockSizeBytes) {
+    return (long) backgroundCredits(blockSizeBytes) * blockSizeBytes + (long) (linkBandwidthBitsPerSecond / 8.0 * backgroundTurnaround.toNanos() / 1e9);
   }
 
   /** True when block links and control messages between sites are shaped to emulate a WAN. */
