@@ -53,9 +53,12 @@ public final class RescaleProcess {
     long atMillis();
   }
 
-  /** {@code instances}: all of the node's instances ({@code maxParallelism}), in index order. */
-  public record RescaleStarted(String id, QueryId query, NodeId node, NodeId upstream, List<NodeId> instances, int from, int to,
-      long atMillis) implements Event {
+  /**
+   * {@code instances}: all of the node's instances ({@code maxParallelism}), in index order;
+   * {@code deploymentId}: the deployment it rescales (a redeployed query starts at its declared parallelism).
+   */
+  public record RescaleStarted(String id, QueryId query, String deploymentId, NodeId node, NodeId upstream, List<NodeId> instances,
+      int from, int to, long atMillis) implements Event {
     public RescaleStarted {
       instances = List.copyOf(instances);
       KeyGroups.checkParallelism(from);

@@ -31,7 +31,7 @@ class RescaleProcessTest {
   static final List<NodeId> INSTANCES = KeyGroups.instanceIds(W, 3);
 
   static RescaleProcess.RescaleStarted started(int from, int to) {
-    return new RescaleProcess.RescaleStarted("r1", new QueryId("q"), W, SRC, INSTANCES, from, to, 100);
+    return new RescaleProcess.RescaleStarted("r1", new QueryId("q"), "d", W, SRC, INSTANCES, from, to, 100);
   }
 
   static <T extends Effect> List<T> effects(Decision d, Class<T> type) {
@@ -152,6 +152,6 @@ class RescaleProcessTest {
     assertThrows(IllegalStateException.class,
         () -> p.on(new RescaleProcess.InstanceReport(INSTANCES.get(0), 11, state("a")), MoveProcess.Now.at(2)));
     assertThrows(IllegalArgumentException.class,
-        () -> new RescaleProcess.RescaleStarted("r", new QueryId("q"), W, SRC, INSTANCES, 2, 4, 0));
+        () -> new RescaleProcess.RescaleStarted("r", new QueryId("q"), "d", W, SRC, INSTANCES, 2, 4, 0));
   }
 }

@@ -273,7 +273,7 @@ public final class RescaleSimulation {
     } while (to == parallelism);
     rescalesLeft--;
     String id = "r" + rescalesLeft + "-" + seed;
-    RescaleProcess.RescaleStarted started = new RescaleProcess.RescaleStarted(id, QUERY, WINDOW, SOURCE,
+    RescaleProcess.RescaleStarted started = new RescaleProcess.RescaleStarted(id, QUERY, DEPLOYMENT, WINDOW, SOURCE,
         KeyGroups.instanceIds(WINDOW, maxParallelism), parallelism, to, now);
     RescaleProcess.Begun b = RescaleProcess.start(SETTINGS, started, MoveProcess.Now.at(now));
     process = b.process();
