@@ -23,8 +23,6 @@ final class RescaleRoutes {
           Endpoint.post(
               "/queries/{query}/nodes/{node}/rescale",
               (ctx, p) -> {
-                BadRequest.named("query", () -> new QueryId(p.get(0)));
-                BadRequest.named("node", () -> new NodeId(p.get(1)));
                 QueryId query = new QueryId(p.get(0));
                 NodeId node = new NodeId(p.get(1));
                 return withRequestTimeout(
