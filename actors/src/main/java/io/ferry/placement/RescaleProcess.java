@@ -94,11 +94,12 @@ public final class RescaleProcess {
   }
 
   /** A rescale as recorded, built from its events; {@link #report()} is what users see. */
-  public record Rescale(RescaleStarted started, Stage stage, long anchor, Map<NodeId, WindowState> states, long pausedAtMillis,
-      long cutAtMillis, long regroupedAtMillis, Outcome outcome, String reason, long endedAtMillis) implements CborSerializable {
+  public record Rescale(RescaleStarted started, Stage stage, long anchor, Map<NodeId, WindowState> states, int entries,
+      long pausedAtMillis, long cutAtMillis, long regroupedAtMillis, Outcome outcome, String reason, long endedAtMillis)
+      implements CborSerializable {
 
     public static Rescale started(RescaleStarted s) {
-      return new Rescale(s, Stage.STARTED, -1, Map.of(), 0, 0, 0, Outcome.RUNNING, "", 0);
+      return new Rescale(s, Stage.STARTED, -1, Map.of(), 0, 0, 0, 0, Outcome.RUNNING, "", 0);
     }
 
     public String id() {
@@ -114,12 +115,16 @@ public final class RescaleProcess {
         throw new IllegalArgumentException("event of rescale " + e.id() + " applied to rescale " + id());
       }
       if (e instanceof RescaleCut c) {
-        return new Rescale(started, Stage.CUT, c.anchor(), c.states(), c.pausedAtMillis(), c.atMillis(), 0, outcome, reason, 0);
+        int n = 0;
+        for (WindowState s : c.states().values()) {
+          n += KeyedWindows.entries(s);
+        }
+        return new Rescale(started, Stage.CUT, c.anchor(), c.states(), n, c.pausedAtMillis(), c.atMillis(), 0, outcome, reason, 0);
       } else if (e instanceof InstancesRegrouped r) {
-        return new Rescale(started, Stage.REGROUPED, anchor, states, pausedAtMillis, cutAtMillis, r.atMillis(), outcome, reason, 0);
+        return new Rescale(started, Stage.REGROUPED, anchor, states, entries, pausedAtMillis, cutAtMillis, r.atMillis(), outcome, reason, 0);
       } else if (e instanceof RescaleFinished f) {
         // The states were handed over; the record keeps only the figures.
-        return new Rescale(started, Stage.ENDED, anchor, Map.of(), pausedAtMillis, cutAtMillis, regroupedAtMillis, f.outcome(),
+        return new Rescale(started, Stage.ENDED, anchor, Map.of(), entries, pausedAtMillis, cutAtMillis, regroupedAtMillis, f.outcome(),
             f.reason(), f.atMillis());
       }
       throw new IllegalArgumentException("rescale " + id() + " has started already: " + e);
@@ -127,13 +132,9 @@ public final class RescaleProcess {
 
     /** What the API shows: parallelism before and after, outcome, the upstream's pause and the total time. */
     public RescaleReport report() {
-      int moved = 0;
-      for (WindowState s : states.values()) {
-        moved += KeyedWindows.entries(s);
-      }
       long pause = pausedAtMillis > 0 && endedAtMillis > 0 && outcome == Outcome.COMPLETED ? endedAtMillis - pausedAtMillis : -1;
       return new RescaleReport(id(), started.query(), started.node(), started.from(), started.to(), outcome, reason, anchor,
-          KeyGroups.moves(started.from(), started.to()).size(), moved, started.atMillis(), endedAtMillis,
+          KeyGroups.moves(started.from(), started.to()).size(), entries, started.atMillis(), endedAtMillis,
           endedAtMillis > 0 ? endedAtMillis - started.atMillis() : -1, pause);
     }
   }

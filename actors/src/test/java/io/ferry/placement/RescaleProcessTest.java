@@ -99,6 +99,7 @@ class RescaleProcessTest {
     assertEquals(5_010 - 5, r.pauseMillis());
     assertEquals(5_010 - 100, r.totalMillis());
     assertEquals(KeyGroups.moves(2, 3).size(), r.groupsMoved());
+    assertEquals(2, r.entries(), "the figures outlive the states handed over");
   }
 
   @Test

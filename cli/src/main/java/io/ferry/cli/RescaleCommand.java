@@ -23,9 +23,13 @@ final class RescaleCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (parallelism < 1 || parallelism > io.ferry.query.KeyGroups.PARALLELISM_MAX) {
+      throw new IllegalArgumentException("--parallelism must be 1.." + io.ferry.query.KeyGroups.PARALLELISM_MAX + ", got " + parallelism);
+    }
     try {
+      // Bad names are usage errors (IllegalArgumentException), found before anything is sent.
       return endpoint.client().rescale(query, node, parallelism);
-    } catch (ManagementClient.Failed | io.ferry.query.QueryException e) {
+    } catch (ManagementClient.Failed e) {
       System.err.println("ferry: " + e.getMessage());
       return 1;
     }

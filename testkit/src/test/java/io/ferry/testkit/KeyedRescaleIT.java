@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A keyed window with parallelism 2, split between an edge site and the cloud, rescaled live to 3
- * and then to 1 while a rate-limited stream flows, with one instance moved on its own in between:
+ * and then to 1 while a rate-limited stream flows (20 s at least), then one instance moved on its own:
  * the sink must deliver exactly the rows of a one-instance reference run.
  */
 @ExtendWith(SeedExtension.class)
@@ -40,7 +40,7 @@ class KeyedRescaleIT {
 
   static QueryGraph graph(Seed seed, int parallelism, int max) {
     return new QueryGraph(new QueryId("keyed"), List.of(
-        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, 30_000, 0, 5, 40, 3_000), List.of()),
+        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, 100_000, 0, 5, 40, 5_000), List.of()),
         // the owner is PII: dropped at the edge, so window instances may run in the cloud
         new NodeDef(new NodeId("anon"), new OperatorSpec.Project(List.of(), List.of("owner"), List.of()), List.of(new NodeId("src"))),
         new NodeDef(W, new OperatorSpec.Window("key", "ts", 500, 50,
@@ -79,13 +79,15 @@ class KeyedRescaleIT {
         assertTrue(up.groupsMoved() > 0 && up.anchor() > 0, up::toString);
         assertTrue(!out.done(), "the stream ended before the rescale: it did not run under load");
 
-        MigrationReport moved = cluster.ferry().migrate(MigrationInstruction.of("keyed", List.of("w.0"), "cloud"))
-            .toCompletableFuture().get(120, TimeUnit.SECONDS);
-        assertEquals(MigrationReport.Outcome.COMPLETED, moved.outcome(), moved::toString);
-
         RescaleReport down = rescale(cluster, 1);
         assertEquals(MigrationReport.Outcome.COMPLETED, down.outcome(), down::toString);
         assertEquals(3, down.from());
+        assertTrue(!out.done(), "the stream ended before the second rescale: it did not run under load");
+
+        // Instances move one by one like any node: the edge's instance joins the others in the cloud.
+        MigrationReport moved = cluster.ferry().migrate(MigrationInstruction.of("keyed", List.of("w.0"), "cloud"))
+            .toCompletableFuture().get(120, TimeUnit.SECONDS);
+        assertEquals(MigrationReport.Outcome.COMPLETED, moved.outcome(), moved::toString);
 
         out.awaitDone(Duration.ofMinutes(2));
         List<Row> expected = ReferenceRun.run(graph(seed, 0, 0), 1_000_000).get(new NodeId("out"));
