@@ -36,11 +36,15 @@ public final class RescaleProcess {
    * @param stepTimeout how long pausing the upstream and draining the instances to the cut may take
    *     before the rescale rolls back
    * @param retry how often an ask that got no answer is sent again
+   * @param entriesMax open window-key accumulators one instance may be handed: each state travels in
+   *     one message, so a cut whose new state for some instance is bigger rolls back instead of
+   *     leaving a regroup that can never be delivered (and the upstream paused)
    */
-  public record Settings(Duration stepTimeout, Duration retry) {
+  public record Settings(Duration stepTimeout, Duration retry, int entriesMax) {
     public Settings {
-      if (stepTimeout.isNegative() || stepTimeout.isZero() || retry.isNegative() || retry.isZero()) {
-        throw new IllegalArgumentException("a rescale's step timeout and retry must be positive, got " + stepTimeout + " and " + retry);
+      if (stepTimeout.isNegative() || stepTimeout.isZero() || retry.isNegative() || retry.isZero() || entriesMax < 1) {
+        throw new IllegalArgumentException("a rescale's step timeout, retry and entries-max must be positive, got " + stepTimeout + ", "
+            + retry + " and " + entriesMax);
       }
     }
   }
@@ -328,7 +332,12 @@ public final class RescaleProcess {
     Map<NodeId, WindowState> states = new LinkedHashMap<>();
     for (int i = 0; i < s.instances().size(); i++) {
       NodeId n = s.instances().get(i);
-      states.put(n, KeyedWindows.regroup(d.reports().get(n), all, KeyGroups.range(i, s.to())));
+      WindowState next = KeyedWindows.regroup(d.reports().get(n), all, KeyGroups.range(i, s.to()));
+      if (KeyedWindows.entries(next) > settings.entriesMax()) {
+        return resumeUpstream(Outcome.ROLLED_BACK, "instance " + n + " would be handed " + KeyedWindows.entries(next)
+            + " window entries, more than ferry.rescale.entries-max " + settings.entriesMax(), List.of());
+      }
+      states.put(n, next);
     }
     RescaleCut c = new RescaleCut(rescale.id(), d.end(), states, d.pausedAtMillis(), now.wallMillis());
     apply(c);

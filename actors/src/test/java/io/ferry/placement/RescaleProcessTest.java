@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /** Every transition of {@link RescaleProcess}, without actors or clocks. */
 class RescaleProcessTest {
-  static final RescaleProcess.Settings SETTINGS = new RescaleProcess.Settings(Duration.ofMillis(1000), Duration.ofMillis(20));
+  static final RescaleProcess.Settings SETTINGS = new RescaleProcess.Settings(Duration.ofMillis(1000), Duration.ofMillis(20), 1000);
   static final NodeId SRC = new NodeId("src");
   static final NodeId W = new NodeId("w");
   static final List<NodeId> INSTANCES = KeyGroups.instanceIds(W, 3);
@@ -144,6 +144,21 @@ class RescaleProcessTest {
     r = r.apply(new RescaleProcess.RescaleFinished("r1", Outcome.COMPLETED, "", 4));
     assertEquals(List.of(), RescaleProcess.recover(SETTINGS, r).decision().effects());
     assertEquals(java.util.Map.of(), r.states(), "an ended rescale keeps only its figures");
+  }
+
+  @Test
+  void aCutThatWouldHandAnInstanceTooMuchStateRollsBackBeforeAnythingIsRegrouped() {
+    RescaleProcess.Settings tight = new RescaleProcess.Settings(Duration.ofMillis(1000), Duration.ofMillis(20), 1);
+    RescaleProcess p = RescaleProcess.start(tight, started(2, 1), MoveProcess.Now.at(0)).process();
+    p.on(new RescaleProcess.UpstreamPaused(10, false), MoveProcess.Now.at(1));
+    p.on(new RescaleProcess.InstanceReport(INSTANCES.get(0), 10, state(keyOwnedBy(0, 2))), MoveProcess.Now.at(2));
+    p.on(new RescaleProcess.InstanceReport(INSTANCES.get(1), 10, state(keyOwnedBy(1, 2))), MoveProcess.Now.at(2));
+    Decision d = p.on(new RescaleProcess.InstanceReport(INSTANCES.get(2), 10, new WindowState(0, 0, 0, List.of())), MoveProcess.Now.at(2));
+    assertEquals(List.of(), d.events(), "no cut persisted");
+    assertEquals(List.of(), effects(d, AskRegroup.class));
+    assertEquals(List.of(new AskResumeUpstream(SRC)), effects(d, AskResumeUpstream.class));
+    d = p.on(new RescaleProcess.UpstreamResumed(), MoveProcess.Now.at(3));
+    assertTrue(effects(d, Finish.class).get(0).reason().contains("entries-max 1"), d::toString);
   }
 
   @Test

@@ -116,7 +116,7 @@ public final class Ferry implements Extension {
         org.apache.pekko.actor.typed.Props.empty());
     // Rescaling keyed nodes: a singleton runs each live rescale (RescaleProcess).
     io.ferry.placement.RescaleProcess.Settings rescaleSettings = new io.ferry.placement.RescaleProcess.Settings(
-        config.getDuration("ferry.rescale.step-timeout"), config.getDuration("ferry.rescale.retry"));
+        config.getDuration("ferry.rescale.step-timeout"), config.getDuration("ferry.rescale.retry"), config.getInt("ferry.rescale.entries-max"));
     this.rescaleTimeout = rescaleSettings.stepTimeout().multipliedBy(4);
     this.rescales =
         ClusterSingleton.get(system)

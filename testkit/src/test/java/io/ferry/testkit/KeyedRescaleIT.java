@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A keyed window with parallelism 2, split between an edge site and the cloud, rescaled live to 3
- * and then to 1 while a rate-limited stream flows (20 s at least), then one instance moved on its own:
+ * and then to 1 while a rate-limited stream flows (14 s at least), then one instance moved on its own:
  * the sink must deliver exactly the rows of a one-instance reference run.
  */
 @ExtendWith(SeedExtension.class)
@@ -40,7 +40,7 @@ class KeyedRescaleIT {
 
   static QueryGraph graph(Seed seed, int parallelism, int max) {
     return new QueryGraph(new QueryId("keyed"), List.of(
-        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, 100_000, 0, 5, 40, 5_000), List.of()),
+        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, 70_000, 0, 5, 40, 5_000), List.of()),
         // the owner is PII: dropped at the edge, so window instances may run in the cloud
         new NodeDef(new NodeId("anon"), new OperatorSpec.Project(List.of(), List.of("owner"), List.of()), List.of(new NodeId("src"))),
         new NodeDef(W, new OperatorSpec.Window("key", "ts", 500, 50,

@@ -53,7 +53,7 @@ public final class RescaleSimulation {
   private static final String DEPLOYMENT = "d1";
   private static final long RETAIN_MAX = 400;
   private static final long TICKS_MAX = 400_000;
-  private static final RescaleProcess.Settings SETTINGS = new RescaleProcess.Settings(Duration.ofMillis(400), Duration.ofMillis(20));
+  private static final RescaleProcess.Settings SETTINGS = new RescaleProcess.Settings(Duration.ofMillis(400), Duration.ofMillis(20), 1_000_000);
 
   /**
    * @param unsafeRegroup give each instance its new groups but only the state it held itself (the
