@@ -27,7 +27,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = OperatorSpec.WriteKafka.class, name = "write-kafka"),
   @JsonSubTypes.Type(value = OperatorSpec.ReadMqtt.class, name = "read-mqtt"),
   @JsonSubTypes.Type(value = OperatorSpec.WriteMqtt.class, name = "write-mqtt"),
-  @JsonSubTypes.Type(value = OperatorSpec.Ingest.class, name = "ingest")
+  @JsonSubTypes.Type(value = OperatorSpec.Ingest.class, name = "ingest"),
+  @JsonSubTypes.Type(value = OperatorSpec.Keyed.class, name = "keyed")
 })
 public sealed interface OperatorSpec {
 
@@ -343,6 +344,36 @@ public sealed interface OperatorSpec {
       if (count < -1) {
         throw new QueryException("ingest: count must be -1 (endless) or >= 0, got " + count);
       }
+    }
+  }
+
+  /**
+   * One instance of a keyed node with parallelism (what {@code QueryGraph.compile()} makes of a node
+   * declared with {@code parallelism}): runs window {@code of} over the whole input, so its
+   * watermark is the node's, but keeps state and emits only for keys whose key group lies in
+   * {@code [firstGroup, endGroup)}. An instance with an empty range is idle: it follows the stream
+   * with no state, ready to take groups when the node is rescaled.
+   */
+  record Keyed(OperatorSpec of, int firstGroup, int endGroup) implements OperatorSpec {
+    public Keyed {
+      if (!(of instanceof Window) && !(of instanceof HopWindow)) {
+        throw new QueryException("keyed: only a window or hop-window runs with parallelism, got "
+            + (of == null ? "nothing" : of.getClass().getSimpleName()));
+      }
+      if (firstGroup < 0 || endGroup > KeyGroups.COUNT || firstGroup > endGroup) {
+        throw new QueryException("keyed: key groups lie within [0, " + KeyGroups.COUNT + "), got [" + firstGroup + ", " + endGroup + ")");
+      }
+    }
+
+    /** The key field of the window it runs. */
+    @JsonIgnore
+    public String keyField() {
+      return of instanceof Window w ? w.keyField() : ((HopWindow) of).keyField();
+    }
+
+    @JsonIgnore
+    public KeyGroups.Range range() {
+      return new KeyGroups.Range(firstGroup, endGroup);
     }
   }
 }

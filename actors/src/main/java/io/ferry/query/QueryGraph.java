@@ -52,6 +52,9 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
 
   /** Checks the graph and returns its nodes in topological order (sources first). */
   public List<NodeSpec> compile() {
+    if (nodes.stream().anyMatch(NodeDef::keyed)) {
+      return new QueryGraph(id, expandKeyed()).compile();
+    }
     if (nodes.isEmpty()) {
       throw new QueryException("query " + id + " has no nodes");
     }
@@ -100,6 +103,53 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
       specs.add(new NodeSpec(id, nid, n.op(), n.inputs(), outputs.get(nid), in, o));
     }
     return specs;
+  }
+
+  /**
+   * The graph with each keyed node replaced by its instances ({@link KeyGroups#instanceIds}): each
+   * reads the keyed node's upstream and owns its key groups at the declared parallelism (the rest
+   * idle, for a later rescale), and the keyed node's readers (sinks and unions) read them all.
+   */
+  private List<NodeDef> expandKeyed() {
+    Map<NodeId, List<NodeId>> instancesOf = new HashMap<>();
+    List<NodeDef> out = new ArrayList<>();
+    for (NodeDef n : nodes) {
+      if (!n.keyed()) {
+        continue;
+      }
+      String where = "query " + id + ": keyed node '" + n.id() + "'";
+      if (!(n.op() instanceof OperatorSpec.Window) && !(n.op() instanceof OperatorSpec.HopWindow)) {
+        throw new QueryException(where + " must be a window or hop-window to run with parallelism, got "
+            + n.op().getClass().getSimpleName());
+      }
+      if (n.inputs().size() != 1) {
+        throw new QueryException(where + " takes exactly one upstream, got " + n.inputs());
+      }
+      instancesOf.put(n.id(), KeyGroups.instanceIds(n.id(), n.instances()));
+    }
+    for (NodeDef n : nodes) {
+      if (n.keyed()) {
+        for (int i = 0; i < n.instances(); i++) {
+          KeyGroups.Range r = KeyGroups.range(i, n.parallelism());
+          out.add(new NodeDef(KeyGroups.instanceId(n.id(), i), new OperatorSpec.Keyed(n.op(), r.first(), r.end()), n.inputs()));
+        }
+        continue;
+      }
+      List<NodeId> inputs = new ArrayList<>();
+      for (NodeId in : n.inputs()) {
+        List<NodeId> inst = instancesOf.get(in);
+        if (inst == null) {
+          inputs.add(in);
+        } else if (n.op().isSink() || n.op() instanceof OperatorSpec.Union) {
+          inputs.addAll(inst);
+        } else {
+          throw new QueryException("query " + id + ": node '" + n.id() + "' reads keyed node '" + in
+              + "', which runs as " + inst.size() + " instances: only a sink or a union may read it");
+        }
+      }
+      out.add(new NodeDef(n.id(), n.op(), inputs));
+    }
+    return out;
   }
 
   private void checkArity(NodeDef n) {
@@ -168,6 +218,9 @@ public record QueryGraph(QueryId id, List<NodeDef> nodes) {
    * builds a graph, so both agree by construction.
    */
   public static Schema outputSchema(OperatorSpec op, Schema in, String where) {
+    if (op instanceof OperatorSpec.Keyed k) {
+      return outputSchema(k.of(), in, where);
+    }
     if (op instanceof OperatorSpec.Generate) {
       return OperatorSpec.Generate.SCHEMA;
     } else if (op instanceof OperatorSpec.ReadJsonLines r) {

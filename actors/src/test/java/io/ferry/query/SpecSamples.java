@@ -37,6 +37,10 @@ final class SpecSamples {
         node("ses", new OperatorSpec.SessionWindow("key", "ts", 30, 0, AGGS), "a"),
         node("j", new OperatorSpec.WindowJoin("key", "window_start", "key", "window_start", 100, 0), "hop", "ses"),
         node("out", new OperatorSpec.Collect(), "j"))));
+    out.add(new QueryGraph(new QueryId("keyed"), List.of(
+        node("src", GEN),
+        new NodeDef(new NodeId("w"), new OperatorSpec.Window("key", "ts", 100, 10, AGGS), List.of(new NodeId("src")), 2, 4),
+        node("out", new OperatorSpec.Collect(), "w"))));
     Expr big = new Expr.Call(Expr.Fn.GE, List.of(new Expr.Ref("value"), new Expr.Lit(100L, FieldType.LONG)));
     out.add(new QueryGraph(new QueryId("calc"), List.of(
         node("src", GEN),

@@ -72,6 +72,7 @@ import picocli.CommandLine.Spec;
       SqlCommands.BenchSqlCommand.class,
       SecurityCommands.TokenCommand.class,
       SecurityCommands.BenchSecurityCommand.class,
+      RescaleCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {

@@ -320,6 +320,31 @@ final class ManagementClient {
     return 1;
   }
 
+  /** Rescales a keyed node, waits for the rescale to end and prints its figures; 0 only when COMPLETED. */
+  int rescale(String query, String node, int parallelism) throws Failed {
+    String path = "/queries/" + new io.ferry.query.QueryId(query).value() + "/nodes/" + new io.ferry.query.NodeId(node).value() + "/rescale";
+    HttpResponse<String> r = send(postJson(path, "{\"parallelism\":" + parallelism + "}", MIGRATE_TIMEOUT));
+    if (r.statusCode() == 409 || r.statusCode() == 400) {
+      err.println("ferry: rescale refused: " + errorOf(r));
+      return 1;
+    }
+    if (r.statusCode() == 404) {
+      err.println("ferry: this member cannot rescale (POST " + path + " answered 404)");
+      return 1;
+    }
+    JsonNode rep = ok(r, "rescaling");
+    out.println("rescale " + rep.path("id").asText() + ": node " + rep.path("node").asText() + " of query " + rep.path("query").asText()
+        + " from " + rep.path("from").asInt() + " to " + rep.path("to").asInt() + " instances: " + rep.path("outcome").asText()
+        + " in " + rep.path("totalMillis").asLong() + " ms, upstream paused " + rep.path("pauseMillis").asLong() + " ms, "
+        + rep.path("groupsMoved").asInt() + " key groups and " + rep.path("entries").asInt() + " window entries regrouped at anchor "
+        + rep.path("anchor").asLong());
+    if ("COMPLETED".equals(rep.path("outcome").asText())) {
+      return 0;
+    }
+    err.println("ferry: rescale " + rep.path("outcome").asText() + ": " + rep.path("reason").asText());
+    return 1;
+  }
+
   /** Starts a volume migration; prints where its halves run and how to read the export. */
   int volumeStart(Map<String, Object> request) throws Failed {
     String body;

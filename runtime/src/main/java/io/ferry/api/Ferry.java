@@ -66,6 +66,8 @@ public final class Ferry implements Extension {
   private final JobService jobs;
   private final ActorRef<PlacementHost.Command> placement;
   private final PlacementHost.Settings placementSettings;
+  private final ActorRef<io.ferry.runtime.internal.RescaleHost.Command> rescales;
+  private final Duration rescaleTimeout;
 
   private Ferry(ActorSystem<?> system) {
     Config config = system.settings().config();
@@ -112,6 +114,18 @@ public final class Ferry implements Extension {
     // Placement: a probe on every member measures; the manager singleton re-plans and moves.
     system.systemActorOf(PlacementProbe.create(config.getDuration("ferry.placement.probe-interval")), "ferry-placement-probe",
         org.apache.pekko.actor.typed.Props.empty());
+    // Rescaling keyed nodes: a singleton runs each live rescale (RescaleProcess).
+    io.ferry.placement.RescaleProcess.Settings rescaleSettings = new io.ferry.placement.RescaleProcess.Settings(
+        config.getDuration("ferry.rescale.step-timeout"), config.getDuration("ferry.rescale.retry"), config.getInt("ferry.rescale.entries-max"));
+    this.rescaleTimeout = rescaleSettings.stepTimeout().multipliedBy(4);
+    this.rescales =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                        Behaviors.supervise(io.ferry.runtime.internal.RescaleHost.create(nodes, registry, rescaleSettings))
+                            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
+                        "ferry-rescale-manager")
+                    .withSettings(ClusterSingletonSettings.create(system).withRole(MemberSettings.WORKER_ROLE)));
     this.placementSettings = PlacementHost.Settings.fromConfig(config, migrationTimeout);
     this.placement =
         ClusterSingleton.get(system)
@@ -168,7 +182,9 @@ public final class Ferry implements Extension {
   }
 
   /** Deploys a query and records how its engine was chosen (its status shows it). */
-  public CompletionStage<Deployment> deploy(QueryGraph graph, Placement placement, EngineChoice engine) {
+  public CompletionStage<Deployment> deploy(QueryGraph graph, Placement given, EngineChoice engine) {
+    // A keyed node's site places each of its instances that the placement does not name itself.
+    Placement placement = new Placement(io.ferry.runtime.internal.KeyedPlacement.expand(graph, given.sites()));
     List<String> unplaced = unplaced(graph, placement);
     if (!unplaced.isEmpty()) {
       // a spec that leaves sites out is placed by the planner; the sites it names stay as named
@@ -234,6 +250,30 @@ public final class Ferry implements Extension {
             (report, failure) ->
                 placement.tell(new PlacementHost.UserMoveEnded(instruction, report != null && report.outcome() == MigrationReport.Outcome.COMPLETED,
                     report != null ? report.outcome() + " " + report.reason() : String.valueOf(failure))));
+  }
+
+  /**
+   * Rescales keyed node {@code node} of {@code query} to {@code parallelism} instances while the
+   * query runs: key groups and their window state move between instances at a cut where all of
+   * them stand, once-only intact. Completes with the report when the rescale ended (completed, or
+   * rolled back and why); fails with {@link FerryException} when it cannot start.
+   */
+  public CompletionStage<io.ferry.placement.RescaleProcess.RescaleReport> rescale(QueryId query, NodeId node, int parallelism) {
+    return AskPattern.<io.ferry.runtime.internal.RescaleHost.Command, io.ferry.runtime.internal.RescaleHost.Reply>ask(
+            rescales, r -> new io.ferry.runtime.internal.RescaleHost.Rescale(query, node, parallelism, r), rescaleTimeout, system.scheduler())
+        .thenApply(reply -> {
+          if (reply instanceof io.ferry.runtime.internal.RescaleHost.Ended e) {
+            return e.report();
+          }
+          throw new FerryException(((io.ferry.runtime.internal.RescaleHost.Refused) reply).reason());
+        });
+  }
+
+  /** Running and recent rescales of keyed nodes, oldest first. */
+  public CompletionStage<List<io.ferry.placement.RescaleProcess.RescaleReport>> rescales() {
+    return AskPattern.<io.ferry.runtime.internal.RescaleHost.Command, io.ferry.runtime.internal.RescaleHost.Rescales>ask(
+            rescales, io.ferry.runtime.internal.RescaleHost.GetRescales::new, askTimeout, system.scheduler())
+        .thenApply(io.ferry.runtime.internal.RescaleHost.Rescales::rescales);
   }
 
   /** Running and recent migrations, oldest first. */

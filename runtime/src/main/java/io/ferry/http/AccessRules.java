@@ -92,7 +92,9 @@ public final class AccessRules {
           needs(Role.OPERATE, "POST", "/ingest/{source}"),
           needs(Role.ADMIN, "POST", "/queries"),
           needs(Role.ADMIN, "DELETE", "/queries/{query}"),
-          needs(Role.ADMIN, "GET", "/audit"));
+          needs(Role.ADMIN, "GET", "/audit"),
+          needs(Role.READ, "GET", "/rescales"),
+          needs(Role.OPERATE, "POST", "/queries/{query}/nodes/{node}/rescale"));
 
   /** The role {@code method path} needs; empty when it is public. */
   public static Optional<Role> required(String method, String path) {

@@ -35,7 +35,7 @@ public record Endpoint(String method, String path, Set<Integer> statuses, Handle
 
   /** Each path parameter's id type, by its name in templates: its constructor says what is malformed. */
   private static final Map<String, Consumer<String>> PATH_IDS =
-      Map.of("query", QueryId::new, "id", MigrationId::new, "volume", VolumeId::new, "source", IngestSources::check, "job", io.ferry.tasks.JobId::new);
+      Map.of("query", QueryId::new, "id", MigrationId::new, "volume", VolumeId::new, "source", IngestSources::check, "job", io.ferry.tasks.JobId::new, "node", io.ferry.query.NodeId::new);
 
   /** Answers a request to this endpoint; {@code params} are the path's {@code {…}} segments in order, each a well-formed id. */
   @FunctionalInterface

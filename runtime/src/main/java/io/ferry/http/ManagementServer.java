@@ -53,7 +53,7 @@ public final class ManagementServer implements AutoCloseable {
 
   /** Every route served, by resource; the routing is built from this list and the OpenAPI test reads it. */
   public static final List<Endpoint> ENDPOINTS =
-      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, MetricsRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS, ConsoleRoutes.ENDPOINTS, AuditRoutes.ENDPOINTS, IngestRoutes.ENDPOINTS, JobRoutes.ENDPOINTS, PlacementRoutes.ENDPOINTS, VolumeControlRoutes.ENDPOINTS)
+      Stream.of(HealthRoutes.ENDPOINTS, QueryRoutes.ENDPOINTS, MigrationRoutes.ENDPOINTS, VolumeRoutes.ENDPOINTS, MetricsRoutes.ENDPOINTS, OpenApiRoutes.ENDPOINTS, ConsoleRoutes.ENDPOINTS, AuditRoutes.ENDPOINTS, IngestRoutes.ENDPOINTS, JobRoutes.ENDPOINTS, PlacementRoutes.ENDPOINTS, VolumeControlRoutes.ENDPOINTS, RescaleRoutes.ENDPOINTS)
           .flatMap(List::stream)
           .toList();
 

@@ -124,6 +124,27 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   /** The query was undeployed: persist that and stop. */
   public record Retire(String deploymentId) implements Command {}
 
+  /** A rescale asks an instance of a keyed node where it stands: its input anchor and its window state there. */
+  public record ReportKeyed(String rescaleId, ActorRef<KeyedReply> replyTo) implements Command {}
+
+  /**
+   * A rescale hands an instance of a keyed node key groups {@code [firstGroup, endGroup)} and their
+   * state, cut at input anchor {@code anchor}. Idempotent per rescale.
+   */
+  public record Regroup(String rescaleId, int firstGroup, int endGroup, long anchor, io.ferry.query.ops.OperatorState state,
+      ActorRef<KeyedReply> replyTo) implements Command {}
+
+  public sealed interface KeyedReply extends CborSerializable {}
+
+  /** Where an instance stands for a rescale. */
+  public record KeyedStanding(String entityId, long anchor, io.ferry.query.ops.OperatorState state) implements KeyedReply {}
+
+  /** The instance holds the groups the rescale gave it. */
+  public record KeyedRegrouped(String entityId) implements KeyedReply {}
+
+  /** Not a keyed instance, not running yet ({@code retry}), or not standing at the cut. */
+  public record KeyedRefused(String entityId, String reason, boolean retry) implements KeyedReply {}
+
   /** Where a node is and how far it got. */
   public record NodeStatus(
       String entityId,
@@ -327,6 +348,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(Tick.class, this::onTick)
         .onCommand(ReadSource.class, this::onReadSource)
         .onCommand(Ingest.class, this::onIngest)
+        .onCommand(ReportKeyed.class, this::onReportKeyed)
+        .onCommand(Regroup.class, this::onRegroup)
         .build();
   }
 
@@ -551,6 +574,35 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
                 drive(s);
               }
             });
+  }
+
+  private Effect<NodeEvent, NodeState> onReportKeyed(NodeState state, ReportKeyed ask) {
+    Optional<NodeState.KeyedReport> report = state.keyedReport();
+    if (report.isEmpty()) {
+      ask.replyTo().tell(new KeyedRefused(entityId, state.configured() ? "not an instance of a keyed node" : NOT_RUNNING, !state.configured()));
+    } else {
+      ask.replyTo().tell(new KeyedStanding(entityId, report.get().anchor(), report.get().state()));
+    }
+    return Effect().none();
+  }
+
+  private Effect<NodeEvent, NodeState> onRegroup(NodeState state, Regroup r) {
+    NodeState.RegroupAnswer answer = state.regroup(r.rescaleId(), r.firstGroup(), r.endGroup(), r.anchor(), r.state());
+    if (answer instanceof NodeState.AlreadyRegrouped) {
+      r.replyTo().tell(new KeyedRegrouped(entityId));
+      return Effect().none();
+    }
+    if (answer instanceof NodeState.RegroupRefused refused) {
+      r.replyTo().tell(new KeyedRefused(entityId, refused.reason(), refused.retry()));
+      return Effect().none();
+    }
+    ctx.getLog().info("node={} rescale={} takes key groups [{}, {}) at anchor {}", entityId, r.rescaleId(), r.firstGroup(), r.endGroup(), r.anchor());
+    return Effect()
+        .persist(((NodeState.PersistRegroup) answer).event())
+        .thenRun(s -> {
+          r.replyTo().tell(new KeyedRegrouped(entityId));
+          meters.observe(s);
+        });
   }
 
   private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {

@@ -40,4 +40,12 @@ public sealed interface NodeEvent extends CborSerializable {
 
   /** The move is over (at the target, or rolled back at the source): the node takes input again. */
   record Resumed(String migrationId) implements NodeEvent {}
+
+  /**
+   * A rescale handed this instance of a keyed node the key groups {@code [firstGroup, endGroup)} and
+   * their state, cut at input anchor {@code anchor} of its upstream (where every instance stood,
+   * the upstream paused): the operator now holds exactly {@code state}. Its output log stays.
+   */
+  record Regrouped(String rescaleId, int firstGroup, int endGroup, long anchor, io.ferry.query.ops.OperatorState state)
+      implements NodeEvent {}
 }

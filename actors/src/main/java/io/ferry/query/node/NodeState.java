@@ -154,6 +154,51 @@ public final class NodeState {
     return new PersistResume(new NodeEvent.Resumed(migrationId));
   }
 
+  /** Where an instance of a keyed node stands, for a rescale: its input anchor and its operator's state there. */
+  public record KeyedReport(long anchor, io.ferry.query.ops.OperatorState state) {}
+
+  /** The report of an instance of a keyed node, or empty when this node is not one (or not running yet). */
+  public Optional<KeyedReport> keyedReport() {
+    if (!configured() || retired || !(spec.op() instanceof io.ferry.query.OperatorSpec.Keyed)) {
+      return Optional.empty();
+    }
+    return Optional.of(new KeyedReport(inputAnchor(spec.inputs().get(0)), operator.snapshot()));
+  }
+
+  /** How an instance of a keyed node answers a rescale's regroup. */
+  public sealed interface RegroupAnswer {}
+
+  /** Applied already (a repeated ask): answer done. */
+  public record AlreadyRegrouped() implements RegroupAnswer {}
+
+  /** Not to be applied: not running yet (ask again) or not where the rescale cut ({@code retry} false). */
+  public record RegroupRefused(String reason, boolean retry) implements RegroupAnswer {}
+
+  /** Persist {@code event}, then answer done. */
+  public record PersistRegroup(NodeEvent.Regrouped event) implements RegroupAnswer {}
+
+  /**
+   * A rescale gives this instance key groups {@code range} and their state at input anchor {@code
+   * anchor}. Refused unless the instance stands exactly at that anchor: state cut elsewhere would
+   * count the rows in between twice or never.
+   */
+  public RegroupAnswer regroup(String rescaleId, int firstGroup, int endGroup, long anchor, io.ferry.query.ops.OperatorState state) {
+    if (!configured()) {
+      return new RegroupRefused("node is not running yet", true);
+    }
+    if (endedMigrations.contains(rescaleId)) {
+      return new AlreadyRegrouped();
+    }
+    if (retired || !(spec.op() instanceof io.ferry.query.OperatorSpec.Keyed)) {
+      return new RegroupRefused(spec.id() + " is not a running instance of a keyed node", false);
+    }
+    long at = inputAnchor(spec.inputs().get(0));
+    if (at != anchor) {
+      return new RegroupRefused(spec.id() + " stands at input anchor " + at + ", the rescale cut at " + anchor, false);
+    }
+    return new PersistRegroup(new NodeEvent.Regrouped(rescaleId, firstGroup, endGroup, anchor, state));
+  }
+
   /** True once a {@link Configured} event has been applied. */
   public boolean configured() {
     return spec != null;
@@ -349,6 +394,8 @@ public final class NodeState {
         pausedBy = null;
       }
       rememberEnded(r.migrationId());
+    } else if (event instanceof NodeEvent.Regrouped g) {
+      applyRegroup(g);
     } else if (event instanceof NodeEvent.Retired r) {
       if (r.deploymentId().equals(deploymentId)) {
         retired = true;
@@ -372,6 +419,23 @@ public final class NodeState {
       log.append(b.outputs());
       outputDone |= b.outputDone();
     }
+  }
+
+  private void applyRegroup(NodeEvent.Regrouped g) {
+    if (!(spec.op() instanceof io.ferry.query.OperatorSpec.Keyed k)) {
+      throw new IllegalStateException("rescale " + g.rescaleId() + " regroups " + spec.id() + ", which is not keyed");
+    }
+    long at = inputAnchor(spec.inputs().get(0));
+    if (at != g.anchor()) {
+      throw new IllegalStateException(
+          "rescale " + g.rescaleId() + " cut " + spec.id() + " at anchor " + g.anchor() + " but the node is at " + at);
+    }
+    spec = new NodeSpec(spec.query(), spec.id(), new io.ferry.query.OperatorSpec.Keyed(k.of(), g.firstGroup(), g.endGroup()),
+        spec.inputs(), spec.outputs(), spec.inputSchema(), spec.outputSchema(), spec.inputSchemas());
+    operator.close();
+    operator = Operators.create(spec, deploymentId);
+    operator.restore(g.state());
+    rememberEnded(g.rescaleId());
   }
 
   private void rememberEnded(String migrationId) {

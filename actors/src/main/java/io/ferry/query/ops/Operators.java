@@ -37,6 +37,8 @@ public final class Operators {
       return new CollectOperator();
     } else if (op instanceof OperatorSpec.WriteJsonLines w) {
       return new JsonLinesFileSink(w.path(), spec.inputSchema());
+    } else if (op instanceof OperatorSpec.Keyed k) {
+      return new WindowOperator(k, spec.inputSchema());
     }
     if (!op.isSource()) {
       for (ConnectorProvider p : ServiceLoader.load(ConnectorProvider.class, Operators.class.getClassLoader())) {

@@ -1,6 +1,7 @@
 package io.ferry.query.ops;
 
 import io.ferry.query.FieldType;
+import io.ferry.query.KeyGroups;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.OperatorSpec.Aggregate;
 import io.ferry.query.Row;
@@ -31,6 +32,8 @@ public final class WindowOperator implements Operator {
   private final FieldType keyType;
   private final Aggregation agg;
   private final long openAccumulatorsMax;
+  /** The key groups this instance of a keyed window owns, or null when it owns every key. */
+  private final KeyGroups.Range owned;
 
   /** Open windows by start; each maps a key to its accumulator. */
   private final TreeMap<Long, HashMap<Object, Aggregation.Acc>> open = new TreeMap<>();
@@ -58,7 +61,28 @@ public final class WindowOperator implements Operator {
     this(new Shape("hop-window", spec.keyField(), spec.timeField(), spec.sizeMs(), spec.slideMs(), spec.allowedLatenessMs(), spec.aggregates()), input, OPEN_ACCUMULATORS_MAX_DEFAULT);
   }
 
+  /**
+   * One instance of a keyed window: it reads every row, so its watermark (and which rows are late)
+   * is the whole node's, but it keeps and emits only the keys of its key groups.
+   */
+  public WindowOperator(OperatorSpec.Keyed spec, Schema input) {
+    this(shapeOf(spec.of()), input, OPEN_ACCUMULATORS_MAX_DEFAULT, spec.range());
+  }
+
+  private static Shape shapeOf(OperatorSpec of) {
+    if (of instanceof OperatorSpec.Window w) {
+      return new Shape("window", w.keyField(), w.timeField(), w.sizeMs(), w.sizeMs(), w.allowedLatenessMs(), w.aggregates());
+    }
+    OperatorSpec.HopWindow h = (OperatorSpec.HopWindow) of;
+    return new Shape("hop-window", h.keyField(), h.timeField(), h.sizeMs(), h.slideMs(), h.allowedLatenessMs(), h.aggregates());
+  }
+
   WindowOperator(Shape spec, Schema input, long openAccumulatorsMax) {
+    this(spec, input, openAccumulatorsMax, null);
+  }
+
+  WindowOperator(Shape spec, Schema input, long openAccumulatorsMax, KeyGroups.Range owned) {
+    this.owned = owned;
     if (openAccumulatorsMax < 1) {
       throw new IllegalArgumentException("window: openAccumulatorsMax must be positive, got " + openAccumulatorsMax);
     }
@@ -89,13 +113,18 @@ public final class WindowOperator implements Operator {
       Object key = r.get(keyIndex);
       Object time = r.get(timeIndex);
       if (key == null || time == null) {
-        nulls++;
+        if (owns(key)) {
+          nulls++;
+        }
         continue;
       }
       long ts = (Long) time;
       if (ts > max) {
         max = ts;
         watermark = watermark(max);
+      }
+      if (!owns(key)) {
+        continue; // another instance's key: it moved the watermark, and that is all
       }
       // The windows holding ts, oldest first; one for a tumbling window. A row goes into those
       // still open; a row whose windows have all closed is late.
@@ -249,6 +278,10 @@ public final class WindowOperator implements Operator {
     lateDropped = s.lateDropped();
     nullDropped = s.nullDropped();
     s.open().forEach(this::put);
+  }
+
+  private boolean owns(Object key) {
+    return owned == null || owned.contains(KeyGroups.groupOf(key));
   }
 
   /** Rows dropped because their window had already closed. */

@@ -428,7 +428,7 @@ public final class QueryRegistry
         continue;
       }
       Map<String, String> members = members(d);
-      if (members.size() != d.graph().nodes().size()) {
+      if (members.size() != specs(d).size()) { // compiled nodes: a keyed node runs as its instances
         continue;
       }
       // The first Start goes out on the next tick: by then the coordinator's allocation strategy
