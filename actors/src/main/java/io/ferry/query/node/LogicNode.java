@@ -145,6 +145,14 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     INSTANCE
   }
 
+  /**
+   * Sharding's stop message for this entity: its shard is handed off (a move) or the member
+   * leaves. Sent by the local shard only.
+   */
+  private enum HandOff implements Command {
+    INSTANCE
+  }
+
   /** Finds the entity of another node of the same query. */
   public interface Peers extends BiFunction<QueryId, NodeId, RecipientRef<Command>> {}
 
@@ -169,7 +177,9 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, peers))
             .withRole(role)
             .withMessageExtractor(new OneShardPerNode())
+            .withStopMessage(HandOff.INSTANCE)
             .withAllocationStrategy(PlacedShardAllocation.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
+    NodeWarmUp.start(system); // the first node moved here must not pay for first-time work (issue 18)
   }
 
   /** The sharded entity of {@code node} of {@code query}, wherever it runs. */
@@ -227,6 +237,13 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private boolean readScheduled;
   private long paceStartNanos = -1;
   private long pacedRows;
+  /**
+   * The newest resume of the migration that paused this node, asked while the node still runs at
+   * its old member: handed on to the new incarnation at the hand-off (not persisted; the manager
+   * asks again if it is lost).
+   */
+  private Resume heldResume;
+  private final long startedNanos = System.nanoTime();
 
   private final NodeMeters meters;
 
@@ -266,12 +283,18 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     return new SnapshotAdapter<>() {
       @Override
       public Object toJournal(NodeState state) {
-        return state.snapshot();
+        long t0 = System.nanoTime();
+        NodeSnapshot snap = state.snapshot();
+        ctx.getLog().info("TIMING node={} snapshot() {} ms", entityId, (System.nanoTime() - t0) / 1_000_000);
+        return snap;
       }
 
       @Override
       public NodeState fromJournal(Object from) {
-        return NodeState.fromSnapshot((NodeSnapshot) from);
+        long t0 = System.nanoTime();
+        NodeState st = NodeState.fromSnapshot((NodeSnapshot) from);
+        ctx.getLog().info("TIMING node={} fromSnapshot {} ms; since start {} ms", entityId, (System.nanoTime() - t0) / 1_000_000, (System.nanoTime() - startedNanos) / 1_000_000);
+        return st;
       }
     };
   }
@@ -283,6 +306,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             RecoveryCompleted.instance(),
             state -> {
               NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), true);
+              ctx.getLog().info("TIMING node={} recovered in {} ms", entityId, (System.nanoTime() - startedNanos) / 1_000_000);
               state.recovered();
               if (state.configured()) {
                 ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
@@ -327,6 +351,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(Tick.class, this::onTick)
         .onCommand(ReadSource.class, this::onReadSource)
         .onCommand(Ingest.class, this::onIngest)
+        .onCommand(HandOff.class, this::onHandOff)
         .build();
   }
 
@@ -517,10 +542,14 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none();
     }
     pullsInFlight.clear();
+    long pauseT0 = System.nanoTime();
     ctx.getLog().info("node={} migration={} paused at {}", entityId, pause.migrationId(), here);
     return Effect()
         .persist(((NodeState.PersistPause) answer).event())
-        .thenRun(s -> pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx))));
+        .thenRun(s -> {
+          ctx.getLog().info("TIMING node={} pause persisted+snapshot {} ms", entityId, (System.nanoTime() - pauseT0) / 1_000_000);
+          pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx)));
+        });
   }
 
   private Effect<NodeEvent, NodeState> onResume(NodeState state, Resume resume) {
@@ -528,6 +557,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     long seqNr = lastSequenceNumber(ctx);
     NodeState.ResumeAnswer answer = state.resume(resume.migrationId(), here.equals(resume.expectedAddress()), seqNr, resume.checkpointSeqNr());
     if (answer instanceof NodeState.RunsElsewhere) {
+      if (state.pausedBy().filter(resume.migrationId()::equals).isPresent()) {
+        // Placed elsewhere by this very migration: its shard is about to be handed off. Answered
+        // by the new incarnation as soon as it has recovered (onHandOff), not at the manager's next retry.
+        heldResume = resume;
+        return Effect().none();
+      }
       resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "runs at " + here));
       return Effect().none();
     }
@@ -551,6 +586,21 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
                 drive(s);
               }
             });
+  }
+
+  /**
+   * The shard is handed off: a resume held for the migration that still pauses this node goes to
+   * the node's entity again. The local region holds it until the shard's new home is known and
+   * delivers it there, which starts the node at its target at once; the new incarnation recovers,
+   * resumes and answers the manager's ask.
+   */
+  private Effect<NodeEvent, NodeState> onHandOff(NodeState state, HandOff handOff) {
+    if (heldResume != null && state.configured() && state.pausedBy().filter(heldResume.migrationId()::equals).isPresent()) {
+      peers.apply(state.spec().query(), state.spec().id()).tell(heldResume);
+    }
+    heldResume = null;
+    ctx.getLog().info("TIMING node={} handoff", entityId);
+    return Effect().stop();
   }
 
   private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {

@@ -416,7 +416,24 @@ public final class QueryRegistry
     markReady(state);
     // A location may have changed while this write was in flight (a move): write again now.
     place(state);
+    resumeNowWherePlaced();
     return Effect().none();
+  }
+
+  /**
+   * A move restoring its nodes asks them to resume as soon as their new locations are written,
+   * not at its next retry timer: the ask reaches the node's old incarnation, which hands it on to
+   * the new one when its shard is handed off (see {@code LogicNode.HandOff}), so the pause does
+   * not wait for a timer. Fed to the process as its timer firing, which asks and keeps the deadline.
+   */
+  private void resumeNowWherePlaced() {
+    flights.forEach(
+        (id, f) -> {
+          MoveProcess.Phase phase = f.process.phase();
+          if (phase instanceof MoveProcess.Restoring || phase instanceof MoveProcess.RollingBack) {
+            ctx.getSelf().tell(new MoveTimer(id));
+          }
+        });
   }
 
   /** Marks queries whose nodes all have a location ready, and answers whoever deployed them. */
