@@ -90,7 +90,16 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
    */
   public record Poke(String deploymentId, NodeId upstream) implements Command {}
 
+  /**
+   * Before a move's stop: take a snapshot now, while the node keeps running (the pre-copy), so the
+   * stop's checkpoint needs none. Answered with {@link PreCopiedAt} once the snapshot is stored.
+   */
+  public record PreCopy(String moveId, ActorRef<MoveReply> replyTo) implements Command {}
+
   public sealed interface MoveReply extends CborSerializable {}
+
+  /** The pre-copy snapshot is stored at {@code seqNr}. */
+  public record PreCopiedAt(String moveId, String entityId, String address, long seqNr) implements MoveReply {}
 
   /** The reason a node gives when asked to pause before it has been started. */
   public static final String NOT_RUNNING = "node is not running yet";
@@ -149,7 +158,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
    * Sharding's stop message for this entity: its shard is handed off (a move) or the member
    * leaves. Sent by the local shard only.
    */
-  private enum HandOff implements Command {
+  enum HandOff implements Command {
     INSTANCE
   }
 
@@ -243,6 +252,16 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
    * asks again if it is lost).
    */
   private Resume heldResume;
+  /** Sequence number of this incarnation's last pre-copy snapshot, or -1. */
+  private long preCopiedSeqNr = -1;
+
+  /**
+   * A pause this many events or fewer after a pre-copy takes no snapshot of its own: the target
+   * replays these events after the pre-copy's snapshot, which for a large state is far cheaper than
+   * writing and reading a second snapshot inside the pause.
+   */
+  static final long PRE_COPY_DELTA_EVENTS_MAX = 50;
+  /** When this incarnation started, for the time its recovery took (a move's restore). */
   private final long startedNanos = System.nanoTime();
 
   private final NodeMeters meters;
@@ -274,8 +293,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   @Override
   public boolean shouldSnapshot(NodeState state, NodeEvent event, long sequenceNr) {
-    // The checkpoint of a move: the target recovers from this snapshot instead of replaying events.
-    return event instanceof NodeEvent.Paused;
+    // The checkpoint of a move: the target recovers from this snapshot instead of replaying events,
+    // unless a pre-copy took one just before (then the stop writes only the event).
+    if (event instanceof NodeEvent.PreCopied) {
+      return true;
+    }
+    return event instanceof NodeEvent.Paused && !(preCopiedSeqNr > 0 && sequenceNr - preCopiedSeqNr <= PRE_COPY_DELTA_EVENTS_MAX);
   }
 
   @Override
@@ -283,18 +306,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     return new SnapshotAdapter<>() {
       @Override
       public Object toJournal(NodeState state) {
-        long t0 = System.nanoTime();
-        NodeSnapshot snap = state.snapshot();
-        ctx.getLog().info("TIMING node={} snapshot() {} ms", entityId, (System.nanoTime() - t0) / 1_000_000);
-        return snap;
+        return state.snapshot();
       }
 
       @Override
       public NodeState fromJournal(Object from) {
-        long t0 = System.nanoTime();
-        NodeState st = NodeState.fromSnapshot((NodeSnapshot) from);
-        ctx.getLog().info("TIMING node={} fromSnapshot {} ms; since start {} ms", entityId, (System.nanoTime() - t0) / 1_000_000, (System.nanoTime() - startedNanos) / 1_000_000);
-        return st;
+        return NodeState.fromSnapshot((NodeSnapshot) from);
       }
     };
   }
@@ -306,7 +323,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             RecoveryCompleted.instance(),
             state -> {
               NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), true);
-              ctx.getLog().info("TIMING node={} recovered in {} ms", entityId, (System.nanoTime() - startedNanos) / 1_000_000);
+              ctx.getLog().debug("node={} recovered in {} ms", entityId, (System.nanoTime() - startedNanos) / 1_000_000);
               state.recovered();
               if (state.configured()) {
                 ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
@@ -352,6 +369,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(ReadSource.class, this::onReadSource)
         .onCommand(Ingest.class, this::onIngest)
         .onCommand(HandOff.class, this::onHandOff)
+        .onCommand(PreCopy.class, this::onPreCopy)
         .build();
   }
 
@@ -542,14 +560,10 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return Effect().none();
     }
     pullsInFlight.clear();
-    long pauseT0 = System.nanoTime();
     ctx.getLog().info("node={} migration={} paused at {}", entityId, pause.migrationId(), here);
     return Effect()
         .persist(((NodeState.PersistPause) answer).event())
-        .thenRun(s -> {
-          ctx.getLog().info("TIMING node={} pause persisted+snapshot {} ms", entityId, (System.nanoTime() - pauseT0) / 1_000_000);
-          pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx)));
-        });
+        .thenRun(s -> pause.replyTo().tell(new PausedAt(pause.migrationId(), entityId, here, lastSequenceNumber(ctx))));
   }
 
   private Effect<NodeEvent, NodeState> onResume(NodeState state, Resume resume) {
@@ -599,8 +613,23 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       peers.apply(state.spec().query(), state.spec().id()).tell(heldResume);
     }
     heldResume = null;
-    ctx.getLog().info("TIMING node={} handoff", entityId);
     return Effect().stop();
+  }
+
+  private Effect<NodeEvent, NodeState> onPreCopy(NodeState state, PreCopy preCopy) {
+    String here = ctx.getSystem().address().toString();
+    if (!state.configured() || state.retired() || state.pausedBy().isPresent()) {
+      // nothing to gain: the move's stop takes its snapshot as before
+      preCopy.replyTo().tell(new NotResumed(preCopy.moveId(), entityId, here, "no pre-copy: not running"));
+      return Effect().none();
+    }
+    return Effect()
+        .persist(new NodeEvent.PreCopied(preCopy.moveId()))
+        .thenRun(
+            s -> {
+              preCopiedSeqNr = lastSequenceNumber(ctx);
+              preCopy.replyTo().tell(new PreCopiedAt(preCopy.moveId(), entityId, here, preCopiedSeqNr));
+            });
   }
 
   private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {
