@@ -166,6 +166,9 @@ public final class MigrationBench {
       running.set(false);
       reader.join();
       long snapshotBytes = snapshotBytes(dir);
+      if (label.equals("large")) {
+        codecs(dir, cluster.member("cloud").system());
+      }
       for (String direction : pauses.keySet()) {
         System.out.printf("pause  state=%-5s (%s snapshot)  %-12s  n=%d  node pause p50=%d p99=%d ms%s%n",
             label, human(snapshotBytes), direction, pauses.get(direction).size(), pct(pauses.get(direction), 50), pct(pauses.get(direction), 99),
@@ -218,6 +221,52 @@ public final class MigrationBench {
   private static long pct(List<Long> values, int p) {
     long[] v = values.stream().mapToLong(Long::longValue).sorted().toArray();
     return v[(int) Math.min(v.length - 1, Math.ceil(v.length * p / 100.0) - 1)];
+  }
+
+  /**
+   * The window node's newest snapshot from the journal, written and read back in the binary
+   * format and in Jackson-CBOR (what snapshots were before): sizes and the best of five timings
+   * each, so the ratio holds on a loaded machine too.
+   */
+  private static void codecs(Path dataDir, org.apache.pekko.actor.typed.ActorSystem<?> system) throws Exception {
+    org.apache.pekko.serialization.Serialization serialization =
+        org.apache.pekko.serialization.SerializationExtension.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system));
+    Object snapshot;
+    try (Connection c = DriverManager.getConnection(H2Journal.defaultUrl(dataDir), "ferry", "");
+        ResultSet rs = c.createStatement().executeQuery(
+            "SELECT \"snapshot_ser_id\", \"snapshot_ser_manifest\", \"snapshot_payload\" FROM \"snapshot\" "
+                + "WHERE \"persistence_id\" LIKE '%bench/window' ORDER BY \"sequence_number\" DESC LIMIT 1")) {
+      if (!rs.next()) {
+        return;
+      }
+      snapshot = serialization.deserialize(rs.getBytes(3), rs.getInt(1), rs.getString(2)).get();
+    }
+    com.fasterxml.jackson.databind.ObjectMapper cbor = org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider.get(system)
+        .getOrCreate("jackson-cbor", java.util.Optional.of(new com.fasterxml.jackson.dataformat.cbor.CBORFactory()));
+    byte[] binary = serialization.serialize(snapshot).get();
+    byte[] json = cbor.writeValueAsBytes(snapshot);
+    int id = serialization.findSerializerFor(snapshot).identifier();
+    String manifest = org.apache.pekko.serialization.Serializers.manifestFor(serialization.findSerializerFor(snapshot), snapshot);
+    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+    for (int i = 0; i < 5; i++) {
+      best[0] = Math.min(best[0], time(() -> serialization.serialize(snapshot).get()));
+      best[1] = Math.min(best[1], time(() -> serialization.deserialize(binary, id, manifest).get()));
+      best[2] = Math.min(best[2], time(() -> cbor.writeValueAsBytes(snapshot)));
+      best[3] = Math.min(best[3], time(() -> cbor.readValue(json, io.ferry.query.node.NodeSnapshot.class)));
+    }
+    System.out.printf("codec  state=large  binary %s write %d ms read %d ms;  Jackson-CBOR %s write %d ms read %d ms  (CBOR/binary: size %.1fx, write+read %.1fx)%n",
+        human(binary.length), best[0], best[1], human(json.length), best[2], best[3], json.length / (double) binary.length,
+        (best[2] + best[3]) / (double) Math.max(1, best[0] + best[1]));
+  }
+
+  private interface Work {
+    void run() throws Exception;
+  }
+
+  private static long time(Work w) throws Exception {
+    long t0 = System.nanoTime();
+    w.run();
+    return (System.nanoTime() - t0) / 1_000_000;
   }
 
   /** Size of the window node's newest snapshot in the journal. */
