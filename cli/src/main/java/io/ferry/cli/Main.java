@@ -500,7 +500,7 @@ public final class Main implements Callable<Integer> {
 
   @Command(
       name = "bench-moves",
-      description = "Measures the migration pause edge<->cloud, with small and >10 MB window state.")
+      description = "Measures the migration pause edge<->cloud, with small and >10 MB window state, the first (cold) moves and the demo's moves.")
   static final class BenchMovesCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "MOVES_PER_DIRECTION", converter = Positive.class, description = "(default ${DEFAULT-VALUE})")
     long moves = 20;

@@ -90,7 +90,16 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
    */
   public record Poke(String deploymentId, NodeId upstream) implements Command {}
 
+  /**
+   * Before a move's stop: take a snapshot now, while the node keeps running (the pre-copy), so the
+   * stop's checkpoint needs none. Answered with {@link PreCopiedAt} once the snapshot is stored.
+   */
+  public record PreCopy(String moveId, ActorRef<MoveReply> replyTo) implements Command {}
+
   public sealed interface MoveReply extends CborSerializable {}
+
+  /** The pre-copy snapshot is stored at {@code seqNr}. */
+  public record PreCopiedAt(String moveId, String entityId, String address, long seqNr) implements MoveReply {}
 
   /** The reason a node gives when asked to pause before it has been started. */
   public static final String NOT_RUNNING = "node is not running yet";
@@ -166,6 +175,14 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     INSTANCE
   }
 
+  /**
+   * Sharding's stop message for this entity: its shard is handed off (a move) or the member
+   * leaves. Sent by the local shard only.
+   */
+  enum HandOff implements Command {
+    INSTANCE
+  }
+
   /** Finds the entity of another node of the same query. */
   public interface Peers extends BiFunction<QueryId, NodeId, RecipientRef<Command>> {}
 
@@ -190,7 +207,9 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, peers))
             .withRole(role)
             .withMessageExtractor(new OneShardPerNode())
+            .withStopMessage(HandOff.INSTANCE)
             .withAllocationStrategy(PlacedShardAllocation.create(system, TYPE_KEY.name(), ALLOCATION_TIMEOUT)));
+    NodeWarmUp.start(system); // the first node moved here must not pay for first-time work (issue 18)
   }
 
   /** The sharded entity of {@code node} of {@code query}, wherever it runs. */
@@ -248,6 +267,23 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   private boolean readScheduled;
   private long paceStartNanos = -1;
   private long pacedRows;
+  /**
+   * The newest resume of the migration that paused this node, asked while the node still runs at
+   * its old member: handed on to the new incarnation at the hand-off (not persisted; the manager
+   * asks again if it is lost).
+   */
+  private Resume heldResume;
+  /** Sequence number of this incarnation's last pre-copy snapshot, or -1. */
+  private long preCopiedSeqNr = -1;
+
+  /**
+   * A pause this many events or fewer after a pre-copy takes no snapshot of its own: the target
+   * replays these events after the pre-copy's snapshot, which for a large state is far cheaper than
+   * writing and reading a second snapshot inside the pause.
+   */
+  static final long PRE_COPY_DELTA_EVENTS_MAX = 50;
+  /** When this incarnation started, for the time its recovery took (a move's restore). */
+  private final long startedNanos = System.nanoTime();
 
   private final NodeMeters meters;
 
@@ -278,8 +314,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   @Override
   public boolean shouldSnapshot(NodeState state, NodeEvent event, long sequenceNr) {
-    // The checkpoint of a move: the target recovers from this snapshot instead of replaying events.
-    return event instanceof NodeEvent.Paused;
+    // The checkpoint of a move: the target recovers from this snapshot instead of replaying events,
+    // unless a pre-copy took one just before (then the stop writes only the event).
+    if (event instanceof NodeEvent.PreCopied) {
+      return true;
+    }
+    return event instanceof NodeEvent.Paused && !(preCopiedSeqNr > 0 && sequenceNr - preCopiedSeqNr <= PRE_COPY_DELTA_EVENTS_MAX);
   }
 
   @Override
@@ -304,6 +344,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
             RecoveryCompleted.instance(),
             state -> {
               NodeLifecycle.publish(entityId, instance(), ctx.getSystem().address().toString(), true);
+              ctx.getLog().debug("node={} recovered in {} ms", entityId, (System.nanoTime() - startedNanos) / 1_000_000);
               state.recovered();
               if (state.configured()) {
                 ctx.getLog().debug("node={} recovered output={} inputs={}", entityId, state.outputAnchor(), state.inputAnchors());
@@ -350,6 +391,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
         .onCommand(Ingest.class, this::onIngest)
         .onCommand(ReportKeyed.class, this::onReportKeyed)
         .onCommand(Regroup.class, this::onRegroup)
+        .onCommand(HandOff.class, this::onHandOff)
+        .onCommand(PreCopy.class, this::onPreCopy)
         .build();
   }
 
@@ -551,6 +594,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     long seqNr = lastSequenceNumber(ctx);
     NodeState.ResumeAnswer answer = state.resume(resume.migrationId(), here.equals(resume.expectedAddress()), seqNr, resume.checkpointSeqNr());
     if (answer instanceof NodeState.RunsElsewhere) {
+      if (state.pausedBy().filter(resume.migrationId()::equals).isPresent()) {
+        // Placed elsewhere by this very migration: its shard is about to be handed off. Answered
+        // by the new incarnation as soon as it has recovered (onHandOff), not at the manager's next retry.
+        heldResume = resume;
+        return Effect().none();
+      }
       resume.replyTo().tell(new NotResumed(resume.migrationId(), entityId, here, "runs at " + here));
       return Effect().none();
     }
@@ -603,6 +652,36 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
           r.replyTo().tell(new KeyedRegrouped(entityId));
           meters.observe(s);
         });
+  }
+
+  /**
+   * The shard is handed off: a resume held for the migration that still pauses this node goes to
+   * the node's entity again. The local region holds it until the shard's new home is known and
+   * delivers it there, which starts the node at its target at once; the new incarnation recovers,
+   * resumes and answers the manager's ask.
+   */
+  private Effect<NodeEvent, NodeState> onHandOff(NodeState state, HandOff handOff) {
+    if (heldResume != null && state.configured() && state.pausedBy().filter(heldResume.migrationId()::equals).isPresent()) {
+      peers.apply(state.spec().query(), state.spec().id()).tell(heldResume);
+    }
+    heldResume = null;
+    return Effect().stop();
+  }
+
+  private Effect<NodeEvent, NodeState> onPreCopy(NodeState state, PreCopy preCopy) {
+    String here = ctx.getSystem().address().toString();
+    if (!state.configured() || state.retired() || state.pausedBy().isPresent()) {
+      // nothing to gain: the move's stop takes its snapshot as before
+      preCopy.replyTo().tell(new NotResumed(preCopy.moveId(), entityId, here, "no pre-copy: not running"));
+      return Effect().none();
+    }
+    return Effect()
+        .persist(new NodeEvent.PreCopied(preCopy.moveId()))
+        .thenRun(
+            s -> {
+              preCopiedSeqNr = lastSequenceNumber(ctx);
+              preCopy.replyTo().tell(new PreCopiedAt(preCopy.moveId(), entityId, here, preCopiedSeqNr));
+            });
   }
 
   private Effect<NodeEvent, NodeState> onRetire(NodeState state, Retire retire) {

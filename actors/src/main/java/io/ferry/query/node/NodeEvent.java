@@ -48,4 +48,11 @@ public sealed interface NodeEvent extends CborSerializable {
    */
   record Regrouped(String rescaleId, int firstGroup, int endGroup, long anchor, io.ferry.query.ops.OperatorState state)
       implements NodeEvent {}
+
+  /**
+   * A move's pre-copy: a snapshot is taken with this event while the node still runs, so the
+   * move's stop persists only {@link Paused} (no snapshot) and the target recovers from this
+   * snapshot and the few events after it. Changes nothing in the node's state.
+   */
+  record PreCopied(String moveId) implements NodeEvent {}
 }

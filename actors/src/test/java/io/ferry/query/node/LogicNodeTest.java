@@ -680,4 +680,76 @@ class LogicNodeTest {
     node.runCommand(new LogicNode.Pause("m3", manager.ref()));
     assertEquals(new LogicNode.PausedByOther("m3", LogicNode.entityId(f.query(), f.id()), here, "m2"), manager.receiveMessage(WAIT));
   }
+
+  @Test
+  void aPreCopyTakesTheSnapshotSoThePauseWritesOnlyItsEvent() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<LogicNode.MoveReply> manager = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    node.runCommand(new Batch("d1", SRC, 0, rows(0, 6), 6, false));
+    SnapshotTestKit snapshots = node.snapshotTestKit().orElseThrow();
+    int before = snapshots.persistedInStorage(persistenceId(f)).size();
+
+    var preCopy = node.runCommand(new LogicNode.PreCopy("p1", manager.ref()));
+    assertEquals(List.of(new NodeEvent.PreCopied("p1")), preCopy.events());
+    LogicNode.PreCopiedAt at = assertInstanceOf(LogicNode.PreCopiedAt.class, manager.receiveMessage(WAIT));
+    assertEquals(before + 1, snapshots.persistedInStorage(persistenceId(f)).size(), "the pre-copy is a snapshot, taken while running");
+    assertEquals(java.util.Optional.empty(), node.getState().pausedBy(), "the node keeps running");
+
+    node.runCommand(new Batch("d1", SRC, 6, rows(6, 4), 10, false)); // the delta after the pre-copy
+    var pause = node.runCommand(new LogicNode.Pause("m1", manager.ref()));
+    assertEquals(List.of(new NodeEvent.Paused("m1")), pause.events());
+    LogicNode.PausedAt paused = assertInstanceOf(LogicNode.PausedAt.class, manager.receiveMessage(WAIT));
+    assertEquals(at.seqNr() + 2, paused.seqNr());
+    assertEquals(before + 1, snapshots.persistedInStorage(persistenceId(f)).size(), "the stop took no snapshot of its own");
+
+    NodeState recovered = node.restart().state(); // as the target recovers: the pre-copy snapshot and the delta
+    assertEquals(Map.of(SRC, 10L), recovered.inputAnchors());
+    assertEquals(java.util.Optional.of("m1"), recovered.pausedBy());
+  }
+
+  @Test
+  void aPauseLongAfterAPreCopyTakesItsOwnSnapshot() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<LogicNode.MoveReply> manager = testKit.createTestProbe();
+    var node = node(f, settings, upstream);
+    started(node, f, upstream);
+    node.runCommand(new LogicNode.PreCopy("p1", manager.ref()));
+    manager.receiveMessage(WAIT);
+    for (int i = 0; i <= LogicNode.PRE_COPY_DELTA_EVENTS_MAX; i++) {
+      node.runCommand(new Batch("d1", SRC, i, rows(i, 1), i + 1, false));
+    }
+    SnapshotTestKit snapshots = node.snapshotTestKit().orElseThrow();
+    int before = snapshots.persistedInStorage(persistenceId(f)).size();
+    node.runCommand(new LogicNode.Pause("m1", manager.ref()));
+    manager.receiveMessage(WAIT);
+    assertEquals(before + 1, snapshots.persistedInStorage(persistenceId(f)).size(), "too many events to replay: the stop snapshots");
+  }
+
+  @Test
+  void aResumeForTheTargetIsHeldAndHandedToTheNewIncarnationAtTheHandOff() {
+    NodeSpec f = spec(graph(), "f");
+    TestProbe<Command> upstream = testKit.createTestProbe();
+    TestProbe<Command> self = testKit.createTestProbe(); // the node's own entity ref, as its peers function gives it
+    TestProbe<LogicNode.MoveReply> manager = testKit.createTestProbe();
+    ActorRef<Command> node = testKit.spawn(
+        LogicNode.create(LogicNode.entityId(f.query(), f.id()), settings, peers(f, upstream, self), clock));
+    node.tell(new LogicNode.Start(f, "d1"));
+    node.tell(new LogicNode.Pause("m1", manager.ref()));
+    assertInstanceOf(LogicNode.PausedAt.class, manager.receiveMessage(WAIT));
+
+    LogicNode.Resume resume = new LogicNode.Resume("m1", "pekko://ferry@10.0.0.9:2552", 3, manager.ref());
+    node.tell(resume);
+    node.tell(new LogicNode.Resume("m0", "pekko://ferry@10.0.0.9:2552", 3, manager.ref()));
+    // the resume of the migration that paused it is held (its new incarnation answers); another one is answered
+    LogicNode.NotResumed other = assertInstanceOf(LogicNode.NotResumed.class, manager.receiveMessage(WAIT));
+    assertEquals("m0", other.migrationId());
+
+    node.tell(LogicNode.HandOff.INSTANCE);
+    assertEquals(resume, self.expectMessageClass(LogicNode.Resume.class, WAIT));
+    self.expectTerminated(node, WAIT);
+  }
 }

@@ -107,6 +107,9 @@ public final class QueryRegistry
 
   private record MoveTimer(MigrationId migrationId) implements Command {}
 
+  /** A node's answer to a move's pre-copy (or its failure); the move starts once every node answered. */
+  private record PreCopyReplied(String preCopyId, NodeId node) implements Command {}
+
   // ---- events and state (the migrations' events are MoveProcess.Event)
 
   public sealed interface Event extends CborSerializable {}
@@ -196,6 +199,15 @@ public final class QueryRegistry
   /** A running migration: its process and whom to answer when it ends (none after a restart). */
   private record Flight(MoveProcess process, ActorRef<MigrateReply> replyTo) {}
 
+  /** Moves whose nodes are taking their pre-copy snapshot, by pre-copy id: not started, nothing persisted. */
+  private final Map<String, PreCopying> preCopies = new HashMap<>();
+
+  private record PreCopying(Migrate migrate, Set<NodeId> waitingFor) {}
+
+  /** {@code ferry.migration.pre-copy}: snapshot the nodes while they run, before a move's stop. */
+  private final boolean preCopy;
+  private final java.time.Duration preCopyTimeout;
+
   private QueryRegistry(ActorContext<Command> ctx, TimerScheduler<Command> timers, Nodes nodes, ShardLocations locations, Settings settings) {
     super(PersistenceId.ofUniqueId("ferry-query-registry"));
     this.ctx = ctx;
@@ -204,6 +216,9 @@ public final class QueryRegistry
     this.locations = locations;
     this.settings = settings;
     this.moveSettings = new MoveProcess.Settings(settings.stepTimeout(), settings.resumeRetry(), settings.holdBeforeRestore());
+    com.typesafe.config.Config config = ctx.getSystem().settings().config();
+    this.preCopy = config.getBoolean("ferry.migration.pre-copy");
+    this.preCopyTimeout = config.getDuration("ferry.migration.pre-copy-timeout");
   }
 
   @Override
@@ -251,6 +266,7 @@ public final class QueryRegistry
         .onCommand(GetMigrations.class, this::onGetMigrations)
         .onCommand(MoveReplied.class, this::onMoveReplied)
         .onCommand(MoveTimer.class, this::onMoveTimer)
+        .onCommand(PreCopyReplied.class, this::onPreCopyReplied)
         .build();
   }
 
@@ -416,7 +432,24 @@ public final class QueryRegistry
     markReady(state);
     // A location may have changed while this write was in flight (a move): write again now.
     place(state);
+    resumeNowWherePlaced();
     return Effect().none();
+  }
+
+  /**
+   * A move restoring its nodes asks them to resume as soon as their new locations are written,
+   * not at its next retry timer: the ask reaches the node's old incarnation, which hands it on to
+   * the new one when its shard is handed off (see {@code LogicNode.HandOff}), so the pause does
+   * not wait for a timer. Fed to the process as its timer firing, which asks and keeps the deadline.
+   */
+  private void resumeNowWherePlaced() {
+    flights.forEach(
+        (id, f) -> {
+          MoveProcess.Phase phase = f.process.phase();
+          if (phase instanceof MoveProcess.Restoring || phase instanceof MoveProcess.RollingBack) {
+            ctx.getSelf().tell(new MoveTimer(id));
+          }
+        });
   }
 
   /** Marks queries whose nodes all have a location ready, and answers whoever deployed them. */
@@ -465,6 +498,45 @@ public final class QueryRegistry
   // ---- migrations: a shell over MoveProcess, which decides; this persists and carries out
 
   private Effect<CborSerializable, State> onMigrate(State state, Migrate migrate) {
+    if (!preCopy) {
+      return begin(state, migrate);
+    }
+    MigrationInstruction in = migrate.instruction();
+    String problem = checkMove(state, in, membership());
+    if (problem != null) {
+      return begin(state, migrate); // refuses it, with the reason
+    }
+    // Pre-copy: every node snapshots now, while it runs; the move (and the pause) starts when they
+    // have answered, and its stop then writes only an event. A node that cannot pre-copy, or does
+    // not answer within the pre-copy timeout, is simply moved with a snapshot at its stop.
+    String id = "pre-copy-" + java.util.UUID.randomUUID();
+    preCopies.put(id, new PreCopying(migrate, new HashSet<>(in.nodes())));
+    for (NodeId n : in.nodes()) {
+      ctx.ask(
+          LogicNode.MoveReply.class,
+          nodes.apply(in.query(), n),
+          preCopyTimeout,
+          r -> new LogicNode.PreCopy(id, r),
+          (reply, failure) -> new PreCopyReplied(id, n));
+    }
+    return Effect().none();
+  }
+
+  private Effect<CborSerializable, State> onPreCopyReplied(State state, PreCopyReplied r) {
+    PreCopying p = preCopies.get(r.preCopyId());
+    if (p == null) {
+      return Effect().none();
+    }
+    p.waitingFor().remove(r.node());
+    if (!p.waitingFor().isEmpty()) {
+      return Effect().none();
+    }
+    preCopies.remove(r.preCopyId());
+    return begin(state, p.migrate()); // checked again: another move may have taken a node meanwhile
+  }
+
+  /** Starts a move now (its stop first), or refuses it. */
+  private Effect<CborSerializable, State> begin(State state, Migrate migrate) {
     MigrationInstruction in = migrate.instruction();
     MembershipView view = membership();
     String problem = checkMove(state, in, view);
