@@ -65,6 +65,7 @@ import picocli.CommandLine.Spec;
       PlacementCommands.PlacementCommand.class,
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
+      io.ferry.bench.PreCopyBench.class,
       Main.CompletionCommand.class,
       SqlCommands.SqlCommand.class,
       SqlCommands.RunCommand.class,
