@@ -114,7 +114,7 @@ public final class PreCopyBench implements Callable<Integer> {
         NbdServer sourceServer = NbdServer.start(nbd, n -> Optional.<NbdExport>of(export).filter(e -> n.equals("vol")), () -> List.of("vol"));
         FileExport targetFile = FileExport.open("vol", target, false);
         NbdServer targetServer = NbdServer.start(nbd, n -> Optional.<NbdExport>of(targetFile).filter(e -> n.equals("vol")), () -> List.of("vol"));
-        TcpLinkEmulator link = TcpLinkEmulator.start("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), wan);
+        TcpLinkEmulator link = TcpLinkEmulator.startShared("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), wan);
         NbdBlockSink sink = new NbdBlockSink("127.0.0.1", link.port(), "vol", 8, Duration.ofSeconds(60))) {
       Writer writer = Writer.start(sourceServer.port(), export.blockCount(), hot, (long) (rate * linkBytesPerSec), 4);
       long t0 = System.nanoTime();
@@ -177,7 +177,7 @@ public final class PreCopyBench implements Callable<Integer> {
     Process qsd = null;
     try (FileExport targetFile = FileExport.open("vol", target, false);
         NbdServer targetServer = NbdServer.start(nbd, n -> Optional.<NbdExport>of(targetFile).filter(e -> n.equals("vol")), () -> List.of("vol"));
-        TcpLinkEmulator link = TcpLinkEmulator.start("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), wan)) {
+        TcpLinkEmulator link = TcpLinkEmulator.startShared("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), wan)) {
       qsd = new ProcessBuilder("qemu-storage-daemon",
           "--blockdev", "driver=file,filename=" + source + ",node-name=file0,cache.direct=off",
           "--blockdev", "driver=raw,file=file0,node-name=src",

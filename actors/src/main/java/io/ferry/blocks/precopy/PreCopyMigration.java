@@ -152,6 +152,10 @@ public final class PreCopyMigration implements AutoCloseable {
           source.blockWrites(target);
         }
         if (p.holdWrites()) {
+          // What earlier passes wrote is made durable before the pause, so the pause's flush
+          // covers only the final pass.
+          target.flush();
+          start = System.nanoTime();
           source.holdWrites(settings.holdTimeout().toNanos());
         }
         long[] changeSet = source.dirty().snapshot();

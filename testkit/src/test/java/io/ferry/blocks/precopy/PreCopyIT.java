@@ -56,9 +56,9 @@ class PreCopyIT {
   @Test
   void writesAtTheSourceDuringThePassesAreAllAtTheTargetAfterTheCutOver(Seed seed) throws Exception {
     Random r = seed.random();
-    // At most about half the link's 1 MB/s: one qemu-io process per write (64 KiB or less, within
-    // and across blocks), at most ten a second.
-    Result res = migrate(r, LinkProfile.wan(Duration.ofMillis(20), 8_000_000, 0.0, 1), 4, 10, 100,
+    // At most about a third of the link's 2 MB/s: one qemu-io process per write (64 KiB or less,
+    // within and across blocks), at most ten a second.
+    Result res = migrate(r, LinkProfile.wan(Duration.ofMillis(20), 16_000_000, 0.0, 1), 4, 10, 100,
         k -> List.of(randomWrite(r)));
     assertEquals(PreCopyMigration.Phase.CUT_OVER, res.status().phase(), res.status().toString());
     List<PreCopyConvergence.PassRecord> passes = res.status().passes();
@@ -70,9 +70,9 @@ class PreCopyIT {
   @Test
   void writesFasterThanTheLinkSwitchToWriteBlockingAndConverge(Seed seed) throws Exception {
     Random r = seed.random();
-    // 256 KB/s; each client run rewrites 8 of 16 hot blocks in turn (two runs cover all 16):
+    // 512 KB/s; each client run rewrites 8 of 16 hot blocks in turn (two runs cover all 16):
     // faster than the link carries them, so a pass never shrinks the change set.
-    Result res = migrate(r, LinkProfile.wan(Duration.ofMillis(20), 2_000_000, 0.0, 1), 4, 2, 0, k -> {
+    Result res = migrate(r, LinkProfile.wan(Duration.ofMillis(20), 4_000_000, 0.0, 1), 4, 2, 0, k -> {
       List<Write> ws = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
         ws.add(new Write((long) (((k * 8 + i) % 16) + 16) * BLOCK, BLOCK, 1 + r.nextInt(254)));
@@ -110,7 +110,7 @@ class PreCopyIT {
         NbdServer sourceServer = NbdServer.start(nbd, n -> n.equals("vol") ? Optional.<NbdExport>of(export) : Optional.empty(), () -> List.of("vol"));
         FileExport targetFile = FileExport.open("vol", target, false);
         NbdServer targetServer = NbdServer.start(nbd, n -> n.equals("vol") ? Optional.<NbdExport>of(targetFile) : Optional.empty(), () -> List.of("vol"));
-        TcpLinkEmulator wan = TcpLinkEmulator.start("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), link);
+        TcpLinkEmulator wan = TcpLinkEmulator.startShared("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), link);
         NbdBlockSink sink = new NbdBlockSink("127.0.0.1", wan.port(), "vol", 4, Duration.ofSeconds(30))) {
       PreCopyMigration m = PreCopyMigration.start(export, sink,
           new PreCopyMigration.Settings(new PreCopyConvergence.Settings(threshold, maxPasses), 4, 4, Duration.ofSeconds(30), true));
