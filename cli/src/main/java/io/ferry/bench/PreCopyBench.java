@@ -48,6 +48,11 @@ import picocli.CommandLine.Option;
 public final class PreCopyBench implements Callable<Integer> {
 
   private static final int BLOCK = 64 * 1024;
+  /**
+   * Requests on the link at once: a pass's blocks are scattered (one block per request), and one
+   * connection has one request on the wire, so about two bandwidth-delay products of blocks.
+   */
+  private static final int SINK_CONNECTIONS = 24;
 
   @Option(names = "--size-mib", description = "image size (default ${DEFAULT-VALUE})")
   int sizeMiB = 256;
@@ -115,11 +120,11 @@ public final class PreCopyBench implements Callable<Integer> {
         FileExport targetFile = FileExport.open("vol", target, false);
         NbdServer targetServer = NbdServer.start(nbd, n -> Optional.<NbdExport>of(targetFile).filter(e -> n.equals("vol")), () -> List.of("vol"));
         TcpLinkEmulator link = TcpLinkEmulator.startShared("127.0.0.1", new InetSocketAddress("127.0.0.1", targetServer.port()), wan);
-        NbdBlockSink sink = new NbdBlockSink("127.0.0.1", link.port(), "vol", 8, Duration.ofSeconds(60))) {
+        NbdBlockSink sink = new NbdBlockSink("127.0.0.1", link.port(), "vol", SINK_CONNECTIONS, Duration.ofSeconds(60))) {
       Writer writer = Writer.start(sourceServer.port(), export.blockCount(), hot, (long) (rate * linkBytesPerSec), 4);
       long t0 = System.nanoTime();
       PreCopyMigration m = PreCopyMigration.start(export, sink,
-          new PreCopyMigration.Settings(new PreCopyConvergence.Settings(threshold, 8), 16, 8, Duration.ofSeconds(60), true));
+          new PreCopyMigration.Settings(new PreCopyConvergence.Settings(threshold, 8), 16, SINK_CONNECTIONS, Duration.ofSeconds(60), true));
       while (m.phase() == PreCopyMigration.Phase.COPYING) {
         TimeUnit.MILLISECONDS.sleep(20);
       }

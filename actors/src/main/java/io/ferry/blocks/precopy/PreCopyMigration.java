@@ -238,20 +238,40 @@ public final class PreCopyMigration implements AutoCloseable {
       int length = source.rangeLength(first, last);
       byte[] data = new byte[length];
       source.readBlocks(first, data, length);
-      if (skipZero && isZero(data)) {
+      if (!skipZero) {
+        target.write(first * source.blockSize(), data, length);
+        blocksSent.addAndGet(last - first + 1);
+        bytesSent.addAndGet(length);
         return;
       }
-      target.write(first * source.blockSize(), data, length);
-      blocksSent.addAndGet(last - first + 1);
-      bytesSent.addAndGet(length);
+      // The target reads zeroes where nothing was written: only the stretches holding data go.
+      int bs = source.blockSize();
+      int from = -1;
+      for (int at = 0; ; at += bs) {
+        boolean end = at >= length; // the volume's last block may be short
+        boolean zero = end || isZero(data, at, Math.min(bs, length - at));
+        if (!zero && from < 0) {
+          from = at;
+        } else if (zero && from >= 0) {
+          int to = Math.min(at, length);
+          byte[] part = java.util.Arrays.copyOfRange(data, from, to);
+          target.write(first * bs + from, part, part.length);
+          blocksSent.addAndGet((to - from + bs - 1) / bs);
+          bytesSent.addAndGet(part.length);
+          from = -1;
+        }
+        if (end) {
+          return;
+        }
+      }
     } finally {
       locks.release(first, last);
     }
   }
 
-  private static boolean isZero(byte[] data) {
-    for (byte b : data) {
-      if (b != 0) {
+  private static boolean isZero(byte[] data, int from, int length) {
+    for (int i = from; i < from + length; i++) {
+      if (data[i] != 0) {
         return false;
       }
     }
