@@ -69,8 +69,8 @@ public final class PreCopyBench implements Callable<Integer> {
   @Option(names = "--threshold-blocks", description = "a change set at most this is the final pass (default: what the link carries in 0.5 s)")
   long thresholdBlocks = -1;
 
-  @Option(names = "--peer", negatable = true, description = "also run qemu-storage-daemon's blockdev-mirror (default ${DEFAULT-VALUE})")
-  boolean peer = true;
+  @Option(names = "--no-peer", description = "skip qemu-storage-daemon's blockdev-mirror")
+  boolean noPeer;
 
   @Override
   public Integer call() throws Exception {
@@ -91,7 +91,7 @@ public final class PreCopyBench implements Callable<Integer> {
     for (double rate : new double[] {0.5, 1.5}) {
       rows.add(ferry(base, image, wan, linkBytesPerSec, rate, threshold));
     }
-    if (peer) {
+    if (!noPeer) {
       if (!Files.isExecutable(Path.of("/usr/bin/qemu-storage-daemon"))) {
         rows.add("qemu-storage-daemon: not installed (Debian: apt-get install qemu-system-common); the peer was skipped");
       } else {

@@ -152,10 +152,6 @@ public final class PreCopyMigration implements AutoCloseable {
           source.blockWrites(target);
         }
         if (p.holdWrites()) {
-          // What earlier passes wrote is made durable before the pause, so the pause's flush
-          // covers only the final pass.
-          target.flush();
-          start = System.nanoTime();
           source.holdWrites(settings.holdTimeout().toNanos());
         }
         long[] changeSet = source.dirty().snapshot();
@@ -166,6 +162,11 @@ public final class PreCopyMigration implements AutoCloseable {
           synchronized (this) {
             pauseNanos = System.nanoTime() - start;
           }
+        }
+        if (!p.holdWrites()) {
+          // Each pass is made durable before the next decision, so the final pass's flush (inside
+          // the pause) covers only its own blocks.
+          target.flush();
         }
         long nanos = System.nanoTime() - start;
         log.info("volume={} pass {} shipped {} blocks in {} ms{}{}", source.name(), p.pass(), changeSet.length, TimeUnit.NANOSECONDS.toMillis(nanos),
