@@ -105,6 +105,10 @@ public final class PreCopyBench implements Callable<Integer> {
     System.out.println();
     System.out.println("summary (" + load() + "):");
     rows.forEach(r -> System.out.println("  " + r));
+    // The images are several times the volume's size; the logs of qemu-storage-daemon stay.
+    for (String name : List.of("image.img", "ferry-source.img", "ferry-target.img", "qemu-source.img", "qemu-target.img")) {
+      Files.deleteIfExists(base.resolve(name));
+    }
     return 0;
   }
 
