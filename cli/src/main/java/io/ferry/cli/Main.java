@@ -66,6 +66,7 @@ import picocli.CommandLine.Spec;
       PlanCommand.class,
       io.ferry.bench.JobsBench.class,
       io.ferry.bench.VolumeLifeBench.class,
+      io.ferry.bench.PreCopyBench.class,
       Main.CompletionCommand.class,
       SqlCommands.SqlCommand.class,
       SqlCommands.RunCommand.class,

@@ -68,7 +68,20 @@ public final class TcpLinkEmulator implements AutoCloseable {
     private volatile Socket connecting;
     private int nextConnectionId;
 
+    /**
+     * One clock per direction for every connection when the link is shared ({@link #startShared}): several
+     * connections then split the bandwidth as on one real link. Null: each connection has a link of its own.
+     */
+    private final PaceClock sharedUp;
+    private final PaceClock sharedDown;
+
     private TcpLinkEmulator(ServerSocket listener, InetSocketAddress forwardTo, LinkProfile profile) {
+        this(listener, forwardTo, profile, false);
+    }
+
+    private TcpLinkEmulator(ServerSocket listener, InetSocketAddress forwardTo, LinkProfile profile, boolean shared) {
+        this.sharedUp = shared ? new PaceClock() : null;
+        this.sharedDown = shared ? new PaceClock() : null;
         this.listener = listener;
         this.forwardTo = forwardTo;
         this.profile = profile;
@@ -80,6 +93,20 @@ public final class TcpLinkEmulator implements AutoCloseable {
 
     /** Listens on a free TCP port of {@code host} and relays each connection to {@code forwardTo} (resolved). */
     public static TcpLinkEmulator start(String host, InetSocketAddress forwardTo, LinkProfile profile)
+            throws IOException {
+        return start(host, forwardTo, profile, false);
+    }
+
+    /**
+     * Like {@link #start}, but every relayed connection crosses the same link: their bytes share one bandwidth per
+     * direction (a client that opens several connections gets no more than one would).
+     */
+    public static TcpLinkEmulator startShared(String host, InetSocketAddress forwardTo, LinkProfile profile)
+            throws IOException {
+        return start(host, forwardTo, profile, true);
+    }
+
+    private static TcpLinkEmulator start(String host, InetSocketAddress forwardTo, LinkProfile profile, boolean shared)
             throws IOException {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(forwardTo, "forwardTo");
@@ -94,7 +121,7 @@ public final class TcpLinkEmulator implements AutoCloseable {
             listener.close();
             throw e;
         }
-        TcpLinkEmulator emulator = new TcpLinkEmulator(listener, forwardTo, profile);
+        TcpLinkEmulator emulator = new TcpLinkEmulator(listener, forwardTo, profile, shared);
         emulator.acceptor.start();
         log.info("tcp link emulator port={} forwardTo={} profile={} ringBytes={} chunkBytes={}", emulator.port,
                 forwardTo, profile, emulator.ringBytes, emulator.chunkBytes);
@@ -200,6 +227,17 @@ public final class TcpLinkEmulator implements AutoCloseable {
         }
     }
 
+    /** When a direction of the link is free again: bytes read at {@code now} leave after those before them. */
+    static final class PaceClock {
+        private long freeAtNanos;
+
+        /** Takes {@code nanos} of the link from when it is next free (not before {@code now}); returns when they are sent. */
+        synchronized long send(long now, long nanos) {
+            freeAtNanos = Math.max(now, freeAtNanos) + nanos;
+            return freeAtNanos;
+        }
+    }
+
     /** One relayed connection: near is the accepted client, far the connection to {@code forwardTo}. */
     private final class Connection {
         private final int id;
@@ -215,8 +253,8 @@ public final class TcpLinkEmulator implements AutoCloseable {
             this.id = id;
             this.near = near;
             this.far = far;
-            this.up = new Direction("up", near, far);
-            this.down = new Direction("down", far, near);
+            this.up = new Direction("up", near, far, sharedUp == null ? new PaceClock() : sharedUp);
+            this.down = new Direction("down", far, near, sharedDown == null ? new PaceClock() : sharedDown);
             String prefix = "ferry-tcp-link-" + port + "-" + id + "-";
             for (Direction d : List.of(up, down)) {
                 threads.add(daemon(d::readLoop, prefix + d.name + "-read"));
@@ -261,13 +299,14 @@ public final class TcpLinkEmulator implements AutoCloseable {
             final Socket from;
             final Socket to;
             final DelayRing ring = new DelayRing(ringBytes);
-            /** Reader thread only: when the link finishes sending what was read so far. */
-            private long freeAtNanos;
+            /** When the link finishes sending what was read so far (this connection's, or the shared link's). */
+            private final PaceClock clock;
 
-            Direction(String name, Socket from, Socket to) {
+            Direction(String name, Socket from, Socket to, PaceClock clock) {
                 this.name = name;
                 this.from = from;
                 this.to = to;
+                this.clock = clock;
             }
 
             void readLoop() {
@@ -284,11 +323,10 @@ public final class TcpLinkEmulator implements AutoCloseable {
                         int n = in.read(ring.bytes, ring.writeIndex(), space);
                         long now = System.nanoTime();
                         if (n < 0) {
-                            ring.commit(DelayRing.END_OF_STREAM, Math.max(now, freeAtNanos) + delayNanos);
+                            ring.commit(DelayRing.END_OF_STREAM, clock.send(now, 0) + delayNanos);
                             return;
                         }
-                        freeAtNanos = Math.max(now, freeAtNanos) + (long) (n * nanosPerByte);
-                        ring.commit(n, freeAtNanos + delayNanos);
+                        ring.commit(n, clock.send(now, (long) (n * nanosPerByte)) + delayNanos);
                     }
                 } catch (IOException e) {
                     if (!closed) {

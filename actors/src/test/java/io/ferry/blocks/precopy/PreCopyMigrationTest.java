@@ -1,0 +1,211 @@
+package io.ferry.blocks.precopy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.testkit.seed.Seed;
+import io.ferry.testkit.seed.SeedExtension;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pre-copy migration over a real source file and its export's write path, to a target in
+ * memory: writers run during the copy and the passes; after the cut-over the target equals every
+ * acknowledged write.
+ */
+@ExtendWith(SeedExtension.class)
+class PreCopyMigrationTest {
+
+  private static final int BLOCK = 4096;
+  private static final int BLOCKS = 256;
+
+  @TempDir Path dir;
+
+  /** The target's copy in memory; {@code onWrite} runs after each write (the test's workload hook). */
+  static final class MemorySink implements BlockSink {
+    final byte[] bytes;
+    volatile Runnable onWrite = () -> {};
+    volatile boolean broken;
+    final AtomicInteger writes = new AtomicInteger();
+
+    MemorySink(int size) {
+      bytes = new byte[size];
+    }
+
+    @Override
+    public void write(long offset, byte[] data, int length) throws IOException {
+      if (broken) {
+        throw new IOException("target unreachable");
+      }
+      synchronized (this) {
+        System.arraycopy(data, 0, bytes, (int) offset, length);
+      }
+      writes.incrementAndGet();
+      onWrite.run();
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {}
+
+    synchronized byte[] snapshot() {
+      return bytes.clone();
+    }
+  }
+
+  private Path image(Random r) throws IOException {
+    byte[] b = new byte[BLOCK * BLOCKS];
+    for (int i = 0; i < BLOCKS; i += 2) { // half the blocks hold data, half are zero
+      byte[] block = new byte[BLOCK];
+      r.nextBytes(block);
+      System.arraycopy(block, 0, b, i * BLOCK, BLOCK);
+    }
+    Path p = dir.resolve("source.img");
+    Files.write(p, b);
+    return p;
+  }
+
+  private static PreCopyMigration.Settings settings(long threshold, int maxPasses) {
+    return new PreCopyMigration.Settings(new PreCopyConvergence.Settings(threshold, maxPasses), 4, 3, Duration.ofSeconds(30), true);
+  }
+
+  @Test
+  void writesDuringTheCopyAndThePassesAllReachTheTarget(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    byte[] expected = Files.readAllBytes(img);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 4)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.start(source, target, settings(8, 10));
+      AtomicBoolean refused = new AtomicBoolean();
+      int acknowledged = 0;
+      boolean asked = false;
+      // One writer, each write acknowledged before the next: the expected image follows in order.
+      while (!refused.get()) {
+        int length = 1 + r.nextInt(2 * BLOCK);
+        long offset = r.nextInt(BLOCK * BLOCKS - length);
+        byte[] data = new byte[length];
+        r.nextBytes(data);
+        try {
+          source.write(offset, data).toCompletableFuture().get();
+          System.arraycopy(data, 0, expected, (int) offset, length);
+          acknowledged++;
+        } catch (ExecutionException e) {
+          refused.set(true);
+        }
+        if (!asked && m.phase() == PreCopyMigration.Phase.COPIED && acknowledged > 50) {
+          m.requestCutOver();
+          asked = true;
+        }
+      }
+      assertTrue(m.awaitEnd(Duration.ofSeconds(60)));
+      PreCopyMigration.Status st = m.status();
+      assertEquals(PreCopyMigration.Phase.CUT_OVER, st.phase(), st.toString());
+      assertArrayEquals(expected, target.snapshot(), "target after the cut-over vs every acknowledged write");
+      assertArrayEquals(expected, Files.readAllBytes(img), "the source holds exactly the acknowledged writes");
+      assertTrue(st.pauseNanos() > 0);
+      assertTrue(st.passes().get(st.passes().size() - 1).holdWrites());
+      assertTrue(st.passes().get(st.passes().size() - 1).changedBlocks() <= 8);
+      assertEquals(acknowledged, st.writesAcknowledged());
+      // After the cut-over the source refuses: the target is the primary.
+      assertThrows(ExecutionException.class, () -> source.write(0, new byte[1]).toCompletableFuture().get());
+      m.close();
+    }
+  }
+
+  @Test
+  void writesFasterThanTheLinkSwitchToWriteBlockingAndStillConverge(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 4)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.start(source, target, settings(2, 10));
+      awaitPhase(m, PreCopyMigration.Phase.COPIED);
+      // Every run the target takes, the workload writes three blocks elsewhere: writes outpace the
+      // link, deterministically. Under write-blocking they wait for the target instead.
+      AtomicInteger next = new AtomicInteger();
+      AtomicInteger written = new AtomicInteger();
+      target.onWrite = () -> {
+        // Never while writes are held (the final pass): this hook runs on the pass's own thread.
+        if (!source.writeBlocking() && !source.writesHeld() && written.get() < 3000) {
+          for (int i = 0; i < 3; i++) {
+            long b = (next.getAndAdd(37)) % BLOCKS;
+            byte[] data = new byte[BLOCK];
+            Arrays.fill(data, (byte) (1 + written.getAndIncrement() % 250));
+            source.write(b * BLOCK, data).toCompletableFuture().join();
+          }
+        }
+      };
+      for (int b = 0; b < 10; b++) {
+        source.write(b * 20L * BLOCK, new byte[] {9}).toCompletableFuture().get(); // a first change set above the threshold
+      }
+      m.requestCutOver();
+      // Writes go on under write-blocking until the final pass refuses them.
+      Thread writer = new Thread(() -> {
+        try {
+          for (int i = 0; ; i++) {
+            byte[] data = new byte[BLOCK];
+            Arrays.fill(data, (byte) i);
+            source.write((long) (i % BLOCKS) * BLOCK, data).toCompletableFuture().join();
+          }
+        } catch (CompletionException e) {
+          // refused at the cut-over
+        }
+      });
+      writer.start();
+      assertTrue(m.awaitEnd(Duration.ofSeconds(60)));
+      writer.join(10_000);
+      PreCopyMigration.Status st = m.status();
+      assertEquals(PreCopyMigration.Phase.CUT_OVER, st.phase(), st.toString());
+      assertEquals(PreCopyConvergence.Mode.WRITE_BLOCKING, st.mode(), st.toString());
+      assertTrue(st.modeReason().contains("writes outpace the link"), st.modeReason());
+      assertTrue(st.writesMirrored() > 0, st.toString());
+      assertArrayEquals(Files.readAllBytes(img), target.snapshot(), "target after the cut-over vs the source");
+      m.close();
+    }
+  }
+
+  @Test
+  void anUnreachableTargetFailsTheMigrationAndTheSourceGoesOn(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.start(source, target, settings(1000, 10));
+      awaitPhase(m, PreCopyMigration.Phase.COPIED);
+      source.write(5 * BLOCK, new byte[] {1, 2, 3}).toCompletableFuture().get();
+      target.broken = true;
+      m.requestCutOver(); // the final pass (1 block <= 1000) holds writes, then fails
+      assertTrue(m.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.FAILED, m.phase());
+      assertTrue(m.status().error().contains("target unreachable"), m.status().error());
+      // Held writes were released: the source is still the primary.
+      source.write(6 * BLOCK, new byte[] {4}).toCompletableFuture().get();
+      assertTrue(source.dirty().isDirty(6));
+      m.close();
+    }
+  }
+
+  private static void awaitPhase(PreCopyMigration m, PreCopyMigration.Phase phase) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (m.phase() != phase) {
+      assertTrue(System.nanoTime() < deadline, "not " + phase + ": " + m.status());
+      Thread.sleep(5);
+    }
+  }
+}
