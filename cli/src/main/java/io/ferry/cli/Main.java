@@ -71,6 +71,7 @@ import picocli.CommandLine.Spec;
       SqlCommands.BenchSqlCommand.class,
       SecurityCommands.TokenCommand.class,
       SecurityCommands.BenchSecurityCommand.class,
+      BenchFailoverCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
