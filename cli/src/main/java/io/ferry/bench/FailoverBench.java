@@ -166,7 +166,7 @@ public final class FailoverBench {
       for (Kill k : done) {
         withSteps.add(new Kill(k.victim(), k.nodes(), k.killedAtMs(), k.failoverMs(), steps(members, k), k.nowAt()));
       }
-      List<SingleOwnerCheck.Interval> instances = instances(members, killedAt);
+      List<SingleOwnerCheck.Interval> instances = instances(members.logs(), killedAt);
       QueryGraph graph = SampleQuery.graph(QUERY, records, RATE, archive);
       List<Row> expected = ReferenceRun.run(graph, 100_000_000).get(new NodeId(SampleQuery.SINK));
       OnceOnlyChecker.Verdict onceOnly = OnceOnlyChecker.check(expected, SampleQuery.readArchive(graph, archive));
@@ -280,9 +280,9 @@ public final class FailoverBench {
    * Every node instance's interval from the lifecycle lines: started to stopped; an instance of a
    * killed incarnation runs until its kill, one still running until the end of time.
    */
-  static List<SingleOwnerCheck.Interval> instances(Members members, Map<String, Long> killedAt) throws IOException {
+  static List<SingleOwnerCheck.Interval> instances(List<Path> logs, Map<String, Long> killedAt) throws IOException {
     List<SingleOwnerCheck.Interval> out = new ArrayList<>();
-    for (Path log : members.logs()) {
+    for (Path log : logs) {
       Map<String, long[]> open = new LinkedHashMap<>();
       Map<String, String> entityOf = new HashMap<>();
       for (String line : Files.readAllLines(log)) {
