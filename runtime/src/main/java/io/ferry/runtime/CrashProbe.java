@@ -9,13 +9,14 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -69,14 +70,24 @@ final class CrashProbe {
           ClusterEvent.UnreachableMember.class));
       cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachableMember.class, e -> new Reachable(e.member())),
           ClusterEvent.ReachableMember.class));
-      Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-      return running(ctx, timers, cluster, blocking, timeout, new HashSet<>());
+      // Its own thread: on a busy member the shared blocking dispatcher (journal, files) queued
+      // probes for seconds, until the resolver had decided anyway.
+      ExecutorService prober = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ferry-crash-probe");
+        t.setDaemon(true);
+        return t;
+      });
+      return running(ctx, timers, cluster, prober, timeout, new HashSet<>());
     }));
   }
 
-  private static Behavior<Msg> running(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Cluster cluster, Executor blocking, Duration timeout,
+  private static Behavior<Msg> running(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Cluster cluster, ExecutorService prober, Duration timeout,
       Set<Address> probing) {
     return Behaviors.receive(Msg.class)
+        .onSignal(PostStop.class, stop -> {
+          prober.shutdownNow();
+          return Behaviors.same();
+        })
         .onMessage(Unreachable.class, u -> {
           if (probing.add(u.member().address())) {
             ctx.getSelf().tell(new Probe(u.member().address()));
@@ -99,7 +110,7 @@ final class CrashProbe {
             return Behaviors.same();
           }
           ActorRef<Msg> self = ctx.getSelf();
-          CompletableFuture.supplyAsync(() -> refuses(p.address(), timeout), blocking)
+          CompletableFuture.supplyAsync(() -> refuses(p.address(), timeout), prober)
               .whenComplete((refused, failure) -> self.tell(new Probed(p.address(), refused != null && refused)));
           return Behaviors.same();
         })
@@ -140,7 +151,8 @@ final class CrashProbe {
     }
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(address.getHost().get(), (Integer) address.getPort().get()), (int) timeout.toMillis());
-      return false;
+      // A socket given the very port it dials connects to itself on loopback: nobody listens there.
+      return s.getLocalPort() == s.getPort() && s.getLocalAddress().equals(s.getInetAddress());
     } catch (ConnectException e) {
       return e.getMessage() != null && e.getMessage().contains("refused");
     } catch (IOException e) {
