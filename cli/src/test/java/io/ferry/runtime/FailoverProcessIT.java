@@ -47,7 +47,8 @@ class FailoverProcessIT {
           "steps of " + k.victim() + ": " + k.steps() + ", now at " + k.nowAt());
     }
     assertTrue(r.overlaps().isEmpty(), "a node ran at two members at once: " + r.overlaps());
-    assertTrue(r.instances().size() > 10 + KILLS * 4, "instances read from the members' logs: " + r.instances().size());
+    // Ten nodes started once, and the victim's four again after each kill.
+    assertTrue(r.instances().size() >= 10 + KILLS * 4, "instances read from the members' logs: " + r.instances().size());
     assertTrue(r.onceOnly().ok(), r.onceOnly().toString());
   }
 }
