@@ -22,7 +22,7 @@ class FailoverNetworkTest {
   void lanIsTheDefaultAndFailsOverInSeconds() {
     Config c = apply("");
     assertEquals(Duration.ofSeconds(5), c.getDuration(STABLE));
-    assertEquals(Duration.ofSeconds(1), c.getDuration(PAUSE));
+    assertEquals(Duration.ofSeconds(2), c.getDuration(PAUSE));
     assertEquals(Duration.ofSeconds(2), c.getDuration("pekko.cluster.down-removal-margin"));
     assertTrue(c.getBoolean("ferry.failover.crash-probe"));
   }
