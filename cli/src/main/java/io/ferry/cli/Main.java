@@ -74,6 +74,7 @@ import picocli.CommandLine.Spec;
       SecurityCommands.TokenCommand.class,
       SecurityCommands.BenchSecurityCommand.class,
       RescaleCommand.class,
+      BenchFailoverCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {

@@ -138,18 +138,12 @@ public final class Ferry implements Extension {
   }
 
   /**
-   * How long after a crashed member's removal its nodes wait before they are placed elsewhere:
-   * the shard coordinator keeps a removed member's shards for the down-removal margin (with the
-   * split-brain resolver: its stable-after), so the other side of a partition can stop them first.
+   * How long a removed member's nodes stay placed there. The allocation strategy leaves a dead
+   * member's shards to the coordinator, which releases them after the down-removal margin, so
+   * nothing needs to wait for that here.
    */
   static Duration removalGrace(Config config) {
-    Duration extra = config.getDuration("ferry.registry.removal-grace");
-    String margin = config.getString("pekko.cluster.down-removal-margin");
-    Duration removal =
-        margin.equals("off")
-            ? config.getDuration("pekko.cluster.split-brain-resolver.stable-after")
-            : config.getDuration("pekko.cluster.down-removal-margin");
-    return removal.plus(extra);
+    return config.getDuration("ferry.registry.removal-grace");
   }
 
   /** Ferry on {@code system}, attached on first use. */

@@ -76,7 +76,7 @@ public final class FerryNode implements AutoCloseable {
    * retry on the same ports or delete the data directory at once.
    */
   public static FerryNode start(Config config) {
-    Config withDefaults = config.withFallback(ConfigFactory.load());
+    Config withDefaults = FailoverNetwork.apply(config, ConfigFactory.load());
     MemberSettings member = MemberSettings.from(withDefaults);
     ManagementServer.Settings httpSettings = ManagementServer.Settings.from(withDefaults, member);
     HttpSecurity.Settings httpSecurity = HttpSecurity.Settings.from(withDefaults);
@@ -105,6 +105,8 @@ public final class FerryNode implements AutoCloseable {
       if (member.seedNodes().isEmpty()) {
         Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
       }
+      LifecycleLog.attach(system);
+      CrashProbe.start(system, full);
       Ferry ferry = Ferry.get(system);
       ManagementServer http =
           httpSettings.enabled() ? ManagementServer.start(system, ferry, member, httpSettings, new HttpSecurity(httpSecurity)) : null;

@@ -6,11 +6,14 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.ddata.DistributedData;
 import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMap;
@@ -46,12 +49,16 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
     return LWWMapKey.create("external-sharding-" + typeName);
   }
 
+  private static final long RECHECK_MS = 50;
+
+  private final ActorSystem system;
   private final ActorRef replicator;
   private final Address self;
   private final Key<LWWMap<String, String>> key;
   private final Duration timeout;
 
   private PlacedShardAllocation(ActorSystem system, String typeName, Duration timeout) {
+    this.system = system;
     this.replicator = DistributedData.get(system).replicator();
     this.self = Cluster.get(system).selfAddress();
     this.key = key(typeName);
@@ -80,6 +87,9 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                   if (region.isPresent()) {
                     return region.get();
                   }
+                  if (wanted != null && !liveMembers().contains(wanted)) {
+                    return null; // its member crashed: wait below for the registry to place it on a live one
+                  }
                   log.warn(
                       "shard={} has {}; allocated at the requesting member {} until its placement is known",
                       shardId,
@@ -87,11 +97,43 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                       addressOf(requester));
                   return requester;
                 });
-    return FutureConverters.asScala(chosen);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return FutureConverters.asScala(
+        chosen.thenCompose(region -> region != null ? CompletableFuture.completedFuture(region) : awaitLiveLocation(shardId, current, deadline)));
   }
 
+  /**
+   * The region of the live member the shard's location names, read again every {@value #RECHECK_MS}
+   * ms: a node of a crashed member runs nowhere but where its placement says (never a PII node in
+   * the cloud) and starts as soon as the registry has placed it on a live member. Fails at the
+   * deadline; the coordinator logs that and the region asks again.
+   */
+  private CompletionStage<ActorRef> awaitLiveLocation(String shardId, Map<ActorRef, IndexedSeq<String>> current, long deadline) {
+    return Patterns.after(Duration.ofMillis(RECHECK_MS), system.scheduler(), system.dispatcher(), () -> read(Replicator.readLocal()))
+        .thenCompose(
+            locations -> {
+              String wanted = locations.get(shardId);
+              Optional<ActorRef> region = wanted == null || !liveMembers().contains(wanted) ? Optional.empty() : regionAt(wanted, current.keySet());
+              if (region.isPresent()) {
+                return CompletableFuture.completedFuture(region.get());
+              }
+              if (System.nanoTime() > deadline) {
+                return CompletableFuture.failedFuture(
+                    new IllegalStateException("shard " + shardId + " is placed at " + wanted + ", which has no live region"));
+              }
+              return awaitLiveLocation(shardId, current, deadline);
+            });
+  }
+
+  /**
+   * Moves the shards whose location names another live region. A shard at a region whose member is
+   * unreachable, down or gone stays until the coordinator releases it (after the down-removal
+   * margin); then it is allocated where its location says. Moving it earlier would hand it off
+   * from a region that cannot answer, and the coordinator would wait the whole hand-off timeout.
+   */
   @Override
   public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
+    Set<String> live = liveMembers();
     CompletionStage<Set<String>> moves =
         read(Replicator.readLocal())
             .handle(
@@ -102,6 +144,9 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                   }
                   for (Map.Entry<ActorRef, IndexedSeq<String>> e : current.entrySet()) {
                     String at = addressOf(e.getKey());
+                    if (!live.contains(at)) {
+                      continue;
+                    }
                     for (String shard : CollectionConverters.asJava(e.getValue())) {
                       String wanted = locations.get(shard);
                       if (wanted != null && !wanted.equals(at) && !inProgress.contains(shard) && regionAt(wanted, current.keySet()).isPresent()) {
@@ -112,6 +157,20 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                   return out;
                 });
     return FutureConverters.asScala(moves);
+  }
+
+  /** Addresses of the members that are up (or leaving, still handing off) and reachable from here. */
+  private Set<String> liveMembers() {
+    Cluster cluster = Cluster.get(system);
+    Set<String> out = new HashSet<>();
+    for (Member m : cluster.state().getMembers()) {
+      if ((m.status() == MemberStatus.up() || m.status() == MemberStatus.leaving() || m.status() == MemberStatus.weaklyUp())
+          && !cluster.state().getUnreachable().contains(m)) {
+        out.add(m.address().toString());
+      }
+    }
+    out.add(self.toString());
+    return out;
   }
 
   private CompletionStage<Map<String, String>> read(Replicator.ReadConsistency consistency) {

@@ -1,6 +1,8 @@
 package io.ferry.query.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
@@ -8,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSystem;
@@ -25,11 +28,13 @@ import org.junit.jupiter.api.Test;
 import scala.collection.immutable.IndexedSeq;
 import scala.concurrent.Await;
 import scala.jdk.javaapi.CollectionConverters;
+import scala.jdk.javaapi.FutureConverters;
 
 /**
  * The allocation reads a location written a moment before, with no wait for the replicator's
  * subscriber notification (Pekko's external strategy would still answer "the requester" then), and
- * never sends a shard to a member without a region. The far member is a reference to an address
+ * never sends a shard to a member without a region, nor a node placed at a member that is gone
+ * anywhere but its next placement. The far member is a reference to an address
  * no system listens on: the strategy only compares addresses, it never messages a region.
  */
 class PlacedShardAllocationTest {
@@ -108,14 +113,35 @@ class PlacedShardAllocationTest {
   }
 
   @Test
-  void aShardWithoutAPlacementOrWithoutALiveRegionStaysAtTheRequester() throws Exception {
+  void aShardWithoutAPlacementStaysAtTheRequester() throws Exception {
     ActorRef unplaced = Await.result(strategy().allocateShard(local, "q/unplaced", regions(null)), scala.concurrent.duration.Duration.create(5, "s"));
     assertEquals(local, unplaced);
+  }
+
+  @Test
+  void aShardPlacedAtAGoneMemberWaitsForItsNewPlacementAndIsNotMovedMeanwhile() throws Exception {
     locate("q/gone", "pekko://ferry@127.0.0.1:2");
-    ActorRef gone = Await.result(strategy().allocateShard(local, "q/gone", regions(null)), scala.concurrent.duration.Duration.create(5, "s"));
-    assertEquals(local, gone);
     var noMove = Await.result(strategy().rebalance(regions("q/gone"), Set.of()), scala.concurrent.duration.Duration.create(5, "s"));
     assertEquals(Set.of(), noMove, "no move towards a member that has no region");
+    // Never re-placed: no allocation at all (the old fallback ran it at the requester, off its site).
+    Exception none = assertThrows(Exception.class,
+        () -> Await.result(strategy().allocateShard(local, "q/gone", regions(null)), scala.concurrent.duration.Duration.create(10, "s")));
+    assertTrue(String.valueOf(none.getMessage()).contains("no live region"), none.toString());
+    // Re-placed while the allocation waits: allocated at the new place.
+    CompletableFuture<ActorRef> pending =
+        FutureConverters.asJava(strategy().allocateShard(far, "q/gone", regions(null))).toCompletableFuture();
+    locate("q/gone", Cluster.get(system).selfAddress().toString());
+    assertEquals(local, pending.get(5, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void aShardAtARegionOfAMemberThatIsGoneIsLeftToTheCoordinator() throws Exception {
+    locate("q/stranded", Cluster.get(system).selfAddress().toString());
+    Map<ActorRef, IndexedSeq<String>> m = new LinkedHashMap<>();
+    m.put(local, CollectionConverters.asScala(java.util.List.<String>of()).toIndexedSeq());
+    m.put(far, CollectionConverters.asScala(java.util.List.of("q/stranded")).toIndexedSeq());
+    var moves = Await.result(strategy().rebalance(m, Set.of()), scala.concurrent.duration.Duration.create(5, "s"));
+    assertEquals(Set.of(), moves, "a hand-off from a region that cannot answer would wait the whole hand-off timeout");
   }
 
   @Test

@@ -761,9 +761,19 @@ public final class QueryRegistry
     return MembershipView.of(Cluster.get(ctx.getSystem()).state());
   }
 
-  /** Members that failed, and members removed less than the removal grace ago. */
+  /**
+   * Members that are unreachable but not down, and members removed less than the removal grace
+   * ago. A member marked down is no longer among them: it will not come back, and the allocation
+   * strategy leaves its shards alone until the coordinator releases them, so its nodes are placed
+   * elsewhere at once and start there as soon as the coordinator lets them.
+   */
   private Set<String> crashedMembers(MembershipView view) {
     Set<String> crashed = new HashSet<>(view.failed());
+    for (org.apache.pekko.cluster.Member m : Cluster.get(ctx.getSystem()).state().getMembers()) {
+      if (m.status() == org.apache.pekko.cluster.MemberStatus.down()) {
+        crashed.remove(m.address().toString());
+      }
+    }
     long now = System.nanoTime();
     for (String addr : new HashSet<>(placed.values())) {
       if (!view.members().contains(addr)) {
