@@ -31,10 +31,16 @@ public final class H2Journal {
    * commit to the file before the journal acknowledges it: H2's default keeps commits in memory for
    * up to 500 ms, and a member killed with kill -9 then loses events its nodes already acted on
    * (an MQTT message acknowledged to the broker, a batch a downstream node already took).
+   *
+   * <p>{@code async:} opens the file through an {@code AsynchronousFileChannel}, which a thread
+   * interrupt does not close. With {@code file:} (a {@code FileChannel}), a member whose system
+   * terminated while one of its journal threads was writing (a crash in a JVM that hosts several
+   * members: tests, the demo, the simulator) closed the channel for every member sharing the
+   * database, and H2 then refused them all ("The database has been closed") until restarted.
    */
   public static String defaultUrl(Path dataDir) {
     Path base = dataDir.toAbsolutePath().resolve("journal").resolve("ferry");
-    return "jdbc:h2:file:" + base + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
+    return "jdbc:h2:async:" + base + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
   }
 
   /** Picks the configured URL or the default one under {@code dataDir}. */
@@ -97,8 +103,8 @@ public final class H2Journal {
 
   /** Makes sure the directory of a file URL exists, so H2 can create the database in it. */
   public static void ensureDirectory(String url) {
-    String prefix = "jdbc:h2:file:";
-    if (!url.startsWith(prefix)) {
+    String prefix = url.startsWith("jdbc:h2:file:") ? "jdbc:h2:file:" : url.startsWith("jdbc:h2:async:") ? "jdbc:h2:async:" : null;
+    if (prefix == null) {
       return;
     }
     String path = url.substring(prefix.length()).split(";", 2)[0];
