@@ -116,7 +116,7 @@ public final class FailoverBench {
     long seconds = 60 + kills * 45L;
     long records = RATE * seconds;
     String conf = String.join("\n",
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + dir.resolve("journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.security.allow-insecure = on",
         extraConfig);
     List<Kill> done = new ArrayList<>();

@@ -68,7 +68,7 @@ final class VolumeRestartBench {
     Ext4Images.template(tree, 11, (long) sizeMiB << 19);
     Path image = Ext4Images.ext4(tree, base.resolve("vol-r.img"), sizeMiB);
     String conf = String.join("\n",
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + base.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + base.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.blocks.emulate { one-way-delay = " + (rttMs / 2.0) + "ms, bandwidth = \"" + mbit + " Mbit\" }",
         "ferry.blocks.link { rtt = " + rttMs + "ms, bandwidth = \"" + mbit + " Mbit\" }",
         memberConfig);

@@ -63,7 +63,7 @@ class ClusteredFrontendProcessIT {
     Files.write(src, image);
     byte[] expected = image.clone();
     String conf = String.join("\n",
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.blocks.changes { cut-over-threshold-blocks = 4 }");
     List<String> figures = new ArrayList<>();
     try (ProcessCluster c = new ProcessCluster(dir, conf)) {

@@ -46,7 +46,7 @@ class JobsProcessIT {
     String conf = String.join("\n",
         // WRITE_DELAY=0: H2 otherwise keeps commits up to 500 ms before writing them, and the
         // member killed here serves the file, so acknowledged operations would die with it.
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.jobs.slots-max = 2");
     try (ProcessCluster c = new ProcessCluster(dir, conf)) {
       ProcessCluster.Member queueHost = c.start("cloud", "cloud");

@@ -78,7 +78,7 @@ class MassMigrationProcessIT {
     Files.createFile(out);
     String conf = String.join("\n",
         // WRITE_DELAY=0: the member killed first serves the H2 file; see JobsProcessIT.
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.jobs.slots-max = 3",
         "ferry.jobs.volumes-per-site-max = 6",
         "ferry.jobs.volumes-per-link-max = 3",

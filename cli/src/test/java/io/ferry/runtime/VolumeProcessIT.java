@@ -53,7 +53,7 @@ class VolumeProcessIT {
     Files.write(src, image);
     byte[] expected = image.clone();
     String conf = String.join("\n",
-        "ferry.persistence.h2.url = \"jdbc:h2:file:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
+        "ferry.persistence.h2.url = \"jdbc:h2:async:" + dir.resolve("shared-journal") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0\"",
         "ferry.blocks.changes { rpo = 2s, cut-over-threshold-blocks = 4 }");
     try (ProcessCluster c = new ProcessCluster(dir, conf)) {
       ProcessCluster.Member registry = c.start("edge-b", "edge");
