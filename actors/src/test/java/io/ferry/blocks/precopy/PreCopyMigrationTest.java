@@ -17,6 +17,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -140,7 +142,20 @@ class PreCopyMigrationTest {
       // link, deterministically. Under write-blocking they wait for the target instead.
       AtomicInteger next = new AtomicInteger();
       AtomicInteger written = new AtomicInteger();
+      AtomicReference<Thread> workload = new AtomicReference<>();
       target.onWrite = () -> {
+        if (Thread.currentThread() == workload.get()) {
+          return; // the workload's own write, mirrored under write-blocking
+        }
+        if (source.writeBlocking() && !source.writesHeld()) {
+          // A pass under write-blocking waits (at most 2 s) for the workload's first mirrored write:
+          // on a fast machine the pass ended before the workload's thread wrote at all.
+          long until = System.nanoTime() + 2_000_000_000L;
+          while (source.writesMirrored() == 0 && System.nanoTime() < until) {
+            LockSupport.parkNanos(1_000_000);
+          }
+          return;
+        }
         // Never while writes are held (the final pass): this hook runs on the pass's own thread.
         if (!source.writeBlocking() && !source.writesHeld() && written.get() < 3000) {
           for (int i = 0; i < 3; i++) {
@@ -167,6 +182,7 @@ class PreCopyMigrationTest {
           // refused at the cut-over
         }
       });
+      workload.set(writer);
       writer.start();
       assertTrue(m.awaitEnd(Duration.ofSeconds(60)));
       writer.join(10_000);
