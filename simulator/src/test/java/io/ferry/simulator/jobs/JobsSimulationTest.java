@@ -82,11 +82,13 @@ class JobsSimulationTest {
   void withoutFencingTheHolderCheckCatchesTwoPoolsAtOnce() {
     long base = baseSeed();
     int caught = 0;
-    for (int i = 0; i < 40 && caught == 0; i++) {
+    // Stops at the first catch; 40 seeds missed once in CI (from 986118679669999211): an overlap
+    // needs a partition or pool loss while a lease is out, which not every seed draws.
+    for (int i = 0; i < 400 && caught == 0; i++) {
       RunReport r = JobsSimulation.run(base + i, OPTIONS.withFencing(false));
       caught += r.checkers().stream().anyMatch(v -> v.checker().equals("one-holder-per-task") && !v.ok()) ? 1 : 0;
     }
-    assertTrue(caught > 0, "no overlap caught in 40 seeds without fencing from " + base);
+    assertTrue(caught > 0, "no overlap caught in 400 seeds without fencing from " + base);
   }
 
   @Test
