@@ -20,16 +20,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * docs/management-api.md.
  */
 final class NodeMeters {
-  static final String PULL = NodeMetricNames.PULL;
-  static final String BATCH = NodeMetricNames.BATCH;
-  static final String ROWS_OUT = NodeMetricNames.ROWS_OUT;
-  static final String ROWS_IN = NodeMetricNames.ROWS_IN;
-  static final String BACKLOG = NodeMetricNames.BACKLOG;
-  static final String STATE = NodeMetricNames.STATE;
-  static final String SENT_BYTES = NodeMetricNames.SENT_BYTES;
-  static final String PULLS = NodeMetricNames.PULLS;
-  static final String PULL_TIMEOUTS = NodeMetricNames.PULL_TIMEOUTS;
-  static final String JOURNAL_WRITE = NodeMetricNames.JOURNAL_WRITE;
   /** Bounds the per-consumer and per-upstream meters of one node. */
   static final int PEERS_MAX = 64;
 
@@ -56,24 +46,24 @@ final class NodeMeters {
     int slash = entityId.indexOf('/');
     Tags tags = Tags.of("query", slash < 0 ? entityId : entityId.substring(0, slash), "node", entityId.substring(slash + 1));
     this.pull =
-        Timer.builder(PULL)
+        Timer.builder(NodeMetricNames.PULL)
             .description("From a pull sent upstream to the batch that answers it, long-poll wait included")
             .tags(tags)
             .register(registry);
     this.batch =
-        Timer.builder(BATCH)
+        Timer.builder(NodeMetricNames.BATCH)
             .description("From an input batch (or a source read) taken to its event persisted")
             .tags(tags)
             .register(registry);
-    this.rowsOut = Counter.builder(ROWS_OUT).description("Rows the node output while it ran on this member").tags(tags).register(registry);
+    this.rowsOut = Counter.builder(NodeMetricNames.ROWS_OUT).description("Rows the node output while it ran on this member").tags(tags).register(registry);
     // with the output rows, the rates and selectivity the placement planner reasons on
-    this.rowsIn = Counter.builder(ROWS_IN).description("Rows the node took in while it ran on this member (a source: rows it read)").tags(tags).register(registry);
+    this.rowsIn = Counter.builder(NodeMetricNames.ROWS_IN).description("Rows the node took in while it ran on this member (a source: rows it read)").tags(tags).register(registry);
     this.tags = tags;
     this.query = slash < 0 ? entityId : entityId.substring(0, slash);
     this.node = entityId.substring(slash + 1);
-    this.journalWrite = Timer.builder(JOURNAL_WRITE).description("From a batch's event handed to the journal to its write confirmed, all nodes of this member")
+    this.journalWrite = Timer.builder(NodeMetricNames.JOURNAL_WRITE).description("From a batch's event handed to the journal to its write confirmed, all nodes of this member")
         .register(registry);
-    this.state = Gauge.builder(STATE, stateEntries, AtomicLong::get)
+    this.state = Gauge.builder(NodeMetricNames.STATE, stateEntries, AtomicLong::get)
         .description("Entries of state the node holds: output rows kept for consumers plus its operator's (a window's open accumulators)")
         .tags(tags).register(registry);
   }
@@ -91,7 +81,7 @@ final class NodeMeters {
         lag = new AtomicLong();
         consumerBacklog.put(c, lag);
         // published under the consumer's name: its backlog is the rows behind its input anchor
-        peerMeters.add(Gauge.builder(BACKLOG, lag, AtomicLong::get)
+        peerMeters.add(Gauge.builder(NodeMetricNames.BACKLOG, lag, AtomicLong::get)
             .description("Rows an upstream has output beyond the consumer's input anchor (node = the consumer, from = the upstream)")
             .tags(Tags.of("query", query, "node", c, "from", node))
             .register(registry));
@@ -105,7 +95,7 @@ final class NodeMeters {
     if (rows.isEmpty()) {
       return;
     }
-    Counter c = peer(sentBytes, SENT_BYTES, "consumer", consumer, "Estimated bytes of the rows the node sent to a consumer");
+    Counter c = peer(sentBytes, NodeMetricNames.SENT_BYTES, "consumer", consumer, "Estimated bytes of the rows the node sent to a consumer");
     if (c != null) {
       c.increment(bytes(rows));
     }
@@ -113,7 +103,7 @@ final class NodeMeters {
 
   /** A pull sent to {@code upstream}. */
   void pullSent(String upstream) {
-    Counter c = peer(pulls, PULLS, "upstream", upstream, "Pulls the node sent to an upstream");
+    Counter c = peer(pulls, NodeMetricNames.PULLS, "upstream", upstream, "Pulls the node sent to an upstream");
     if (c != null) {
       c.increment();
     }
@@ -121,7 +111,7 @@ final class NodeMeters {
 
   /** A pull to {@code upstream} got no answer within the pull timeout and will be sent again (a loss or a hand-off). */
   void pullTimedOut(String upstream) {
-    Counter c = peer(pullTimeouts, PULL_TIMEOUTS, "upstream", upstream, "Pulls to an upstream that got no answer in time and were sent again");
+    Counter c = peer(pullTimeouts, NodeMetricNames.PULL_TIMEOUTS, "upstream", upstream, "Pulls to an upstream that got no answer in time and were sent again");
     if (c != null) {
       c.increment();
     }

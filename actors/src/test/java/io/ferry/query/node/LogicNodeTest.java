@@ -289,7 +289,7 @@ class LogicNodeTest {
     // the member's registry records once an exporter is added (the runtime adds Prometheus's)
     io.ferry.metrics.FerryMetrics.get(testKit.system()).exportTo(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     io.micrometer.core.instrument.MeterRegistry registry = io.ferry.metrics.FerryMetrics.get(testKit.system()).registry();
-    io.micrometer.core.instrument.Timer journal = registry.find(NodeMeters.JOURNAL_WRITE).timer();
+    io.micrometer.core.instrument.Timer journal = registry.find(NodeMetricNames.JOURNAL_WRITE).timer();
     long writesBefore = journal == null ? 0 : journal.count();
     TestProbe<Command> upstream = testKit.createTestProbe();
     TestProbe<Command> consumer = testKit.createTestProbe();
@@ -300,8 +300,8 @@ class LogicNodeTest {
     expectPull(upstream, 10);
 
     // five rows passed the filter and nobody took any: the consumer is five behind, the node holds five
-    java.util.function.Supplier<Double> backlog = () -> registry.find(NodeMeters.BACKLOG).tags("query", q, "node", "out", "from", "f").gauge().value();
-    java.util.function.Supplier<Double> state = () -> registry.find(NodeMeters.STATE).tags("query", q, "node", "f").gauge().value();
+    java.util.function.Supplier<Double> backlog = () -> registry.find(NodeMetricNames.BACKLOG).tags("query", q, "node", "out", "from", "f").gauge().value();
+    java.util.function.Supplier<Double> state = () -> registry.find(NodeMetricNames.STATE).tags("query", q, "node", "f").gauge().value();
     assertEquals(5.0, backlog.get());
     assertEquals(5.0, state.get());
     node.runCommand(new Pull("d1", "out", 0, 3, consumer.ref()));
@@ -312,16 +312,16 @@ class LogicNodeTest {
     assertEquals(2.0, state.get(), "the log dropped the acknowledged rows");
     // rows of "k.", a long, a long and "user-.": 4 + 3 + 8 + 8 + 7 bytes each
     long perRow = 4 + 3 + 8 + 8 + 7;
-    assertEquals(5.0 * perRow, registry.find(NodeMeters.SENT_BYTES).tags("query", q, "node", "f", "consumer", "out").counter().count());
+    assertEquals(5.0 * perRow, registry.find(NodeMetricNames.SENT_BYTES).tags("query", q, "node", "f", "consumer", "out").counter().count());
     assertEquals(NodeMeters.bytes(kept(in)), 5 * perRow);
 
     // the pull after 10 gets no answer: it times out and is sent again
     manualTime.timePasses(settings.pullTimeout());
     manualTime.timePasses(settings.tick());
     expectPull(upstream, 10);
-    assertEquals(3.0, registry.find(NodeMeters.PULLS).tags("query", q, "node", "f", "upstream", "src").counter().count());
-    assertEquals(1.0, registry.find(NodeMeters.PULL_TIMEOUTS).tags("query", q, "node", "f", "upstream", "src").counter().count());
-    assertTrue(registry.find(NodeMeters.JOURNAL_WRITE).timer().count() >= writesBefore + 1, "the batch's persist was timed");
+    assertEquals(3.0, registry.find(NodeMetricNames.PULLS).tags("query", q, "node", "f", "upstream", "src").counter().count());
+    assertEquals(1.0, registry.find(NodeMetricNames.PULL_TIMEOUTS).tags("query", q, "node", "f", "upstream", "src").counter().count());
+    assertTrue(registry.find(NodeMetricNames.JOURNAL_WRITE).timer().count() >= writesBefore + 1, "the batch's persist was timed");
   }
 
   @Test

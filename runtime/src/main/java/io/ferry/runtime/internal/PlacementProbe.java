@@ -34,14 +34,6 @@ public final class PlacementProbe {
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "ferry-placement-probe");
   /** Bounds a report however many nodes a member hosts. */
   static final int NODES_MAX = 5_000;
-  static final String ROWS_IN = NodeMetricNames.ROWS_IN;
-  static final String ROWS_OUT = NodeMetricNames.ROWS_OUT;
-  static final String BACKLOG = NodeMetricNames.BACKLOG;
-  static final String STATE = NodeMetricNames.STATE;
-  static final String SENT_BYTES = NodeMetricNames.SENT_BYTES;
-  static final String PULLS = NodeMetricNames.PULLS;
-  static final String PULL_TIMEOUTS = NodeMetricNames.PULL_TIMEOUTS;
-  static final String JOURNAL_WRITE = NodeMetricNames.JOURNAL_WRITE;
 
   public sealed interface Command extends CborSerializable {}
 
@@ -140,7 +132,7 @@ public final class PlacementProbe {
 
   /** The mean write time since the previous call ({@code before}: count and total ms then, updated); negative when none. */
   static double journalWriteMs(MeterRegistry registry, double[] before) {
-    Timer t = registry.find(JOURNAL_WRITE).timer();
+    Timer t = registry.find(NodeMetricNames.JOURNAL_WRITE).timer();
     if (t == null) {
       return -1;
     }
@@ -155,46 +147,46 @@ public final class PlacementProbe {
 
   static List<NodeTotal> totals(MeterRegistry registry) {
     Map<String, NodeTotal> byNode = new TreeMap<>();
-    for (Counter c : registry.find(ROWS_IN).counters()) {
+    for (Counter c : registry.find(NodeMetricNames.ROWS_IN).counters()) {
       NodeTotal t = node(byNode, c);
       if (t != null) {
         byNode.put(key(c), new NodeTotal(t.query(), t.node(), t.rowsIn() + c.count(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
             t.backlogRows(), t.stateEntries()));
       }
     }
-    for (Counter c : registry.find(ROWS_OUT).counters()) {
+    for (Counter c : registry.find(NodeMetricNames.ROWS_OUT).counters()) {
       NodeTotal t = node(byNode, c);
       if (t != null) {
         byNode.put(key(c), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut() + c.count(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
             t.backlogRows(), t.stateEntries()));
       }
     }
-    for (Counter c : registry.find(SENT_BYTES).counters()) {
+    for (Counter c : registry.find(NodeMetricNames.SENT_BYTES).counters()) {
       NodeTotal t = node(byNode, c);
       if (t != null) {
         t.sentBytes().merge(c.getId().getTag("consumer"), c.count(), Double::sum);
       }
     }
-    for (Counter c : registry.find(PULLS).counters()) {
+    for (Counter c : registry.find(NodeMetricNames.PULLS).counters()) {
       NodeTotal t = node(byNode, c);
       if (t != null) {
         t.pulls().merge(c.getId().getTag("upstream"), c.count(), Double::sum);
       }
     }
-    for (Counter c : registry.find(PULL_TIMEOUTS).counters()) {
+    for (Counter c : registry.find(NodeMetricNames.PULL_TIMEOUTS).counters()) {
       NodeTotal t = node(byNode, c);
       if (t != null) {
         t.pullTimeouts().merge(c.getId().getTag("upstream"), c.count(), Double::sum);
       }
     }
-    for (Gauge g : registry.find(BACKLOG).gauges()) {
+    for (Gauge g : registry.find(NodeMetricNames.BACKLOG).gauges()) {
       NodeTotal t = node(byNode, g);
       if (t != null) {
         byNode.put(key(g), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
             t.backlogRows() + g.value(), t.stateEntries()));
       }
     }
-    for (Gauge g : registry.find(STATE).gauges()) {
+    for (Gauge g : registry.find(NodeMetricNames.STATE).gauges()) {
       NodeTotal t = node(byNode, g);
       if (t != null) {
         byNode.put(key(g), new NodeTotal(t.query(), t.node(), t.rowsIn(), t.rowsOut(), t.sentBytes(), t.pulls(), t.pullTimeouts(),
