@@ -137,6 +137,10 @@ class FailedStartIT {
     assertTrue(messageOf(e).contains("ferry.blocks.nbd.port = " + nbd), () -> messageOf(e));
     try (ServerSocket again = tcpBound(nbd)) {
       assertTrue(again.isBound());
+    } catch (BindException stillBound) {
+      // state 0A is a listener (a member's NBD server left open); anything else, a connection
+      throw new AssertionError("the NBD port " + nbd + " is still bound: " + holdersOf(nbd) + "; the start failed with: " + messageOf(e)
+          + " suppressed " + Arrays.toString(e.getSuppressed()), stillBound);
     }
     assertNoThreadSocketOrFile(threadsBefore, socketsBefore, data);
   }
@@ -149,7 +153,8 @@ class FailedStartIT {
         ServerSocket d = tcpBound(ports.http())) {
       assertTrue(a.isBound() && b.isBound() && c.isBound() && d.isBound());
     } catch (BindException stillBound) {
-      throw new AssertionError("a port of the failed member is still bound (" + ports + ")", stillBound);
+      throw new AssertionError("a port of the failed member is still bound (" + ports + "): nbd " + holdersOf(ports.nbd()) + ", http "
+          + holdersOf(ports.http()) + ", artery " + holdersOf(ports.artery()), stillBound);
     }
   }
 
@@ -260,12 +265,53 @@ class FailedStartIT {
     return new DatagramSocket(new InetSocketAddress(loopback(), port));
   }
 
+  /**
+   * A free TCP port below the kernel's ephemeral range. A port the kernel hands out itself (bind to
+   * 0) can be handed out again as the local port of any outgoing connection of this JVM once it is
+   * released, and such a connection then holds it when the test binds it again: CI once saw
+   * "Address already in use" here that no member of the test held.
+   */
   private static int freeTcp() {
-    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    int low = ephemeralLow();
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = r.nextInt(Math.max(1024, low - 12_000), low);
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new InetSocketAddress(loopback(), port), 1);
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IllegalStateException("no free TCP port below " + low + " after 200 tries");
+  }
+
+  private static int ephemeralLow() {
+    try {
+      String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+      return Integer.parseInt(range.split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return 32768; // Linux's default
+    }
+  }
+
+  /** The kernel's sockets on {@code port} (local address, state) from /proc/net/tcp, for a failure's message. */
+  private static String holdersOf(int port) {
+    String hex = String.format(":%04X", port);
+    StringBuilder b = new StringBuilder();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      try {
+        for (String line : Files.readAllLines(Path.of(table))) {
+          String[] f = line.trim().split("\\s+");
+          if (f.length > 3 && f[1].endsWith(hex)) {
+            b.append(table).append(' ').append(f[1]).append(" -> ").append(f[2]).append(" state ").append(f[3]).append("; ");
+          }
+        }
+      } catch (IOException e) {
+        b.append(table).append(" unreadable; ");
+      }
+    }
+    return b.length() == 0 ? "no socket on it" : b.toString();
   }
 
   private static int freeUdp() {
