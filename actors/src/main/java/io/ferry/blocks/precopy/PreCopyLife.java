@@ -138,7 +138,9 @@ public final class PreCopyLife {
 
   /** The status from the journal's fold and the running migration's figures ({@code running} null while none runs). */
   public static View view(State s, Recovery recovery, PreCopyMigration.Status running) {
-    String phase = s.phase() == Phase.CUT_OVER ? "CUT_OVER" : running == null ? s.phase().name() : running.phase().name();
+    // The journal's phase, but the passes' own word once they cut over or failed (the journal follows).
+    String phase = s.phase() == Phase.CUT_OVER || running == null
+        || (running.phase() != PreCopyMigration.Phase.CUT_OVER && running.phase() != PreCopyMigration.Phase.FAILED) ? s.phase().name() : running.phase().name();
     if (running == null) {
       return new View(phase, PreCopyConvergence.Mode.PRE_COPY.name(), "", List.of(), 0, s.pauseMillis(), 0, 0, 0,
           recovery.fullRecopy() ? recovery.reason() : "", s.lastError());
