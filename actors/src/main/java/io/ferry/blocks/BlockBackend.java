@@ -142,6 +142,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private long appliedBlocks;
   /** A pre-copy volume's source export and passes (null otherwise, and once cut over). */
   private io.ferry.blocks.precopy.PreCopyHost preCopy;
+  /** The last passes' figures, kept for the status once the source's export closed. */
+  private io.ferry.blocks.precopy.PreCopyMigration.Status preCopyLast;
   /** Why the last restart recopies every block ("" if it does not). */
   private io.ferry.blocks.precopy.PreCopyLife.Recovery preCopyRecovery;
 
@@ -219,7 +221,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onCommand(GetStatus.class, (s, c) -> {
           io.ferry.blocks.precopy.PreCopyLife.View view = s.spec() != null && s.spec().preCopy()
               ? io.ferry.blocks.precopy.PreCopyLife.view(s.preCopy(), preCopyRecovery == null ? io.ferry.blocks.precopy.PreCopyLife.recover(io.ferry.blocks.precopy.PreCopyLife.State.EMPTY) : preCopyRecovery,
-                  preCopy == null ? null : preCopy.status())
+                  preCopy != null ? preCopy.status() : preCopyLast)
               : null;
           String sourceUrl = preCopy == null ? "" : "nbd://" + resources.nbdHost() + ":" + resources.nbdPort() + "/" + volume.value();
           c.replyTo().tell(new StatusReply(Optional.ofNullable(engine).map(BackendVolume::status), ctx.getSystem().address().toString(), error, view, sourceUrl));
@@ -309,6 +311,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
     io.ferry.blocks.precopy.PreCopyMigration.Status st = e.outcome().status();
+    preCopyLast = st;
     if (!e.outcome().cutOver()) {
       ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
       control.tell(e.replyTo(), new BlockFrontend.PreCopyPassesEnded(false, st.error(), st.passes().size(), -1));
