@@ -89,7 +89,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public record PreCopyCutOver(String sinkHost, int sinkPort, String sinkExport, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
 
   /** Events of a recovery, which cannot persist from the signal handler. */
-  private record RecordPreCopy(java.util.List<Event> events) implements Command {}
+  private record RecordPreCopy(PreCopyOpened opened) implements Command {}
 
   /** The passes ended (on the host's thread). */
   private record PreCopyEnded(io.ferry.blocks.precopy.PreCopyHost.Outcome outcome, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
@@ -208,7 +208,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onCommand(ApplyChanges.class, this::onApplyChanges)
         .onCommand(PreCopyCutOver.class, this::onPreCopyCutOver)
         .onCommand(PreCopyEnded.class, this::onPreCopyEnded)
-        .onCommand(RecordPreCopy.class, (s, c) -> Effect().persist(c.events()).thenRun(x -> exportPreCopy()))
+        .onCommand(RecordPreCopy.class, (s, c) -> Effect().persist(c.opened()).thenRun(x -> exportPreCopy()))
         .onCommand(FrontendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} frontend gone; waiting for it to attach again", volume);
           frontend = null;
@@ -462,8 +462,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           if (s.spec() != null && !s.stopped() && !s.released()) {
             java.util.List<Event> events = new java.util.ArrayList<>();
             openPreCopy(s.spec(), s.preCopy(), events);
-            if (!events.isEmpty()) {
-              ctx.getSelf().tell(new RecordPreCopy(events));
+            for (Event e : events) {
+              ctx.getSelf().tell(new RecordPreCopy((PreCopyOpened) e)); // openPreCopy records only its opening
             }
             openEngine(s.spec());
           }

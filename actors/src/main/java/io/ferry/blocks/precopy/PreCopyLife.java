@@ -138,12 +138,14 @@ public final class PreCopyLife {
 
   /** The status from the journal's fold and the running migration's figures ({@code running} null while none runs). */
   public static View view(State s, Recovery recovery, PreCopyMigration.Status running) {
+    // A recopy is news only until the cut-over.
+    String recopy = recovery.fullRecopy() && s.phase() != Phase.CUT_OVER ? recovery.reason() : "";
     // The journal's phase, but the passes' own word once they cut over or failed (the journal follows).
     String phase = s.phase() == Phase.CUT_OVER || running == null
         || (running.phase() != PreCopyMigration.Phase.CUT_OVER && running.phase() != PreCopyMigration.Phase.FAILED) ? s.phase().name() : running.phase().name();
     if (running == null) {
       return new View(phase, PreCopyConvergence.Mode.PRE_COPY.name(), "", List.of(), 0, s.pauseMillis(), 0, 0, 0,
-          recovery.fullRecopy() ? recovery.reason() : "", s.lastError());
+          recopy, s.lastError());
     }
     List<PassView> passes = running.passes().stream()
         .map(p -> new PassView(p.pass(), p.changedBlocks(), p.nanos() / 1_000_000, p.writeBlocking(), p.holdWrites()))
@@ -151,6 +153,6 @@ public final class PreCopyLife {
     long pause = running.pauseNanos() >= 0 ? running.pauseNanos() / 1_000_000 : s.pauseMillis();
     String error = running.error().isEmpty() ? s.lastError() : running.error();
     return new View(phase, running.mode().name(), running.modeReason(), passes, running.changedBlocksNow(), pause,
-        running.writesAcknowledged(), running.writesMirrored(), running.writesRefused(), recovery.fullRecopy() ? recovery.reason() : "", error);
+        running.writesAcknowledged(), running.writesMirrored(), running.writesRefused(), recopy, error);
   }
 }
