@@ -897,6 +897,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
             return;
           }
           VolumeMigration.Decision d = process.decide(s, new VolumeMigration.Recovered());
+          // As run() does: what the commands do depends on the mode and the phase (pre-copy exports).
+          preCopyVolume = preCopyVolume || specOf(s, d).map(VolumeSpec::preCopy).orElse(false);
+          lastPhase = s;
           d.commands().forEach(this::execute);
         })
         .onSignal(PostStop.instance(), s -> {
