@@ -421,7 +421,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (core.attachId() != c.attachId()) {
         core.attach(backendLink(backend), c.attachId());
       }
-      ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(), resources.nbdUrl(volume));
+      ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(),
+          io.ferry.blocks.precopy.PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase)) ? resources.nbdUrl(volume) : "the source until the cut-over (pre-copy)");
     } else if (command instanceof VolumeMigration.TellBackendComplete t) {
       if (backend != null) {
         control.tell(backend, new BlockBackend.FrontendComplete(t.attachId()));
