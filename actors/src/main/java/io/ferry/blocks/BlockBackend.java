@@ -223,7 +223,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
               ? io.ferry.blocks.precopy.PreCopyLife.view(s.preCopy(), preCopyRecovery == null ? io.ferry.blocks.precopy.PreCopyLife.recover(io.ferry.blocks.precopy.PreCopyLife.State.EMPTY) : preCopyRecovery,
                   preCopy != null ? preCopy.status() : preCopyLast)
               : null;
-          String sourceUrl = preCopy == null ? "" : "nbd://" + resources.nbdHost() + ":" + resources.nbdPort() + "/" + volume.value();
+          // Once cut over the source refuses writes: its URL is no longer the workload's.
+          String sourceUrl = preCopy == null || s.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.CUT_OVER
+              ? "" : "nbd://" + resources.nbdHost() + ":" + resources.nbdPort() + "/" + volume.value();
           c.replyTo().tell(new StatusReply(Optional.ofNullable(engine).map(BackendVolume::status), ctx.getSystem().address().toString(), error, view, sourceUrl));
           return Effect().none();
         })
