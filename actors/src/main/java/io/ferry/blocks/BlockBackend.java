@@ -357,6 +357,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         a.port(),
         BitSet.valueOf(a.presentWords()),
         a.channelKey());
+    if (state.spec() != null && state.spec().preCopy() && state.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.CUT_OVER) {
+      // The passes' answer may have died with the frontend's member: a frontend that attaches after
+      // the source cut over learns it here and finishes the cut-over (the source refuses writes).
+      control.tell(to, new BlockFrontend.PreCopyPassesEnded(true, "cut over before this frontend attached", state.preCopy().passes(), state.preCopy().pauseMillis()));
+    }
     return Effect().none();
   }
 

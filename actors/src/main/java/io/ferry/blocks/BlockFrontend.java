@@ -669,6 +669,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
    */
   private Effect<VolumeMigration.Event, VolumeMigration.Phase> onPreCopyPassesEnded(VolumeMigration.Phase s, PreCopyPassesEnded e) {
     preCopyAsked = false;
+    if (!preCopyVolume || !(s instanceof VolumeMigration.Copied)) {
+      return Effect().none(); // cut over already (a repeat), or not a pre-copy volume
+    }
     if (!e.cutOver()) {
       ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary (cut over again to retry): {}", volume, e.reason());
       return Effect().none();
