@@ -191,7 +191,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           return Effect().none();
         })
         .onCommand(Release.class, (s, c) -> {
-          closeEngine();
+          if (keepsServingSource(s)) {
+            closeCopy(); // aborted: the pre-copy workload keeps running at the source, through its export
+          } else {
+            closeEngine();
+          }
           if (s.released()) {
             return Effect().none();
           }
@@ -432,6 +436,16 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   private void closeEngine() {
     closePreCopy();
+    closeCopy();
+  }
+
+  /** Whether a released backend still serves a pre-copy volume's workload at the source (an abort, not a cut-over). */
+  private static boolean keepsServingSource(State s) {
+    return s.spec() != null && s.spec().preCopy() && !s.stopped() && io.ferry.blocks.precopy.PreCopyLife.servesAfterRelease(s.preCopy());
+  }
+
+  /** Closes the copy's side (the source read for the target), not a pre-copy workload's export. */
+  private void closeCopy() {
     if (engine != null) {
       meters.close();
       engine.close();
@@ -466,13 +480,15 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> {
-          if (s.spec() != null && !s.stopped() && !s.released()) {
+          if (s.spec() != null && !s.stopped() && (!s.released() || keepsServingSource(s))) {
             java.util.List<Event> events = new java.util.ArrayList<>();
             openPreCopy(s.spec(), s.preCopy(), events);
             for (Event e : events) {
               ctx.getSelf().tell(new RecordPreCopy((PreCopyOpened) e)); // openPreCopy records only its opening
             }
-            openEngine(s.spec());
+            if (!s.released()) {
+              openEngine(s.spec());
+            }
           }
         })
         .onSignal(PostStop.instance(), s -> closeEngine())

@@ -619,6 +619,11 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   }
 
   private Effect<VolumeMigration.Event, VolumeMigration.Phase> onControl(VolumeMigration.Phase s, Control c) {
+    if (c.action() == Action.ABORT && preCopyVolume && preCopyAsked) {
+      // The passes may cut over any moment; an abort now could leave neither end serving.
+      c.replyTo().tell(new ControlReply(false, s.label(), "the source's cut-over passes are running: wait for the cut-over (then reverse) or for them to fail"));
+      return Effect().none();
+    }
     if (c.action() == Action.CUTOVER && preCopyVolume && (s instanceof VolumeMigration.Streaming || s instanceof VolumeMigration.Copied)) {
       String refused = io.ferry.blocks.precopy.PreCopyLife.refuseCutOver(io.ferry.blocks.precopy.PreCopyLife.State.EMPTY, s instanceof VolumeMigration.Copied);
       if (!refused.isEmpty()) {

@@ -213,6 +213,23 @@ class PreCopyHostedIT {
       assertEquals(5, write(over.nbdUrl(), writes(r, 5), after));
       Files.write(expectedFile, after);
       assertTrue(Ext4Images.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", expectedFile.toString(), over.nbdUrl())).contains("Images are identical"));
+
+      // A second pre-copy volume in the same cluster is aborted instead: the source stays the
+      // primary and its workload keeps writing through the source's export.
+      Path other = dir.resolve("vol-a.img");
+      Files.write(other, initial);
+      byte[] otherExpected = initial.clone();
+      assertEquals(201, post(http, "/volumes",
+          "{\"volume\":\"vol-a\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + other + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"preCopy\":true}").statusCode());
+      VolumeStatus aCopied = await(ferry, "vol-a", "COPIED", st -> st.phase() == VolumePhase.COPIED && st.preCopy().map(p -> !p.sourceNbdUrl().isEmpty()).orElse(false), 120);
+      String aUrl = aCopied.nbdUrl();
+      assertEquals(10, write(aUrl, writes(r, 10), otherExpected));
+      HttpResponse<String> abort = post(http, "/volumes/vol-a/abort", "");
+      assertEquals(200, abort.statusCode(), abort.body());
+      VolumeStatus aborted = await(ferry, "vol-a", "ABORTED", st -> st.phase() == VolumePhase.ABORTED, 60);
+      assertEquals(aUrl, aborted.nbdUrl(), "after an abort the workload's URL is still the source's: " + aborted);
+      assertEquals(10, write(aUrl, writes(r, 10), otherExpected), "the source's export serves on after the abort");
+      assertTrue(Arrays.equals(otherExpected, Files.readAllBytes(other)), "the source holds every acknowledged write after the abort");
     }
   }
 

@@ -100,6 +100,15 @@ public final class PreCopyLife {
             + (resume ? "; the cut-over request stands, passes start again" : ""));
   }
 
+  /**
+   * Whether the source's export goes on serving the workload once the backend is released: after
+   * an abort (the source stays the primary: its workload keeps running there until the volume is
+   * stopped), not after the cut-over (the target is the primary).
+   */
+  public static boolean servesAfterRelease(State s) {
+    return s.phase() != Phase.CUT_OVER;
+  }
+
   /** Why a cut-over request is refused ("" when it is accepted or a repeat to ignore). */
   public static String refuseCutOver(State s, boolean targetHasEveryBlock) {
     if (s.phase() == Phase.TRACKING && !targetHasEveryBlock) {

@@ -44,6 +44,8 @@ class PreCopyLifeTest {
     assertThrows(IllegalStateException.class, () -> s.apply(new PreCopyLife.Opened(4, true)));
     assertThrows(IllegalStateException.class, () -> s.apply(new PreCopyLife.PassesFailed(4, "x")));
     assertTrue(PreCopyLife.targetExports(true, true));
+    assertFalse(PreCopyLife.servesAfterRelease(s), "once cut over, a released backend closes the source's export");
+    assertTrue(PreCopyLife.servesAfterRelease(PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false)))), "after an abort the workload stays at the source");
   }
 
   @Test
