@@ -1,5 +1,8 @@
 package io.ferry.blocks;
 
+import io.ferry.blocks.precopy.PreCopyHost;
+import io.ferry.blocks.precopy.PreCopyLife;
+import io.ferry.blocks.precopy.PreCopyMigration;
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import java.io.IOException;
@@ -55,7 +58,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
    * @param preCopy a pre-copy volume's passes, mode and pause (null otherwise)
    * @param sourceNbdUrl where a pre-copy volume's workload writes until the cut-over ("" otherwise)
    */
-  public record StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error, io.ferry.blocks.precopy.PreCopyLife.View preCopy, String sourceNbdUrl)
+  public record StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error, PreCopyLife.View preCopy, String sourceNbdUrl)
       implements CborSerializable {
     public StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error) {
       this(status, member, error, null, "");
@@ -92,7 +95,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private record RecordPreCopy(PreCopyOpened opened) implements Command {}
 
   /** The passes ended (on the host's thread). */
-  private record PreCopyEnded(io.ferry.blocks.precopy.PreCopyHost.Outcome outcome, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
+  private record PreCopyEnded(PreCopyHost.Outcome outcome, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -111,10 +114,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   public record PreCopyCutOverDone(long atMillis, int passes, long pauseMillis) implements Event {}
 
-  /** @param preCopy a pre-copy volume's life at the source ({@link io.ferry.blocks.precopy.PreCopyLife}) */
-  public record State(VolumeSpec spec, boolean stopped, boolean released, io.ferry.blocks.precopy.PreCopyLife.State preCopy) implements CborSerializable {
+  /** @param preCopy a pre-copy volume's life at the source ({@link PreCopyLife}) */
+  public record State(VolumeSpec spec, boolean stopped, boolean released, PreCopyLife.State preCopy) implements CborSerializable {
     public State(VolumeSpec spec, boolean stopped, boolean released) {
-      this(spec, stopped, released, io.ferry.blocks.precopy.PreCopyLife.State.EMPTY);
+      this(spec, stopped, released, PreCopyLife.State.EMPTY);
     }
   }
 
@@ -141,11 +144,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   /** Blocks of the target's writes applied to the source by this incarnation. */
   private long appliedBlocks;
   /** A pre-copy volume's source export and passes (null otherwise, and once cut over). */
-  private io.ferry.blocks.precopy.PreCopyHost preCopy;
+  private PreCopyHost preCopy;
   /** The last passes' figures, kept for the status once the source's export closed. */
-  private io.ferry.blocks.precopy.PreCopyMigration.Status preCopyLast;
+  private PreCopyMigration.Status preCopyLast;
   /** Why the last restart recopies every block ("" if it does not). */
-  private io.ferry.blocks.precopy.PreCopyLife.Recovery preCopyRecovery;
+  private PreCopyLife.Recovery preCopyRecovery;
 
   private BlockBackend(ActorContext<Command> ctx, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -223,12 +226,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           return Effect().persist(new Stopped()).thenRun(x -> c.replyTo().tell(Done.getInstance())).thenStop();
         })
         .onCommand(GetStatus.class, (s, c) -> {
-          io.ferry.blocks.precopy.PreCopyLife.View view = s.spec() != null && s.spec().preCopy()
-              ? io.ferry.blocks.precopy.PreCopyLife.view(s.preCopy(), preCopyRecovery == null ? io.ferry.blocks.precopy.PreCopyLife.recover(io.ferry.blocks.precopy.PreCopyLife.State.EMPTY) : preCopyRecovery,
+          PreCopyLife.View view = s.spec() != null && s.spec().preCopy()
+              ? PreCopyLife.view(s.preCopy(), preCopyRecovery == null ? PreCopyLife.recover(PreCopyLife.State.EMPTY) : preCopyRecovery,
                   preCopy != null ? preCopy.status() : preCopyLast)
               : null;
           // Once cut over the source refuses writes: its URL is no longer the workload's.
-          String sourceUrl = preCopy == null || s.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.CUT_OVER
+          String sourceUrl = preCopy == null || s.preCopy().phase() == PreCopyLife.Phase.CUT_OVER
               ? "" : "nbd://" + resources.nbdHost() + ":" + resources.nbdPort() + "/" + volume.value();
           c.replyTo().tell(new StatusReply(Optional.ofNullable(engine).map(BackendVolume::status), ctx.getSystem().address().toString(), error, view, sourceUrl));
           return Effect().none();
@@ -244,7 +247,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       // As the frontend: serve at once, record it alongside.
       java.util.List<Event> events = new java.util.ArrayList<>();
       events.add(new Started(start.spec()));
-      openPreCopy(start.spec(), io.ferry.blocks.precopy.PreCopyLife.State.EMPTY, events);
+      openPreCopy(start.spec(), PreCopyLife.State.EMPTY, events);
       openEngine(start.spec());
       preconnect(start);
       return Effect().persist(events).thenRun(x -> exportPreCopy());
@@ -261,18 +264,18 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
    * block (so every write after it is tracked), recorded; after a restart the change set is gone,
    * so every block is marked for the first pass. Nothing once cut over: the target is the primary.
    */
-  private void openPreCopy(VolumeSpec spec, io.ferry.blocks.precopy.PreCopyLife.State life, java.util.List<Event> events) {
+  private void openPreCopy(VolumeSpec spec, PreCopyLife.State life, java.util.List<Event> events) {
     if (!spec.preCopy() || preCopy != null) {
       return;
     }
-    io.ferry.blocks.precopy.PreCopyLife.Recovery r = io.ferry.blocks.precopy.PreCopyLife.recover(life);
+    PreCopyLife.Recovery r = PreCopyLife.recover(life);
     preCopyRecovery = r;
     if (!r.openExport()) {
       return;
     }
     try {
-      preCopy = io.ferry.blocks.precopy.PreCopyHost.open(volume.value(), java.nio.file.Path.of(spec.sourcePath()), spec.blockSizeBytes(),
-          io.ferry.blocks.precopy.PreCopyHost.Settings.from(ctx.getSystem().settings().config().getConfig("ferry.blocks.pre-copy")), r.fullRecopy());
+      preCopy = PreCopyHost.open(volume.value(), java.nio.file.Path.of(spec.sourcePath()), spec.blockSizeBytes(),
+          PreCopyHost.Settings.from(ctx.getSystem().settings().config().getConfig("ferry.blocks.pre-copy")), r.fullRecopy());
     } catch (IOException | RuntimeException e) {
       error = "pre-copy: the source cannot be exported for its workload: " + e.getMessage();
       ctx.getLog().error("volume={} {}", volume, error);
@@ -297,7 +300,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     if (state.spec() == null || !state.spec().preCopy() || state.stopped()) {
       return Effect().none();
     }
-    if (state.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.CUT_OVER) {
+    if (state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
       control.tell(c.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, "already cut over", state.preCopy().passes(), state.preCopy().pauseMillis()));
       return Effect().none();
     }
@@ -308,7 +311,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     ActorRef<Command> self = ctx.getSelf();
     if (preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome, c.replyTo())))) {
       ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
-      if (state.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.TRACKING) {
+      if (state.preCopy().phase() == PreCopyLife.Phase.TRACKING) {
         return Effect().persist(new PreCopyCutOverAsked(System.currentTimeMillis()));
       }
     }
@@ -316,7 +319,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   }
 
   private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
-    io.ferry.blocks.precopy.PreCopyMigration.Status st = e.outcome().status();
+    PreCopyMigration.Status st = e.outcome().status();
     preCopyLast = st;
     if (!e.outcome().cutOver()) {
       ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
@@ -361,7 +364,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         a.port(),
         BitSet.valueOf(a.presentWords()),
         a.channelKey());
-    if (state.spec() != null && state.spec().preCopy() && state.preCopy().phase() == io.ferry.blocks.precopy.PreCopyLife.Phase.CUT_OVER) {
+    if (state.spec() != null && state.spec().preCopy() && state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
       // The passes' answer may have died with the frontend's member: a frontend that attaches after
       // the source cut over learns it here and finishes the cut-over (the source refuses writes).
       control.tell(to, new BlockFrontend.PreCopyPassesEnded(true, "cut over before this frontend attached", state.preCopy().passes(), state.preCopy().pauseMillis()));
@@ -441,7 +444,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   /** Whether a released backend still serves a pre-copy volume's workload at the source (an abort, not a cut-over). */
   private static boolean keepsServingSource(State s) {
-    return s.spec() != null && s.spec().preCopy() && !s.stopped() && io.ferry.blocks.precopy.PreCopyLife.servesAfterRelease(s.preCopy());
+    return s.spec() != null && s.spec().preCopy() && !s.stopped() && PreCopyLife.servesAfterRelease(s.preCopy());
   }
 
   /** Closes the copy's side (the source read for the target), not a pre-copy workload's export. */
@@ -469,10 +472,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onEvent(Started.class, (s, e) -> new State(e.spec(), false, false, s.preCopy()))
         .onEvent(Stopped.class, (s, e) -> new State(s.spec(), true, s.released(), s.preCopy()))
         .onEvent(Released.class, (s, e) -> new State(s.spec(), s.stopped(), true, s.preCopy()))
-        .onEvent(PreCopyOpened.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new io.ferry.blocks.precopy.PreCopyLife.Opened(e.atMillis(), e.recopyAll()))))
-        .onEvent(PreCopyCutOverAsked.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new io.ferry.blocks.precopy.PreCopyLife.CutOverRequested(e.atMillis()))))
-        .onEvent(PreCopyPassesFailed.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new io.ferry.blocks.precopy.PreCopyLife.PassesFailed(e.atMillis(), e.reason()))))
-        .onEvent(PreCopyCutOverDone.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new io.ferry.blocks.precopy.PreCopyLife.CutOverDone(e.atMillis(), e.passes(), e.pauseMillis()))))
+        .onEvent(PreCopyOpened.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.Opened(e.atMillis(), e.recopyAll()))))
+        .onEvent(PreCopyCutOverAsked.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverRequested(e.atMillis()))))
+        .onEvent(PreCopyPassesFailed.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.PassesFailed(e.atMillis(), e.reason()))))
+        .onEvent(PreCopyCutOverDone.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverDone(e.atMillis(), e.passes(), e.pauseMillis()))))
         .build();
   }
 

@@ -1,5 +1,6 @@
 package io.ferry.blocks;
 
+import io.ferry.blocks.precopy.PreCopyLife;
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.Site;
@@ -287,7 +288,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
           c.replyTo().tell(
               new StatusReply(
                   Optional.ofNullable(core).filter(FrontendVolume::hasGeometry).map(FrontendVolume::status),
-                  io.ferry.blocks.precopy.PreCopyLife.targetExports(preCopyVolume, targetLive(s)) ? resources.nbdUrl(volume) : "",
+                  PreCopyLife.targetExports(preCopyVolume, targetLive(s)) ? resources.nbdUrl(volume) : "",
                   ctx.getSystem().address().toString(),
                   s.label(),
                   s instanceof VolumeMigration.Failed f ? f.reason() : "",
@@ -403,7 +404,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     } else if (command instanceof VolumeMigration.Export e) {
       try {
         core.geometry(e.sizeBytes(), e.blockSizeBytes());
-        if (!io.ferry.blocks.precopy.PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase))) {
+        if (!PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase))) {
           // The workload runs at the source: only the passes write here, under another name.
           resources.exportPreCopy(BlockResources.preCopySinkName(volume), core);
           return;
@@ -422,7 +423,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         core.attach(backendLink(backend), c.attachId());
       }
       ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(),
-          io.ferry.blocks.precopy.PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase)) ? resources.nbdUrl(volume) : "the source until the cut-over (pre-copy)");
+          PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase)) ? resources.nbdUrl(volume) : "the source until the cut-over (pre-copy)");
     } else if (command instanceof VolumeMigration.TellBackendComplete t) {
       if (backend != null) {
         control.tell(backend, new BlockBackend.FrontendComplete(t.attachId()));
@@ -625,7 +626,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       return Effect().none();
     }
     if (c.action() == Action.CUTOVER && preCopyVolume && (s instanceof VolumeMigration.Streaming || s instanceof VolumeMigration.Copied)) {
-      String refused = io.ferry.blocks.precopy.PreCopyLife.refuseCutOver(io.ferry.blocks.precopy.PreCopyLife.State.EMPTY, s instanceof VolumeMigration.Copied);
+      String refused = PreCopyLife.refuseCutOver(PreCopyLife.State.EMPTY, s instanceof VolumeMigration.Copied);
       if (!refused.isEmpty()) {
         c.replyTo().tell(new ControlReply(false, s.label(), refused));
         return Effect().none();
