@@ -669,7 +669,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   }
 
   /**
-   * The source's passes ended: on a cut-over this target holds every acknowledged write, and the
+   * The source's passes ended: on a cut-over this target holds every acknowledged write, durably, and the
    * migration's own cut-over follows (its pass ships nothing: the passes' writes were not tracked),
    * which releases the backend and exports the volume here.
    */
@@ -682,15 +682,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary (cut over again to retry): {}", volume, e.reason());
       return Effect().none();
     }
+    // The passes' writes are durable here already: the final pass flushed this export (NBD FLUSH
+    // syncs the store) before the source refused writes.
     ctx.getLog().info("volume={} pre-copy passes done ({} passes, pause {} ms): cutting over here", volume, e.passes(), e.pauseMillis());
-    if (core != null) {
-      try {
-        core.flush().toCompletableFuture().join(); // the passes' writes durable before the target is the primary
-      } catch (RuntimeException ex) {
-        ctx.getLog().error("volume={} cannot make the passes durable: {}", volume, ex.toString());
-        return Effect().none();
-      }
-    }
     return run(s, process.decide(s, new VolumeMigration.CutOverRequested()), null);
   }
 
