@@ -1,5 +1,8 @@
 package io.ferry.blocks;
 
+import io.ferry.blocks.precopy.PreCopyHost;
+import io.ferry.blocks.precopy.PreCopyLife;
+import io.ferry.blocks.precopy.PreCopyMigration;
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import java.io.IOException;
@@ -51,7 +54,16 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   public record GetStatus(ActorRef<StatusReply> replyTo) implements Command {}
 
-  public record StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error) implements CborSerializable {}
+  /**
+   * @param preCopy a pre-copy volume's passes, mode and pause (null otherwise)
+   * @param sourceNbdUrl where a pre-copy volume's workload writes until the cut-over ("" otherwise)
+   */
+  public record StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error, PreCopyLife.View preCopy, String sourceNbdUrl)
+      implements CborSerializable {
+    public StatusReply(Optional<BackendVolume.BackendStatus> status, String member, String error) {
+      this(status, member, error, null, "");
+    }
+  }
 
   private record FrontendGone() implements Command {}
 
@@ -72,6 +84,19 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   /** Pause (true) or resume the background copy; on-demand fetches are served either way. */
   public record PauseBackground(boolean paused) implements Command {}
 
+  /**
+   * A pre-copy volume's cut-over (from its frontend, which holds every block): run the passes into
+   * the frontend's sink export at {@code sinkHost:sinkPort}, then answer {@link
+   * BlockFrontend.PreCopyPassesEnded}. Sent again until answered; a repeat while passes run is ignored.
+   */
+  public record PreCopyCutOver(String sinkHost, int sinkPort, String sinkExport, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
+
+  /** Events of a recovery, which cannot persist from the signal handler. */
+  private record RecordPreCopy(PreCopyOpened opened) implements Command {}
+
+  /** The passes ended (on the host's thread). */
+  private record PreCopyEnded(PreCopyHost.Outcome outcome, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record Started(VolumeSpec spec) implements Event {}
@@ -80,7 +105,21 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   public record Released() implements Event {}
 
-  public record State(VolumeSpec spec, boolean stopped, boolean released) implements CborSerializable {}
+  /** A pre-copy volume's source export opened ({@code recopyAll}: after a restart, the change set lost). */
+  public record PreCopyOpened(long atMillis, boolean recopyAll) implements Event {}
+
+  public record PreCopyCutOverAsked(long atMillis) implements Event {}
+
+  public record PreCopyPassesFailed(long atMillis, String reason) implements Event {}
+
+  public record PreCopyCutOverDone(long atMillis, int passes, long pauseMillis) implements Event {}
+
+  /** @param preCopy a pre-copy volume's life at the source ({@link PreCopyLife}) */
+  public record State(VolumeSpec spec, boolean stopped, boolean released, PreCopyLife.State preCopy) implements CborSerializable {
+    public State(VolumeSpec spec, boolean stopped, boolean released) {
+      this(spec, stopped, released, PreCopyLife.State.EMPTY);
+    }
+  }
 
   public static Behavior<Command> create(VolumeId volume) {
     return Behaviors.setup(ctx -> new BlockBackend(ctx, volume));
@@ -104,6 +143,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private boolean paused;
   /** Blocks of the target's writes applied to the source by this incarnation. */
   private long appliedBlocks;
+  /** A pre-copy volume's source export and passes (null otherwise, and once cut over). */
+  private PreCopyHost preCopy;
+  /** The last passes' figures, kept for the status once the source's export closed. */
+  private PreCopyMigration.Status preCopyLast;
+  /** Why the last restart recopies every block ("" if it does not). */
+  private PreCopyLife.Recovery preCopyRecovery;
 
   private BlockBackend(ActorContext<Command> ctx, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -149,7 +194,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           return Effect().none();
         })
         .onCommand(Release.class, (s, c) -> {
-          closeEngine();
+          if (keepsServingSource(s)) {
+            closeCopy(); // aborted: the pre-copy workload keeps running at the source, through its export
+          } else {
+            closeEngine();
+          }
           if (s.released()) {
             return Effect().none();
           }
@@ -164,6 +213,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           return Effect().none();
         })
         .onCommand(ApplyChanges.class, this::onApplyChanges)
+        .onCommand(PreCopyCutOver.class, this::onPreCopyCutOver)
+        .onCommand(PreCopyEnded.class, this::onPreCopyEnded)
+        .onCommand(RecordPreCopy.class, (s, c) -> Effect().persist(c.opened()).thenRun(x -> exportPreCopy()))
         .onCommand(FrontendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} frontend gone; waiting for it to attach again", volume);
           frontend = null;
@@ -174,7 +226,14 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
           return Effect().persist(new Stopped()).thenRun(x -> c.replyTo().tell(Done.getInstance())).thenStop();
         })
         .onCommand(GetStatus.class, (s, c) -> {
-          c.replyTo().tell(new StatusReply(Optional.ofNullable(engine).map(BackendVolume::status), ctx.getSystem().address().toString(), error));
+          PreCopyLife.View view = s.spec() != null && s.spec().preCopy()
+              ? PreCopyLife.view(s.preCopy(), preCopyRecovery == null ? PreCopyLife.recover(PreCopyLife.State.EMPTY) : preCopyRecovery,
+                  preCopy != null ? preCopy.status() : preCopyLast)
+              : null;
+          // Once cut over the source refuses writes: its URL is no longer the workload's.
+          String sourceUrl = preCopy == null || s.preCopy().phase() == PreCopyLife.Phase.CUT_OVER
+              ? "" : "nbd://" + resources.nbdHost() + ":" + resources.nbdPort() + "/" + volume.value();
+          c.replyTo().tell(new StatusReply(Optional.ofNullable(engine).map(BackendVolume::status), ctx.getSystem().address().toString(), error, view, sourceUrl));
           return Effect().none();
         })
         .build();
@@ -186,15 +245,93 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     }
     if (state.spec() == null) {
       // As the frontend: serve at once, record it alongside.
+      java.util.List<Event> events = new java.util.ArrayList<>();
+      events.add(new Started(start.spec()));
+      openPreCopy(start.spec(), PreCopyLife.State.EMPTY, events);
       openEngine(start.spec());
       preconnect(start);
-      return Effect().persist(new Started(start.spec()));
+      return Effect().persist(events).thenRun(x -> exportPreCopy());
     }
     if (engine == null && error.isEmpty()) {
       openEngine(state.spec());
     }
     preconnect(start);
     return Effect().none();
+  }
+
+  /**
+   * Opens a pre-copy volume's source export for its workload before the background copy reads a
+   * block (so every write after it is tracked), recorded; after a restart the change set is gone,
+   * so every block is marked for the first pass. Nothing once cut over: the target is the primary.
+   */
+  private void openPreCopy(VolumeSpec spec, PreCopyLife.State life, java.util.List<Event> events) {
+    if (!spec.preCopy() || preCopy != null) {
+      return;
+    }
+    PreCopyLife.Recovery r = PreCopyLife.recover(life);
+    preCopyRecovery = r;
+    if (!r.openExport()) {
+      return;
+    }
+    try {
+      preCopy = PreCopyHost.open(volume.value(), java.nio.file.Path.of(spec.sourcePath()), spec.blockSizeBytes(),
+          PreCopyHost.Settings.from(ctx.getSystem().settings().config().getConfig("ferry.blocks.pre-copy")), r.fullRecopy());
+    } catch (IOException | RuntimeException e) {
+      error = "pre-copy: the source cannot be exported for its workload: " + e.getMessage();
+      ctx.getLog().error("volume={} {}", volume, error);
+      return;
+    }
+    events.add(new PreCopyOpened(System.currentTimeMillis(), r.fullRecopy()));
+  }
+
+  /**
+   * Serves the source's export once its opening is journaled: a restart then knows writes may
+   * have been acknowledged that no change set remembers, and recopies every block.
+   */
+  private void exportPreCopy() {
+    if (preCopy != null) {
+      resources.exportPreCopy(volume.value(), preCopy.source());
+      ctx.getLog().info("volume={} pre-copy: the workload's export at the source is nbd://{}:{}/{} ({})", volume, resources.nbdHost(), resources.nbdPort(), volume,
+          preCopyRecovery == null ? "" : preCopyRecovery.reason());
+    }
+  }
+
+  private Effect<Event, State> onPreCopyCutOver(State state, PreCopyCutOver c) {
+    if (state.spec() == null || !state.spec().preCopy() || state.stopped()) {
+      return Effect().none();
+    }
+    if (state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
+      control.tell(c.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, "already cut over", state.preCopy().passes(), state.preCopy().pauseMillis()));
+      return Effect().none();
+    }
+    if (preCopy == null) {
+      ctx.getLog().warn("volume={} pre-copy cut-over asked, but the source's export is not open ({})", volume, error);
+      return Effect().none();
+    }
+    ActorRef<Command> self = ctx.getSelf();
+    if (preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome, c.replyTo())))) {
+      ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
+      if (state.preCopy().phase() == PreCopyLife.Phase.TRACKING) {
+        return Effect().persist(new PreCopyCutOverAsked(System.currentTimeMillis()));
+      }
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
+    PreCopyMigration.Status st = e.outcome().status();
+    preCopyLast = st;
+    if (!e.outcome().cutOver()) {
+      ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
+      control.tell(e.replyTo(), new BlockFrontend.PreCopyPassesEnded(false, st.error(), st.passes().size(), -1));
+      return Effect().persist(new PreCopyPassesFailed(System.currentTimeMillis(), st.error()));
+    }
+    long pauseMillis = st.pauseNanos() / 1_000_000;
+    int passes = st.passes().size() - 1; // pass 0 is the background copy's
+    ctx.getLog().info("volume={} pre-copy cut over after {} passes, pause {} ms{}", volume, passes, pauseMillis,
+        st.modeReason().isEmpty() ? "" : " (write-blocking: " + st.modeReason() + ")");
+    return Effect().persist(new PreCopyCutOverDone(System.currentTimeMillis(), passes, pauseMillis))
+        .thenRun(x -> control.tell(e.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, "", passes, pauseMillis)));
   }
 
   private Effect<Event, State> onAttach(State state, Attach a) {
@@ -227,6 +364,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         a.port(),
         BitSet.valueOf(a.presentWords()),
         a.channelKey());
+    if (state.spec() != null && state.spec().preCopy() && state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
+      // The passes' answer may have died with the frontend's member: a frontend that attaches after
+      // the source cut over learns it here and finishes the cut-over (the source refuses writes).
+      control.tell(to, new BlockFrontend.PreCopyPassesEnded(true, "cut over before this frontend attached", state.preCopy().passes(), state.preCopy().pauseMillis()));
+    }
     return Effect().none();
   }
 
@@ -296,6 +438,17 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   }
 
   private void closeEngine() {
+    closePreCopy();
+    closeCopy();
+  }
+
+  /** Whether a released backend still serves a pre-copy volume's workload at the source (an abort, not a cut-over). */
+  private static boolean keepsServingSource(State s) {
+    return s.spec() != null && s.spec().preCopy() && !s.stopped() && PreCopyLife.servesAfterRelease(s.preCopy());
+  }
+
+  /** Closes the copy's side (the source read for the target), not a pre-copy workload's export. */
+  private void closeCopy() {
     if (engine != null) {
       meters.close();
       engine.close();
@@ -303,13 +456,26 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     }
   }
 
+  /** Closes a pre-copy volume's source export (once cut over it refuses writes anyway). */
+  private void closePreCopy() {
+    if (preCopy != null) {
+      resources.unexportPreCopy(volume.value(), preCopy.source());
+      preCopy.close();
+      preCopy = null;
+    }
+  }
+
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(Started.class, (s, e) -> new State(e.spec(), false, false))
-        .onEvent(Stopped.class, (s, e) -> new State(s.spec(), true, s.released()))
-        .onEvent(Released.class, (s, e) -> new State(s.spec(), s.stopped(), true))
+        .onEvent(Started.class, (s, e) -> new State(e.spec(), false, false, s.preCopy()))
+        .onEvent(Stopped.class, (s, e) -> new State(s.spec(), true, s.released(), s.preCopy()))
+        .onEvent(Released.class, (s, e) -> new State(s.spec(), s.stopped(), true, s.preCopy()))
+        .onEvent(PreCopyOpened.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.Opened(e.atMillis(), e.recopyAll()))))
+        .onEvent(PreCopyCutOverAsked.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverRequested(e.atMillis()))))
+        .onEvent(PreCopyPassesFailed.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.PassesFailed(e.atMillis(), e.reason()))))
+        .onEvent(PreCopyCutOverDone.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverDone(e.atMillis(), e.passes(), e.pauseMillis()))))
         .build();
   }
 
@@ -317,8 +483,15 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> {
-          if (s.spec() != null && !s.stopped() && !s.released()) {
-            openEngine(s.spec());
+          if (s.spec() != null && !s.stopped() && (!s.released() || keepsServingSource(s))) {
+            java.util.List<Event> events = new java.util.ArrayList<>();
+            openPreCopy(s.spec(), s.preCopy(), events);
+            for (Event e : events) {
+              ctx.getSelf().tell(new RecordPreCopy((PreCopyOpened) e)); // openPreCopy records only its opening
+            }
+            if (!s.released()) {
+              openEngine(s.spec());
+            }
           }
         })
         .onSignal(PostStop.instance(), s -> closeEngine())

@@ -1,5 +1,6 @@
 package io.ferry.blocks;
 
+import io.ferry.blocks.precopy.PreCopyLife;
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
 import io.ferry.placement.Site;
@@ -131,6 +132,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   /** The source applied part {@code part} of shipment {@code shipment} durably. */
   public record ChangesApplied(long shipment, int part) implements Command {}
 
+  /**
+   * A pre-copy volume's passes at the source ended: cut over ({@code cutOver}: the source refuses
+   * writes, this target holds every acknowledged one) or failed ({@code reason}; the source stays
+   * the primary).
+   */
+  public record PreCopyPassesEnded(boolean cutOver, String reason, int passes, long pauseMillis) implements Command {}
+
   private record ShipTick() implements Command {}
 
   private static final String SHIP = "ship";
@@ -198,6 +206,14 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private int nextPart;
   private long lastShipProgressNanos;
   private ActorRef<BlockBackend.Command> shippingTo;
+
+  // A pre-copy volume (spec.preCopy): the workload runs at the source until the cut-over, so this
+  // frontend exports only its sink for the source's passes, untracked (the source has those bytes).
+  private boolean preCopyVolume;
+  /** The phase the last decision was taken in. */
+  private VolumeMigration.Phase lastPhase = new VolumeMigration.New();
+  /** The user's cut-over went to the backend and its passes have not ended. */
+  private boolean preCopyAsked;
 
   private BlockFrontend(ActorContext<Command> ctx, TimerScheduler<Command> timers, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -272,7 +288,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
           c.replyTo().tell(
               new StatusReply(
                   Optional.ofNullable(core).filter(FrontendVolume::hasGeometry).map(FrontendVolume::status),
-                  resources.nbdUrl(volume),
+                  PreCopyLife.targetExports(preCopyVolume, targetLive(s)) ? resources.nbdUrl(volume) : "",
                   ctx.getSystem().address().toString(),
                   s.label(),
                   s instanceof VolumeMigration.Failed f ? f.reason() : "",
@@ -283,6 +299,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         .onCommand(Control.class, this::onControl)
         .onCommand(ShipTick.class, this::onShipTick)
         .onCommand(ChangesApplied.class, this::onChangesApplied)
+        .onCommand(PreCopyPassesEnded.class, this::onPreCopyPassesEnded)
         .onCommand(Stop.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.StopRequested()), c.replyTo()).thenStop())
         .build();
   }
@@ -295,6 +312,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
       backend = c.backend();
       ctx.watchWith(backend, new BackendGone());
+      askPreCopyPasses(); // a restarted source member runs the passes again (a full recopy)
     }
     return run(s, d, null);
   }
@@ -309,6 +327,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     }
     boolean reply = false;
     encryptAtRest = encryptAtRest || specOf(s, d).map(VolumeSpec::encryptAtRest).orElse(false);
+    preCopyVolume = preCopyVolume || specOf(s, d).map(VolumeSpec::preCopy).orElse(false);
+    lastPhase = s;
     for (VolumeMigration.Command command : d.commands()) {
       if (command instanceof VolumeMigration.ReplyStopped) {
         reply = replyTo != null;
@@ -357,6 +377,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (core != null) {
         core.releaseWrites();
         core.detach();
+        if (preCopyVolume && lastPhase instanceof VolumeMigration.Converging) {
+          // The pre-copy cut-over: the workload moves here; its writes are the source's to lack from now.
+          core.trackChanges(changes);
+          resources.unexportPreCopy(BlockResources.preCopySinkName(volume), core);
+          resources.export(volume, core);
+          ctx.getLog().info("volume={} pre-copy cut over: the workload's export is {} now", volume, resources.nbdUrl(volume));
+        }
       }
       if (backend != null) {
         control.tell(backend, new BlockBackend.Release());
@@ -377,6 +404,11 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     } else if (command instanceof VolumeMigration.Export e) {
       try {
         core.geometry(e.sizeBytes(), e.blockSizeBytes());
+        if (!PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase))) {
+          // The workload runs at the source: only the passes write here, under another name.
+          resources.exportPreCopy(BlockResources.preCopySinkName(volume), core);
+          return;
+        }
         resources.export(volume, core);
       } catch (IOException | RuntimeException ex) {
         ctx.getLog().error("volume={} cannot take the source's geometry: {}", volume, ex.getMessage());
@@ -390,7 +422,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (core.attachId() != c.attachId()) {
         core.attach(backendLink(backend), c.attachId());
       }
-      ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(), resources.nbdUrl(volume));
+      ctx.getLog().info("volume={} attached ({} bytes, blocks of {}); exported at {}", volume, c.sizeBytes(), c.blockSizeBytes(),
+          PreCopyLife.targetExports(preCopyVolume, targetLive(lastPhase)) ? resources.nbdUrl(volume) : "the source until the cut-over (pre-copy)");
     } else if (command instanceof VolumeMigration.TellBackendComplete t) {
       if (backend != null) {
         control.tell(backend, new BlockBackend.FrontendComplete(t.attachId()));
@@ -510,7 +543,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     }
     core = new FrontendVolume(volume, resources.store(), resources.settings(), resources.ioPool(), System::nanoTime, () -> ctx.getSelf().tell(new CopyDone()));
     openChanges();
-    core.trackChanges(changes);
+    if (!preCopyVolume || targetLive(lastPhase)) {
+      core.trackChanges(changes);
+    }
     // Before any frame can arrive: nothing of a volume kept encrypted is ever stored in the clear,
     // and a restarted frontend that finds the store's marker waits for the key instead.
     if (encryptAtRest || resources.atRestMarked(volume)) {
@@ -576,6 +611,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private void closeCore() {
     if (core != null) {
       resources.unregisterFrontend(volume, core);
+      resources.unexportPreCopy(BlockResources.preCopySinkName(volume), core);
       meters.close();
       core = null;
       timers.cancel(TICK);
@@ -584,6 +620,24 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   }
 
   private Effect<VolumeMigration.Event, VolumeMigration.Phase> onControl(VolumeMigration.Phase s, Control c) {
+    if (c.action() == Action.ABORT && preCopyVolume && preCopyAsked) {
+      // The passes may cut over any moment; an abort now could leave neither end serving.
+      c.replyTo().tell(new ControlReply(false, s.label(), "the source's cut-over passes are running: wait for the cut-over (then reverse) or for them to fail"));
+      return Effect().none();
+    }
+    if (c.action() == Action.CUTOVER && preCopyVolume && (s instanceof VolumeMigration.Streaming || s instanceof VolumeMigration.Copied)) {
+      String refused = PreCopyLife.refuseCutOver(PreCopyLife.State.EMPTY, s instanceof VolumeMigration.Copied);
+      if (!refused.isEmpty()) {
+        c.replyTo().tell(new ControlReply(false, s.label(), refused));
+        return Effect().none();
+      }
+      boolean repeat = preCopyAsked;
+      preCopyAsked = true;
+      askPreCopyPasses();
+      ctx.getLog().info("volume={} pre-copy cut-over requested: the source runs its passes into this target", volume);
+      c.replyTo().tell(new ControlReply(true, "CONVERGING", repeat ? "already converging" : ""));
+      return Effect().none();
+    }
     VolumeMigration.Input input;
     try {
       input = switch (c.action()) {
@@ -605,6 +659,41 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     }
     ctx.getLog().info("volume={} {} requested in phase {}{}", volume, c.action().name().toLowerCase(java.util.Locale.ROOT), s.label(), d.isIgnored() ? ": " + d.ignored() : "");
     return run(s, d, null).thenRun(after -> c.replyTo().tell(new ControlReply(true, after.label(), d.ignored())));
+  }
+
+  /** Asks the backend for the pre-copy passes into this frontend's sink export (again after a backend change). */
+  private void askPreCopyPasses() {
+    if (backend != null && preCopyAsked) {
+      control.tell(backend, new BlockBackend.PreCopyCutOver(resources.nbdHost(), resources.nbdPort(), BlockResources.preCopySinkName(volume), ctx.getSelf()));
+    }
+  }
+
+  /**
+   * The source's passes ended: on a cut-over this target holds every acknowledged write, durably, and the
+   * migration's own cut-over follows (its pass ships nothing: the passes' writes were not tracked),
+   * which releases the backend and exports the volume here.
+   */
+  private Effect<VolumeMigration.Event, VolumeMigration.Phase> onPreCopyPassesEnded(VolumeMigration.Phase s, PreCopyPassesEnded e) {
+    preCopyAsked = false;
+    if (!preCopyVolume || !(s instanceof VolumeMigration.Copied)) {
+      return Effect().none(); // cut over already (a repeat), or not a pre-copy volume
+    }
+    if (!e.cutOver()) {
+      ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary (cut over again to retry): {}", volume, e.reason());
+      return Effect().none();
+    }
+    // The passes' writes are durable here already: the final pass flushed this export (NBD FLUSH
+    // syncs the store) before the source refused writes.
+    ctx.getLog().info("volume={} pre-copy passes done ({} passes, pause {} ms): cutting over here", volume, e.passes(), e.pauseMillis());
+    return run(s, process.decide(s, new VolumeMigration.CutOverRequested()), null);
+  }
+
+  /** After the cut-over: the target serves the workload (a pre-copy volume's export opens then). */
+  private static boolean targetLive(VolumeMigration.Phase s) {
+    if (s instanceof VolumeMigration.Paused p) {
+      return targetLive(p.paused());
+    }
+    return s instanceof VolumeMigration.CutOver || s instanceof VolumeMigration.Reversing || s instanceof VolumeMigration.Reversed;
   }
 
   /**
@@ -812,6 +901,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
             return;
           }
           VolumeMigration.Decision d = process.decide(s, new VolumeMigration.Recovered());
+          // As run() does: what the commands do depends on the mode and the phase (pre-copy exports).
+          preCopyVolume = preCopyVolume || specOf(s, d).map(VolumeSpec::preCopy).orElse(false);
+          lastPhase = s;
           d.commands().forEach(this::execute);
         })
         .onSignal(PostStop.instance(), s -> {

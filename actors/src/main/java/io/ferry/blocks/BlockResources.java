@@ -75,6 +75,11 @@ public final class BlockResources implements Extension {
   private final SourceHashIndex hotIndex = new SourceHashIndex(4_000_000);
   private final Map<Long, FrontendVolume> frontends = new ConcurrentHashMap<>();
   private final Map<String, FrontendVolume> exports = new ConcurrentHashMap<>();
+  /**
+   * Pre-copy exports, by name: a volume's source at the source member (its workload's, until the
+   * cut-over) and, at the target member, the frontend under {@link #preCopySinkName} for the passes.
+   */
+  private final Map<String, NbdExport> preCopyExports = new ConcurrentHashMap<>();
   private final Map<String, LinkEmulator> emulators = new ConcurrentHashMap<>();
   private final Map<String, BlockSender> senders = new ConcurrentHashMap<>();
   private boolean closed;
@@ -184,8 +189,12 @@ public final class BlockResources implements Extension {
                     settings.nbdInFlightMax(),
                     settings.nbdRequestBytesMax(),
                     d.handshakeTimeout()),
-                name -> Optional.ofNullable((NbdExport) exports.get(name)).map(e -> BlockMetrics.timedReads(metrics, e)),
-                () -> List.copyOf(exports.keySet()));
+                name -> Optional.ofNullable((NbdExport) exports.get(name)).or(() -> Optional.ofNullable(preCopyExports.get(name))).map(e -> BlockMetrics.timedReads(metrics, e)),
+                () -> {
+                  List<String> names = new ArrayList<>(exports.keySet());
+                  names.addAll(preCopyExports.keySet());
+                  return List.copyOf(names);
+                });
       } catch (IOException e) {
         throw new IOException("ferry.blocks.nbd.port = " + settings.nbdPort() + " cannot be bound on " + nbdHost + " (" + e.getMessage() + "); 0 picks a free one", e);
       }
@@ -283,6 +292,31 @@ public final class BlockResources implements Extension {
 
   public void export(VolumeId volume, FrontendVolume frontend) {
     exports.put(volume.value(), frontend);
+  }
+
+  /** Serves {@code export} over NBD under {@code name} (pre-copy: the source's, or the target's sink). */
+  public void exportPreCopy(String name, NbdExport export) {
+    preCopyExports.put(name, export);
+  }
+
+  public void unexportPreCopy(String name, NbdExport export) {
+    preCopyExports.remove(name, export);
+  }
+
+  /**
+   * The name the target's frontend is exported under while a pre-copy volume's passes write into
+   * it: not the volume's, so a workload never writes at both ends.
+   */
+  public static String preCopySinkName(VolumeId volume) {
+    return volume.value() + ".precopy-sink";
+  }
+
+  public String nbdHost() {
+    return nbd.address().getHostString();
+  }
+
+  public int nbdPort() {
+    return nbd.port();
   }
 
   public void unregisterFrontend(VolumeId volume, FrontendVolume frontend) {

@@ -17,6 +17,9 @@ import io.ferry.placement.Site;
  * @param frontends how many frontends serve the volume at the target site: 1, or 2 (clustered:
  *     a write is acknowledged once both hold it, and the export survives either's member; absent
  *     in journals written before clustered frontends = 1)
+ * @param preCopy pre-copy (warm) mode: the workload keeps running at the source through Ferry's NBD
+ *     export at the source member until the cut-over, its writes tracked and copied in passes; the
+ *     target exports the volume only after the cut-over (absent in older journals = off)
  */
 public record VolumeSpec(
     VolumeId volume,
@@ -27,7 +30,8 @@ public record VolumeSpec(
     String traceFile,
     WritePolicy writePolicy,
     boolean encryptAtRest,
-    int frontends)
+    int frontends,
+    boolean preCopy)
     implements CborSerializable {
 
   /** The most frontends a volume may have: the primary and its mirror. */
@@ -62,6 +66,24 @@ public record VolumeSpec(
       // A block crosses to the mirror as one cluster message, which must fit Artery's frame (256 KiB).
       throw new IllegalArgumentException("volume " + volume + ": clustered frontends take blocks of at most " + (MIRRORED_BLOCK_MAX_BYTES >> 10) + " KiB, got " + blockSizeBytes);
     }
+    if (preCopy && frontends > 1) {
+      // The passes write into the primary's store only; filling a mirror from them is not built.
+      throw new IllegalArgumentException("volume " + volume + ": a pre-copy volume has one frontend (clustered frontends serve a volume that runs at the target)");
+    }
+  }
+
+  /** A volume served by {@code frontends} frontends, pre-copy off (the defaults before pre-copy was hosted). */
+  public VolumeSpec(
+      VolumeId volume,
+      Site sourceSite,
+      String sourcePath,
+      Site targetSite,
+      int blockSizeBytes,
+      String traceFile,
+      WritePolicy writePolicy,
+      boolean encryptAtRest,
+      int frontends) {
+    this(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, frontends, false);
   }
 
   /** A volume with one frontend (the defaults before clustered frontends). */
@@ -94,17 +116,22 @@ public record VolumeSpec(
 
   /** The same volume under another write policy (the policy changes while the volume runs). */
   public VolumeSpec withWritePolicy(WritePolicy policy) {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy, encryptAtRest, frontends);
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, policy, encryptAtRest, frontends, preCopy);
   }
 
   /** This spec, kept encrypted at rest at the target. */
   public VolumeSpec encryptedAtRest() {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, true, frontends);
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, true, frontends, preCopy);
   }
 
   /** This spec served by {@code n} frontends at the target site (2: clustered). */
   public VolumeSpec withFrontends(int n) {
-    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, n);
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, n, preCopy);
+  }
+
+  /** This spec in pre-copy mode: the workload runs at the source until the cut-over. */
+  public VolumeSpec withPreCopy() {
+    return new VolumeSpec(volume, sourceSite, sourcePath, targetSite, blockSizeBytes, traceFile, writePolicy, encryptAtRest, frontends, true);
   }
 
   public boolean clustered() {

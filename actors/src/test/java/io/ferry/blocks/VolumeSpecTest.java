@@ -31,4 +31,19 @@ class VolumeSpecTest {
         () -> new VolumeSpec(new VolumeId("v"), "cloud", "/images/v.img", "cloud", 64 * 1024, ""));
     assertTrue(same.getMessage().contains("same site"), same.getMessage());
   }
+
+  @Test
+  void preCopyIsOffInOlderJournalsAndTravelsWhenOn() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    VolumeSpec spec = new VolumeSpec(new VolumeId("v"), "edge-a", "/images/v.img", "cloud", 64 * 1024, "");
+    String old = json.writeValueAsString(spec).replace(",\"preCopy\":false", "");
+    assertTrue(!old.contains("preCopy"), old);
+    assertEquals(false, json.readValue(old, VolumeSpec.class).preCopy());
+    VolumeSpec warm = spec.withPreCopy();
+    assertTrue(warm.preCopy());
+    assertEquals(warm, json.readValue(json.writeValueAsString(warm), VolumeSpec.class));
+    assertTrue(warm.withWritePolicy(WritePolicy.WRITE_BACK).preCopy(), "a policy change keeps the mode");
+    IllegalArgumentException clustered = assertThrows(IllegalArgumentException.class, () -> warm.withFrontends(2));
+    assertTrue(clustered.getMessage().contains("one frontend"), clustered.getMessage());
+  }
 }

@@ -430,6 +430,9 @@ public final class Main implements Callable<Integer> {
       @Option(names = "--frontends", paramLabel = "N", description = "frontends at the target site: 1, or 2 (clustered: a write is acknowledged once both hold it; the export survives either's member)")
       Integer frontends;
 
+      @Option(names = "--pre-copy", description = "pre-copy (warm) mode: the workload keeps running at the source through Ferry's NBD export there; `ferry volume cutover` copies its changes in passes and moves it with a short pause")
+      boolean preCopy;
+
       @CommandLine.Mixin Endpoint endpoint = new Endpoint();
 
       @Override
@@ -449,6 +452,9 @@ public final class Main implements Callable<Integer> {
         }
         if (frontends != null) {
           request.put("frontends", frontends);
+        }
+        if (preCopy) {
+          request.put("preCopy", true);
         }
         request.put("volume", volume.id("start"));
         ManagementClient client = endpoint.client();

@@ -395,6 +395,25 @@ final class ManagementClient {
       out.println("  mirror    " + (mirror.path("member").asText().isEmpty() ? "-" : shortMember(mirror.path("member").asText())) + "   " + mirror.path("state").asText()
           + " (" + mirror.path("mirroredBlocks").asLong() + "/" + mirror.path("presentBlocks").asLong() + " blocks, " + mirror.path("mirroredWrites").asLong() + " writes held by both)");
     }
+    JsonNode pc = st.path("preCopy");
+    if (pc.isObject()) {
+      String url = pc.path("sourceNbdUrl").asText();
+      long pause = pc.path("pauseMillis").asLong(-1);
+      out.println("  pre-copy  " + pc.path("phase").asText() + ", " + pc.path("mode").asText().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+          + (url.isEmpty() ? "" : ", the workload writes at " + url) + ", change set now " + pc.path("changedBlocksNow").asLong() + " blocks"
+          + (pause >= 0 ? ", cut-over pause " + pause + " ms" : "") + ", writes acknowledged " + pc.path("writesAcknowledged").asLong()
+          + " (mirrored " + pc.path("writesMirrored").asLong() + ", refused " + pc.path("writesRefused").asLong() + ")");
+      for (JsonNode p : pc.path("passes")) {
+        int n = p.path("pass").asInt();
+        out.println("    pass " + n + ": " + (n == 0 ? "the background copy" : p.path("changedBlocks").asLong() + " blocks") + " in " + p.path("millis").asLong() + " ms"
+            + (p.path("writeBlocking").asBoolean() ? ", write-blocking" : "") + (p.path("writesHeld").asBoolean() ? ", writes held (the pause)" : ""));
+      }
+      for (String field : List.of("writeBlockingReason", "recopy", "error")) {
+        if (!pc.path(field).asText().isEmpty()) {
+          out.println("    " + field + ": " + pc.path(field).asText());
+        }
+      }
+    }
     JsonNode c = st.path("changes");
     if (c.isObject()) {
       out.println("  primary   " + c.path("primary").asText() + (c.path("sourceDetachable").asBoolean() ? " (backend released: the source can be detached)" : "")

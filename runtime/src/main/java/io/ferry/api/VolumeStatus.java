@@ -21,7 +21,15 @@ public record VolumeStatus(
     Optional<Backend> backend,
     String error,
     Optional<Changes> changes,
-    Optional<Mirror> mirror) {
+    Optional<Mirror> mirror,
+    Optional<PreCopy> preCopy) {
+
+  /** A status of a volume that is not in pre-copy mode. */
+  public VolumeStatus(
+      VolumeSpec spec, VolumePhase phase, String nbdUrl, String frontendMember, String backendMember, Optional<Frontend> frontend, Optional<Backend> backend, String error,
+      Optional<Changes> changes, Optional<Mirror> mirror) {
+    this(spec, phase, nbdUrl, frontendMember, backendMember, frontend, backend, error, changes, mirror, Optional.empty());
+  }
 
   /** A status of a volume with one frontend. */
   public VolumeStatus(
@@ -83,6 +91,39 @@ public record VolumeStatus(
    * @param mirroredWrites writes held by the mirror before they were acknowledged, by this primary
    */
   public record Mirror(String member, String state, long mirroredBlocks, long presentBlocks, long waiting, long mirroredWrites) {}
+
+  /**
+   * A pre-copy volume at its source member (the workload runs there until the cut-over).
+   *
+   * @param sourceNbdUrl the workload's export at the source ("" once cut over: use {@code nbdUrl})
+   * @param phase TRACKING (writes tracked, the background copy fills the target), CONVERGING (passes
+   *     run), CUT_OVER (the target is the primary), FAILED (the last passes broke off; the source
+   *     stays the primary)
+   * @param mode PRE_COPY, or WRITE_BLOCKING once passes stopped shrinking (a write is acknowledged
+   *     only when the target holds it too)
+   * @param writeBlockingReason why the mode is write-blocking ("" while it is not)
+   * @param passes each pass: 0 is the background copy, then the change sets shipped
+   * @param changedBlocksNow the change set now: what the next pass ships
+   * @param pauseMillis the cut-over pause (the final pass with writes held), -1 before it
+   * @param recopy why the next pass recopies every block (the source member restarted: its change
+   *     set lived in memory), "" otherwise
+   */
+  public record PreCopy(
+      String sourceNbdUrl,
+      String phase,
+      String mode,
+      String writeBlockingReason,
+      java.util.List<Pass> passes,
+      long changedBlocksNow,
+      long pauseMillis,
+      long writesAcknowledged,
+      long writesMirrored,
+      long writesRefused,
+      String recopy,
+      String error) {}
+
+  /** One pass: its change set in blocks (-1 for pass 0, the background copy), duration, mode, and whether writes were held. */
+  public record Pass(int pass, long changedBlocks, long millis, boolean writeBlocking, boolean writesHeld) {}
 
   public double percent() {
     return frontend.map(Frontend::percent).orElse(0.0);

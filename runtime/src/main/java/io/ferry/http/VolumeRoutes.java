@@ -32,10 +32,12 @@ final class VolumeRoutes {
    * A volume to migrate: its id (also its NBD export name), where its image is, where to move it;
    * {@code blockSize} defaults to {@code ferry.blocks.block-size}, {@code trace} to none, {@code
    * encryptAtRest} (keep it encrypted in the target's store, the key at the source site) to false,
-   * {@code frontends} (2: clustered, a second frontend on another member of the target site) to 1.
+   * {@code frontends} (2: clustered, a second frontend on another member of the target site) to 1,
+   * {@code preCopy} (the workload runs at the source through Ferry's export there until the
+   * cut-over) to false.
    */
   record VolumeRequest(
-      String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace, Optional<Boolean> encryptAtRest, Optional<Integer> frontends) {
+      String volume, String sourceSite, String sourcePath, String targetSite, Optional<Long> blockSize, Optional<String> trace, Optional<Boolean> encryptAtRest, Optional<Integer> frontends, Optional<Boolean> preCopy) {
     VolumeRequest {
       BadRequest.text("volume", volume, "the volume id (also its NBD export name)");
       BadRequest.text("sourceSite", sourceSite, "the site that holds the source image");
@@ -52,6 +54,7 @@ final class VolumeRoutes {
       trace = trace == null ? Optional.empty() : trace;
       encryptAtRest = encryptAtRest == null ? Optional.empty() : encryptAtRest;
       frontends = frontends == null ? Optional.empty() : frontends;
+      preCopy = preCopy == null ? Optional.empty() : preCopy;
       blockSize.ifPresent(
           b -> {
             try {
@@ -66,9 +69,14 @@ final class VolumeRoutes {
       VolumeSpec spec = new VolumeSpec(new VolumeId(volume), sourceSite, sourcePath, targetSite, VolumeSpec.checkBlockSize(blockSize.orElse(blockSizeDefault)), trace.orElse(""));
       spec = encryptAtRest.orElse(false) ? spec.encryptedAtRest() : spec;
       try {
-        return frontends.map(spec::withFrontends).orElse(spec);
+        spec = frontends.map(spec::withFrontends).orElse(spec);
       } catch (IllegalArgumentException e) {
         throw BadRequest.field("frontends", e.getMessage());
+      }
+      try {
+        return preCopy.orElse(false) ? spec.withPreCopy() : spec;
+      } catch (IllegalArgumentException e) {
+        throw BadRequest.field("preCopy", e.getMessage());
       }
     }
   }

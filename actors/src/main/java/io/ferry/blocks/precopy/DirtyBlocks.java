@@ -32,6 +32,24 @@ public final class DirtyBlocks {
     marks += last - first + 1;
   }
 
+  /**
+   * Blocks {@code first..last} were cleared for a copy that did not reach the target: marked again
+   * (not counted as writes).
+   */
+  public synchronized void restore(long first, long last) {
+    check(first, last);
+    dirty.set((int) first, (int) last + 1);
+  }
+
+  /**
+   * Every block may differ at the target: the source member restarted (the map lived in its
+   * memory, so writes since the last copy are unknown) or a pass broke off. The next pass is a
+   * full recopy.
+   */
+  public synchronized void markAll() {
+    dirty.set(0, (int) blockCount);
+  }
+
   /** Block {@code block} is about to be read for the target: a write after this marks it again. */
   public synchronized void clear(long block) {
     check(block, block);

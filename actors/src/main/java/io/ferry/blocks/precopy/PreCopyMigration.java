@@ -82,7 +82,11 @@ public final class PreCopyMigration implements AutoCloseable {
   private long pauseNanos = -1;
   private String error = "";
 
-  private PreCopyMigration(PreCopySource source, BlockSink target, Settings settings) {
+  /** Whether this migration runs the first full copy itself (or another copy filled the target). */
+  private final boolean fullCopy;
+
+  private PreCopyMigration(PreCopySource source, BlockSink target, Settings settings, boolean fullCopy) {
+    this.fullCopy = fullCopy;
     this.source = source;
     this.target = target;
     this.settings = settings;
@@ -98,7 +102,21 @@ public final class PreCopyMigration implements AutoCloseable {
 
   /** Starts the first full copy at once; passes begin on {@link #requestCutOver()}. */
   public static PreCopyMigration start(PreCopySource source, BlockSink target, Settings settings) {
-    PreCopyMigration m = new PreCopyMigration(source, target, settings);
+    PreCopyMigration m = new PreCopyMigration(source, target, settings, true);
+    m.runner.start();
+    return m;
+  }
+
+  /**
+   * Starts COPIED: another copy (the volume's background copy, hosted by the shells) already
+   * filled the target with every block, each read after {@code source} started tracking writes, so
+   * the change set is exactly what the target may lack. Passes begin on {@link #requestCutOver()}.
+   */
+  public static PreCopyMigration startCopied(PreCopySource source, BlockSink target, Settings settings) {
+    PreCopyMigration m = new PreCopyMigration(source, target, settings, false);
+    synchronized (m) {
+      m.phase = Phase.COPIED;
+    }
     m.runner.start();
     return m;
   }
@@ -129,11 +147,13 @@ public final class PreCopyMigration implements AutoCloseable {
   private void run() {
     try {
       long t0 = System.nanoTime();
-      long[] all = new long[(int) source.blockCount()];
-      for (int i = 0; i < all.length; i++) {
-        all[i] = i;
+      if (fullCopy) {
+        long[] all = new long[(int) source.blockCount()];
+        for (int i = 0; i < all.length; i++) {
+          all[i] = i;
+        }
+        copy(all, settings.targetStartsZeroed());
       }
-      copy(all, settings.targetStartsZeroed());
       long copyNanos = System.nanoTime() - t0;
       setPhase(Phase.COPIED);
       log.info("volume={} copied in {} ms; the workload runs at the source, {} blocks changed since", source.name(),
@@ -206,32 +226,47 @@ public final class PreCopyMigration implements AutoCloseable {
    */
   private void copy(long[] blocks, boolean skipZero) throws IOException, InterruptedException {
     List<Future<?>> inFlight = new ArrayList<>();
-    int i = 0;
-    while (i < blocks.length) {
-      int j = i;
-      while (j + 1 < blocks.length && blocks[j + 1] == blocks[j] + 1 && j + 1 - i < settings.runBlocksMax()) {
-        j++;
+    try {
+      int i = 0;
+      while (i < blocks.length) {
+        int j = i;
+        while (j + 1 < blocks.length && blocks[j + 1] == blocks[j] + 1 && j + 1 - i < settings.runBlocksMax()) {
+          j++;
+        }
+        long first = blocks[i];
+        long last = blocks[j];
+        inFlight.add(senders.submit(() -> {
+          sendRun(first, last, skipZero);
+          return null;
+        }));
+        // Bound what is queued: a volume's worth of runs is never held at once.
+        if (inFlight.size() >= settings.parallelism() * 4) {
+          await(inFlight.remove(0));
+        }
+        i = j + 1;
       }
-      long first = blocks[i];
-      long last = blocks[j];
-      inFlight.add(senders.submit(() -> {
-        sendRun(first, last, skipZero);
-        return null;
-      }));
-      // Bound what is queued: a volume's worth of runs is never held at once.
-      if (inFlight.size() >= settings.parallelism() * 4) {
+      while (!inFlight.isEmpty()) {
         await(inFlight.remove(0));
       }
-      i = j + 1;
-    }
-    for (Future<?> f : inFlight) {
-      await(f);
+    } catch (IOException | RuntimeException e) {
+      // Let the runs under way end (each marks its blocks again if it did not reach the target),
+      // so the change set is whole when the failure is reported.
+      for (Future<?> f : inFlight) {
+        try {
+          f.get();
+        } catch (java.util.concurrent.ExecutionException ignored) {
+          // the first failure is the one reported
+        }
+      }
+      throw e;
     }
   }
+
 
   private void sendRun(long first, long last, boolean skipZero) throws IOException, InterruptedException {
     BlockLocks locks = source.locks();
     locks.acquire(first, last);
+    boolean sent = false;
     try {
       for (long b = first; b <= last; b++) {
         source.dirty().clear(b); // before reading: a write after this marks it again
@@ -243,6 +278,7 @@ public final class PreCopyMigration implements AutoCloseable {
         target.write(first * source.blockSize(), data, length);
         blocksSent.addAndGet(last - first + 1);
         bytesSent.addAndGet(length);
+        sent = true;
         return;
       }
       // The target reads zeroes where nothing was written: only the stretches holding data go.
@@ -262,10 +298,16 @@ public final class PreCopyMigration implements AutoCloseable {
           from = -1;
         }
         if (end) {
+          sent = true;
           return;
         }
       }
     } finally {
+      if (!sent) {
+        // The marks were cleared before reading: put them back, so the source keeps every block
+        // the target may lack and a later cut-over ships them (the source stays the primary).
+        source.dirty().restore(first, last);
+      }
       locks.release(first, last);
     }
   }

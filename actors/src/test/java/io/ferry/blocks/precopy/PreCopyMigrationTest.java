@@ -217,6 +217,56 @@ class PreCopyMigrationTest {
     }
   }
 
+  @Test
+  void aPassThatBreaksOffKeepsItsBlocksInTheChangeSetAndAnotherMigrationShipsThem(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      // Another copy filled the target (the hosted background copy): it starts COPIED.
+      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(1000, 10));
+      assertEquals(PreCopyMigration.Phase.COPIED, m.phase());
+      source.write(5 * BLOCK, new byte[] {1, 2, 3}).toCompletableFuture().get();
+      source.write(9 * BLOCK + 7, new byte[] {4}).toCompletableFuture().get();
+      target.broken = true;
+      m.requestCutOver();
+      assertTrue(m.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.FAILED, m.phase());
+      assertEquals(0, target.writes.get(), "nothing reached the target: the first copy was not run again");
+      // The pass cleared the marks before reading; they are back, so nothing the target lacks is forgotten.
+      assertTrue(source.dirty().isDirty(5) && source.dirty().isDirty(9), "blocks of the broken pass are still marked");
+      assertEquals(2, source.dirty().count());
+      m.close();
+      target.broken = false;
+      PreCopyMigration retry = PreCopyMigration.startCopied(source, target, settings(1000, 10));
+      retry.requestCutOver();
+      assertTrue(retry.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.CUT_OVER, retry.phase(), retry.status().toString());
+      assertArrayEquals(Files.readAllBytes(img), target.snapshot(), "the target after the retried cut-over vs the source");
+      assertEquals(2, retry.status().blocksSent(), "only the change set crossed");
+      retry.close();
+    }
+  }
+
+  @Test
+  void aFullRecopyAfterASourceRestartShipsEveryBlock(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS); // stale everywhere: what a lost change set may mean
+      source.dirty().markAll();
+      assertEquals(BLOCKS, source.dirty().count());
+      PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(8, 10));
+      m.requestCutOver();
+      assertTrue(m.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.CUT_OVER, m.phase(), m.status().toString());
+      assertEquals(BLOCKS, m.status().passes().get(1).changedBlocks());
+      assertArrayEquals(Files.readAllBytes(img), target.snapshot());
+      m.close();
+    }
+  }
+
   private static void awaitPhase(PreCopyMigration m, PreCopyMigration.Phase phase) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (m.phase() != phase) {

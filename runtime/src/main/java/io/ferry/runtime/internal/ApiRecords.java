@@ -82,10 +82,13 @@ public final class ApiRecords {
     VolumePhase phase = frontend.map(f -> phase(f.phase())).orElse(VolumePhase.WAITING);
     String error =
         backend.map(BlockBackend.StatusReply::error).filter(e -> !e.isEmpty()).or(() -> frontend.map(BlockFrontend.StatusReply::error)).orElse("");
+    // A pre-copy volume's workload uses the source's export until the cut-over: that is its URL then.
+    String nbdUrl = frontend.map(BlockFrontend.StatusReply::nbdUrl).filter(u -> !u.isEmpty())
+        .or(() -> backend.map(BlockBackend.StatusReply::sourceNbdUrl).filter(u -> u != null && !u.isEmpty())).orElse("");
     return new VolumeStatus(
         info.spec(),
         phase,
-        frontend.map(BlockFrontend.StatusReply::nbdUrl).orElse(""),
+        nbdUrl,
         info.frontendMember(),
         info.backendMember(),
         frontend.flatMap(BlockFrontend.StatusReply::status).map(ApiRecords::frontend),
@@ -93,7 +96,24 @@ public final class ApiRecords {
         error,
         frontend.flatMap(BlockFrontend.StatusReply::changes).map(ApiRecords::changes),
         frontend.flatMap(BlockFrontend.StatusReply::mirror)
-            .map(m -> new VolumeStatus.Mirror(m.member(), m.state(), m.mirroredBlocks(), m.presentBlocks(), m.waiting(), m.mirroredWrites())));
+            .map(m -> new VolumeStatus.Mirror(m.member(), m.state(), m.mirroredBlocks(), m.presentBlocks(), m.waiting(), m.mirroredWrites())),
+        backend.filter(b -> b.preCopy() != null).map(b -> preCopy(b.preCopy(), b.sourceNbdUrl())));
+  }
+
+  static VolumeStatus.PreCopy preCopy(io.ferry.blocks.precopy.PreCopyLife.View v, String sourceNbdUrl) {
+    return new VolumeStatus.PreCopy(
+        sourceNbdUrl == null ? "" : sourceNbdUrl,
+        v.phase(),
+        v.mode(),
+        v.writeBlockingReason(),
+        v.passes().stream().map(p -> new VolumeStatus.Pass(p.pass(), p.changedBlocks(), p.millis(), p.writeBlocking(), p.writesHeld())).toList(),
+        v.changedBlocksNow(),
+        v.pauseMillis(),
+        v.writesAcknowledged(),
+        v.writesMirrored(),
+        v.writesRefused(),
+        v.recopy(),
+        v.error());
   }
 
   static VolumeStatus.Changes changes(BlockFrontend.Changes c) {

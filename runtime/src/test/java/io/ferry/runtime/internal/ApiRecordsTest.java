@@ -86,4 +86,26 @@ class ApiRecordsTest {
     FrontendVolume.FrontendStatus keyless = new FrontendVolume.FrontendStatus(new VolumeId("v"), 65536, 65536, 1, 1, 100, true, Map.of(), 0, 0, 0, 0, 0, 0, 0, 0, "the key lives at the source");
     assertEquals("the key lives at the source", json.readTree(json.writeValueAsString(ApiRecords.frontend(keyless))).path("unavailable").asText());
   }
+
+  @Test
+  void aPreCopyVolumeShowsTheSourcesUrlUntilTheCutOverAndItsPasses() {
+    VolumeSpec warm = SPEC.withPreCopy();
+    VolumeRegistry.VolumeInfo info = new VolumeRegistry.VolumeInfo(warm, Optional.empty(), Optional.empty(), "edge-member", "cloud-member");
+    io.ferry.blocks.precopy.PreCopyLife.View view = new io.ferry.blocks.precopy.PreCopyLife.View("CONVERGING", "WRITE_BLOCKING", "writes outpace the link",
+        List.of(new io.ferry.blocks.precopy.PreCopyLife.PassView(0, -1, 0, false, false), new io.ferry.blocks.precopy.PreCopyLife.PassView(1, 40, 900, false, false)),
+        12, -1, 100, 3, 0, "", "");
+    io.ferry.blocks.BlockBackend.StatusReply backend = new io.ferry.blocks.BlockBackend.StatusReply(Optional.empty(), "edge-member", "", view, "nbd://edge:10809/v");
+    io.ferry.blocks.BlockFrontend.StatusReply notExported = new io.ferry.blocks.BlockFrontend.StatusReply(Optional.empty(), "", "cloud-member", "COPIED", "", Optional.empty());
+    VolumeStatus st = ApiRecords.volumeStatus(info, Optional.of(notExported), Optional.of(backend));
+    assertEquals("nbd://edge:10809/v", st.nbdUrl(), "before the cut-over the workload's URL is the source's");
+    VolumeStatus.PreCopy pc = st.preCopy().orElseThrow();
+    assertEquals("WRITE_BLOCKING", pc.mode());
+    assertEquals("writes outpace the link", pc.writeBlockingReason());
+    assertEquals(40, pc.passes().get(1).changedBlocks());
+    io.ferry.blocks.BlockFrontend.StatusReply exported = new io.ferry.blocks.BlockFrontend.StatusReply(Optional.empty(), "nbd://cloud:10809/v", "cloud-member", "CUT_OVER", "", Optional.empty());
+    assertEquals("nbd://cloud:10809/v", ApiRecords.volumeStatus(info, Optional.of(exported), Optional.of(backend)).nbdUrl());
+    VolumeStatus plain = ApiRecords.volumeStatus(new VolumeRegistry.VolumeInfo(SPEC, Optional.empty(), Optional.empty(), "a", "b"), Optional.of(exported),
+        Optional.of(new io.ferry.blocks.BlockBackend.StatusReply(Optional.empty(), "a", "")));
+    assertTrue(plain.preCopy().isEmpty());
+  }
 }

@@ -1,0 +1,161 @@
+package io.ferry.blocks.precopy;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a source member's backend holds of a pre-copy volume, on plain threads: the source's export
+ * for the workload ({@link PreCopySource}, served by the member's NBD server) and, once the user asks
+ * for the cut-over, the passes ({@link PreCopyMigration#startCopied}: the volume's background copy
+ * filled the target) into the target frontend's sink export. The backend shell journals the phases
+ * ({@link PreCopyLife}) and hands this its inputs; the results come back through a callback.
+ */
+public final class PreCopyHost implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(PreCopyHost.class);
+
+  /** {@code ferry.blocks.pre-copy}. */
+  public record Settings(long thresholdBlocks, int maxPasses, int writerThreads, int connections, int runBlocksMax, Duration holdTimeout, Duration passesTimeout) {
+    public Settings {
+      if (connections < 1 || connections > NbdBlockSink.CONNECTIONS_MAX) {
+        throw new IllegalArgumentException("ferry.blocks.pre-copy.connections must be 1.." + NbdBlockSink.CONNECTIONS_MAX + ", got " + connections);
+      }
+      if (passesTimeout.isNegative() || passesTimeout.isZero()) {
+        throw new IllegalArgumentException("ferry.blocks.pre-copy.passes-timeout must be positive, got " + passesTimeout);
+      }
+    }
+
+    public static Settings from(Config c) {
+      return new Settings(c.getLong("threshold-blocks"), c.getInt("max-passes"), c.getInt("writer-threads"), c.getInt("connections"),
+          c.getInt("run-blocks-max"), c.getDuration("hold-timeout"), c.getDuration("passes-timeout"));
+    }
+
+    PreCopyMigration.Settings migration() {
+      return new PreCopyMigration.Settings(new PreCopyConvergence.Settings(thresholdBlocks, maxPasses), runBlocksMax, connections, holdTimeout, false);
+    }
+  }
+
+  /** How the passes ended: cut over (the target is the primary) or not, with the figures. */
+  public record Outcome(boolean cutOver, PreCopyMigration.Status status) {}
+
+  private final PreCopySource source;
+  private final Settings settings;
+  // Guarded by `this`.
+  private boolean busy;
+  private PreCopyMigration running;
+  private PreCopyMigration.Status last;
+
+  private PreCopyHost(PreCopySource source, Settings settings) {
+    this.source = source;
+    this.settings = settings;
+  }
+
+  /**
+   * Opens the source for its workload, tracking writes from now (before the background copy reads
+   * a block); {@code recopyAll}: the change set is unknown (this member restarted), so every block
+   * is marked for the first pass.
+   */
+  public static PreCopyHost open(String name, Path image, int blockSize, Settings settings, boolean recopyAll) throws IOException {
+    PreCopySource source = new PreCopySource(name, image, blockSize, settings.writerThreads());
+    if (recopyAll) {
+      source.dirty().markAll();
+    }
+    return new PreCopyHost(source, settings);
+  }
+
+  /** The workload's export at the source. */
+  public PreCopySource source() {
+    return source;
+  }
+
+  /** Whether passes are running now. */
+  public synchronized boolean converging() {
+    return busy;
+  }
+
+  /**
+   * Runs the passes into the target's sink export at {@code host:port}, then cuts over; {@code
+   * done} gets the outcome once (on a thread of its own). A request while passes run is a repeat
+   * (false).
+   */
+  public synchronized boolean cutOver(String host, int port, String export, Consumer<Outcome> done) {
+    if (busy) {
+      return false;
+    }
+    busy = true;
+    Thread t = new Thread(() -> done.accept(runPasses(host, port, export)), "ferry-precopy-cutover-" + source.name());
+    t.setDaemon(true);
+    t.start();
+    return true;
+  }
+
+  private Outcome runPasses(String host, int port, String export) {
+    NbdBlockSink sink;
+    try {
+      sink = new NbdBlockSink(host, port, export, settings.connections(), Duration.ofSeconds(30));
+    } catch (IOException | RuntimeException e) {
+      log.warn("volume={} the target's sink {}:{}/{} cannot be reached: {}", source.name(), host, port, export, e.toString());
+      return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()));
+    }
+    PreCopyMigration m = PreCopyMigration.startCopied(source, sink, settings.migration());
+    synchronized (this) {
+      running = m;
+    }
+    m.requestCutOver();
+    try {
+      if (!m.awaitEnd(settings.passesTimeout())) {
+        m.close(); // its failure path releases held writes; the marks of runs under way are restored
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      m.close();
+    }
+    PreCopyMigration.Status st = m.status();
+    m.close();
+    sink.close();
+    return ended(st);
+  }
+
+  private Outcome ended(PreCopyMigration.Status st) {
+    synchronized (this) {
+      busy = false;
+      running = null;
+      last = st;
+    }
+    return new Outcome(st.phase() == PreCopyMigration.Phase.CUT_OVER, st);
+  }
+
+  private PreCopyMigration.Status failedStatus(String why) {
+    return new PreCopyMigration.Status(PreCopyMigration.Phase.FAILED, PreCopyConvergence.Mode.PRE_COPY, "", java.util.List.of(), source.dirty().count(), -1, 0, 0,
+        source.writesAcknowledged(), source.writesMirrored(), source.writesRefused(), why);
+  }
+
+  /** The running passes' figures, else the last passes', else the workload's figures so far. */
+  public synchronized PreCopyMigration.Status status() {
+    if (running != null) {
+      return running.status();
+    }
+    if (last != null) {
+      return last;
+    }
+    return new PreCopyMigration.Status(PreCopyMigration.Phase.COPIED, PreCopyConvergence.Mode.PRE_COPY, "", java.util.List.of(), source.dirty().count(), -1, 0, 0,
+        source.writesAcknowledged(), source.writesMirrored(), source.writesRefused(), "");
+  }
+
+  @Override
+  public void close() {
+    PreCopyMigration m;
+    synchronized (this) {
+      m = running;
+    }
+    if (m != null) {
+      m.close();
+    }
+    source.close();
+  }
+}

@@ -1,0 +1,167 @@
+package io.ferry.blocks.precopy;
+
+import io.ferry.persistence.CborSerializable;
+import java.util.List;
+
+/**
+ * A hosted pre-copy volume's life at the source member, as its backend journals it: the fold of its
+ * events and the decisions the shells take from it, pure (no actor, clock or I/O; times come with
+ * the inputs). The change set itself ({@link DirtyBlocks}) lives in the source member's memory and
+ * is not journaled: a write would otherwise cost a journal write before its acknowledgement. So a
+ * source member that restarts before the cut-over cannot know which blocks the workload wrote since
+ * they were copied, and its first pass is a full recopy ({@link Recovery#fullRecopy()}); the target's
+ * store keeps serving nothing to a workload meanwhile, so nothing is lost, only link time.
+ *
+ * <p>Phases: {@code TRACKING} (the workload runs at the source through Ferry's export there, its
+ * writes marked; the background copy fills the target), {@code CONVERGING} (the user asked for the
+ * cut-over: passes run), {@code CUT_OVER} (the target is the primary: the source's export refuses
+ * writes and never opens again; the target's export serves the workload).
+ */
+public final class PreCopyLife {
+  private PreCopyLife() {}
+
+  public enum Phase {
+    TRACKING,
+    CONVERGING,
+    CUT_OVER
+  }
+
+  /** What the backend journals. */
+  public sealed interface Event extends CborSerializable {}
+
+  /** The source's export opened; {@code recopyAll}: the change set was lost with a member (or a pass broke off). */
+  public record Opened(long atMillis, boolean recopyAll) implements Event {}
+
+  /** The user asked for the cut-over (the background copy had every block at the target). */
+  public record CutOverRequested(long atMillis) implements Event {}
+
+  /** The passes broke off (the target could not be written): the source stays the primary. */
+  public record PassesFailed(long atMillis, String reason) implements Event {}
+
+  /** The final pass reached the target with writes held: the target is the primary. */
+  public record CutOverDone(long atMillis, int passes, long pauseMillis) implements Event {}
+
+  /**
+   * The fold. {@code opens}: how often the source's export opened (a second open is a restart);
+   * {@code lastError}: why the passes last broke off ("" if never).
+   */
+  public record State(Phase phase, int opens, String lastError, long pauseMillis, int passes) {
+    public static final State EMPTY = new State(Phase.TRACKING, 0, "", -1, 0);
+
+    public State apply(Event e) {
+      if (e instanceof Opened) {
+        if (phase == Phase.CUT_OVER) {
+          throw new IllegalStateException("the source's export never opens after the cut-over: " + this);
+        }
+        return new State(phase, opens + 1, lastError, pauseMillis, passes);
+      }
+      if (e instanceof CutOverRequested) {
+        return phase == Phase.TRACKING ? new State(Phase.CONVERGING, opens, lastError, pauseMillis, passes) : this;
+      }
+      if (e instanceof PassesFailed f) {
+        if (phase == Phase.CUT_OVER) {
+          throw new IllegalStateException("passes cannot fail after the cut-over: " + this);
+        }
+        return new State(Phase.TRACKING, opens, f.reason(), pauseMillis, passes);
+      }
+      CutOverDone d = (CutOverDone) e;
+      return new State(Phase.CUT_OVER, opens, lastError, d.pauseMillis(), d.passes());
+    }
+
+    public static State of(List<? extends Event> events) {
+      State s = EMPTY;
+      for (Event e : events) {
+        s = s.apply(e);
+      }
+      return s;
+    }
+  }
+
+  /**
+   * What a backend does on (re)start from its journal.
+   *
+   * @param openExport serve the workload at the source (false once cut over: it must move on to the target)
+   * @param fullRecopy mark every block changed: the source member restarted, its change set is gone
+   * @param resumePasses the user's cut-over request stands: run the passes again at once
+   * @param reason why, for the log and the status
+   */
+  public record Recovery(boolean openExport, boolean fullRecopy, boolean resumePasses, String reason) {}
+
+  public static Recovery recover(State s) {
+    if (s.phase() == Phase.CUT_OVER) {
+      return new Recovery(false, false, false, "cut over: the target is the primary, the source's export stays closed");
+    }
+    if (s.opens() == 0) {
+      return new Recovery(true, false, false, "first start: writes are tracked from now, before the background copy reads any block");
+    }
+    boolean resume = s.phase() == Phase.CONVERGING;
+    return new Recovery(true, true, resume,
+        "the source member restarted (open " + (s.opens() + 1) + "): the change set lived in its memory, so the next pass recopies every block"
+            + (resume ? "; the cut-over request stands, passes start again" : ""));
+  }
+
+  /**
+   * Whether the source's export goes on serving the workload once the backend is released: after
+   * an abort (the source stays the primary: its workload keeps running there until the volume is
+   * stopped), not after the cut-over (the target is the primary).
+   */
+  public static boolean servesAfterRelease(State s) {
+    return s.phase() != Phase.CUT_OVER;
+  }
+
+  /** Why a cut-over request is refused ("" when it is accepted or a repeat to ignore). */
+  public static String refuseCutOver(State s, boolean targetHasEveryBlock) {
+    if (s.phase() == Phase.TRACKING && !targetHasEveryBlock) {
+      return "the background copy has not finished: cut over once the status says COPIED (the passes ship only what changed since)";
+    }
+    return "";
+  }
+
+  /**
+   * Whether the target's frontend may export the volume to a workload: a pre-copy volume's workload
+   * runs at the source until the cut-over, and two primaries would split its writes.
+   */
+  public static boolean targetExports(boolean preCopy, boolean cutOver) {
+    return !preCopy || cutOver;
+  }
+
+  /**
+   * What {@code ferry volume status} shows of a hosted pre-copy volume: the phase, the mode and
+   * why it is write-blocking, each pass's change set, the pause, and any full recopy.
+   */
+  public record View(
+      String phase,
+      String mode,
+      String writeBlockingReason,
+      List<PassView> passes,
+      long changedBlocksNow,
+      long pauseMillis,
+      long writesAcknowledged,
+      long writesMirrored,
+      long writesRefused,
+      String recopy,
+      String error) {}
+
+  /** One pass: its number (0 = the first full copy), change set in blocks (-1 for pass 0), time and mode. */
+  public record PassView(int pass, long changedBlocks, long millis, boolean writeBlocking, boolean writesHeld) {}
+
+  /** The status from the journal's fold and the running migration's figures ({@code running} null while none runs). */
+  public static View view(State s, Recovery recovery, PreCopyMigration.Status running) {
+    // A recopy is news only until the cut-over.
+    String recopy = recovery.fullRecopy() && s.phase() != Phase.CUT_OVER ? recovery.reason() : "";
+    // The journal's phase, but the passes' own word once they cut over or failed (the journal follows).
+    String phase = s.phase() == Phase.CUT_OVER || running == null
+        || (running.phase() != PreCopyMigration.Phase.CUT_OVER && running.phase() != PreCopyMigration.Phase.FAILED) ? s.phase().name() : running.phase().name();
+    if (running == null) {
+      return new View(phase, PreCopyConvergence.Mode.PRE_COPY.name(), "", List.of(), 0, s.pauseMillis(), 0, 0, 0,
+          recopy, s.lastError());
+    }
+    List<PassView> passes = running.passes().stream()
+        .map(p -> new PassView(p.pass(), p.changedBlocks(), p.nanos() / 1_000_000, p.writeBlocking(), p.holdWrites()))
+        .toList();
+    long pause = running.pauseNanos() >= 0 ? running.pauseNanos() / 1_000_000 : s.pauseMillis();
+    String error = running.error().isEmpty() ? s.lastError() : running.error();
+    return new View(phase, running.mode().name(), running.modeReason(), passes, running.changedBlocksNow(), pause,
+        running.writesAcknowledged(), running.writesMirrored(), running.writesRefused(), recopy, error);
+  }
+}

@@ -1,0 +1,99 @@
+package io.ferry.blocks.precopy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The hosted pre-copy life at the source member: its fold, what a restart does, and what the status shows. */
+class PreCopyLifeTest {
+
+  @Test
+  void aFirstStartTracksFromTheBeginningAndNeedsNoRecopy() {
+    PreCopyLife.Recovery r = PreCopyLife.recover(PreCopyLife.State.EMPTY);
+    assertTrue(r.openExport());
+    assertFalse(r.fullRecopy());
+    assertFalse(r.resumePasses());
+  }
+
+  @Test
+  void aRestartedSourceMemberRecopiesEveryBlockAndResumesARequestedCutOver() {
+    PreCopyLife.State tracking = PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false)));
+    PreCopyLife.Recovery r = PreCopyLife.recover(tracking);
+    assertTrue(r.openExport() && r.fullRecopy() && !r.resumePasses(), r.toString());
+    assertTrue(r.reason().contains("recopies every block"), r.reason());
+
+    PreCopyLife.State converging = tracking.apply(new PreCopyLife.CutOverRequested(2));
+    assertEquals(PreCopyLife.Phase.CONVERGING, converging.phase());
+    PreCopyLife.Recovery again = PreCopyLife.recover(converging);
+    assertTrue(again.openExport() && again.fullRecopy() && again.resumePasses(), again.toString());
+  }
+
+  @Test
+  void afterTheCutOverTheSourceNeverServesAgain() {
+    PreCopyLife.State s = PreCopyLife.State.of(List.of(
+        new PreCopyLife.Opened(1, false), new PreCopyLife.CutOverRequested(2), new PreCopyLife.CutOverDone(3, 4, 120)));
+    assertEquals(PreCopyLife.Phase.CUT_OVER, s.phase());
+    assertEquals(120, s.pauseMillis());
+    PreCopyLife.Recovery r = PreCopyLife.recover(s);
+    assertFalse(r.openExport() || r.fullRecopy() || r.resumePasses(), r.toString());
+    // A journal that would open the source after the cut-over is a bug: two primaries.
+    assertThrows(IllegalStateException.class, () -> s.apply(new PreCopyLife.Opened(4, true)));
+    assertThrows(IllegalStateException.class, () -> s.apply(new PreCopyLife.PassesFailed(4, "x")));
+    assertTrue(PreCopyLife.targetExports(true, true));
+    assertFalse(PreCopyLife.servesAfterRelease(s), "once cut over, a released backend closes the source's export");
+    assertTrue(PreCopyLife.servesAfterRelease(PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false)))), "after an abort the workload stays at the source");
+  }
+
+  @Test
+  void failedPassesLeaveTheSourcePrimaryAndSayWhy() {
+    PreCopyLife.State s = PreCopyLife.State.of(List.of(
+        new PreCopyLife.Opened(1, false), new PreCopyLife.CutOverRequested(2), new PreCopyLife.PassesFailed(3, "target unreachable")));
+    assertEquals(PreCopyLife.Phase.TRACKING, s.phase());
+    assertEquals("target unreachable", s.lastError());
+    assertEquals("target unreachable", PreCopyLife.view(s, PreCopyLife.recover(s), null).error());
+    // The user may ask again; a repeat while converging changes nothing.
+    PreCopyLife.State again = s.apply(new PreCopyLife.CutOverRequested(4));
+    assertEquals(again, again.apply(new PreCopyLife.CutOverRequested(5)));
+  }
+
+  @Test
+  void theTargetExportsAPreCopyVolumeOnlyAfterTheCutOver() {
+    assertFalse(PreCopyLife.targetExports(true, false));
+    assertTrue(PreCopyLife.targetExports(false, false));
+  }
+
+  @Test
+  void aCutOverBeforeTheBackgroundCopyEndedIsRefusedWithWhatToDo() {
+    String why = PreCopyLife.refuseCutOver(PreCopyLife.State.EMPTY, false);
+    assertTrue(why.contains("COPIED"), why);
+    assertEquals("", PreCopyLife.refuseCutOver(PreCopyLife.State.EMPTY, true));
+  }
+
+  @Test
+  void theViewShowsPassesThePauseAndWhyWritesBlock() {
+    PreCopyLife.State s = PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false), new PreCopyLife.CutOverRequested(2)));
+    PreCopyMigration.Status running = new PreCopyMigration.Status(
+        PreCopyMigration.Phase.CUT_OVER, PreCopyConvergence.Mode.WRITE_BLOCKING, "pass 2 shipped 10 blocks and 12 were written meanwhile",
+        List.of(new PreCopyConvergence.PassRecord(0, -1, 0, false, false),
+            new PreCopyConvergence.PassRecord(1, 30, 2_000_000_000L, false, false),
+            new PreCopyConvergence.PassRecord(2, 10, 1_000_000_000L, false, false),
+            new PreCopyConvergence.PassRecord(3, 12, 500_000_000L, true, false),
+            new PreCopyConvergence.PassRecord(4, 0, 90_000_000L, true, true)),
+        0, 90_000_000L, 52, 52 * 4096, 400, 30, 3, "");
+    PreCopyLife.View v = PreCopyLife.view(s, PreCopyLife.recover(s), running);
+    assertEquals("CUT_OVER", v.phase());
+    assertEquals("WRITE_BLOCKING", v.mode());
+    assertTrue(v.writeBlockingReason().contains("written meanwhile"));
+    assertEquals(5, v.passes().size());
+    assertEquals(30, v.passes().get(1).changedBlocks());
+    assertEquals(2000, v.passes().get(1).millis());
+    assertTrue(v.passes().get(4).writesHeld());
+    assertEquals(90, v.pauseMillis());
+    assertEquals(30, v.writesMirrored());
+    assertTrue(v.recopy().contains("recopies every block"), v.recopy()); // this fold had one open before: a restart
+  }
+}
