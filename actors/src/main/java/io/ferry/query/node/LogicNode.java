@@ -276,12 +276,6 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   /** Sequence number of this incarnation's last pre-copy snapshot, or -1. */
   private long preCopiedSeqNr = -1;
 
-  /**
-   * A pause this many events or fewer after a pre-copy takes no snapshot of its own: the target
-   * replays these events after the pre-copy's snapshot, which for a large state is far cheaper than
-   * writing and reading a second snapshot inside the pause.
-   */
-  static final long PRE_COPY_DELTA_EVENTS_MAX = 50;
   /** When this incarnation started, for the time its recovery took (a move's restore). */
   private final long startedNanos = System.nanoTime();
 
@@ -316,10 +310,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   public boolean shouldSnapshot(NodeState state, NodeEvent event, long sequenceNr) {
     // The checkpoint of a move: the target recovers from this snapshot instead of replaying events,
     // unless a pre-copy took one just before (then the stop writes only the event).
-    if (event instanceof NodeEvent.PreCopied) {
-      return true;
-    }
-    return event instanceof NodeEvent.Paused && !(preCopiedSeqNr > 0 && sequenceNr - preCopiedSeqNr <= PRE_COPY_DELTA_EVENTS_MAX);
+    return MoveCheckpoint.snapshotAfter(event, sequenceNr, preCopiedSeqNr);
   }
 
   @Override
@@ -670,7 +661,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   private Effect<NodeEvent, NodeState> onPreCopy(NodeState state, PreCopy preCopy) {
     String here = ctx.getSystem().address().toString();
-    if (!state.configured() || state.retired() || state.pausedBy().isPresent()) {
+    if (!MoveCheckpoint.canPreCopy(state)) {
       // nothing to gain: the move's stop takes its snapshot as before
       preCopy.replyTo().tell(new NotResumed(preCopy.moveId(), entityId, here, "no pre-copy: not running"));
       return Effect().none();

@@ -719,7 +719,7 @@ class LogicNodeTest {
     started(node, f, upstream);
     node.runCommand(new LogicNode.PreCopy("p1", manager.ref()));
     manager.receiveMessage(WAIT);
-    for (int i = 0; i <= LogicNode.PRE_COPY_DELTA_EVENTS_MAX; i++) {
+    for (int i = 0; i <= MoveCheckpoint.PRE_COPY_DELTA_EVENTS_MAX; i++) {
       node.runCommand(new Batch("d1", SRC, i, rows(i, 1), i + 1, false));
     }
     SnapshotTestKit snapshots = node.snapshotTestKit().orElseThrow();

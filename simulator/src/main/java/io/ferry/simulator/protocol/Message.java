@@ -60,6 +60,20 @@ sealed interface Message {
     }
   }
 
+  /** Before a move's stop, as {@code LogicNode.PreCopy}: snapshot now, while running. {@code moveId} names the pre-copy. */
+  record PreCopy(String moveId, int managerEpoch, long askId) implements Message {
+    public String describe() {
+      return "PreCopy " + moveId;
+    }
+  }
+
+  /** As {@code LogicNode.PreCopiedAt}: the pre-copy's event is at {@code seqNr}. */
+  record PreCopiedAt(String moveId, NodeId node, long seqNr, int managerEpoch, long askId) implements Message {
+    public String describe() {
+      return "PreCopiedAt " + moveId + " " + node.value() + " seq=" + seqNr;
+    }
+  }
+
   /** Step 1 of a move, as {@code LogicNode.Pause}. */
   record Pause(String migrationId, int managerEpoch, long askId) implements Message {
     public String describe() {

@@ -116,6 +116,8 @@ public final class ProtocolSimulation {
   /** Chance that each pause a crashing manager has in flight lands only after its successor's messages. */
   private final double pLateDeadPause;
   private final long askTimeoutMicros;
+  /** Whether moves pre-copy first ({@code ferry.migration.pre-copy}), drawn per run. */
+  private final boolean preCopy;
   private final long healAtMicros;
   private final SimNode.Settings settings;
   private final SimNetwork network;
@@ -185,6 +187,7 @@ public final class ProtocolSimulation {
         Duration.ofMillis(random.chance(0.3) ? random.between(1, 500) : 0));
     // The manager's asks time out as QueryRegistry's do, after a step timeout.
     askTimeoutMicros = moveSettings.stepTimeout().toMillis() * MS;
+    preCopy = random.chance(0.5);
 
     probabilities.put("recordsPerSource", (double) records);
     probabilities.put("ratePerSecond", (double) ratePerSecond);
@@ -209,6 +212,7 @@ public final class ProtocolSimulation {
     probabilities.put("managerCrashesPerSecond", managerCrashesPerSecond);
     probabilities.put("moveStepTimeoutMillis", (double) moveSettings.stepTimeout().toMillis());
     probabilities.put("moveHoldMillis", (double) moveSettings.holdBeforeRestore().toMillis());
+    probabilities.put("preCopy", preCopy ? 1.0 : 0.0);
 
     network = new SimNetwork(scheduler, random, this::resolve, pDrop, pDup, delayMin, delayMax);
     reader = new SimReader(scheduler, network, SampleQuery.SINK, 500, 100 * MS, 500 * MS);
@@ -494,6 +498,8 @@ public final class ProtocolSimulation {
     private final Map<MigrationId, Integer> timers = new LinkedHashMap<>();
     /** Asks not answered and not timed out yet, by ask id. */
     private final Set<Long> asks = new HashSet<>();
+    /** Pre-copy asks not answered and not timed out yet, by ask id: in memory only, as QueryRegistry's. */
+    private final Map<Long, PreCopyAsk> preCopyAsks = new LinkedHashMap<>();
     private long askCount;
     private boolean up = true;
     private int epoch;
@@ -519,9 +525,50 @@ public final class ProtocolSimulation {
       return MoveProcess.Now.at(scheduler.nowMicros() / MS);
     }
 
+    /**
+     * A move as QueryRegistry starts it: with pre-copy on, every node first snapshots while it runs
+     * and the move begins once each has answered or its ask timed out (nothing is journaled before:
+     * a manager crash forgets it); without, at once.
+     */
     void start(List<NodeId> nodes, Map<NodeId, Site> from, Site to) {
+      if (!preCopy) {
+        begin(nodes, from, to);
+        return;
+      }
+      PreCopying p = new PreCopying("pc" + (++moveCount), nodes, from, to, new HashSet<>(nodes));
+      operations.add(event("pre-copy", p.id() + " " + nodes + " at " + from.values().iterator().next()));
+      for (NodeId n : nodes) {
+        long askId = ++askCount;
+        preCopyAsks.put(askId, new PreCopyAsk(p, n));
+        network.sendControl(self(), new SimNetwork.ToNode(n.value()), new Message.PreCopy(p.id(), epoch, askId));
+        scheduler.after(askTimeoutMicros, "manager", "pre-copy-timeout", p.id() + " " + n, () -> preCopyAnswered(askId));
+      }
+    }
+
+    /** An answer to a pre-copy ask, or its time-out: either way the node no longer holds its move up. */
+    private void preCopyAnswered(long askId) {
+      PreCopyAsk a = preCopyAsks.remove(askId);
+      if (a == null) {
+        return;
+      }
+      a.move().waiting().remove(a.node());
+      if (!a.move().waiting().isEmpty()) {
+        return;
+      }
+      // Checked again, as QueryRegistry's begin: another move may have taken a node meanwhile.
+      PreCopying p = a.move();
+      for (NodeId n : p.nodes()) {
+        if (moving(n) || !p.from().get(n).name().equals(siteOf.get(n.value()))) {
+          operations.add(event("pre-copy-dropped", p.id() + ": " + n + " moved meanwhile"));
+          return;
+        }
+      }
+      begin(p.nodes(), p.from(), p.to());
+    }
+
+    private void begin(List<NodeId> nodes, Map<NodeId, Site> from, Site to) {
       MigrationId id = new MigrationId("m" + (++moveCount));
-      List<String> instances = nodes.stream().map(n -> live.get(n.value()).instance()).toList();
+      List<String> instances = nodes.stream().map(n -> live.containsKey(n.value()) ? live.get(n.value()).instance() : n.value() + "(down)").toList();
       operations.add(event("move", id + " " + nodes + " from " + instances + " at " + from.values().iterator().next() + " to " + to));
       MoveProcess.Begun begun = MoveProcess.start(id, graph.id(), nodes, from, to, settings, now());
       running.put(id, begun.process());
@@ -549,6 +596,7 @@ public final class ProtocolSimulation {
       epoch++;
       running.clear();
       asks.clear();
+      preCopyAsks.clear();
       recorded.clear();
       timers.clear();
     }
@@ -570,7 +618,11 @@ public final class ProtocolSimulation {
 
     void receive(Message m) {
       // An answer counts only while its ask waits: not after the ask timed out, nor from a tell.
-      if (m instanceof Message.PausedAt p && answered(p.askId())) {
+      if (m instanceof Message.PreCopiedAt p) {
+        preCopyAnswered(p.askId());
+      } else if (m instanceof Message.NotResumed n && preCopyAsks.containsKey(n.askId())) {
+        preCopyAnswered(n.askId()); // cannot pre-copy: moved with a snapshot at its stop
+      } else if (m instanceof Message.PausedAt p && answered(p.askId())) {
         input(p.migrationId(), new MoveProcess.PausedAt(p.node(), p.seqNr()));
       } else if (m instanceof Message.ResumedAt r && answered(r.askId())) {
         input(r.migrationId(), new MoveProcess.ResumedAt(r.node()));
@@ -667,6 +719,11 @@ public final class ProtocolSimulation {
       }
     }
   }
+
+  /** A move whose nodes are pre-copying: it begins once {@code waiting} is empty. */
+  private record PreCopying(String id, List<NodeId> nodes, Map<NodeId, Site> from, Site to, Set<NodeId> waiting) {}
+
+  private record PreCopyAsk(PreCopying move, NodeId node) {}
 
   private RunReport.Event event(String kind, String detail) {
     return new RunReport.Event(scheduler.nowMicros() / MS, kind, detail);

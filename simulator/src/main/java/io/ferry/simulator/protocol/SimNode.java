@@ -5,6 +5,7 @@ import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
 import io.ferry.query.node.NodeEvent;
 import io.ferry.query.node.LogicNode;
+import io.ferry.query.node.MoveCheckpoint;
 import io.ferry.query.node.NodeEvent.BatchProcessed;
 import io.ferry.query.node.NodeState;
 import io.ferry.simulator.protocol.Message.Batch;
@@ -87,6 +88,8 @@ final class SimNode {
   private boolean recovered;
   private boolean persisting;
   private long seqNr;
+  /** This incarnation's last pre-copy event, or -1 (as {@code LogicNode}'s: not persisted). */
+  private long preCopiedSeqNr = -1;
   private final ArrayDeque<Runnable> stash = new ArrayDeque<>();
   private final Map<NodeId, Long> pullsInFlight = new LinkedHashMap<>();
   private final Map<String, HeldPull> heldPulls = new LinkedHashMap<>();
@@ -161,6 +164,8 @@ final class SimNode {
       deliver(() -> onPoke(p));
     } else if (m instanceof Read r) {
       deliver(() -> onRead(r));
+    } else if (m instanceof Message.PreCopy p) {
+      deliver(() -> onPreCopy(p));
     } else if (m instanceof Message.Pause p) {
       deliver(() -> onPause(p));
     } else if (m instanceof Message.Resume r) {
@@ -234,7 +239,7 @@ final class SimNode {
     journal.append(seqNr, event);
     state.apply(event);
     persisting = false;
-    if (event instanceof NodeEvent.Paused || seqNr % settings.snapshotEvery() == 0) {
+    if (MoveCheckpoint.snapshotAfter(event, seqNr, preCopiedSeqNr) || seqNr % settings.snapshotEvery() == 0) {
       saveSnapshot();
     }
     then.run();
@@ -372,6 +377,18 @@ final class SimNode {
     for (NodeId downstream : state.spec().outputs()) {
       host.network().send(instance, new SimNetwork.ToNode(downstream.value()), new Poke(state.deploymentId(), state.spec().id()));
     }
+  }
+
+  /** A move's pre-copy, answered as {@code LogicNode.onPreCopy}: {@link MoveCheckpoint} decides. */
+  private void onPreCopy(Message.PreCopy p) {
+    if (!MoveCheckpoint.canPreCopy(state)) {
+      reply(new Message.NotResumed(p.moveId(), node, "no pre-copy: not running", p.managerEpoch(), p.askId()));
+      return;
+    }
+    persist(new NodeEvent.PreCopied(p.moveId()), () -> {
+      preCopiedSeqNr = seqNr;
+      reply(new Message.PreCopiedAt(p.moveId(), node, seqNr, p.managerEpoch(), p.askId()));
+    });
   }
 
   /** Step 1 of a move, answered as {@code LogicNode.onPause} answers it: {@link NodeState#pause} decides. */

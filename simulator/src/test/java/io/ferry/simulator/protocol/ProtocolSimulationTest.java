@@ -67,6 +67,8 @@ class ProtocolSimulationTest {
     long recovered = 0;
     long multiNode = 0;
     long latePauses = 0;
+    long preCopied = 0;
+    long preCopiedMovesCompleted = 0;
     for (int i = 0; i < seeds; i++) {
       RunReport r = ProtocolSimulation.run(base + i, OPTIONS);
       crashes += r.faults().stream().filter(e -> e.kind().equals("crash")).count();
@@ -75,13 +77,17 @@ class ProtocolSimulationTest {
       recovered += r.operations().stream().filter(e -> e.kind().equals("recover")).count();
       multiNode += r.operations().stream().filter(e -> e.kind().equals("move") && e.detail().substring(0, e.detail().indexOf(']')).contains(",")).count();
       latePauses += r.faults().stream().filter(e -> e.kind().equals("late-pause")).count();
+      if (r.faultProbabilities().get("preCopy") == 1.0) {
+        preCopied += r.operations().stream().filter(e -> e.kind().equals("pre-copy")).count();
+        preCopiedMovesCompleted += r.migrationPausesMillis().size();
+      }
       if (!r.ok()) {
         failures.add(describe(r));
       }
     }
     double secs = (System.nanoTime() - started) / 1e9;
-    System.out.printf("%d seeds from %d in %.1f s (%.1f seeds/s), %d crashes, %d completed moves, %d rolled back, %d moves recovered by a restarted manager, %d moves of 2-3 nodes, %d dead managers' pauses landed late%n",
-        seeds, base, secs, seeds / secs, crashes, moves, rollbacks, recovered, multiNode, latePauses);
+    System.out.printf("%d seeds from %d in %.1f s (%.1f seeds/s), %d crashes, %d completed moves, %d rolled back, %d moves recovered by a restarted manager, %d moves of 2-3 nodes, %d dead managers' pauses landed late, %d pre-copies (%d moves completed in pre-copy runs)%n",
+        seeds, base, secs, seeds / secs, crashes, moves, rollbacks, recovered, multiNode, latePauses, preCopied, preCopiedMovesCompleted);
     assertTrue(failures.isEmpty(), failures.size() + " of " + seeds + " seeds failed:\n" + String.join("\n", failures));
     if (seeds >= 200) {
       // About one seed in twenty crashes the manager mid-move: the sweep must run MoveProcess.recover.
@@ -89,6 +95,8 @@ class ProtocolSimulationTest {
       assertTrue(multiNode > 0, "no move of several nodes in " + seeds + " seeds from " + base);
       // A pause from a dead manager that lands after its move ended must not leave the node paused.
       assertTrue(latePauses > 0, "no dead manager's pause landed late in " + seeds + " seeds from " + base);
+      // Half the runs move with pre-copy (the node snapshots before its stop, the stop writes no snapshot).
+      assertTrue(preCopiedMovesCompleted > 0, "no pre-copied move completed in " + seeds + " seeds from " + base);
     }
   }
 
