@@ -57,15 +57,23 @@ public final class PreCopyHost implements AutoCloseable {
 
   /**
    * Opens the source for its workload, tracking writes from now (before the background copy reads
-   * a block); {@code recopyAll}: the change set is unknown (this member restarted), so every block
-   * is marked for the first pass.
+   * a block) in memory and in the change log next to the image ({@link #changeLogPath}); {@code
+   * restart}: this member served the source before, so the change set is read from that log (every
+   * block marked when it cannot be read: {@link #changeLogRecovery} says why).
    */
-  public static PreCopyHost open(String name, Path image, int blockSize, Settings settings, boolean recopyAll) throws IOException {
-    PreCopySource source = new PreCopySource(name, image, blockSize, settings.writerThreads());
-    if (recopyAll) {
-      source.dirty().markAll();
-    }
+  public static PreCopyHost open(String name, Path image, int blockSize, Settings settings, boolean restart) throws IOException {
+    PreCopySource source = PreCopySource.logged(name, image, blockSize, settings.writerThreads(), changeLogPath(image), restart);
     return new PreCopyHost(source, settings);
+  }
+
+  /** Where the change set of the source at {@code image} is kept: next to it, as the image's own state. */
+  public static Path changeLogPath(Path image) {
+    return image.resolveSibling(image.getFileName() + ".ferry-dirty");
+  }
+
+  /** What opening the change log found. */
+  public DirtyBlockLog.Recovery changeLogRecovery() {
+    return source.changeLog().orElseThrow().recovery();
   }
 
   /** The workload's export at the source. */
