@@ -243,6 +243,85 @@ class PreCopyHostedIT {
    * acknowledged write. Crashes wait for the failure detector (about 10 s each), so this runs only
    * with {@code -DpreCopyCrashes=true} (40-55 s); the default build keeps the first test.
    */
+  /**
+   * Writes faster than the link the passes may use ({@code max-bytes-per-second}, 512 KiB/s; the
+   * workload rewrites a hot set of 16 blocks of 64 KiB as fast as qemu-io goes): the passes do not
+   * shrink the change set (or not within 3 passes), so the source switches to write-blocking, its status says so and why, and the
+   * volume still converges and cuts over with every acknowledged write at the target.
+   */
+  @Test
+  void writesFasterThanTheLinkSwitchToWriteBlockingAndStillCutOver(Seed seed) throws Exception {
+    Random r = seed.random();
+    byte[] initial = new byte[(int) SIZE];
+    r.nextBytes(initial);
+    Path src = dir.resolve("vol-w.img");
+    Files.write(src, initial);
+    byte[] expected = initial.clone();
+    List<Integer> hot = new ArrayList<>();
+    for (int b = 0; b < SIZE / BLOCK; b++) {
+      hot.add(b);
+    }
+    java.util.Collections.shuffle(hot, r);
+    List<Integer> hotSet = List.copyOf(hot.subList(0, 16));
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("edge-b", "edge");
+    sites.put("edge-a", "edge");
+    sites.put("cloud", "cloud");
+    try (LocalCluster c = LocalCluster.start(dir.resolve("data"), sites,
+        ConfigFactory.parseString("ferry.blocks.pre-copy { threshold-blocks = 4, max-passes = 3, max-bytes-per-second = 524288 }"), Duration.ofSeconds(60))) {
+      Ferry ferry = c.any().ferry();
+      String http = c.any().httpUrl().orElseThrow();
+      assertEquals(201, post(http, "/volumes",
+          "{\"volume\":\"vol-w\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"preCopy\":true}").statusCode());
+      VolumeStatus copied = await(ferry, "vol-w", "COPIED at the source", st -> st.phase() == VolumePhase.COPIED && st.preCopy().map(p -> !p.sourceNbdUrl().isEmpty()).orElse(false), 120);
+      String url = copied.nbdUrl();
+      AtomicBoolean stop = new AtomicBoolean();
+      byte[] during = expected.clone();
+      Random wr = new Random(r.nextLong());
+      CompletableFuture<Integer> client = CompletableFuture.supplyAsync(() -> {
+        int n = 0;
+        try {
+          while (!stop.get()) {
+            List<Write> batch = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+              batch.add(new Write((long) hotSet.get(wr.nextInt(hotSet.size())) * BLOCK, BLOCK, 1 + wr.nextInt(254)));
+            }
+            int a = write(url, batch, during);
+            n += a;
+            if (a < batch.size()) {
+              return n; // refused: cut over
+            }
+          }
+          return n;
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      // The whole hot set is in the change set before the cut-over is asked for.
+      await(ferry, "vol-w", "the hot set written", st -> st.preCopy().map(p -> p.changedBlocksNow() >= hotSet.size()).orElse(false), 60);
+      HttpResponse<String> cut = post(http, "/volumes/vol-w/cutover", "");
+      assertEquals(200, cut.statusCode(), cut.body());
+      VolumeStatus blocking = await(ferry, "vol-w", "write-blocking", st -> st.phase() == VolumePhase.CUT_OVER
+          || st.preCopy().map(p -> p.mode().equals("WRITE_BLOCKING")).orElse(false), 120);
+      System.out.println("pre-copy hosted, writes faster than the link: " + blocking.preCopy().orElse(null));
+      VolumeStatus over = await(ferry, "vol-w", "CUT_OVER", st -> st.phase() == VolumePhase.CUT_OVER, 120);
+      stop.set(true);
+      int acked = client.get(120, TimeUnit.SECONDS);
+      System.arraycopy(during, 0, expected, 0, expected.length);
+      VolumeStatus.PreCopy pc = await(ferry, "vol-w", "the source's figures", st -> st.preCopy().map(p -> p.pauseMillis() >= 0).orElse(false), 30).preCopy().get();
+      System.out.println("pre-copy hosted, writes faster than the link: " + acked + " writes acknowledged; " + pc);
+      assertEquals("WRITE_BLOCKING", pc.mode(), pc.toString());
+      assertTrue(pc.writeBlockingReason().contains("outpace the link") || pc.writeBlockingReason().contains("passes did not bring"), pc.writeBlockingReason());
+      assertTrue(pc.passes().stream().anyMatch(VolumeStatus.Pass::writeBlocking), pc.toString());
+      assertTrue(pc.writesMirrored() > 0, "writes waited for the target: " + pc);
+      Path expectedFile = dir.resolve("expected-w.img");
+      Files.write(expectedFile, expected);
+      String compare = Ext4Images.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", expectedFile.toString(), over.nbdUrl()));
+      assertTrue(compare.contains("Images are identical"), "the target after a write-blocking cut-over: " + compare);
+      assertTrue(Arrays.equals(expected, Files.readAllBytes(src)), "the source holds every acknowledged write too");
+    }
+  }
+
   /** Distinct blocks {@code writes} touched. */
   private static long changedBlocks(List<Write> writes) {
     return writes.stream().flatMapToLong(w -> java.util.stream.LongStream.rangeClosed(w.offset() / BLOCK, (w.offset() + w.length() - 1) / BLOCK)).distinct().count();

@@ -20,8 +20,12 @@ public final class PreCopyHost implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PreCopyHost.class);
 
   /** {@code ferry.blocks.pre-copy}. */
-  public record Settings(long thresholdBlocks, int maxPasses, int writerThreads, int connections, int runBlocksMax, Duration holdTimeout, Duration passesTimeout) {
+  public record Settings(long thresholdBlocks, int maxPasses, int writerThreads, int connections, int runBlocksMax, Duration holdTimeout, Duration passesTimeout,
+      long maxBytesPerSecond) {
     public Settings {
+      if (maxBytesPerSecond < 0) {
+        throw new IllegalArgumentException("ferry.blocks.pre-copy.max-bytes-per-second must be 0 (unpaced) or positive, got " + maxBytesPerSecond);
+      }
       if (connections < 1 || connections > NbdBlockSink.CONNECTIONS_MAX) {
         throw new IllegalArgumentException("ferry.blocks.pre-copy.connections must be 1.." + NbdBlockSink.CONNECTIONS_MAX + ", got " + connections);
       }
@@ -32,7 +36,7 @@ public final class PreCopyHost implements AutoCloseable {
 
     public static Settings from(Config c) {
       return new Settings(c.getLong("threshold-blocks"), c.getInt("max-passes"), c.getInt("writer-threads"), c.getInt("connections"),
-          c.getInt("run-blocks-max"), c.getDuration("hold-timeout"), c.getDuration("passes-timeout"));
+          c.getInt("run-blocks-max"), c.getDuration("hold-timeout"), c.getDuration("passes-timeout"), c.getBytes("max-bytes-per-second"));
     }
 
     PreCopyMigration.Settings migration() {
@@ -110,7 +114,8 @@ public final class PreCopyHost implements AutoCloseable {
       log.warn("volume={} the target's sink {}:{}/{} cannot be reached: {}", source.name(), host, port, export, e.toString());
       return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()));
     }
-    PreCopyMigration m = PreCopyMigration.startCopied(source, sink, settings.migration());
+    BlockSink target = settings.maxBytesPerSecond() > 0 ? new PacedBlockSink(sink, settings.maxBytesPerSecond()) : sink;
+    PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings.migration());
     synchronized (this) {
       running = m;
     }

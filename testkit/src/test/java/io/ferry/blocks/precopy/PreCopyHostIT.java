@@ -38,7 +38,7 @@ class PreCopyHostIT {
 
   @TempDir Path dir;
 
-  private static final PreCopyHost.Settings SETTINGS = new PreCopyHost.Settings(2, 10, 2, 2, 4, Duration.ofSeconds(30), Duration.ofSeconds(60));
+  private static final PreCopyHost.Settings SETTINGS = new PreCopyHost.Settings(2, 10, 2, 2, 4, Duration.ofSeconds(30), Duration.ofSeconds(60), 0);
 
   private static PreCopyHost.Outcome cutOver(PreCopyHost host, int port, String export) throws Exception {
     CompletableFuture<PreCopyHost.Outcome> done = new CompletableFuture<>();
