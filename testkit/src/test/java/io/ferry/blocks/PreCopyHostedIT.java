@@ -225,6 +225,13 @@ class PreCopyHostedIT {
           "{\"volume\":\"vol-a\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + other + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"preCopy\":true}").statusCode());
       VolumeStatus aCopied = await(ferry, "vol-a", "COPIED", st -> st.phase() == VolumePhase.COPIED && st.preCopy().map(p -> !p.sourceNbdUrl().isEmpty()).orElse(false), 120);
       String aUrl = aCopied.nbdUrl();
+      // The target's NBD server lists the cut-over volume but not vol-a's sink (the source's passes
+      // reach it by name; a client that lists is not offered it).
+      String targetServer = over.nbdUrl().substring(0, over.nbdUrl().lastIndexOf('/'));
+      String listed = Ext4Images.exec(List.of("nbdinfo", "--list", targetServer), 60).output();
+      assertTrue(listed.contains("vol-p") && !listed.contains("precopy-sink"), "NBD LIST at the target: " + listed);
+      assertEquals(String.valueOf(SIZE), Ext4Images.exec(List.of("nbdinfo", "--size", targetServer + "/vol-a.precopy-sink"), 60).output().trim(),
+          "the sink is still there for the passes");
       assertEquals(10, write(aUrl, writes(r, 10), otherExpected));
       HttpResponse<String> abort = post(http, "/volumes/vol-a/abort", "");
       assertEquals(200, abort.statusCode(), abort.body());
