@@ -275,7 +275,7 @@ class PreCopyHostedIT {
     sites.put("edge-a", "edge");
     sites.put("cloud", "cloud");
     try (LocalCluster c = LocalCluster.start(dir.resolve("data"), sites,
-        ConfigFactory.parseString("ferry.blocks.pre-copy { threshold-blocks = 4, max-passes = 3, max-bytes-per-second = 524288 }"), Duration.ofSeconds(60))) {
+        ConfigFactory.parseString("ferry.blocks.pre-copy { threshold-blocks = 1, max-passes = 3, max-bytes-per-second = 524288 }"), Duration.ofSeconds(60))) {
       Ferry ferry = c.any().ferry();
       String http = c.any().httpUrl().orElseThrow();
       assertEquals(201, post(http, "/volumes",
@@ -290,7 +290,8 @@ class PreCopyHostedIT {
         try {
           while (!stop.get()) {
             List<Write> batch = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
+            // Many writes per qemu-io process: its start-up, slow on a loaded machine, must not pace the workload below the link.
+            for (int i = 0; i < 64; i++) {
               batch.add(new Write((long) hotSet.get(wr.nextInt(hotSet.size())) * BLOCK, BLOCK, 1 + wr.nextInt(254)));
             }
             int a = write(url, batch, during);
