@@ -105,7 +105,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   public record Released() implements Event {}
 
-  /** A pre-copy volume's source export opened ({@code recopyAll}: after a restart, the change set lost). */
+  /** A pre-copy volume's source export opened ({@code recopyAll}: after a restart, the change log unreadable). */
   public record PreCopyOpened(long atMillis, boolean recopyAll) implements Event {}
 
   public record PreCopyCutOverAsked(long atMillis) implements Event {}
@@ -147,7 +147,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private PreCopyHost preCopy;
   /** The last passes' figures, kept for the status once the source's export closed. */
   private PreCopyMigration.Status preCopyLast;
-  /** Why the last restart recopies every block ("" if it does not). */
+  /** What the last (re)start did with the change set: read from the change log, or a full recopy and why. */
   private PreCopyLife.Recovery preCopyRecovery;
 
   private BlockBackend(ActorContext<Command> ctx, VolumeId volume) {
@@ -261,8 +261,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   /**
    * Opens a pre-copy volume's source export for its workload before the background copy reads a
-   * block (so every write after it is tracked), recorded; after a restart the change set is gone,
-   * so every block is marked for the first pass. Nothing once cut over: the target is the primary.
+   * block (so every write after it is tracked), recorded; after a restart the change set is read
+   * from its log next to the image (every block marked for the first pass if that log cannot be
+   * read). Nothing once cut over: the target is the primary.
    */
   private void openPreCopy(VolumeSpec spec, PreCopyLife.State life, java.util.List<Event> events) {
     if (!spec.preCopy() || preCopy != null) {
@@ -275,7 +276,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     }
     try {
       preCopy = PreCopyHost.open(volume.value(), java.nio.file.Path.of(spec.sourcePath()), spec.blockSizeBytes(),
-          PreCopyHost.Settings.from(ctx.getSystem().settings().config().getConfig("ferry.blocks.pre-copy")), r.fullRecopy());
+          PreCopyHost.Settings.from(ctx.getSystem().settings().config().getConfig("ferry.blocks.pre-copy")), r.restart());
+      r = r.afterChangeLog(preCopy.changeLogRecovery());
+      preCopyRecovery = r;
     } catch (IOException | RuntimeException e) {
       error = "pre-copy: the source cannot be exported for its workload: " + e.getMessage();
       ctx.getLog().error("volume={} {}", volume, error);
@@ -286,7 +289,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
 
   /**
    * Serves the source's export once its opening is journaled: a restart then knows writes may
-   * have been acknowledged that no change set remembers, and recopies every block.
+   * have been acknowledged, and reads their marks from the change log instead of starting empty.
    */
   private void exportPreCopy() {
     if (preCopy != null) {

@@ -312,7 +312,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
       backend = c.backend();
       ctx.watchWith(backend, new BackendGone());
-      askPreCopyPasses(); // a restarted source member runs the passes again (a full recopy)
+      askPreCopyPasses(); // a restarted source member runs the passes again (its change set read from its log)
     }
     return run(s, d, null);
   }

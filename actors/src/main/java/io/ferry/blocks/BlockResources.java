@@ -192,7 +192,8 @@ public final class BlockResources implements Extension {
                 name -> Optional.ofNullable((NbdExport) exports.get(name)).or(() -> Optional.ofNullable(preCopyExports.get(name))).map(e -> BlockMetrics.timedReads(metrics, e)),
                 () -> {
                   List<String> names = new ArrayList<>(exports.keySet());
-                  names.addAll(preCopyExports.keySet());
+                  // A pre-copy sink is for the source's passes only: not offered to clients that list.
+                  preCopyExports.keySet().stream().filter(e -> !isPreCopySink(e)).forEach(names::add);
                   return List.copyOf(names);
                 });
       } catch (IOException e) {
@@ -308,7 +309,14 @@ public final class BlockResources implements Extension {
    * it: not the volume's, so a workload never writes at both ends.
    */
   public static String preCopySinkName(VolumeId volume) {
-    return volume.value() + ".precopy-sink";
+    return volume.value() + PRE_COPY_SINK_SUFFIX;
+  }
+
+  private static final String PRE_COPY_SINK_SUFFIX = ".precopy-sink";
+
+  /** Whether {@code exportName} is a pre-copy sink (left out of NBD LIST). */
+  static boolean isPreCopySink(String exportName) {
+    return exportName.endsWith(PRE_COPY_SINK_SUFFIX);
   }
 
   public String nbdHost() {

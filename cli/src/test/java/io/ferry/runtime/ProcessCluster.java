@@ -57,6 +57,18 @@ final class ProcessCluster implements AutoCloseable {
 
   /** Starts a member process at {@code site}; the first two started become the seed nodes. */
   Member start(String site, String tier) throws IOException {
+    return start(site, tier, null);
+  }
+
+  /**
+   * Starts a member again at a killed member's site on its data directory (its block store and
+   * whatever else it kept on disk), as a member restarted on the same machine would.
+   */
+  Member restart(Member killed, String tier) throws IOException {
+    return start(killed.site(), tier, dir.resolve("data-" + killed.site() + "-" + killed.port()));
+  }
+
+  private Member start(String site, String tier, Path dataDir) throws IOException {
     int port = freePort();
     int httpPort = freePort();
     if (seeds.size() < 2) {
@@ -69,7 +81,7 @@ final class ProcessCluster implements AutoCloseable {
         String.join(
             "\n",
             "ferry.member { tier = " + tier + ", site = " + site + ", host = \"127.0.0.1\", port = " + port + ",",
-            "  seed-nodes = [" + String.join(", ", seeds) + "], data-dir = \"" + dir.resolve("data-" + name) + "\" }",
+            "  seed-nodes = [" + String.join(", ", seeds) + "], data-dir = \"" + (dataDir != null ? dataDir : dir.resolve("data-" + name)) + "\" }",
             "ferry.http.port = " + httpPort,
             extraConfig));
     Path log = dir.resolve(name + ".log");

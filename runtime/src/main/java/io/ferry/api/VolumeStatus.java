@@ -105,8 +105,8 @@ public record VolumeStatus(
    * @param passes each pass: 0 is the background copy, then the change sets shipped
    * @param changedBlocksNow the change set now: what the next pass ships
    * @param pauseMillis the cut-over pause (the final pass with writes held), -1 before it
-   * @param recopy why the next pass recopies every block (the source member restarted: its change
-   *     set lived in memory), "" otherwise
+   * @param recopy why the next pass recopies every block (the source member restarted and its
+   *     change log next to the image could not be read), "" otherwise
    */
   public record PreCopy(
       String sourceNbdUrl,

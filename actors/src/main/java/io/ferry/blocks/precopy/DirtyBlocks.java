@@ -71,6 +71,11 @@ public final class DirtyBlocks {
     return dirty.stream().asLongStream().toArray();
   }
 
+  /** The marked blocks as a copy (for {@link DirtyBlockLog}: which logged marks the target holds). */
+  public synchronized BitSet bits() {
+    return (BitSet) dirty.clone();
+  }
+
   /** Blocks marked by writes since the volume opened (a block written twice counts twice). */
   public synchronized long marksTotal() {
     return marks;

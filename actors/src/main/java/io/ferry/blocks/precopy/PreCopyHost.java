@@ -20,8 +20,12 @@ public final class PreCopyHost implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PreCopyHost.class);
 
   /** {@code ferry.blocks.pre-copy}. */
-  public record Settings(long thresholdBlocks, int maxPasses, int writerThreads, int connections, int runBlocksMax, Duration holdTimeout, Duration passesTimeout) {
+  public record Settings(long thresholdBlocks, int maxPasses, int writerThreads, int connections, int runBlocksMax, Duration holdTimeout, Duration passesTimeout,
+      long maxBytesPerSecond) {
     public Settings {
+      if (maxBytesPerSecond < 0) {
+        throw new IllegalArgumentException("ferry.blocks.pre-copy.max-bytes-per-second must be 0 (unpaced) or positive, got " + maxBytesPerSecond);
+      }
       if (connections < 1 || connections > NbdBlockSink.CONNECTIONS_MAX) {
         throw new IllegalArgumentException("ferry.blocks.pre-copy.connections must be 1.." + NbdBlockSink.CONNECTIONS_MAX + ", got " + connections);
       }
@@ -32,7 +36,7 @@ public final class PreCopyHost implements AutoCloseable {
 
     public static Settings from(Config c) {
       return new Settings(c.getLong("threshold-blocks"), c.getInt("max-passes"), c.getInt("writer-threads"), c.getInt("connections"),
-          c.getInt("run-blocks-max"), c.getDuration("hold-timeout"), c.getDuration("passes-timeout"));
+          c.getInt("run-blocks-max"), c.getDuration("hold-timeout"), c.getDuration("passes-timeout"), c.getBytes("max-bytes-per-second"));
     }
 
     PreCopyMigration.Settings migration() {
@@ -57,15 +61,23 @@ public final class PreCopyHost implements AutoCloseable {
 
   /**
    * Opens the source for its workload, tracking writes from now (before the background copy reads
-   * a block); {@code recopyAll}: the change set is unknown (this member restarted), so every block
-   * is marked for the first pass.
+   * a block) in memory and in the change log next to the image ({@link #changeLogPath}); {@code
+   * restart}: this member served the source before, so the change set is read from that log (every
+   * block marked when it cannot be read: {@link #changeLogRecovery} says why).
    */
-  public static PreCopyHost open(String name, Path image, int blockSize, Settings settings, boolean recopyAll) throws IOException {
-    PreCopySource source = new PreCopySource(name, image, blockSize, settings.writerThreads());
-    if (recopyAll) {
-      source.dirty().markAll();
-    }
+  public static PreCopyHost open(String name, Path image, int blockSize, Settings settings, boolean restart) throws IOException {
+    PreCopySource source = PreCopySource.logged(name, image, blockSize, settings.writerThreads(), changeLogPath(image), restart);
     return new PreCopyHost(source, settings);
+  }
+
+  /** Where the change set of the source at {@code image} is kept: next to it, as the image's own state. */
+  public static Path changeLogPath(Path image) {
+    return image.resolveSibling(image.getFileName() + ".ferry-dirty");
+  }
+
+  /** What opening the change log found. */
+  public DirtyBlockLog.Recovery changeLogRecovery() {
+    return source.changeLog().orElseThrow().recovery();
   }
 
   /** The workload's export at the source. */
@@ -102,7 +114,8 @@ public final class PreCopyHost implements AutoCloseable {
       log.warn("volume={} the target's sink {}:{}/{} cannot be reached: {}", source.name(), host, port, export, e.toString());
       return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()));
     }
-    PreCopyMigration m = PreCopyMigration.startCopied(source, sink, settings.migration());
+    BlockSink target = settings.maxBytesPerSecond() > 0 ? new PacedBlockSink(sink, settings.maxBytesPerSecond()) : sink;
+    PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings.migration());
     synchronized (this) {
       running = m;
     }

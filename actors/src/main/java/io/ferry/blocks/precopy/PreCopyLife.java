@@ -6,11 +6,10 @@ import java.util.List;
 /**
  * A hosted pre-copy volume's life at the source member, as its backend journals it: the fold of its
  * events and the decisions the shells take from it, pure (no actor, clock or I/O; times come with
- * the inputs). The change set itself ({@link DirtyBlocks}) lives in the source member's memory and
- * is not journaled: a write would otherwise cost a journal write before its acknowledgement. So a
- * source member that restarts before the cut-over cannot know which blocks the workload wrote since
- * they were copied, and its first pass is a full recopy ({@link Recovery#fullRecopy()}); the target's
- * store keeps serving nothing to a workload meanwhile, so nothing is lost, only link time.
+ * the inputs). The change set itself ({@link DirtyBlocks}) is not journaled (a write would cost a
+ * journal write before its acknowledgement): the source keeps it in a {@link DirtyBlockLog} next to
+ * the image, which a restarted source member reads; only if that log cannot be read is its first
+ * pass a full recopy ({@link Recovery#fullRecopy()}), which loses nothing, only link time.
  *
  * <p>Phases: {@code TRACKING} (the workload runs at the source through Ferry's export there, its
  * writes marked; the background copy fills the target), {@code CONVERGING} (the user asked for the
@@ -81,23 +80,34 @@ public final class PreCopyLife {
    * What a backend does on (re)start from its journal.
    *
    * @param openExport serve the workload at the source (false once cut over: it must move on to the target)
-   * @param fullRecopy mark every block changed: the source member restarted, its change set is gone
+   * @param restart the source member served the export before: its change set is read from the change log
+   * @param fullRecopy mark every block changed: the change log could not be read ({@link #afterChangeLog})
    * @param resumePasses the user's cut-over request stands: run the passes again at once
    * @param reason why, for the log and the status
    */
-  public record Recovery(boolean openExport, boolean fullRecopy, boolean resumePasses, String reason) {}
+  public record Recovery(boolean openExport, boolean restart, boolean fullRecopy, boolean resumePasses, String reason) {
+
+    /** This recovery once the change log was read ({@code log}): a full recopy only if it could not be. */
+    public Recovery afterChangeLog(DirtyBlockLog.Recovery log) {
+      if (!restart) {
+        return this;
+      }
+      String resume = resumePasses ? "; the cut-over request stands, passes start again" : "";
+      if (log.readable()) {
+        return new Recovery(openExport, true, false, resumePasses, reason + ": " + log.reason() + resume);
+      }
+      return new Recovery(openExport, true, true, resumePasses, reason + ": " + log.reason() + ", so the next pass recopies every block" + resume);
+    }
+  }
 
   public static Recovery recover(State s) {
     if (s.phase() == Phase.CUT_OVER) {
-      return new Recovery(false, false, false, "cut over: the target is the primary, the source's export stays closed");
+      return new Recovery(false, false, false, false, "cut over: the target is the primary, the source's export stays closed");
     }
     if (s.opens() == 0) {
-      return new Recovery(true, false, false, "first start: writes are tracked from now, before the background copy reads any block");
+      return new Recovery(true, false, false, false, "first start: writes are tracked from now, before the background copy reads any block");
     }
-    boolean resume = s.phase() == Phase.CONVERGING;
-    return new Recovery(true, true, resume,
-        "the source member restarted (open " + (s.opens() + 1) + "): the change set lived in its memory, so the next pass recopies every block"
-            + (resume ? "; the cut-over request stands, passes start again" : ""));
+    return new Recovery(true, true, false, s.phase() == Phase.CONVERGING, "the source member restarted (open " + (s.opens() + 1) + ")");
   }
 
   /**

@@ -185,8 +185,10 @@ public final class PreCopyMigration implements AutoCloseable {
         }
         if (!p.holdWrites()) {
           // Each pass is made durable before the next decision, so the final pass's flush (inside
-          // the pause) covers only its own blocks.
+          // the pause) covers only its own blocks; then the shipped blocks leave the change log.
+          DirtyBlockLog.Cut cut = source.beforeTargetFlush();
           target.flush();
+          source.targetFlushed(cut);
         }
         long nanos = System.nanoTime() - start;
         log.info("volume={} pass {} shipped {} blocks in {} ms{}{}", source.name(), p.pass(), changeSet.length, TimeUnit.NANOSECONDS.toMillis(nanos),

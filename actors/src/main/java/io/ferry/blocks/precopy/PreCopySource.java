@@ -37,6 +37,8 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
   private final DirtyBlocks dirty;
   private final BlockLocks locks = new BlockLocks();
   private final ExecutorService writers;
+  /** The change set on disk, so a restart recopies only what may differ (null: in memory only). */
+  private final DirtyBlockLog changeLog;
 
   // Guarded by `this`.
   private CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
@@ -54,6 +56,18 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
    * @param writerThreads writes applied at once (each may wait a round trip when write-blocking)
    */
   public PreCopySource(String name, Path image, int blockSize, int writerThreads) throws IOException {
+    this(name, image, blockSize, writerThreads, null, false);
+  }
+
+  /**
+   * A source whose change set is also kept in the {@link DirtyBlockLog} at {@code changeLog}:
+   * {@code restart} reads it (every block marked if it cannot be read), else it starts empty.
+   */
+  public static PreCopySource logged(String name, Path image, int blockSize, int writerThreads, Path changeLog, boolean restart) throws IOException {
+    return new PreCopySource(name, image, blockSize, writerThreads, changeLog, restart);
+  }
+
+  private PreCopySource(String name, Path image, int blockSize, int writerThreads, Path changeLog, boolean restart) throws IOException {
     if (blockSize < 512 || Integer.bitCount(blockSize) != 1) {
       throw new IllegalArgumentException("block size must be a power of two >= 512, got " + blockSize);
     }
@@ -70,6 +84,12 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
     this.blockSize = blockSize;
     this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
     this.dirty = new DirtyBlocks(blockCount);
+    try {
+      this.changeLog = changeLog == null ? null : DirtyBlockLog.open(changeLog, blockSize, dirty, restart);
+    } catch (IOException | RuntimeException e) {
+      file.close();
+      throw e;
+    }
     this.writers = Executors.newFixedThreadPool(writerThreads, r -> {
       Thread t = new Thread(r, "ferry-precopy-write-" + name);
       t.setDaemon(true);
@@ -79,6 +99,11 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
 
   public DirtyBlocks dirty() {
     return dirty;
+  }
+
+  /** The change set on disk, if this source keeps one. */
+  public java.util.Optional<DirtyBlockLog> changeLog() {
+    return java.util.Optional.ofNullable(changeLog);
   }
 
   BlockLocks locks() {
@@ -192,6 +217,18 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
   private void apply(long offset, byte[] data) throws IOException, InterruptedException {
     long first = offset / blockSize;
     long last = (offset + data.length - 1) / blockSize;
+    // The marks are on disk before the bytes (see DirtyBlockLog) and stay until the write ended.
+    DirtyBlockLog.Pending logged = changeLog == null ? null : changeLog.beginWrite(first, last);
+    try {
+      applyTracked(offset, data, first, last);
+    } finally {
+      if (logged != null) {
+        changeLog.endWrite(logged);
+      }
+    }
+  }
+
+  private void applyTracked(long offset, byte[] data, long first, long last) throws IOException, InterruptedException {
     BlockSink target = mirror;
     if (target == null) {
       writeFully(offset, data);
@@ -269,6 +306,21 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
     g.complete(null); // held writes ask again and are refused
   }
 
+  /**
+   * Before the target's flush after a pass: which marks on disk that flush covers (null without a
+   * change log). Pass it to {@link #targetFlushed} once the flush returned.
+   */
+  DirtyBlockLog.Cut beforeTargetFlush() {
+    return changeLog == null ? null : changeLog.cut(dirty);
+  }
+
+  /** The target holds the shipped blocks durably: their marks leave the change log. */
+  void targetFlushed(DirtyBlockLog.Cut cut) throws IOException {
+    if (changeLog != null && cut != null) {
+      changeLog.forget(cut, dirty);
+    }
+  }
+
   /** Reads blocks {@code first..} into {@code into} ({@code length} bytes; the volume's last block may be short). */
   void readBlocks(long first, byte[] into, int length) throws IOException {
     readFully(first * blockSize, into, length);
@@ -314,6 +366,9 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
     writers.shutdown();
     try {
       writers.awaitTermination(5, TimeUnit.SECONDS);
+      if (changeLog != null) {
+        changeLog.close();
+      }
       file.close();
     } catch (IOException e) {
       // closing a file we only wrote through forced writes: nothing to recover

@@ -20,16 +20,24 @@ class PreCopyLifeTest {
   }
 
   @Test
-  void aRestartedSourceMemberRecopiesEveryBlockAndResumesARequestedCutOver() {
+  void aRestartedSourceMemberReadsItsChangeLogAndRecopiesEveryBlockOnlyIfItCannot() {
     PreCopyLife.State tracking = PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false)));
     PreCopyLife.Recovery r = PreCopyLife.recover(tracking);
-    assertTrue(r.openExport() && r.fullRecopy() && !r.resumePasses(), r.toString());
-    assertTrue(r.reason().contains("recopies every block"), r.reason());
+    assertTrue(r.openExport() && r.restart() && !r.fullRecopy() && !r.resumePasses(), r.toString());
+    PreCopyLife.Recovery read = r.afterChangeLog(new DirtyBlockLog.Recovery(true, 12, 5, 0, "read 12 changed blocks"));
+    assertFalse(read.fullRecopy(), read.toString());
+    assertTrue(read.reason().contains("read 12 changed blocks"), read.reason());
+    PreCopyLife.Recovery lost = r.afterChangeLog(new DirtyBlockLog.Recovery(false, 128, 0, 0, "the change log x is missing"));
+    assertTrue(lost.fullRecopy(), lost.toString());
+    assertTrue(lost.reason().contains("is missing") && lost.reason().contains("recopies every block"), lost.reason());
 
     PreCopyLife.State converging = tracking.apply(new PreCopyLife.CutOverRequested(2));
     assertEquals(PreCopyLife.Phase.CONVERGING, converging.phase());
-    PreCopyLife.Recovery again = PreCopyLife.recover(converging);
-    assertTrue(again.openExport() && again.fullRecopy() && again.resumePasses(), again.toString());
+    PreCopyLife.Recovery again = PreCopyLife.recover(converging).afterChangeLog(new DirtyBlockLog.Recovery(true, 3, 1, 0, "read 3"));
+    assertTrue(again.openExport() && !again.fullRecopy() && again.resumePasses(), again.toString());
+    // A first start reads no log, whatever it would say.
+    PreCopyLife.Recovery first = PreCopyLife.recover(PreCopyLife.State.EMPTY);
+    assertEquals(first, first.afterChangeLog(new DirtyBlockLog.Recovery(false, 128, 0, 0, "missing")));
   }
 
   @Test
@@ -84,7 +92,7 @@ class PreCopyLifeTest {
             new PreCopyConvergence.PassRecord(3, 12, 500_000_000L, true, false),
             new PreCopyConvergence.PassRecord(4, 0, 90_000_000L, true, true)),
         0, 90_000_000L, 52, 52 * 4096, 400, 30, 3, "");
-    PreCopyLife.View v = PreCopyLife.view(s, PreCopyLife.recover(s), running);
+    PreCopyLife.View v = PreCopyLife.view(s, PreCopyLife.recover(s).afterChangeLog(new DirtyBlockLog.Recovery(false, 128, 0, 0, "the change log x has a damaged header")), running);
     assertEquals("CUT_OVER", v.phase());
     assertEquals("WRITE_BLOCKING", v.mode());
     assertTrue(v.writeBlockingReason().contains("written meanwhile"));
@@ -94,6 +102,8 @@ class PreCopyLifeTest {
     assertTrue(v.passes().get(4).writesHeld());
     assertEquals(90, v.pauseMillis());
     assertEquals(30, v.writesMirrored());
-    assertTrue(v.recopy().contains("recopies every block"), v.recopy()); // this fold had one open before: a restart
+    assertTrue(v.recopy().contains("damaged header") && v.recopy().contains("recopies every block"), v.recopy()); // a restart whose log was unreadable
+    PreCopyLife.View read = PreCopyLife.view(s, PreCopyLife.recover(s).afterChangeLog(new DirtyBlockLog.Recovery(true, 3, 1, 0, "read 3")), running);
+    assertEquals("", read.recopy(), "a change set read from its log is no recopy");
   }
 }

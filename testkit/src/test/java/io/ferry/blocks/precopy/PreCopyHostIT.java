@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link PreCopyHost}, what a source member's backend runs, against a real NBD sink: a restarted
- * source's full recopy, and passes into a sink that cannot be reached leaving the source the
+ * source ships what its change log holds (everything if the log is damaged), and passes into a sink that cannot be reached leaving the source the
  * primary with its change set whole, then a retry that cuts over.
  */
 @ExtendWith(SeedExtension.class)
@@ -38,7 +38,7 @@ class PreCopyHostIT {
 
   @TempDir Path dir;
 
-  private static final PreCopyHost.Settings SETTINGS = new PreCopyHost.Settings(2, 10, 2, 2, 4, Duration.ofSeconds(30), Duration.ofSeconds(60));
+  private static final PreCopyHost.Settings SETTINGS = new PreCopyHost.Settings(2, 10, 2, 2, 4, Duration.ofSeconds(30), Duration.ofSeconds(60), 0);
 
   private static PreCopyHost.Outcome cutOver(PreCopyHost host, int port, String export) throws Exception {
     CompletableFuture<PreCopyHost.Outcome> done = new CompletableFuture<>();
@@ -46,28 +46,50 @@ class PreCopyHostIT {
     return done.get(60, TimeUnit.SECONDS);
   }
 
+  /**
+   * A source member that restarts reads its change set from the change log next to the image and
+   * the cut-over ships only those blocks; with the log damaged it recopies every block and says why.
+   */
   @Test
-  void aRestartedSourceRecopiesEveryBlockThenRefusesWrites(Seed seed) throws Exception {
-    Random r = seed.random();
-    byte[] bytes = new byte[BLOCK * BLOCKS];
-    r.nextBytes(bytes);
-    Path source = dir.resolve("source.img");
-    Files.write(source, bytes);
-    Path target = dir.resolve("target.img");
-    Files.write(target, new byte[BLOCK * BLOCKS]); // stale everywhere, as a lost change set may leave it
-    try (PreCopyHost host = PreCopyHost.open("vol", source, BLOCK, SETTINGS, true);
-        FileExport sinkFile = FileExport.open("sink", target, false);
-        NbdServer server = NbdServer.start(NbdServerSettings.defaults(), n -> n.equals("sink") ? Optional.<NbdExport>of(sinkFile) : Optional.empty(), () -> List.of("sink"))) {
-      assertEquals(BLOCKS, host.source().dirty().count(), "a restart marks every block");
-      host.source().write(3L * BLOCK, new byte[] {7, 7, 7}).toCompletableFuture().get();
-      PreCopyHost.Outcome o = cutOver(host, server.port(), "sink");
-      assertTrue(o.cutOver(), o.toString());
-      assertEquals(BLOCKS, o.status().passes().get(1).changedBlocks(), o.toString());
-      assertFalse(host.converging());
-      sinkFile.flush().toCompletableFuture().get();
-      assertArrayEquals(Files.readAllBytes(source), Files.readAllBytes(target), "the target after the cut-over vs the source");
-      assertThrows(ExecutionException.class, () -> host.source().write(0, new byte[1]).toCompletableFuture().get(), "the source refuses after the cut-over");
-      assertEquals(o.status(), host.status(), "the status keeps the last passes' figures");
+  void aRestartedSourceShipsOnlyWhatItsChangeLogHoldsThenRefusesWrites(Seed seed) throws Exception {
+    for (boolean damaged : new boolean[] {false, true}) {
+      Random r = seed.random();
+      byte[] bytes = new byte[BLOCK * BLOCKS];
+      r.nextBytes(bytes);
+      Path source = dir.resolve("source-" + damaged + ".img");
+      Files.write(source, bytes);
+      Path target = dir.resolve("target-" + damaged + ".img");
+      Files.write(target, bytes); // the background copy filled it before the source's member crashed
+      try (PreCopyHost first = PreCopyHost.open("vol", source, BLOCK, SETTINGS, false)) {
+        assertTrue(first.changeLogRecovery().readable());
+        for (int b : new int[] {3, 4, 40}) {
+          first.source().write((long) b * BLOCK + 100, new byte[] {7, 7, 7}).toCompletableFuture().get();
+        }
+        assertEquals(3, first.source().changeLog().orElseThrow().loggedBlocks());
+      } // a kill -9 leaves the log as close does: every mark was forced before its write
+      Path log = PreCopyHost.changeLogPath(source);
+      if (damaged) {
+        byte[] l = Files.readAllBytes(log);
+        l[5] ^= 1; // in the header
+        Files.write(log, l);
+      }
+      try (PreCopyHost host = PreCopyHost.open("vol", source, BLOCK, SETTINGS, true);
+          FileExport sinkFile = FileExport.open("sink", target, false);
+          NbdServer server = NbdServer.start(NbdServerSettings.defaults(), n -> n.equals("sink") ? Optional.<NbdExport>of(sinkFile) : Optional.empty(), () -> List.of("sink"))) {
+        DirtyBlockLog.Recovery rec = host.changeLogRecovery();
+        assertEquals(!damaged, rec.readable(), rec.toString());
+        long expected = damaged ? BLOCKS : 3;
+        assertEquals(expected, host.source().dirty().count(), rec.toString());
+        host.source().write(3L * BLOCK, new byte[] {9}).toCompletableFuture().get();
+        PreCopyHost.Outcome o = cutOver(host, server.port(), "sink");
+        assertTrue(o.cutOver(), o.toString());
+        assertEquals(expected, o.status().passes().get(1).changedBlocks(), o.toString());
+        assertFalse(host.converging());
+        sinkFile.flush().toCompletableFuture().get();
+        assertArrayEquals(Files.readAllBytes(source), Files.readAllBytes(target), "the target after the cut-over vs the source");
+        assertThrows(ExecutionException.class, () -> host.source().write(0, new byte[1]).toCompletableFuture().get(), "the source refuses after the cut-over");
+        assertEquals(o.status(), host.status(), "the status keeps the last passes' figures");
+      }
     }
   }
 
