@@ -180,6 +180,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
 
   // A clustered volume's second frontend (see MirrorLink); unused with one frontend.
   private final MirrorLink mirrorLink;
+  private final MirrorSettings mirrorSettings;
   private final ActorRef<BlockMirror.Held> mirrorAcks;
   private Optional<ActorRef<BlockMirror.Command>> mirrorRef = Optional.empty();
   private String mirrorMember = "";
@@ -225,7 +226,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     // An attachment the backend leaves unanswered this long is sent again: as long as a stalled copy waits.
     this.changeSettings = ChangeSettings.from(ctx.getSystem().settings().config());
     this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval(), changeSettings.cutOverThresholdBlocks());
-    this.mirrorLink = new MirrorLink(System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4);
+    this.mirrorSettings = MirrorSettings.from(ctx.getSystem().settings().config());
+    this.mirrorLink = new MirrorLink(
+        System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4, mirrorSettings.unmirrored(), mirrorSettings.holdLimit().toNanos());
     MirrorLink link = mirrorLink;
     // Acknowledgements go straight to the link: not through this actor's mailbox, which stashes while it persists.
     this.mirrorAcks = ctx.spawnAnonymous(Behaviors.receive(BlockMirror.Held.class).onMessage(BlockMirror.Held.class, h -> {
@@ -583,7 +586,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (mirrorRef.isPresent()) {
         ctx.getLog().info("volume={} mirror at {}: writes are acknowledged once it holds them too; filling it with every block held here", volume, mirrorMember);
       } else {
-        ctx.getLog().warn("volume={} no mirror: writes are acknowledged by this frontend alone until the registry names one", volume);
+        ctx.getLog().warn("volume={} no mirror: writes {} until the registry names one", volume,
+            mirrorSettings.unmirrored() == MirrorLink.Unmirrored.DEGRADED
+                ? "are acknowledged by this frontend alone (ferry.blocks.mirror.unmirrored-writes = degraded)"
+                : "wait (at most ferry.blocks.mirror.hold-limit) for a new mirror to hold them");
       }
     }
   }
