@@ -815,9 +815,20 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       return Effect().none();
     }
     ctx.getLog().info("volume={} shipment {} ({}) applied at the source: {} blocks", volume, shipment.number(), purpose, blocks);
+    forwardShipped(shipment);
     shipment = null;
     parts = List.of();
     return shipped(s, blocks);
+  }
+
+  /** Tells a clustered volume's mirror that the source holds {@code done}, so a promotion does not ship it again. */
+  private void forwardShipped(io.ferry.blocks.writeback.ChangeTracker.Shipment done) {
+    if (mirrorRef.isEmpty()) {
+      return;
+    }
+    long[] blocks = done.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::block).toArray();
+    long[] sequences = done.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::sequence).toArray();
+    mirrorRef.get().tell(new BlockMirror.Shipped(done.number(), blocks, sequences));
   }
 
   /** A shipment of {@code blocks} for the current purpose is at the source (0: there was nothing to ship). */

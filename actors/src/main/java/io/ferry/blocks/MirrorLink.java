@@ -30,8 +30,11 @@ import java.util.function.LongSupplier;
  */
 public final class MirrorLink implements FrontendVolume.Mirror {
 
-  /** One block for the mirror ({@code block} -1: a flush); {@code data} null: all zeros. */
-  public record Hold(long id, long block, long version, byte[] data, boolean localWrite, boolean pending) {}
+  /**
+   * One block for the mirror ({@code block} -1: a flush); {@code data} null: all zeros; {@code
+   * pending} the primary's change-log sequence of a write the source lacks (0: none).
+   */
+  public record Hold(long id, long block, long version, byte[] data, boolean localWrite, long pending) {}
 
   /** What a write made while there is no mirror waits for ({@code ferry.blocks.mirror.unmirrored-writes}). */
   public enum Unmirrored {
@@ -167,16 +170,16 @@ public final class MirrorLink implements FrontendVolume.Mirror {
   }
 
   @Override
-  public CompletionStage<Void> hold(long block, long version, byte[] data, boolean localWrite, boolean pending) {
+  public CompletionStage<Void> hold(long block, long version, byte[] data, boolean localWrite, long pending) {
     return send(block, version, data, localWrite, pending, false);
   }
 
   @Override
   public CompletionStage<Void> flush() {
-    return send(-1, 0, null, false, false, false);
+    return send(-1, 0, null, false, 0, false);
   }
 
-  private synchronized CompletionStage<Void> send(long block, long version, byte[] data, boolean localWrite, boolean pending, boolean fill) {
+  private synchronized CompletionStage<Void> send(long block, long version, byte[] data, boolean localWrite, long pending, boolean fill) {
     if (target == null && (fill || unmirrored == Unmirrored.DEGRADED)) {
       if (!fill && block >= 0) {
         unmirroredWrites++;

@@ -374,6 +374,61 @@ class MirroredFrontendTest {
   }
 
   @Test
+  void aPromotionUnderWriteBackShipsOnlyTheBlocksTheSourceHasNotConfirmed() throws Exception {
+    Mirror m = new Mirror("mirror");
+    link.use(m.sender(), "m", "member-b");
+    // A write whose hold reaches the mirror only after the source confirmed the shipment that carried it.
+    CompletableFuture<Void> late = write(30L * BS, random(BS));
+    MirrorLink.Hold lateHold = m.take(false);
+    ChangeTracker.Shipment early = primaryChanges.ship(1).orElseThrow();
+    assertTrue(primaryChanges.confirmed(early.number()));
+    forward(m, early);
+    m.deliver(lateHold);
+    assertTrue(late.isDone());
+
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (int b = 0; b < 20; b++) {
+      acks.add(write((long) b * BS, random(BS)));
+    }
+    fill(m);
+    acks.forEach(a -> assertTrue(a.isDone() && !a.isCompletedExceptionally()));
+    assertEquals(21, m.volume.pendingBlocks(), "the mirror owes the source every write (block 30 too, in memory: its hold came after its confirmation)");
+
+    // Two write-back shipments reach the source; the primary forwards each confirmation.
+    ChangeTracker.Shipment first = primaryChanges.ship(8).orElseThrow();
+    CompletableFuture<Void> again = write(first.blocks().get(0).block() * BS, random(BS)); // rewritten while on its way
+    m.deliverAll();
+    assertTrue(again.isDone());
+    assertTrue(primaryChanges.confirmed(first.number()));
+    forward(m, first);
+    ChangeTracker.Shipment second = primaryChanges.ship(5).orElseThrow();
+    assertTrue(primaryChanges.confirmed(second.number()));
+    forward(m, second);
+    forward(m, first); // a repeat changes nothing
+
+    assertEquals(20 - 8 - 5 + 1, primaryChanges.pendingBlocks(), "the primary owes the 7 never shipped and the one rewritten");
+    assertEquals(20 - 8 - 5 + 1 + 1, m.volume.pendingBlocks(), "the mirror, in memory, block 30 as well (a re-ship at worst)");
+
+    // The primary's member dies: the promoted frontend's log owes exactly what the source lacks.
+    m.volume.close();
+    try (ChangeTracker owed = ChangeTracker.open(changesLog(m.storeDir), 0)) {
+      assertEquals(primaryChanges.pendingBlocks(), owed.pendingBlocks(), "after the promotion only the unconfirmed blocks ship");
+      for (int b = 0; b < BLOCKS; b++) {
+        assertEquals(primaryChanges.pendingSequence(b), owed.pendingSequence(b), "block " + b + " owed under the primary's sequence");
+      }
+      ChangeTracker.Shipment next = owed.ship(Integer.MAX_VALUE).orElseThrow();
+      assertEquals(8, next.blocks().size(), "the promoted frontend's first shipment: 8 of the 21 blocks written");
+      assertEquals(second.number() + 1, next.number(), "numbered on from the primary's");
+    }
+  }
+
+  private static void forward(Mirror m, ChangeTracker.Shipment s) throws Exception {
+    m.volume.shipped(s.number(),
+        s.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::block).toArray(),
+        s.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::sequence).toArray());
+  }
+
+  @Test
   void settingsNameTheModeAndRefuseNonsense() {
     MirrorSettings d = MirrorSettings.from(ConfigFactory.load());
     assertEquals(MirrorLink.Unmirrored.HOLD, d.unmirrored(), "hold is the default: a write is on two copies when acknowledged");
