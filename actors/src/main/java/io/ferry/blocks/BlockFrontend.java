@@ -185,6 +185,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private Optional<ActorRef<BlockMirror.Command>> mirrorRef = Optional.empty();
   private String mirrorMember = "";
   private boolean mirrorKnown;
+  /** A clustered volume's (two frontends): its export never acknowledges a write on this copy alone unless degraded. */
+  private boolean clustered;
 
   // The target's writes the source lacks, and their shipping (issue 14): see onShipTick.
   private final ChangeSettings changeSettings;
@@ -331,6 +333,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     boolean reply = false;
     encryptAtRest = encryptAtRest || specOf(s, d).map(VolumeSpec::encryptAtRest).orElse(false);
     preCopyVolume = preCopyVolume || specOf(s, d).map(VolumeSpec::preCopy).orElse(false);
+    clustered = clustered || specOf(s, d).map(VolumeSpec::clustered).orElse(false);
     lastPhase = s;
     for (VolumeMigration.Command command : d.commands()) {
       if (command instanceof VolumeMigration.ReplyStopped) {
@@ -565,6 +568,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
     timers.startTimerWithFixedDelay(TICK, new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
+    if (clustered && !mirrorKnown) {
+      // Exported before the registry names a mirror (a promoted frontend exports at once): writes
+      // wait for one (or, degraded, are acknowledged here alone), as with no mirror.
+      mirrorKnown = true;
+      core.mirror(mirrorLink);
+    }
     useMirror();
   }
 
