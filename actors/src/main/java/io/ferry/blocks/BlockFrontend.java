@@ -180,10 +180,13 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
 
   // A clustered volume's second frontend (see MirrorLink); unused with one frontend.
   private final MirrorLink mirrorLink;
+  private final MirrorSettings mirrorSettings;
   private final ActorRef<BlockMirror.Held> mirrorAcks;
   private Optional<ActorRef<BlockMirror.Command>> mirrorRef = Optional.empty();
   private String mirrorMember = "";
   private boolean mirrorKnown;
+  /** A clustered volume's (two frontends): its export never acknowledges a write on this copy alone unless degraded. */
+  private boolean clustered;
 
   // The target's writes the source lacks, and their shipping (issue 14): see onShipTick.
   private final ChangeSettings changeSettings;
@@ -225,7 +228,9 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     // An attachment the backend leaves unanswered this long is sent again: as long as a stalled copy waits.
     this.changeSettings = ChangeSettings.from(ctx.getSystem().settings().config());
     this.process = new VolumeMigration(resources.settings().backgroundStall(), resources.settings().progressLogInterval(), changeSettings.cutOverThresholdBlocks());
-    this.mirrorLink = new MirrorLink(System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4);
+    this.mirrorSettings = MirrorSettings.from(ctx.getSystem().settings().config());
+    this.mirrorLink = new MirrorLink(
+        System::nanoTime, MIRROR_FILL_WINDOW, resources.settings().fetchTimeout().toNanos() * 4, mirrorSettings.unmirrored(), mirrorSettings.holdLimit().toNanos());
     MirrorLink link = mirrorLink;
     // Acknowledgements go straight to the link: not through this actor's mailbox, which stashes while it persists.
     this.mirrorAcks = ctx.spawnAnonymous(Behaviors.receive(BlockMirror.Held.class).onMessage(BlockMirror.Held.class, h -> {
@@ -328,6 +333,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     boolean reply = false;
     encryptAtRest = encryptAtRest || specOf(s, d).map(VolumeSpec::encryptAtRest).orElse(false);
     preCopyVolume = preCopyVolume || specOf(s, d).map(VolumeSpec::preCopy).orElse(false);
+    clustered = clustered || specOf(s, d).map(VolumeSpec::clustered).orElse(false);
     lastPhase = s;
     for (VolumeMigration.Command command : d.commands()) {
       if (command instanceof VolumeMigration.ReplyStopped) {
@@ -562,6 +568,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     NodeLifecycle.publish(lifecycleId(volume), instance, ctx.getSystem().address().toString(), true);
     Duration tick = resources.settings().fetchTimeout().dividedBy(4);
     timers.startTimerWithFixedDelay(TICK, new Tick(), tick.isZero() ? Duration.ofMillis(1) : tick);
+    if (clustered && !mirrorKnown) {
+      // Exported before the registry names a mirror (a promoted frontend exports at once): writes
+      // wait for one (or, degraded, are acknowledged here alone), as with no mirror.
+      mirrorKnown = true;
+      core.mirror(mirrorLink);
+    }
     useMirror();
   }
 
@@ -583,7 +595,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       if (mirrorRef.isPresent()) {
         ctx.getLog().info("volume={} mirror at {}: writes are acknowledged once it holds them too; filling it with every block held here", volume, mirrorMember);
       } else {
-        ctx.getLog().warn("volume={} no mirror: writes are acknowledged by this frontend alone until the registry names one", volume);
+        ctx.getLog().warn("volume={} no mirror: writes {} until the registry names one", volume,
+            mirrorSettings.unmirrored() == MirrorLink.Unmirrored.DEGRADED
+                ? "are acknowledged by this frontend alone (ferry.blocks.mirror.unmirrored-writes = degraded)"
+                : "wait (at most ferry.blocks.mirror.hold-limit) for a new mirror to hold them");
       }
     }
   }
@@ -809,9 +824,20 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       return Effect().none();
     }
     ctx.getLog().info("volume={} shipment {} ({}) applied at the source: {} blocks", volume, shipment.number(), purpose, blocks);
+    forwardShipped(shipment);
     shipment = null;
     parts = List.of();
     return shipped(s, blocks);
+  }
+
+  /** Tells a clustered volume's mirror that the source holds {@code done}, so a promotion does not ship it again. */
+  private void forwardShipped(io.ferry.blocks.writeback.ChangeTracker.Shipment done) {
+    if (mirrorRef.isEmpty()) {
+      return;
+    }
+    long[] blocks = done.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::block).toArray();
+    long[] sequences = done.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::sequence).toArray();
+    mirrorRef.get().tell(new BlockMirror.Shipped(done.number(), blocks, sequences));
   }
 
   /** A shipment of {@code blocks} for the current purpose is at the source (0: there was nothing to ship). */

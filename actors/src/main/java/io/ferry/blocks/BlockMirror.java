@@ -23,10 +23,18 @@ public final class BlockMirror {
    * {@code sizeBytes} in blocks of {@code blockSize}; {@code block} -1: force what is held.
    */
   public record Hold(
-      long id, long sizeBytes, int blockSize, long block, long version, byte[] data, boolean localWrite, boolean pending, ActorRef<Held> replyTo)
+      long id, long sizeBytes, int blockSize, long block, long version, byte[] data, boolean localWrite, long pending, ActorRef<Held> replyTo)
       implements Command {}
 
   public record GetStatus(ActorRef<StatusReply> replyTo) implements Command {}
+
+  /**
+   * The source confirmed the primary's write-back shipment {@code shipment}: {@code blocks[i]} at
+   * the primary's sequence {@code sequences[i]}. The mirror's change log marks them shipped, so a
+   * promotion ships only what the source still lacks. Not answered: one lost costs a re-ship of
+   * the same bytes after a promotion, nothing more.
+   */
+  public record Shipped(long shipment, long[] blocks, long[] sequences) implements Command {}
 
   public record Held(long id) implements CborSerializable {}
 
@@ -52,6 +60,12 @@ public final class BlockMirror {
               mirror[0].hold(h.block(), h.version(), h.data(), h.localWrite(), h.pending());
             }
             h.replyTo().tell(new Held(h.id()));
+            return Behaviors.same();
+          })
+          .onMessage(Shipped.class, s -> {
+            if (mirror[0] != null) {
+              mirror[0].shipped(s.shipment(), s.blocks(), s.sequences());
+            }
             return Behaviors.same();
           })
           .onMessage(GetStatus.class, g -> {

@@ -50,16 +50,20 @@ public final class FrontendVolume implements NbdExport {
    * once the mirror holds its blocks too, a flush once the mirror forced them.
    */
   public interface Mirror {
-    /** Completes when the mirror holds version {@code version} of {@code block} ({@code data} null: zeros). */
-    CompletionStage<Void> hold(long block, long version, byte[] data, boolean localWrite, boolean pending);
+    /**
+     * Completes when the mirror holds version {@code version} of {@code block} ({@code data} null:
+     * zeros); {@code pending} is the sequence this frontend's change log gave the write the source
+     * lacks (0: the source holds the block), so the mirror's log numbers it alike.
+     */
+    CompletionStage<Void> hold(long block, long version, byte[] data, boolean localWrite, long pending);
 
     CompletionStage<Void> flush();
   }
 
   /** A block as held here, for the mirror's fill: its bytes (null: zeros) under a version newer than any write's before it. */
-  public record Snapshot(long block, long version, byte[] data, boolean localWrite, boolean pending) {}
+  public record Snapshot(long block, long version, byte[] data, boolean localWrite, long pending) {}
 
-  private record ToMirror(long block, long version, byte[] data) {}
+  private record ToMirror(long block, long version, byte[] data, long sequence) {}
 
   private final VolumeId volume;
   private final String storeKey;
@@ -464,7 +468,7 @@ public final class FrontendVolume implements NbdExport {
     CompletableFuture<?>[] all = new CompletableFuture<?>[blocks.size()];
     for (int i = 0; i < all.length; i++) {
       ToMirror t = blocks.get(i);
-      all[i] = m.hold(t.block(), t.version(), t.data(), true, true).toCompletableFuture();
+      all[i] = m.hold(t.block(), t.version(), t.data(), true, t.sequence()).toCompletableFuture();
     }
     return CompletableFuture.allOf(all);
   }
@@ -499,7 +503,7 @@ public final class FrontendVolume implements NbdExport {
         }
       }
       io.ferry.blocks.writeback.ChangeTracker c = changes;
-      boolean pending = c != null && c.pendingSequence(b) > 0;
+      long pending = c == null ? 0 : c.pendingSequence(b);
       return Optional.of(new Snapshot(b, ++version, data, e.get().localWrite(), pending));
     }
   }
@@ -674,9 +678,9 @@ public final class FrontendVolume implements NbdExport {
           } else {
             putData(b, block, blockSize, true);
           }
-          tracked(b);
+          long sequence = tracked(b);
           if (mirroring) {
-            toMirror.add(new ToMirror(b, ++version, zero ? null : block.clone()));
+            toMirror.add(new ToMirror(b, ++version, zero ? null : block.clone(), sequence));
           }
           localWrites.incrementAndGet();
           if (!had) {
@@ -700,9 +704,9 @@ public final class FrontendVolume implements NbdExport {
       synchronized (writeLock) {
         boolean had = store.lookup(storeKey, b).isPresent();
         store.putZero(storeKey, b, true);
-        tracked(b);
+        long sequence = tracked(b);
         if (mirror != null) {
-          toMirror.add(new ToMirror(b, ++version, null));
+          toMirror.add(new ToMirror(b, ++version, null, sequence));
         }
         localWrites.incrementAndGet();
         if (!had) {
@@ -717,12 +721,10 @@ public final class FrontendVolume implements NbdExport {
     return toMirror;
   }
 
-  /** Records the write of block {@code b} as one the source lacks, before it is acknowledged. */
-  private void tracked(long b) throws IOException {
+  /** Records the write of block {@code b} as one the source lacks, before it is acknowledged; its sequence (0: not tracked). */
+  private long tracked(long b) throws IOException {
     io.ferry.blocks.writeback.ChangeTracker c = changes;
-    if (c != null) {
-      c.written(b, nanoClock.getAsLong());
-    }
+    return c == null ? 0 : c.written(b, nanoClock.getAsLong());
   }
 
   /** From now on every write is recorded in {@code tracker} before it is acknowledged. */

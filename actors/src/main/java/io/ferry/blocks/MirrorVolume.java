@@ -1,11 +1,14 @@
 package io.ferry.blocks;
 
 import io.ferry.blocks.writeback.ChangeTracker;
+import io.ferry.blocks.writeback.WriteBackAggregator;
 import io.ferry.persistence.blocks.BlockStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -61,9 +64,10 @@ public final class MirrorVolume implements AutoCloseable {
   /**
    * Holds version {@code version} of block {@code block} ({@code data} null or empty: all zeros),
    * as a local write when the workload wrote it at the target, recorded as one the source lacks
-   * when {@code pending}. Returns false when a newer version was already held (nothing changed).
+   * under the primary's sequence {@code pending} when that is not 0. Returns false when a newer
+   * version was already held (nothing changed).
    */
-  public boolean hold(long block, long version, byte[] data, boolean localWrite, boolean pending) throws IOException {
+  public boolean hold(long block, long version, byte[] data, boolean localWrite, long pending) throws IOException {
     if (block < 0 || block >= (sizeBytes + blockSize - 1) / blockSize) {
       throw new IllegalArgumentException("volume=" + volume + " block " + block + " is outside the volume");
     }
@@ -78,12 +82,27 @@ public final class MirrorVolume implements AutoCloseable {
       // Whole blocks, hashed as the primary's store hashes them (the same bytes deduplicate alike).
       store.put(volume.value(), block, FrontendVolume.sha256(data, blockSize), data, 0, blockSize, localWrite);
     }
-    if (pending) {
-      changes.written(block, nanoClock.getAsLong());
+    if (pending > 0) {
+      changes.writtenAs(block, pending, nanoClock.getAsLong());
     }
     versions.put(block, version);
     held++;
     return true;
+  }
+
+  /**
+   * The source holds the primary's shipment {@code number} ({@code blocks[i]} at sequence {@code
+   * sequences[i]}): no longer owed to it from here, unless held here under a newer sequence.
+   */
+  public void shipped(long number, long[] blocks, long[] sequences) throws IOException {
+    if (blocks.length != sequences.length || blocks.length == 0) {
+      throw new IllegalArgumentException("volume=" + volume + " shipment " + number + " names " + blocks.length + " blocks and " + sequences.length + " sequences");
+    }
+    List<WriteBackAggregator.BlockVersion> versions = new ArrayList<>(blocks.length);
+    for (int i = 0; i < blocks.length; i++) {
+      versions.add(new WriteBackAggregator.BlockVersion(blocks[i], sequences[i]));
+    }
+    changes.confirmedAs(new ChangeTracker.Shipment(number, versions));
   }
 
   /** Forces what is held to disk (the primary's NBD FLUSH). */

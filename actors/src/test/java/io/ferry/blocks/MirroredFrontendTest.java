@@ -32,8 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * MirrorLink}, and a {@link MirrorVolume} over a second store, with the messages between them
  * delivered by the test (in order, out of order, or never). A write is acknowledged only once the
  * mirror holds it; a promoted mirror serves every acknowledged write and lists them as the
- * source's due; an older version never replaces a newer one; without a mirror the primary
- * acknowledges alone, and a new mirror is filled with everything again.
+ * source's due; an older version never replaces a newer one; without a mirror a write waits for
+ * the next one (and fails after the hold limit), or, degraded, the primary acknowledges alone; a
+ * new mirror is filled with everything again.
  */
 @ExtendWith(SeedExtension.class)
 class MirroredFrontendTest {
@@ -41,6 +42,7 @@ class MirroredFrontendTest {
   private static final int BS = 4096;
   private static final int BLOCKS = 48;
   private static final VolumeId V = new VolumeId("vm");
+  private static final long HOLD_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
   @TempDir Path dir;
   private final AtomicLong clock = new AtomicLong();
@@ -129,7 +131,7 @@ class MirroredFrontendTest {
         System.arraycopy(block, 0, expected, b * BS, BS);
       }
     }
-    link = new MirrorLink(clock::get, 4, TimeUnit.SECONDS.toNanos(5));
+    link = new MirrorLink(clock::get, 4, TimeUnit.SECONDS.toNanos(5), MirrorLink.Unmirrored.HOLD, HOLD_LIMIT_NANOS);
     primary.mirror(link);
   }
 
@@ -261,17 +263,21 @@ class MirroredFrontendTest {
   }
 
   @Test
-  void withoutAMirrorThePrimaryAcknowledgesAloneAndANewMirrorIsFilledAgain() throws Exception {
+  void withoutAMirrorAWriteWaitsForTheNextOneAndSurvivesThePrimaryDyingBeforeTheFillEnds() throws Exception {
     Mirror first = new Mirror("first");
     link.use(first.sender(), "first", "member-b");
+    first.deliverAll();
     CompletableFuture<Void> waiting = write(BS, random(BS));
     assertFalse(waiting.isDone());
     MirrorLink.Hold lost = first.take(false);
 
-    link.use(null, null, "");
-    assertTrue(waiting.isDone(), "the mirror's member died: the write is acknowledged by the primary alone");
+    link.use(null, null, ""); // the mirror's member died
     assertEquals("none", link.status().state());
-    assertTrue(write(2L * BS, random(BS)).isDone(), "and so is the next one, at once");
+    CompletableFuture<Void> next = write(2L * BS, random(BS));
+    link.tick(primary);
+    assertFalse(waiting.isDone(), "the write the dead mirror never held is not acknowledged by the primary alone");
+    assertFalse(next.isDone(), "nor is one made while there is no mirror");
+    assertEquals(2, link.status().waiting());
 
     // The dead member restarts with a stale store: the new mirror drops what it held and is filled again.
     first.store.put(V.value(), 1, FrontendVolume.sha256(new byte[BS], BS), new byte[BS], 0, BS, true);
@@ -286,7 +292,23 @@ class MirroredFrontendTest {
     Deque<MirrorLink.Hold> q = new ArrayDeque<>();
     link.use(q::add, "second", "member-c");
     link.held(lost.id()); // a late answer from the first mirror counts for nothing
-    assertEquals(0, link.status().mirroredBlocks());
+    assertFalse(waiting.isDone());
+    assertEquals(2, q.size(), "both waiting writes go to the new mirror at once, before any fill");
+    for (MirrorLink.Hold h = q.poll(); h != null; h = q.poll()) {
+      fresh.hold(h.block(), h.version(), h.data(), h.localWrite(), h.pending());
+      link.held(h.id());
+    }
+    assertTrue(waiting.isDone() && !waiting.isCompletedExceptionally() && next.isDone() && !next.isCompletedExceptionally(),
+        "acknowledged once the new mirror holds them");
+    assertFalse(link.inSync(), "not filled yet");
+    // The primary's member dies now, before the fill: the new mirror has both acknowledged writes.
+    byte[] held = new byte[BS];
+    for (int b = 1; b <= 2; b++) {
+      assertTrue(reopened.read(V.value(), b, held), "block " + b + " at the new mirror");
+      assertArrayEquals(java.util.Arrays.copyOfRange(expected, b * BS, (b + 1) * BS), held, "the write made while there was no mirror, block " + b);
+    }
+    assertEquals(2, fresh.pendingBlocks(), "and owes both to the source");
+
     for (int round = 0; round < 100 && !link.inSync(); round++) {
       link.tick(primary);
       for (MirrorLink.Hold h = q.poll(); h != null; h = q.poll()) {
@@ -296,9 +318,125 @@ class MirroredFrontendTest {
     }
     assertTrue(link.inSync());
     assertEquals(primary.present().cardinality(), fresh.blocksPresent());
-    byte[] held = new byte[BS];
-    assertTrue(reopened.read(V.value(), 2, held));
-    assertArrayEquals(java.util.Arrays.copyOfRange(expected, 2 * BS, 3 * BS), held, "the write acknowledged without a mirror reached the new one");
     assertEquals(primaryChanges.pendingBlocks(), fresh.pendingBlocks());
+    assertEquals(0, link.status().unmirroredWrites());
+    assertEquals(2, link.status().mirroredWrites());
+  }
+
+  @Test
+  void aWriteThatWaitedTheHoldLimitForAMirrorFails() throws Exception {
+    link.use(null, null, "");
+    link.tick(primary);
+    CompletableFuture<Void> w = write(4L * BS, random(BS));
+    CompletableFuture<Void> flush = primary.flush().toCompletableFuture();
+    clock.addAndGet(HOLD_LIMIT_NANOS);
+    link.tick(primary);
+    assertFalse(w.isDone(), "waits the whole limit");
+    clock.addAndGet(1);
+    link.tick(primary);
+    assertTrue(w.isCompletedExceptionally() && flush.isCompletedExceptionally(), "then the write and the flush fail (EIO to the client)");
+    java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, w::get);
+    assertTrue(e.getCause() instanceof MirrorLink.NoMirrorException, String.valueOf(e.getCause()));
+    assertEquals(1, link.status().failedWrites(), "a flush is not a write");
+    assertEquals(0, link.status().waiting());
+
+    // The block is still the primary's (a failed write's outcome is unknown to the client): the next mirror gets it with the fill.
+    Mirror m = new Mirror("late");
+    link.use(m.sender(), "late", "member-c");
+    fill(m);
+    byte[] held = new byte[BS];
+    assertTrue(m.store.read(V.value(), 4, held));
+    assertArrayEquals(java.util.Arrays.copyOfRange(expected, 4 * BS, 5 * BS), held);
+  }
+
+  @Test
+  void degradedThePrimaryAcknowledgesAloneAndCountsIt() throws Exception {
+    link = new MirrorLink(clock::get, 4, TimeUnit.SECONDS.toNanos(5), MirrorLink.Unmirrored.DEGRADED, HOLD_LIMIT_NANOS);
+    primary.mirror(link);
+    Mirror first = new Mirror("first");
+    link.use(first.sender(), "first", "member-b");
+    CompletableFuture<Void> waiting = write(BS, random(BS));
+    assertFalse(waiting.isDone());
+
+    link.use(null, null, "");
+    assertTrue(waiting.isDone(), "degraded: the mirror's member died and the primary alone acknowledges the write");
+    assertEquals("none", link.status().state());
+    assertTrue(write(2L * BS, random(BS)).isDone(), "and the next one, at once");
+    assertEquals(2, link.status().unmirroredWrites(), "both are counted as on one copy");
+    assertEquals(0, link.status().mirroredWrites());
+
+    Mirror second = new Mirror("second");
+    link.use(second.sender(), "second", "member-c");
+    fill(second);
+    byte[] held = new byte[BS];
+    assertTrue(second.store.read(V.value(), 2, held));
+    assertArrayEquals(java.util.Arrays.copyOfRange(expected, 2 * BS, 3 * BS), held, "the next mirror gets them with the fill");
+  }
+
+  @Test
+  void aPromotionUnderWriteBackShipsOnlyTheBlocksTheSourceHasNotConfirmed() throws Exception {
+    Mirror m = new Mirror("mirror");
+    link.use(m.sender(), "m", "member-b");
+    // A write whose hold reaches the mirror only after the source confirmed the shipment that carried it.
+    CompletableFuture<Void> late = write(30L * BS, random(BS));
+    MirrorLink.Hold lateHold = m.take(false);
+    ChangeTracker.Shipment early = primaryChanges.ship(1).orElseThrow();
+    assertTrue(primaryChanges.confirmed(early.number()));
+    forward(m, early);
+    m.deliver(lateHold);
+    assertTrue(late.isDone());
+
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (int b = 0; b < 20; b++) {
+      acks.add(write((long) b * BS, random(BS)));
+    }
+    fill(m);
+    acks.forEach(a -> assertTrue(a.isDone() && !a.isCompletedExceptionally()));
+    assertEquals(21, m.volume.pendingBlocks(), "the mirror owes the source every write (block 30 too, in memory: its hold came after its confirmation)");
+
+    // Two write-back shipments reach the source; the primary forwards each confirmation.
+    ChangeTracker.Shipment first = primaryChanges.ship(8).orElseThrow();
+    CompletableFuture<Void> again = write(first.blocks().get(0).block() * BS, random(BS)); // rewritten while on its way
+    m.deliverAll();
+    assertTrue(again.isDone());
+    assertTrue(primaryChanges.confirmed(first.number()));
+    forward(m, first);
+    ChangeTracker.Shipment second = primaryChanges.ship(5).orElseThrow();
+    assertTrue(primaryChanges.confirmed(second.number()));
+    forward(m, second);
+    forward(m, first); // a repeat changes nothing
+
+    assertEquals(20 - 8 - 5 + 1, primaryChanges.pendingBlocks(), "the primary owes the 7 never shipped and the one rewritten");
+    assertEquals(20 - 8 - 5 + 1 + 1, m.volume.pendingBlocks(), "the mirror, in memory, block 30 as well (a re-ship at worst)");
+
+    // The primary's member dies: the promoted frontend's log owes exactly what the source lacks.
+    m.volume.close();
+    try (ChangeTracker owed = ChangeTracker.open(changesLog(m.storeDir), 0)) {
+      assertEquals(primaryChanges.pendingBlocks(), owed.pendingBlocks(), "after the promotion only the unconfirmed blocks ship");
+      for (int b = 0; b < BLOCKS; b++) {
+        assertEquals(primaryChanges.pendingSequence(b), owed.pendingSequence(b), "block " + b + " owed under the primary's sequence");
+      }
+      ChangeTracker.Shipment next = owed.ship(Integer.MAX_VALUE).orElseThrow();
+      assertEquals(8, next.blocks().size(), "the promoted frontend's first shipment: 8 of the 21 blocks written");
+      assertEquals(second.number() + 1, next.number(), "numbered on from the primary's");
+    }
+  }
+
+  private static void forward(Mirror m, ChangeTracker.Shipment s) throws Exception {
+    m.volume.shipped(s.number(),
+        s.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::block).toArray(),
+        s.blocks().stream().mapToLong(io.ferry.blocks.writeback.WriteBackAggregator.BlockVersion::sequence).toArray());
+  }
+
+  @Test
+  void settingsNameTheModeAndRefuseNonsense() {
+    MirrorSettings d = MirrorSettings.from(ConfigFactory.load());
+    assertEquals(MirrorLink.Unmirrored.HOLD, d.unmirrored(), "hold is the default: a write is on two copies when acknowledged");
+    assertEquals(java.time.Duration.ofSeconds(30), d.holdLimit());
+    assertEquals(MirrorLink.Unmirrored.DEGRADED,
+        MirrorSettings.from(ConfigFactory.parseString("ferry.blocks.mirror.unmirrored-writes = degraded").withFallback(ConfigFactory.load())).unmirrored());
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> MirrorSettings.from(ConfigFactory.parseString("ferry.blocks.mirror.unmirrored-writes = maybe").withFallback(ConfigFactory.load())));
+    assertTrue(e.getMessage().contains("unmirrored-writes"));
   }
 }

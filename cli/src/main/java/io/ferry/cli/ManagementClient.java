@@ -393,7 +393,9 @@ final class ManagementClient {
     JsonNode mirror = st.path("mirror");
     if (mirror.isObject()) {
       out.println("  mirror    " + (mirror.path("member").asText().isEmpty() ? "-" : shortMember(mirror.path("member").asText())) + "   " + mirror.path("state").asText()
-          + " (" + mirror.path("mirroredBlocks").asLong() + "/" + mirror.path("presentBlocks").asLong() + " blocks, " + mirror.path("mirroredWrites").asLong() + " writes held by both)");
+          + " (" + mirror.path("mirroredBlocks").asLong() + "/" + mirror.path("presentBlocks").asLong() + " blocks, " + mirror.path("mirroredWrites").asLong() + " writes held by both"
+          + (mirror.path("unmirroredWrites").asLong() > 0 ? ", " + mirror.path("unmirroredWrites").asLong() + " on one copy" : "")
+          + (mirror.path("failedWrites").asLong() > 0 ? ", " + mirror.path("failedWrites").asLong() + " failed waiting for a mirror" : "") + ")");
     }
     JsonNode pc = st.path("preCopy");
     if (pc.isObject()) {

@@ -84,13 +84,16 @@ public record VolumeStatus(
    * @param state {@code in-sync} (it holds every block the primary holds: the export survives the
    *     primary's member with every acknowledged write), {@code syncing} (it holds every write
    *     acknowledged since it joined; the rest is being copied to it), {@code none} (no other live
-   *     member at the target site: writes are acknowledged by the primary alone)
+   *     live mirror: writes wait for the next one, or with {@code ferry.blocks.mirror.unmirrored-writes
+   *     = degraded} are acknowledged by the primary alone)
    * @param mirroredBlocks blocks the mirror acknowledged since it joined
    * @param presentBlocks blocks the primary holds
    * @param waiting writes and fills sent to the mirror and not yet acknowledged
    * @param mirroredWrites writes held by the mirror before they were acknowledged, by this primary
+   * @param unmirroredWrites writes acknowledged by the primary alone while it had no mirror (degraded only)
+   * @param failedWrites writes that failed after waiting {@code ferry.blocks.mirror.hold-limit} for a mirror
    */
-  public record Mirror(String member, String state, long mirroredBlocks, long presentBlocks, long waiting, long mirroredWrites) {}
+  public record Mirror(String member, String state, long mirroredBlocks, long presentBlocks, long waiting, long mirroredWrites, long unmirroredWrites, long failedWrites) {}
 
   /**
    * A pre-copy volume at its source member (the workload runs there until the cut-over).

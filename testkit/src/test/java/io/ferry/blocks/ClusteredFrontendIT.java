@@ -32,7 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
  * A clustered volume through the real shells (registry, agents, frontend, mirror) with two members
  * at the target site: the mirror is placed on the other member and filled, qemu-io's writes are
  * held by both before they are acknowledged, and when the frontend's member leaves, the mirror's
- * member serves the volume at the URL the status gives, with every acknowledged write. (kill -9 of
+ * member serves the volume at the URL the status gives, with every acknowledged write. Under
+ * write-back, the source's confirmations reached the mirror, so the promoted frontend ships none of
+ * the blocks shipped before. With no mirror left a write is not acknowledged by one copy: it fails
+ * after the hold limit; once a new member joins and is the mirror, writes are held by both again.
+ * (kill -9 of
  * either member, with fresh data directories: {@code ClusteredFrontendProcessIT}, behind
  * {@code -DvolumeProcesses=true}.)
  */
@@ -55,11 +59,14 @@ class ClusteredFrontendIT {
     Map<String, String> sites = new LinkedHashMap<>();
     sites.put("edge-a", "edge"); // the source, and the registry (the seed)
     sites.put("cloud", "cloud");
-    try (LocalCluster c = LocalCluster.start(dir.resolve("data"), sites, ConfigFactory.empty(), Duration.ofSeconds(60))) {
+    // Write-back ships within a second; a write with no mirror fails after 3 s (30 s by default).
+    com.typesafe.config.Config settings = ConfigFactory.parseString("ferry.blocks.changes.rpo = 1s\nferry.blocks.mirror.hold-limit = 3s");
+    try (LocalCluster c = LocalCluster.start(dir.resolve("data"), sites, settings, Duration.ofSeconds(60))) {
       c.startMember("cloud", "cloud");
       c.awaitAllUp(Duration.ofSeconds(60));
       Ferry ferry = c.member("edge-a").ferry();
-      VolumeSpec spec = new VolumeSpec(new VolumeId("vol-m"), "edge-a", src.toString(), "cloud", BLOCK, "").withFrontends(2);
+      VolumeSpec spec = new VolumeSpec(new VolumeId("vol-m"), io.ferry.placement.Site.of("edge-a"), src.toString(), io.ferry.placement.Site.of("cloud"), BLOCK, "", WritePolicy.WRITE_BACK)
+          .withFrontends(2);
       ferry.startVolume(spec).toCompletableFuture().get(20, TimeUnit.SECONDS);
       VolumeStatus st = await(ferry, 120, "COPIED with the mirror in sync", s -> s.phase() == VolumePhase.COPIED && s.mirror().map(m -> m.state().equals("in-sync")).orElse(false));
       VolumeStatus.Mirror mirror = st.mirror().orElseThrow();
@@ -81,6 +88,10 @@ class ClusteredFrontendIT {
       assertEquals(12, out.split("wrote ", -1).length - 1, out);
       VolumeStatus.Mirror after = ferry.volumeStatus(spec.volume()).toCompletableFuture().get(20, TimeUnit.SECONDS).mirror().orElseThrow();
       assertEquals(written, after.mirroredWrites(), "every block written was held by the mirror before the write was acknowledged");
+      VolumeStatus shipped = await(ferry, 60, "with every write shipped to the source",
+          s -> s.changes().map(ch -> ch.pendingBlocks() == 0 && ch.shippedBlocks() > 0).orElse(false));
+      System.out.printf("ClusteredFrontendIT: write-back shipped %d blocks in %d shipments before the frontend's member left%n",
+          shipped.changes().orElseThrow().shippedBlocks(), shipped.changes().orElseThrow().shipments());
 
       String oldUrl = st.nbdUrl();
       long left = System.nanoTime();
@@ -96,6 +107,29 @@ class ClusteredFrontendIT {
       assertTrue(compare.contains("Images are identical"), "the promoted mirror: " + compare);
       assertEquals(0, promoted.frontend().orElseThrow().framesBackground() + promoted.frontend().orElseThrow().framesOnDemand(),
           "the promoted frontend fetched nothing from the source: the mirror held every block");
+      assertEquals(0, promoted.changes().orElseThrow().pendingBlocks(), "the source's confirmations reached the mirror: nothing is owed again");
+      assertEquals("none", promoted.mirror().orElseThrow().state(), "no third member at the target site yet");
+
+      // No mirror: a write waits the hold limit for one, then fails rather than live on one copy.
+      int lonely = 40 * BLOCK;
+      Ext4Images.Result failed = Ext4Images.exec(List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a " + lonely + " " + BLOCK, promoted.nbdUrl()), 120);
+      assertTrue(failed.output().contains("Input/output error"), "a write with no mirror is not acknowledged: " + failed.output());
+      Arrays.fill(expected, lonely, lonely + BLOCK, (byte) 0x5a); // at the primary all the same (its outcome is unknown to the client)
+      assertEquals(1, ferry.volumeStatus(spec.volume()).toCompletableFuture().get(20, TimeUnit.SECONDS).mirror().orElseThrow().failedWrites());
+
+      // A new member at the target site becomes the mirror; writes are held by both again.
+      c.startMember("cloud", "cloud");
+      await(ferry, 120, "with a new mirror in sync", s -> s.mirror().map(m -> m.state().equals("in-sync")).orElse(false));
+      int next = 41 * BLOCK;
+      Ext4Images.run(List.of("qemu-io", "-f", "raw", "-c", "write -P 0x6b " + next + " " + BLOCK, promoted.nbdUrl()));
+      Arrays.fill(expected, next, next + BLOCK, (byte) 0x6b);
+      VolumeStatus last = await(ferry, 60, "with the last writes shipped",
+          s -> s.changes().map(ch -> ch.pendingBlocks() == 0).orElse(false) && s.mirror().map(m -> m.mirroredWrites() == 1).orElse(false));
+      assertEquals(2, last.changes().orElseThrow().shippedBlocks(),
+          "the promoted frontend shipped the two blocks written after the promotion, none of the " + written + " confirmed before it");
+      Files.write(file, expected);
+      String compareAfter = Ext4Images.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", file.toString(), last.nbdUrl()));
+      assertTrue(compareAfter.contains("Images are identical"), "after the writes at the promoted frontend: " + compareAfter);
     }
   }
 

@@ -84,6 +84,46 @@ public final class ChangeTracker implements AutoCloseable {
     return seq;
   }
 
+  /**
+   * A clustered volume's mirror: the primary recorded a write to {@code block} under {@code
+   * sequence} (recorded here under the same number, so the primary's confirmations apply here as
+   * they are). An older sequence than the one held for the block changes nothing.
+   */
+  public synchronized void writtenAs(long block, long sequence, long nowNanos) throws IOException {
+    if (sequence <= 0) {
+      throw new IllegalArgumentException("block " + block + " sequence " + sequence + ": sequences count from 1");
+    }
+    if (newest.getOrDefault(block, 0L) >= sequence) {
+      return;
+    }
+    log.acknowledged(block, sequence);
+    remember(block, sequence, nowNanos);
+    nextSequence = Math.max(nextSequence, sequence + 1);
+    writes++;
+  }
+
+  /**
+   * A clustered volume's mirror: the source confirmed the primary's {@code shipment}. Its versions
+   * held here are no longer pending (a block held under a newer sequence stays). The primary ships
+   * lowest sequences first, so every version here at or below the shipment's watermark was in it or
+   * in an earlier confirmed one, and the log's recovery rule holds here as at the primary. Repeats
+   * and confirmations in any order are harmless.
+   */
+  public synchronized void confirmedAs(Shipment shipment) throws IOException {
+    log.confirmed(new Batch(shipment.number(), shipment.blocks(), shipment.blocks().size(), 0));
+    long cleared = 0;
+    for (BlockVersion v : shipment.blocks()) {
+      if (newest.remove(v.block(), v.sequence())) {
+        bySequence.remove(v.sequence());
+        cleared++;
+      }
+    }
+    lastShipment = Math.max(lastShipment, shipment.number());
+    shippedBlocks += cleared;
+    shipments++;
+    compactIfLarge(shipment.watermark());
+  }
+
   private void remember(long block, long seq, long nowNanos) {
     Long old = newest.put(block, seq);
     if (old != null) {
@@ -137,12 +177,16 @@ public final class ChangeTracker implements AutoCloseable {
     inFlight = null;
     shippedBlocks += s.blocks().size();
     shipments++;
+    compactIfLarge(s.watermark());
+    return true;
+  }
+
+  private void compactIfLarge(long watermark) throws IOException {
     if (log.sizeBytes() > COMPACT_BYTES) {
       List<BlockVersion> pending = new ArrayList<>();
       bySequence.forEach((seq, v) -> pending.add(new BlockVersion(v[0], seq)));
-      log.compact(pending, lastShipment, s.watermark());
+      log.compact(pending, lastShipment, watermark);
     }
-    return true;
   }
 
   /** Blocks the source lacks (the in-flight shipment's included until confirmed). */

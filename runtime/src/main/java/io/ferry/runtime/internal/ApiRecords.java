@@ -96,7 +96,7 @@ public final class ApiRecords {
         error,
         frontend.flatMap(BlockFrontend.StatusReply::changes).map(ApiRecords::changes),
         frontend.flatMap(BlockFrontend.StatusReply::mirror)
-            .map(m -> new VolumeStatus.Mirror(m.member(), m.state(), m.mirroredBlocks(), m.presentBlocks(), m.waiting(), m.mirroredWrites())),
+            .map(m -> new VolumeStatus.Mirror(m.member(), m.state(), m.mirroredBlocks(), m.presentBlocks(), m.waiting(), m.mirroredWrites(), m.unmirroredWrites(), m.failedWrites())),
         backend.filter(b -> b.preCopy() != null).map(b -> preCopy(b.preCopy(), b.sourceNbdUrl())));
   }
 
