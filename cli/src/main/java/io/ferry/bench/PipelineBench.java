@@ -46,19 +46,27 @@ public final class PipelineBench {
   public static void main(String[] args) throws Exception {
     long records = args.length > 0 ? Long.parseLong(args[0]) : 500_000;
     int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    // Which cluster sizes to measure: "1,3" by default; "1" alone for a profile or a comparison
+    // with a single-JVM peer. A latency of 0 seconds skips the latency run.
+    int[] memberCounts = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1, 3};
     int cores = Runtime.getRuntime().availableProcessors();
     Path base = Files.createTempDirectory("ferry-bench");
     System.out.printf("ferry pipeline benchmark: %d rows per source, 2 sources, %d cores, H2 journal in %s%n", records, cores, base);
     System.out.println("every batch is one journal event at each node (source, filter, window, sink)");
     // One unmeasured run first, so the figures are of compiled code rather than of the JIT warming up.
     throughput(base.resolve("warmup"), 1, Math.max(10_000, records / 5));
-    for (int members : new int[] {1, 3}) {
+    for (int members : memberCounts) {
+      if (members != 1 && members != 3) {
+        throw new IllegalArgumentException("members must be 1 or 3, got " + members);
+      }
       Throughput t = throughput(base.resolve("tp-" + members), members, records);
       System.out.printf(
           "throughput  members=%d  rows=%d  %.2f s  %,.0f rows/s  %,.0f rows/s per core  journal events=%d (%,.0f events/s)%n",
           members, t.rows, t.seconds, t.rows / t.seconds, t.rows / t.seconds / cores, t.events, t.events / t.seconds);
     }
-    latency(base.resolve("lat"), latencySeconds);
+    if (latencySeconds > 0) {
+      latency(base.resolve("lat"), latencySeconds);
+    }
   }
 
   record Throughput(long rows, double seconds, long events) {}
