@@ -1,6 +1,7 @@
 package io.ferry.bench.flink;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,15 +52,22 @@ public final class FlinkThroughputBench {
 
   private FlinkThroughputBench() {}
 
-  record Settings(long rows, double ferryRowsPerSecond) {
+  /**
+   * @param ferryRowsPerSecond Ferry's wall-clock figure from the same run, or -1
+   * @param ferryRowsPerCpuSecond Ferry's rows per CPU-second from the same run, or -1
+   */
+  record Settings(long rows, double ferryRowsPerSecond, double ferryRowsPerCpuSecond) {
     static Settings parse(String[] args) {
       long rows = 1_000_000;
       double ferry = -1;
+      double ferryCpu = -1;
       for (String a : args) {
         if (a.startsWith("--rows=")) {
           rows = Long.parseLong(a.substring("--rows=".length()));
         } else if (a.startsWith("--ferry-rows-per-sec=")) {
           ferry = Double.parseDouble(a.substring("--ferry-rows-per-sec=".length()).replace(",", ""));
+        } else if (a.startsWith("--ferry-rows-per-cpu-sec=")) {
+          ferryCpu = Double.parseDouble(a.substring("--ferry-rows-per-cpu-sec=".length()).replace(",", ""));
         } else {
           throw new IllegalArgumentException("unknown argument " + a);
         }
@@ -67,7 +75,7 @@ public final class FlinkThroughputBench {
       if (rows < 1_000) {
         throw new IllegalArgumentException("--rows must be at least 1000, got " + rows);
       }
-      return new Settings(rows, ferry);
+      return new Settings(rows, ferry, ferryCpu);
     }
   }
 
@@ -77,7 +85,7 @@ public final class FlinkThroughputBench {
       settings = Settings.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("FlinkThroughputBench: " + e.getMessage());
-      System.err.println("usage: [--rows=1000000] [--ferry-rows-per-sec=R]");
+      System.err.println("usage: [--rows=1000000] [--ferry-rows-per-sec=R] [--ferry-rows-per-cpu-sec=C]");
       System.exit(2);
       return;
     }
@@ -98,22 +106,47 @@ public final class FlinkThroughputBench {
           EnvironmentInformation.getVersion(), settings.rows(), cores, CHECKPOINT_INTERVAL_MS);
       run(cluster, config, Math.max(10_000, settings.rows() / 5)); // warm-up, as Ferry's bench
       long before = RESULTS.get();
+      double cpuStart = processCpuSeconds();
       double seconds = run(cluster, config, settings.rows());
+      double cpuSeconds = processCpuSeconds() - cpuStart;
       long rows = 2 * settings.rows();
       double perSecond = rows / seconds;
       System.out.printf(
           Locale.ROOT,
-          "flink throughput  rows=%d  %.2f s  %,.0f rows/s  %,.0f rows/s per core  window results=%d%n",
-          rows, seconds, perSecond, perSecond / cores, RESULTS.get() - before);
+          "flink throughput  rows=%d  %.2f s  %,.0f rows/s  %,.0f rows/s per core  window results=%d  cpu %.1f s: %,.0f rows per cpu-second  load %s%n",
+          rows, seconds, perSecond, perSecond / cores, RESULTS.get() - before, cpuSeconds, rows / cpuSeconds, loadAverage());
       if (settings.ferryRowsPerSecond() > 0) {
         System.out.printf(
             Locale.ROOT,
-            "ferry/flink  %,.0f / %,.0f rows/s per core = %.2f (goal >= 1.0)%n",
+            "ferry/flink  wall clock: %,.0f / %,.0f rows/s per core = %.2f (goal >= 1.0)%n",
             settings.ferryRowsPerSecond() / cores, perSecond / cores, settings.ferryRowsPerSecond() / perSecond);
+      }
+      if (settings.ferryRowsPerCpuSecond() > 0) {
+        System.out.printf(
+            Locale.ROOT,
+            "ferry/flink  cpu: %,.0f / %,.0f rows per cpu-second = %.2f (the figure a loaded machine does not skew)%n",
+            settings.ferryRowsPerCpuSecond(), rows / cpuSeconds, settings.ferryRowsPerCpuSecond() / (rows / cpuSeconds));
       }
     } finally {
       cluster.close();
       deleteTree(dir);
+    }
+  }
+
+  /** This JVM's CPU time so far (all threads, the MiniCluster's included), in seconds. */
+  private static double processCpuSeconds() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    throw new IllegalStateException("this JVM does not report its process CPU time");
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
   }
 
