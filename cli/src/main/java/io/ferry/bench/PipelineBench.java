@@ -19,6 +19,7 @@ import io.ferry.query.Schema;
 import io.ferry.runtime.LocalCluster;
 import io.ferry.testkit.SampleQuery;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,22 +47,54 @@ public final class PipelineBench {
   public static void main(String[] args) throws Exception {
     long records = args.length > 0 ? Long.parseLong(args[0]) : 500_000;
     int latencySeconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    // Which cluster sizes to measure: "1,3" by default; "1" alone for a profile or a comparison
+    // with a single-JVM peer. A latency of 0 seconds skips the latency run.
+    int[] memberCounts = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1, 3};
     int cores = Runtime.getRuntime().availableProcessors();
     Path base = Files.createTempDirectory("ferry-bench");
     System.out.printf("ferry pipeline benchmark: %d rows per source, 2 sources, %d cores, H2 journal in %s%n", records, cores, base);
     System.out.println("every batch is one journal event at each node (source, filter, window, sink)");
     // One unmeasured run first, so the figures are of compiled code rather than of the JIT warming up.
     throughput(base.resolve("warmup"), 1, Math.max(10_000, records / 5));
-    for (int members : new int[] {1, 3}) {
+    for (int members : memberCounts) {
+      if (members != 1 && members != 3) {
+        throw new IllegalArgumentException("members must be 1 or 3, got " + members);
+      }
       Throughput t = throughput(base.resolve("tp-" + members), members, records);
       System.out.printf(
-          "throughput  members=%d  rows=%d  %.2f s  %,.0f rows/s  %,.0f rows/s per core  journal events=%d (%,.0f events/s)%n",
-          members, t.rows, t.seconds, t.rows / t.seconds, t.rows / t.seconds / cores, t.events, t.events / t.seconds);
+          "throughput  members=%d  rows=%d  %.2f s  %,.0f rows/s  %,.0f rows/s per core  journal events=%d (%,.0f events/s)  cpu %.1f s: %,.0f rows per cpu-second  load %s%n",
+          members, t.rows, t.seconds, t.rows / t.seconds, t.rows / t.seconds / cores, t.events, t.events / t.seconds,
+          t.cpuSeconds, t.rows / t.cpuSeconds, loadAverage());
     }
-    latency(base.resolve("lat"), latencySeconds);
+    if (latencySeconds > 0) {
+      latency(base.resolve("lat"), latencySeconds);
+    }
   }
 
-  record Throughput(long rows, double seconds, long events) {}
+  /**
+   * One measured run. {@code cpuSeconds} is this JVM's CPU time over the run (all its threads, GC
+   * included): on a machine shared with other work, rows per CPU-second says what the code costs
+   * where wall-clock rows/s mostly says what share of the cores it got.
+   */
+  record Throughput(long rows, double seconds, long events, double cpuSeconds) {}
+
+  /** This JVM's CPU time so far, in seconds. */
+  static double processCpuSeconds() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    throw new IllegalStateException("this JVM does not report its process CPU time");
+  }
+
+  /** The 1, 5 and 15 minute load averages, as uptime prints them. */
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return String.format("%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+  }
 
   private static Map<String, String> sites(int members) {
     Map<String, String> sites = new LinkedHashMap<>();
@@ -91,11 +124,13 @@ public final class PipelineBench {
     try (LocalCluster cluster = LocalCluster.start(dir, sites(members), config, Duration.ofSeconds(60))) {
       Ferry ferry = cluster.any().ferry();
       long start = System.nanoTime();
+      double cpuStart = processCpuSeconds();
       Deployment d = ferry.deploy(graph, placement).toCompletableFuture().get(30, TimeUnit.SECONDS);
       drain(ferry, d.query(), new NodeId(SampleQuery.SINK), null);
       double seconds = (System.nanoTime() - start) / 1e9;
+      double cpuSeconds = processCpuSeconds() - cpuStart;
       long batches = countEvents(ferry, d.query());
-      return new Throughput(2 * records, seconds, batches);
+      return new Throughput(2 * records, seconds, batches, cpuSeconds);
     }
   }
 

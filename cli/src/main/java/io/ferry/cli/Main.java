@@ -496,12 +496,15 @@ public final class Main implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "ROWS_PER_SOURCE", converter = Positive.class, description = "rows per source (default ${DEFAULT-VALUE})")
     long rows = 500_000;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "LATENCY_SECONDS", converter = Positive.class, description = "length of the latency run (default ${DEFAULT-VALUE})")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "LATENCY_SECONDS", converter = NonNegative.class, description = "length of the latency run, 0 for none (default ${DEFAULT-VALUE})")
     long latencySeconds = 15;
+
+    @CommandLine.Option(names = "--members", paramLabel = "N[,N]", description = "cluster sizes to measure throughput on, 1 and/or 3 (default ${DEFAULT-VALUE}); --members 1 with LATENCY_SECONDS 0 is the run to set beside a single-JVM peer")
+    String members = "1,3";
 
     @Override
     public Integer call() throws Exception {
-      PipelineBench.main(new String[] {Long.toString(rows), Long.toString(latencySeconds)});
+      PipelineBench.main(new String[] {Long.toString(rows), Long.toString(latencySeconds), members});
       return 0;
     }
   }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.RandomAccess;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -127,15 +128,40 @@ final class NodeMeters {
     return c;
   }
 
-  /** A row's size as sent, estimated: 8 bytes per number, a string's length, 1 per null, plus 4 per row. */
+  /**
+   * Rows of a batch whose sizes are summed one by one; a larger batch is estimated from this many
+   * rows spread evenly over it. Visiting every value of every row sent was 6-11 % of a member's CPU
+   * in the pipeline bench (2,000-row batches, mostly cache misses on rows produced long before);
+   * the meter feeds the planner's bandwidth estimate, which a sample serves as well.
+   */
+  static final int SIZE_SAMPLE_ROWS = 64;
+
+  /**
+   * The batch's size as sent, estimated: per row 4 bytes plus, per value, 8 for a number, a
+   * string's length + 1, 1 for null. Exact up to {@link #SIZE_SAMPLE_ROWS} rows; beyond, the mean
+   * of that many evenly spaced rows times the row count.
+   */
   static long bytes(List<Row> rows) {
-    long total = 0;
-    for (Row r : rows) {
-      total += 4;
-      for (int i = 0; i < r.size(); i++) {
-        Object v = r.get(i);
-        total += v == null ? 1 : v instanceof CharSequence cs ? cs.length() + 1 : 8;
+    int n = rows.size();
+    if (n <= SIZE_SAMPLE_ROWS || !(rows instanceof RandomAccess)) {
+      long total = 0;
+      for (Row r : rows) {
+        total += bytes(r);
       }
+      return total;
+    }
+    long sampled = 0;
+    for (int k = 0; k < SIZE_SAMPLE_ROWS; k++) {
+      sampled += bytes(rows.get((int) ((long) k * n / SIZE_SAMPLE_ROWS)));
+    }
+    return Math.round((double) sampled * n / SIZE_SAMPLE_ROWS);
+  }
+
+  private static long bytes(Row r) {
+    long total = 4;
+    for (int i = 0; i < r.size(); i++) {
+      Object v = r.get(i);
+      total += v == null ? 1 : v instanceof CharSequence cs ? cs.length() + 1 : 8;
     }
     return total;
   }
