@@ -3,6 +3,7 @@ package io.ferry.bench;
 import com.typesafe.config.ConfigFactory;
 import io.ferry.api.Deployment;
 import io.ferry.api.Placement;
+import io.ferry.metrics.FerryMetrics;
 import io.ferry.placement.MigrationReport;
 import io.ferry.placement.RescaleProcess.RescaleReport;
 import io.ferry.placement.Tier;
@@ -15,10 +16,13 @@ import io.ferry.query.Predicate;
 import io.ferry.query.QueryGraph;
 import io.ferry.query.QueryId;
 import io.ferry.query.Row;
+import io.ferry.query.node.NodeMetricNames;
 import io.ferry.testkit.OnceOnlyChecker;
 import io.ferry.testkit.ReferenceRun;
 import io.ferry.testkit.SinkReader;
 import io.ferry.testkit.TestCluster;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,6 +74,9 @@ public final class RescaleBench implements Callable<Integer> {
   @Option(names = "--keys", description = "distinct keys (default ${DEFAULT-VALUE})")
   int keys = 200;
 
+  @Option(names = "--no-slices", description = "every instance reads every row (ferry.rescale.slice-input = off), to compare the bytes sent")
+  boolean noSlices;
+
   @Option(names = "--settle-ms", description = "stream time after each rescale before the next (default ${DEFAULT-VALUE})")
   long settleMs = 1_000;
 
@@ -105,7 +112,7 @@ public final class RescaleBench implements Callable<Integer> {
     placement.place("cloud", "out");
     List<RescaleReport> reports = new ArrayList<>();
     try (TestCluster cluster = TestCluster.builder(dir).site("cloud", Tier.CLOUD).site("edge-a", Tier.EDGE)
-        .config(ConfigFactory.parseString("pekko.loglevel = WARNING")).start()) {
+        .config(ConfigFactory.parseString("pekko.loglevel = WARNING\nferry.rescale.slice-input = " + (noSlices ? "off" : "on"))).start()) {
       Deployment d = cluster.deploy(graph, placement.build());
       try (SinkReader out = cluster.readSink(d, "out")) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -143,6 +150,13 @@ public final class RescaleBench implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "ferry rescale (live)  %d <-> %d  n=%d  upstream pause p50=%d max=%d  total p50=%d max=%d ms%n",
             from, to, reports.size(), pct(pause, 50), pause[pause.length - 1], pct(total, 50), total[total.length - 1]);
         System.out.printf(Locale.ROOT, "stream still flowing after the last rescale: %s; sink %s%n", live ? "yes" : "NO", verdict);
+        MeterRegistry edge = FerryMetrics.get(cluster.member("edge-a").system()).registry();
+        double sent = edge.find(NodeMetricNames.SENT_BYTES).tag("query", QUERY.value()).tag("node", "anon").counters().stream()
+            .filter(c -> c.getId().getTag("consumer").startsWith(WINDOW.value() + ".")).mapToDouble(Counter::count).sum();
+        double rowsOut = edge.find(NodeMetricNames.ROWS_OUT).tag("query", QUERY.value()).tag("node", "anon").counters().stream()
+            .mapToDouble(Counter::count).sum();
+        System.out.printf(Locale.ROOT, "input of the window's %d instances (%s): anon sent them %.1f MB for its %.0f output rows, %.1f bytes per row%n",
+            max, noSlices ? "every instance reads every row" : "each instance its key groups' slice", sent / 1e6, rowsOut, sent / Math.max(1, rowsOut));
         System.out.printf("load average at the end: %s%n", loadAverage());
         return verdict.ok() && live ? 0 : 1;
       }

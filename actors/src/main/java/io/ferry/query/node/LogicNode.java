@@ -303,6 +303,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   private record HeldPull(Pull pull, long sinceNanos) {}
 
+  /**
+   * An instance of a keyed node pulls only its key groups' rows ({@code ferry.rescale.slice-input},
+   * on unless set off; off: every row, as before slices, e.g. to compare what crosses the network).
+   */
+  private final boolean sliceInput;
+
   private LogicNode(
       String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers, LongSupplier nanoClock) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId));
@@ -314,6 +320,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     this.meters = NodeMeters.create(FerryMetrics.get(ctx.getSystem()).registry(), entityId);
     this.pullTimeoutNanos = settings.pullTimeout().toNanos();
     this.longPollNanos = settings.longPoll().toNanos();
+    com.typesafe.config.Config config = ctx.getSystem().settings().config();
+    this.sliceInput = !config.hasPath("ferry.rescale.slice-input") || config.getBoolean("ferry.rescale.slice-input");
   }
 
   @Override
@@ -458,7 +466,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       return true;
     }
     pull.replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done(), s.slice(), s.maxTimeLeftOut()));
-    meters.sent(pull.consumer(), s.rows());
+    meters.sent(pull.consumer(), s.rows(), s.maxTimeLeftOut() == null ? 0 : 8L * s.maxTimeLeftOut().length);
     return true;
   }
 
@@ -780,7 +788,7 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       meters.pullSent(upstream.value());
       peers.apply(state.spec().query(), upstream)
           .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf(),
-              state.inputSlice()));
+              sliceInput ? state.inputSlice() : null));
     }
   }
 
