@@ -75,6 +75,7 @@ import picocli.CommandLine.Spec;
       SecurityCommands.BenchSecurityCommand.class,
       RescaleCommand.class,
       BenchFailoverCommand.class,
+      io.ferry.bench.RescaleBench.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {

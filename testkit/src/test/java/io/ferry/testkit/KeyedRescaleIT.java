@@ -39,8 +39,13 @@ class KeyedRescaleIT {
   static final NodeId W = new NodeId("w");
 
   static QueryGraph graph(Seed seed, int parallelism, int max) {
+    return graph(seed, parallelism, max, 70_000);
+  }
+
+  /** {@code rows} at 5,000 rows/s. */
+  static QueryGraph graph(Seed seed, int parallelism, int max, long rows) {
     return new QueryGraph(new QueryId("keyed"), List.of(
-        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, 70_000, 0, 5, 40, 5_000), List.of()),
+        new NodeDef(new NodeId("src"), new OperatorSpec.Generate(seed.value(), 200, rows, 0, 5, 40, 5_000), List.of()),
         // the owner is PII: dropped at the edge, so window instances may run in the cloud
         new NodeDef(new NodeId("anon"), new OperatorSpec.Project(List.of(), List.of("owner"), List.of()), List.of(new NodeId("src"))),
         new NodeDef(W, new OperatorSpec.Window("key", "ts", 500, 50,

@@ -2,6 +2,7 @@ package io.ferry.query.node;
 
 import io.ferry.metrics.FerryMetrics;
 import io.ferry.persistence.CborSerializable;
+import io.ferry.query.KeySlice;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.OperatorSpec;
@@ -56,12 +57,25 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
   public record Start(NodeSpec spec, String deploymentId) implements Command {}
 
   /** A consumer asks for rows after {@code after}; {@code after} acknowledges everything before it. */
-  public record Pull(String deploymentId, String consumer, long after, int max, ActorRef<Command> replyTo)
-      implements Command {}
+  /** {@code slice}: only the rows of these key groups (an instance of a keyed node), null for every row. */
+  public record Pull(String deploymentId, String consumer, long after, int max, ActorRef<Command> replyTo, KeySlice slice)
+      implements Command {
+    public Pull(String deploymentId, String consumer, long after, int max, ActorRef<Command> replyTo) {
+      this(deploymentId, consumer, after, max, replyTo, null);
+    }
+  }
 
-  /** Rows [from, next) of {@code upstream}'s output, or its end ({@code done}, no rows). */
-  public record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done)
-      implements Command {}
+  /**
+   * Rows [from, next) of {@code upstream}'s output, or its end ({@code done}, no rows). Cut to
+   * {@code slice} when not null: only that slice's rows, with the event times left out between them
+   * ({@link KeySlice.Cut}).
+   */
+  public record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done, KeySlice slice,
+      long[] maxTimeLeftOut) implements Command {
+    public Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done) {
+      this(deploymentId, upstream, from, rows, next, done, null, null);
+    }
+  }
 
   /** Reads an in-cluster sink after {@code after}, acknowledging everything before it. */
   public record Read(long after, int max, ActorRef<SinkRows> replyTo) implements Command {}
@@ -283,6 +297,12 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   private record HeldPull(Pull pull, long sinceNanos) {}
 
+  /**
+   * An instance of a keyed node pulls only its key groups' rows ({@code ferry.rescale.slice-input},
+   * on unless set off; off: every row, as before slices, e.g. to compare what crosses the network).
+   */
+  private final boolean sliceInput;
+
   private LogicNode(
       String entityId, NodeSettings settings, Peers peers, ActorContext<Command> ctx, TimerScheduler<Command> timers, LongSupplier nanoClock) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId));
@@ -294,6 +314,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     this.meters = NodeMeters.create(FerryMetrics.get(ctx.getSystem()).registry(), entityId);
     this.pullTimeoutNanos = settings.pullTimeout().toNanos();
     this.longPollNanos = settings.longPoll().toNanos();
+    com.typesafe.config.Config config = ctx.getSystem().settings().config();
+    this.sliceInput = !config.hasPath("ferry.rescale.slice-input") || config.getBoolean("ferry.rescale.slice-input");
   }
 
   @Override
@@ -418,7 +440,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
 
   /** Answers a pull if there is something to say; false when it must be held (long poll). */
   private boolean answer(NodeState state, Pull pull) {
-    Optional<NodeState.Served> served = state.serve(pull.consumer(), pull.after(), Math.min(pull.max(), settings.batchRowsMax()));
+    Optional<NodeState.Served> served =
+        state.serve(pull.consumer(), pull.after(), Math.min(pull.max(), settings.batchRowsMax()), pull.slice());
     if (served.isEmpty()) {
       return false;
     }
@@ -433,8 +456,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
           entityId, pull.consumer(), pull.after(), state.outputBase());
       return true;
     }
-    pull.replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done()));
-    meters.sent(pull.consumer(), s.rows());
+    pull.replyTo().tell(new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done(), s.slice(), s.maxTimeLeftOut()));
+    meters.sent(pull.consumer(), s.rows(), s.maxTimeLeftOut() == null ? 0 : 8L * s.maxTimeLeftOut().length);
     return true;
   }
 
@@ -442,7 +465,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
     if (!state.configured() || !state.deploymentId().equals(batch.deploymentId())) {
       return Effect().none();
     }
-    Optional<BatchProcessed> event = state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done());
+    Optional<BatchProcessed> event =
+        state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done(), batch.slice(), batch.maxTimeLeftOut());
     if (batch.from() == state.inputAnchor(batch.upstream())) {
       Long sent = pullsInFlight.remove(batch.upstream()); // the answer to the current pull: the next may go
       if (sent != null) {
@@ -754,7 +778,8 @@ public final class LogicNode extends EventSourcedBehavior<LogicNode.Command, Nod
       pullsInFlight.put(upstream, now);
       meters.pullSent(upstream.value());
       peers.apply(state.spec().query(), upstream)
-          .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf()));
+          .tell(new Pull(state.deploymentId(), state.spec().id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), ctx.getSelf(),
+              sliceInput ? state.inputSlice() : null));
     }
   }
 

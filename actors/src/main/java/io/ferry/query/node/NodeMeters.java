@@ -93,12 +93,17 @@ final class NodeMeters {
 
   /** A batch sent to {@code consumer}: its rows' estimated bytes (the bandwidth a site pair carries). */
   void sent(String consumer, List<Row> rows) {
-    if (rows.isEmpty()) {
+    sent(consumer, rows, 0);
+  }
+
+  /** As {@link #sent(String, List)}, plus {@code moreBytes} sent beside the rows (a key slice's left-out event times). */
+  void sent(String consumer, List<Row> rows, long moreBytes) {
+    if (rows.isEmpty() && moreBytes == 0) {
       return;
     }
     Counter c = peer(sentBytes, NodeMetricNames.SENT_BYTES, "consumer", consumer, "Estimated bytes of the rows the node sent to a consumer");
     if (c != null) {
-      c.increment(bytes(rows));
+      c.increment(bytes(rows) + moreBytes);
     }
   }
 

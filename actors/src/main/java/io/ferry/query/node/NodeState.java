@@ -1,5 +1,6 @@
 package io.ferry.query.node;
 
+import io.ferry.query.KeySlice;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
 import io.ferry.query.Row;
@@ -300,12 +301,34 @@ public final class NodeState {
    * nothing new.
    */
   public Optional<BatchProcessed> onBatch(NodeId upstream, long from, List<Row> rows, long next, boolean done) {
+    return onBatch(upstream, from, rows, next, done, null, null);
+  }
+
+  /**
+   * The slice of its input this node pulls ({@link KeySlice}): an instance of a keyed node reads
+   * only its key groups' rows; null for every other node (it reads every row).
+   */
+  public KeySlice inputSlice() {
+    return configured() && !retired ? KeySlice.of(spec.op()) : null;
+  }
+
+  /**
+   * As {@link #onBatch(NodeId, long, List, long, boolean)} for a batch the upstream cut to {@code
+   * slice} ({@code maxTimeLeftOut} as in {@link KeySlice.Cut}); null slice: every row. A batch cut
+   * to another slice than this node's (a pull sent before a rescale regrouped it, answered after)
+   * is ignored, and the node pulls again.
+   */
+  public Optional<BatchProcessed> onBatch(
+      NodeId upstream, long from, List<Row> rows, long next, boolean done, KeySlice slice, long[] maxTimeLeftOut) {
     if (!configured() || retired || pausedBy != null || !spec.inputs().contains(upstream) || inputsDone.contains(upstream)) {
       return Optional.empty();
     }
     long anchor = inputAnchor(upstream);
     if (!anchorCheck.accepts(from, anchor)) {
       return Optional.empty();
+    }
+    if (slice != null) {
+      return onSlicedBatch(upstream, from, rows, next, done, slice, maxTimeLeftOut);
     }
     if (next - from != rows.size()) {
       throw new IllegalStateException(
@@ -323,6 +346,23 @@ public final class NodeState {
       return Optional.empty();
     }
     Operator.Step step = operator.process(spec.inputs().indexOf(upstream), upstream, from, rows);
+    return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
+  }
+
+  private Optional<BatchProcessed> onSlicedBatch(
+      NodeId upstream, long from, List<Row> rows, long next, boolean done, KeySlice slice, long[] maxTimeLeftOut) {
+    if (!slice.equals(inputSlice()) || !(operator instanceof io.ferry.query.ops.WindowOperator window)) {
+      return Optional.empty(); // cut for what this node was before a rescale: pulled again with its slice now
+    }
+    if (done || rows.size() > next - from || maxTimeLeftOut == null || maxTimeLeftOut.length != rows.size() + 1) {
+      throw new IllegalStateException("a sliced batch from " + upstream + " spans anchors " + from + ".." + next + " with " + rows.size()
+          + " rows and " + (maxTimeLeftOut == null ? "no" : maxTimeLeftOut.length) + " left-out times" + (done ? ", marked done" : ""));
+    }
+    if (next == from) {
+      return Optional.empty();
+    }
+    // Even with no row of this slice, the batch moves the input anchor and maybe the watermark.
+    Operator.Step step = window.process(rows, maxTimeLeftOut);
     return Optional.of(new BatchProcessed(upstream, from, next, false, step.delta(), step.outputs(), false));
   }
 
@@ -472,6 +512,21 @@ public final class NodeState {
    * pull's {@code after} is also the consumer's acknowledgement: it has persisted everything
    * before it, so the log may drop what every consumer has acknowledged.
    */
+  /**
+   * As {@link #serve(String, long, int)}, the rows cut to {@code slice} when it is not null and
+   * this node's output has its fields (a pull from an instance of a keyed node).
+   */
+  public Optional<Served> serve(String consumer, long after, int max, KeySlice slice) {
+    Optional<Served> served = serve(consumer, after, max);
+    if (slice == null || served.isEmpty() || served.get().done() || served.get().gap()) {
+      return served;
+    }
+    Served s = served.get();
+    return Optional.of(slice.cut(s.rows(), spec.outputSchema())
+        .map(c -> new Served(s.from(), c.rows(), s.next(), false, false, slice, c.maxTimeLeftOut()))
+        .orElse(s));
+  }
+
   public Optional<Served> serve(String consumer, long after, int max) {
     if (!configured() || retired || !consumers().contains(consumer)) {
       return Optional.empty();
@@ -510,7 +565,12 @@ public final class NodeState {
   }
 
   /** A reply to a pull. {@code gap} means the consumer asked below what the log still holds. */
-  public record Served(long from, List<Row> rows, long next, boolean done, boolean gap) {}
+  public record Served(long from, List<Row> rows, long next, boolean done, boolean gap, KeySlice slice, long[] maxTimeLeftOut) {
+    /** Every row of {@code [from, next)}. */
+    public Served(long from, List<Row> rows, long next, boolean done, boolean gap) {
+      this(from, rows, next, done, gap, null, null);
+    }
+  }
 
   /** Called once recovery has replayed every event. */
   public void recovered() {

@@ -100,6 +100,20 @@ public final class WindowOperator implements Operator {
 
   @Override
   public Step process(List<Row> input) {
+    return process(input, null);
+  }
+
+  /**
+   * One batch of a keyed instance's input slice ({@link io.ferry.query.KeySlice}): {@code
+   * maxTimeLeftOut[i]} is the largest event time the upstream left out before row {@code i} (the
+   * last entry: after the last row), so the watermark moves as if every row had come; null when the
+   * batch holds every row.
+   */
+  public Step process(List<Row> input, long[] maxTimeLeftOut) {
+    if (maxTimeLeftOut != null && maxTimeLeftOut.length != input.size() + 1) {
+      throw new IllegalArgumentException(shape.what() + ": " + input.size() + " rows need " + (input.size() + 1)
+          + " left-out event times, got " + maxTimeLeftOut.length);
+    }
     long max = maxEventTime;
     long late = lateDropped;
     long nulls = nullDropped;
@@ -109,7 +123,12 @@ public final class WindowOperator implements Operator {
     long created = 0;
     Scratch last = null;
     long lastStart = 0;
-    for (Row r : input) {
+    for (int i = 0; i < input.size(); i++) {
+      if (maxTimeLeftOut != null && maxTimeLeftOut[i] > max) {
+        max = maxTimeLeftOut[i];
+        watermark = watermark(max);
+      }
+      Row r = input.get(i);
       Object key = r.get(keyIndex);
       Object time = r.get(timeIndex);
       if (key == null || time == null) {
@@ -171,6 +190,10 @@ public final class WindowOperator implements Operator {
       if (!accepted) {
         late++;
       }
+    }
+    if (maxTimeLeftOut != null && maxTimeLeftOut[input.size()] > max) {
+      max = maxTimeLeftOut[input.size()];
+      watermark = watermark(max);
     }
 
     TreeSet<Long> closing = new TreeSet<>();

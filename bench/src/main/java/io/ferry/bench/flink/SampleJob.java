@@ -72,6 +72,17 @@ final class SampleJob {
    * caller sets the savepoint to restore from on the returned graph.
    */
   static JobGraph jobGraph(Shape shape, Configuration config) {
+    return jobGraph(shape, config, 1);
+  }
+
+  /**
+   * Flink's key groups, fixed across rescales so a savepoint restores at any parallelism up to it;
+   * the same count as Ferry's {@code KeyGroups}.
+   */
+  static final int MAX_PARALLELISM = 128;
+
+  /** As {@link #jobGraph(Shape, Configuration)} with the keyed window at {@code windowParallelism} subtasks. */
+  static JobGraph jobGraph(Shape shape, Configuration config, int windowParallelism) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config);
     // One subtask per operator, as Ferry runs one logic node per operator.
     env.setParallelism(1);
@@ -102,6 +113,8 @@ final class SampleJob {
         .aggregate(new Aggregates(), new WindowBounds())
         .name("window-a")
         .uid("window-a")
+        .setParallelism(windowParallelism)
+        .setMaxParallelism(MAX_PARALLELISM)
         .sinkTo(new ProbeSink())
         .name("out")
         .uid("out");

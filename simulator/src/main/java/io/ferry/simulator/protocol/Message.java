@@ -29,15 +29,27 @@ sealed interface Message {
   }
 
   /** {@code replyTo} is an instance id: a reply to an instance that has since stopped is lost. */
-  record Pull(String deploymentId, String consumer, long after, int max, String replyTo) implements Message {
+  /** {@code slice}: only the rows of these key groups (an instance of a keyed node), null for every row. */
+  record Pull(String deploymentId, String consumer, long after, int max, String replyTo, io.ferry.query.KeySlice slice) implements Message {
+    public Pull(String deploymentId, String consumer, long after, int max, String replyTo) {
+      this(deploymentId, consumer, after, max, replyTo, null);
+    }
+
     public String describe() {
-      return "Pull from=" + consumer + " after=" + after + " replyTo=" + replyTo;
+      return "Pull from=" + consumer + " after=" + after + " replyTo=" + replyTo + (slice == null ? "" : " groups=[" + slice.firstGroup() + "," + slice.endGroup() + ")");
     }
   }
 
-  record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done) implements Message {
+  /** Cut to {@code slice} when not null, as the runtime's {@code LogicNode.Batch}. */
+  record Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done, io.ferry.query.KeySlice slice,
+      long[] maxTimeLeftOut) implements Message {
+    public Batch(String deploymentId, NodeId upstream, long from, List<Row> rows, long next, boolean done) {
+      this(deploymentId, upstream, from, rows, next, done, null, null);
+    }
+
     public String describe() {
-      return "Batch up=" + upstream.value() + " " + from + ".." + next + (done ? " done" : "");
+      return "Batch up=" + upstream.value() + " " + from + ".." + next + (done ? " done" : "")
+          + (slice == null ? "" : " " + rows.size() + " rows of groups [" + slice.firstGroup() + "," + slice.endGroup() + ")");
     }
   }
 

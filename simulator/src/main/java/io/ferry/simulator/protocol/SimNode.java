@@ -286,7 +286,7 @@ final class SimNode {
   }
 
   private boolean answer(Pull pull) {
-    Optional<NodeState.Served> served = state.serve(pull.consumer(), pull.after(), Math.min(pull.max(), settings.batchRowsMax()));
+    Optional<NodeState.Served> served = state.serve(pull.consumer(), pull.after(), Math.min(pull.max(), settings.batchRowsMax()), pull.slice());
     if (served.isEmpty()) {
       return false;
     }
@@ -298,7 +298,7 @@ final class SimNode {
     host.network().send(
         instance,
         new SimNetwork.ToInstance(pull.replyTo()),
-        new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done()));
+        new Batch(state.deploymentId(), state.spec().id(), s.from(), s.rows(), s.next(), s.done(), s.slice(), s.maxTimeLeftOut()));
     return true;
   }
 
@@ -306,7 +306,8 @@ final class SimNode {
     if (!state.configured() || !state.deploymentId().equals(batch.deploymentId())) {
       return;
     }
-    Optional<BatchProcessed> event = state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done());
+    Optional<BatchProcessed> event =
+        state.onBatch(batch.upstream(), batch.from(), batch.rows(), batch.next(), batch.done(), batch.slice(), batch.maxTimeLeftOut());
     if (batch.from() == state.inputAnchor(batch.upstream())) {
       pullsInFlight.remove(batch.upstream());
     }
@@ -480,7 +481,7 @@ final class SimNode {
       host.network().send(
           instance,
           new SimNetwork.ToNode(upstream.value()),
-          new Pull(state.deploymentId(), spec.id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), instance));
+          new Pull(state.deploymentId(), spec.id().value(), state.inputAnchor(upstream), settings.batchRowsMax(), instance, state.inputSlice()));
     }
   }
 }

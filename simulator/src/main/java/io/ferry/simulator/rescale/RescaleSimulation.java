@@ -4,6 +4,7 @@ import io.ferry.placement.MigrationReport.Outcome;
 import io.ferry.placement.MoveProcess;
 import io.ferry.placement.RescaleProcess;
 import io.ferry.query.KeyGroups;
+import io.ferry.query.KeySlice;
 import io.ferry.query.NodeDef;
 import io.ferry.query.NodeId;
 import io.ferry.query.NodeSpec;
@@ -59,20 +60,26 @@ public final class RescaleSimulation {
    * @param unsafeRegroup give each instance its new groups but only the state it held itself (the
    *     state of groups that change instance is dropped): the broken variant, to show the once-only
    *     check catches a rescale that does not carry state over
+   * @param unsliced instances pull every row, not their key groups' slice (what they did before
+   *     slices): the variant that shows the sliced-input check counts what it claims to
    */
-  public record Options(double lossRatio, double nodeCrashRatio, double managerCrashRatio, boolean unsafeRegroup) {
+  public record Options(double lossRatio, double nodeCrashRatio, double managerCrashRatio, boolean unsafeRegroup, boolean unsliced) {
     public static Options defaults() {
-      return new Options(0.05, 0.0005, 0.0003, false);
+      return new Options(0.05, 0.0005, 0.0003, false, false);
     }
 
     public Options unsafe() {
-      return new Options(lossRatio, nodeCrashRatio, managerCrashRatio, true);
+      return new Options(lossRatio, nodeCrashRatio, managerCrashRatio, true, unsliced);
+    }
+
+    public Options withoutSlices() {
+      return new Options(lossRatio, nodeCrashRatio, managerCrashRatio, unsafeRegroup, true);
     }
   }
 
   /** One run: its checks, what its rescales did, and a hash of its trace (the same seed, the same hash). */
   public record Result(long seed, List<RunReport.Verdict> verdicts, List<RescaleProcess.RescaleReport> rescales, int nodeCrashes,
-      int managerCrashes, long rows, String traceHash) {
+      int managerCrashes, long rows, String traceHash, int staleCuts) {
     public boolean ok() {
       return verdicts.stream().allMatch(RunReport.Verdict::ok);
     }
@@ -107,6 +114,10 @@ public final class RescaleSimulation {
   private long sequence;
   private long readerAt;
   private final List<Row> delivered = new ArrayList<>();
+  /** Rows in the batches the window's instances took: each source row once, when every instance reads its slice only. */
+  private long rowsToInstances;
+  /** Batches that arrived cut to a slice their instance no longer reads (pulled before a regroup): ignored by it. */
+  private int staleCuts;
   private int nodeCrashes;
   private int managerCrashes;
 
@@ -250,18 +261,33 @@ public final class RescaleSimulation {
   private void pull(SimNode consumer, NodeId upstream) {
     long after = consumer.state.inputAnchor(upstream);
     int max = (int) random.between(1, 80);
+    // the slice as of the pull: delays let its answer arrive after a rescale regrouped the instance
+    KeySlice slice = options.unsliced() ? null : consumer.state.inputSlice();
     send(() -> {
       SimNode up = nodes.get(upstream);
-      up.state.serve(consumer.spec.id().value(), after, max).ifPresent(served -> {
+      up.state.serve(consumer.spec.id().value(), after, max, slice).ifPresent(served -> {
         if (served.gap()) {
           return; // a stale pull: the consumer has persisted past it
         }
-        send(() -> consumer.state.onBatch(upstream, served.from(), served.rows(), served.next(), served.done()).ifPresent(b -> {
-          consumer.persist(b);
-          log(consumer.spec.id() + " took " + upstream + " " + b.from() + ".." + b.next() + (b.upstreamDone() ? " done" : ""));
-        }));
+        send(() -> {
+          if (served.slice() != null && !served.slice().equals(consumer.state.inputSlice())) {
+            staleCuts++;
+          }
+          deliver(consumer, upstream, served);
+        });
       });
     });
+  }
+
+  private void deliver(SimNode consumer, NodeId upstream, NodeState.Served served) {
+    consumer.state.onBatch(upstream, served.from(), served.rows(), served.next(), served.done(), served.slice(), served.maxTimeLeftOut())
+        .ifPresent(b -> {
+          if (upstream.equals(SOURCE)) {
+            rowsToInstances += served.rows().size();
+          }
+          consumer.persist(b);
+          log(consumer.spec.id() + " took " + upstream + " " + b.from() + ".." + b.next() + (b.upstreamDone() ? " done" : ""));
+        });
   }
 
   // ---- the manager: the production process, its asks over the simulated network ------------
@@ -402,8 +428,11 @@ public final class RescaleSimulation {
         owners.append(" instance ").append(i).append(" owns ").append(k.range()).append(" not ").append(KeyGroups.range(i, parallelism));
       }
     }
+    boolean once = rowsToInstances == generate.count();
+    verdicts.add(new RunReport.Verdict("sliced-input", once, (once ? "" : "not ") + "each of the " + generate.count()
+        + " source rows reached one instance: the instances took " + rowsToInstances + " rows"));
     verdicts.add(new RunReport.Verdict("key-groups", groupsOk, groupsOk ? "every instance owns its groups at parallelism " + parallelism : owners.toString()));
-    return new Result(seed, verdicts, List.copyOf(reports), nodeCrashes, managerCrashes, delivered.size(), hash(trace.toString()));
+    return new Result(seed, verdicts, List.copyOf(reports), nodeCrashes, managerCrashes, delivered.size(), hash(trace.toString()), staleCuts);
   }
 
   /** The one-instance run: the whole input in one batch through one window, then its end. */

@@ -42,6 +42,7 @@ class RescaleSimulationTest {
     int completed = 0;
     int rolledBack = 0;
     int managerCrashes = 0;
+    int staleCuts = 0;
     java.util.Map<String, Integer> reasons = new java.util.TreeMap<>();
     for (int i = 0; i < seeds; i++) {
       RescaleSimulation.Result r = RescaleSimulation.run(base + i, OPTIONS);
@@ -52,9 +53,11 @@ class RescaleSimulationTest {
       rolledBack += (int) r.rescales().stream().filter(x -> x.outcome() == Outcome.ROLLED_BACK).count();
       r.rescales().stream().filter(x -> x.outcome() == Outcome.ROLLED_BACK).forEach(x -> reasons.merge(x.reason().replaceAll("[0-9]+", "N"), 1, Integer::sum));
       managerCrashes += r.managerCrashes();
+      staleCuts += r.staleCuts();
     }
     System.out.println("RescaleSimulationTest: " + seeds + " seeds, rescales completed " + completed + ", rolled back " + rolledBack
-        + ", manager crashes " + managerCrashes + "; roll-back reasons " + reasons);
+        + ", manager crashes " + managerCrashes + ", batches cut for an instance's slice before its regroup " + staleCuts
+        + "; roll-back reasons " + reasons);
     assertTrue(failed.isEmpty(), failed.size() + " of " + seeds + " seeds failed:\n" + String.join("\n", failed.subList(0, Math.min(3, failed.size()))));
     // The sweep must exercise what it claims to: most rescales complete, with the state moved.
     assertTrue(completed > seeds / 2, "only " + completed + " rescales completed over " + seeds + " seeds");
@@ -72,5 +75,16 @@ class RescaleSimulationTest {
       }
     }
     assertTrue(caught >= seeds / 2, "the once-only check caught only " + caught + " of " + seeds + " broken rescales");
+  }
+
+  @Test
+  void instancesReadingEveryRowAreCaughtByTheSlicedInputCheck() {
+    // the check's violation: without slices every instance takes every row (what ran before slices)
+    long base = baseSeed();
+    for (int i = 0; i < 5; i++) {
+      RescaleSimulation.Result r = RescaleSimulation.run(base + i, OPTIONS.withoutSlices());
+      assertTrue(r.verdicts().stream().anyMatch(v -> v.checker().equals("sliced-input") && !v.ok()), r::describe);
+      assertTrue(r.verdicts().stream().anyMatch(v -> v.checker().equals("once-only") && v.ok()), r::describe);
+    }
   }
 }
