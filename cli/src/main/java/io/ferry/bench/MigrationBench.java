@@ -46,9 +46,20 @@ public final class MigrationBench {
     Path base = Files.createTempDirectory("ferry-move-bench");
     System.out.printf("ferry migration benchmark: %d moves per direction, 3 members on loopback, H2 journal in %s (load average %s)%n",
         moves, base, loadAverage());
-    run(base.resolve("small"), "small", 16, 1_000, moves);
-    run(base.resolve("large"), "large", 150_000, 3_600_000, moves);
-    demoMoves(base.resolve("demo"), DEMO_CLUSTERS);
+    // parts to run (the default, all, prints every line below): a quick look at one part
+    String parts = args.length > 1 ? args[1] : "all";
+    if (!List.of("all", "small", "large", "demo").contains(parts)) {
+      throw new IllegalArgumentException("bench-moves parts are all, small, large or demo, got " + parts);
+    }
+    if (parts.equals("all") || parts.equals("small")) {
+      run(base.resolve("small"), "small", 16, 1_000, moves);
+    }
+    if (parts.equals("all") || parts.equals("large")) {
+      run(base.resolve("large"), "large", 150_000, 3_600_000, moves);
+    }
+    if (parts.equals("all") || parts.equals("demo")) {
+      demoMoves(base.resolve("demo"), DEMO_CLUSTERS);
+    }
     System.out.printf("load average at the end: %s%n", loadAverage());
   }
 

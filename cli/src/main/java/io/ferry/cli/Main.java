@@ -517,9 +517,12 @@ public final class Main implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "MOVES_PER_DIRECTION", converter = Positive.class, description = "(default ${DEFAULT-VALUE})")
     long moves = 20;
 
+    @Parameters(index = "1", arity = "0..1", paramLabel = "PARTS", description = "all, small, large or demo (default ${DEFAULT-VALUE})")
+    String parts = "all";
+
     @Override
     public Integer call() throws Exception {
-      MigrationBench.main(new String[] {Long.toString(moves)});
+      MigrationBench.main(new String[] {Long.toString(moves), parts});
       return 0;
     }
   }

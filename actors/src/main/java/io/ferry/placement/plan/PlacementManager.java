@@ -282,6 +282,13 @@ public final class PlacementManager {
 
   private void tickQuery(long now, Topology topology, QueryId query, QueryState q, boolean idle, List<Decision> decisions, List<MoveOrder> moves) {
     Map<Site, Topology.SiteInfo> sites = topology.byId();
+    if (!sites.keySet().containsAll(q.at.values())) {
+      // A node is placed at a site the topology does not know yet: no member of it has been seen
+      // up since this manager started (members join one by one, and a query may be deployed
+      // before the last of them is up). Its tier and capacity are unknown, so the placement
+      // cannot be judged; the next tick plans the query once a member of that site is up.
+      return;
+    }
     Constraints userPins = new Constraints(q.pins);
     Map<NodeId, Site> held = new HashMap<>(q.pins);
     for (NodeId n : q.at.keySet()) {

@@ -12,7 +12,6 @@ import java.io.NotSerializableException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -157,7 +156,7 @@ public final class NodeSnapshotSerializer extends SerializerWithStringManifest {
     if (n < 0 || n > in.remaining() / 6) {
       throw new NotSerializableException("node snapshot: " + n + " window accumulators in " + in.remaining() + " bytes");
     }
-    List<WindowAcc> open = new ArrayList<>((int) n);
+    WindowAcc[] open = new WindowAcc[(int) n];
     long start = 0;
     for (long i = 0; i < n; i++) {
       start += unZigZag(readVarLong(in));
@@ -169,21 +168,24 @@ public final class NodeSnapshotSerializer extends SerializerWithStringManifest {
         in.position(in.position() + length);
       }
       long count = readVarLong(in);
-      List<Long> nonNull = new ArrayList<>();
-      for (int k = checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates"); k > 0; k--) {
-        nonNull.add(readVarLong(in));
+      // Arrays wrapped once as immutable lists, which WindowAcc (List.copyOf) and WindowState keep
+      // as they are: growing lists copied again cost six collections per accumulator on the restore
+      // of a moved node (900,000 for 150,000 keys), inside its pause.
+      Long[] nonNull = new Long[checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates")];
+      for (int k = 0; k < nonNull.length; k++) {
+        nonNull[k] = readVarLong(in);
       }
-      List<Long> longs = new ArrayList<>();
-      for (int k = checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates"); k > 0; k--) {
-        longs.add(unZigZag(readVarLong(in)));
+      Long[] longs = new Long[checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates")];
+      for (int k = 0; k < longs.length; k++) {
+        longs[k] = unZigZag(readVarLong(in));
       }
-      List<Double> doubles = new ArrayList<>();
-      for (int k = checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates"); k > 0; k--) {
-        doubles.add(in.getDouble());
+      Double[] doubles = new Double[checkedSize(readVarLong(in), AGGREGATES_MAX, "aggregates")];
+      for (int k = 0; k < doubles.length; k++) {
+        doubles[k] = in.getDouble();
       }
-      open.add(new WindowAcc(start, key, count, nonNull, longs, doubles));
+      open[(int) i] = new WindowAcc(start, key, count, List.of(nonNull), List.of(longs), List.of(doubles));
     }
-    return new WindowState(maxEventTime, lateDropped, nullDropped, open);
+    return new WindowState(maxEventTime, lateDropped, nullDropped, List.of(open));
   }
 
   private static int checkedSize(long size, int max, String what) throws NotSerializableException {

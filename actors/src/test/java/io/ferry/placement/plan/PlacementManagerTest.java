@@ -189,6 +189,23 @@ class PlacementManagerTest {
   }
 
   @Test
+  void aPlacementAtASiteNotYetInTheTopologyWaitsForItsFirstMember() {
+    // the demo clusters deploy before every member is up: edge-a has no member the manager has
+    // seen, so the topology lacks it; that is a transient, not a failure (it threw and restarted the host)
+    PlacementManager m = deployed(Mode.AUTOMATIC);
+    Topology noEdge = new Topology(List.of(Topology.SiteInfo.of("cloud", Tier.CLOUD, 16)), List.of(),
+        Topology.Link.fallback(Duration.ofMillis(50), 10e6));
+    Outcome waiting = m.tick(10_000, noEdge, Map.of());
+    assertTrue(waiting.moves().isEmpty() && waiting.decisions().isEmpty(), waiting.toString());
+    assertEquals(EDGE, m.placement(PlannerTest.Q).get(WINDOW));
+
+    // once edge-a's member is up and overloaded, the same manager plans the query as usual
+    Outcome up = tick(m, 20, 1.95);
+    assertEquals(List.of(new MigrationInstruction(PlannerTest.Q, List.of(WINDOW), CLOUD)),
+        up.moves().stream().map(PlacementManager.MoveOrder::instruction).toList(), up.toString());
+  }
+
+  @Test
   void nodesOfADeadSiteMoveAtOnceEvenWhileCooling() {
     PlacementManager m = PlacementManager.create(SETTINGS, CostModel.defaults());
     PlanGraph g = new PlanGraph(PlannerTest.Q, List.of(

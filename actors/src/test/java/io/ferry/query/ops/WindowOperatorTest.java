@@ -14,6 +14,7 @@ import io.ferry.query.Schema;
 import io.ferry.testkit.seed.Seed;
 import io.ferry.testkit.seed.SeedExtension;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -152,6 +153,30 @@ class WindowOperatorTest {
       b.apply(sb.delta());
     }
     assertEquals(a.finish(), b.finish(), "seed " + seed);
+  }
+
+  @Test
+  void restoreTakesEveryAccumulatorWhateverItsOrder(Seed testSeed) {
+    Random rnd = new Random(testSeed.value());
+    WindowOperator a = window(100, 1_000);
+    for (List<Row> batch : randomBatches(rnd, 400)) {
+      step(a, batch);
+    }
+    WindowState ordered = a.snapshot();
+    assertTrue(a.openAccumulators() > 10 && ordered.open().stream().map(WindowAcc::windowStart).distinct().count() > 1,
+        "the seed's state has several windows: " + ordered.open().size());
+    // restore groups runs of one window to size its map; a window in several runs (a state in
+    // another order) must still restore whole
+    List<WindowAcc> shuffled = new ArrayList<>(ordered.open());
+    Collections.shuffle(shuffled, rnd);
+    WindowOperator b = window(100, 1_000);
+    b.restore(new WindowState(ordered.maxEventTime(), ordered.lateDropped(), ordered.nullDropped(), shuffled));
+    assertEquals(ordered, b.snapshot(), "seed " + testSeed.value());
+    assertEquals(a.openAccumulators(), b.openAccumulators());
+    WindowOperator c = window(100, 1_000);
+    c.restore(ordered);
+    assertEquals(ordered, c.snapshot());
+    assertEquals(a.openAccumulators(), c.openAccumulators());
   }
 
   @Test
