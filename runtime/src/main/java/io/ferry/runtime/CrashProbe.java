@@ -1,10 +1,7 @@
 package io.ferry.runtime;
 
 import com.typesafe.config.Config;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
+import io.ferry.query.node.PortProbe;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -110,7 +107,7 @@ final class CrashProbe {
             return Behaviors.same();
           }
           ActorRef<Msg> self = ctx.getSelf();
-          CompletableFuture.supplyAsync(() -> refuses(p.address(), timeout), prober)
+          CompletableFuture.supplyAsync(() -> PortProbe.refuses(p.address(), timeout), prober)
               .whenComplete((refused, failure) -> self.tell(new Probed(p.address(), refused != null && refused)));
           return Behaviors.same();
         })
@@ -142,21 +139,5 @@ final class CrashProbe {
   private static boolean isLeader(Cluster cluster) {
     Address leader = cluster.state().getLeader();
     return leader != null && leader.equals(cluster.selfMember().address());
-  }
-
-  /** Whether a TCP connection to the member's host and port is refused (nothing listens there). */
-  private static boolean refuses(Address address, Duration timeout) {
-    if (address.getHost().isEmpty() || address.getPort().isEmpty()) {
-      return false;
-    }
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(address.getHost().get(), (Integer) address.getPort().get()), (int) timeout.toMillis());
-      // A socket given the very port it dials connects to itself on loopback: nobody listens there.
-      return s.getLocalPort() == s.getPort() && s.getLocalAddress().equals(s.getInetAddress());
-    } catch (ConnectException e) {
-      return e.getMessage() != null && e.getMessage().contains("refused");
-    } catch (IOException e) {
-      return false;
-    }
   }
 }
