@@ -12,10 +12,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.AbstractActor;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSelection;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.Props;
@@ -70,6 +72,8 @@ final class RegionRelease extends AbstractActor {
       throw new ExceptionInInitializerError(e);
     }
   }
+
+  private static final AtomicInteger STARTED = new AtomicInteger();
 
   /** How often a terminated region's proof is looked for again. */
   private static final Duration RECHECK = Duration.ofMillis(100);
@@ -130,7 +134,12 @@ final class RegionRelease extends AbstractActor {
     Config c = system.settings().config();
     boolean probe = c.hasPath("ferry.failover.crash-probe") && c.getBoolean("ferry.failover.crash-probe");
     Duration probeTimeout = c.hasPath("ferry.failover.crash-probe-timeout") ? c.getDuration("ferry.failover.crash-probe-timeout") : Duration.ofMillis(500);
-    return system.actorOf(Props.create(RegionRelease.class, () -> new RegionRelease(typeName, terminated, probe, probeTimeout, margin(c))));
+    // A system actor: a typed system's user guardian takes no top-level actors from outside. One
+    // per strategy, and a coordinator that moves back here may build a new strategy: numbered.
+    return ((ExtendedActorSystem) system)
+        .systemActorOf(
+            Props.create(RegionRelease.class, () -> new RegionRelease(typeName, terminated, probe, probeTimeout, margin(c))),
+            "ferry-region-release-" + typeName + "-" + STARTED.incrementAndGet());
   }
 
   /** Pekko's down-removal margin as the split-brain resolver applies it: its own stable-after when off. */
