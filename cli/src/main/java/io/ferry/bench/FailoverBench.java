@@ -99,6 +99,7 @@ public final class FailoverBench {
     times.sort(Long::compare);
     if (!times.isEmpty()) {
       out.printf("failover kill -9 -> first new output: n=%d p50=%d max=%d ms (goal <= 5000)%n", times.size(), times.get((times.size() - 1) / 2), times.get(times.size() - 1));
+      out.printf("median steps (ms after the kill, over the kills that logged each): %s%n", medianSteps(r.kills()));
     }
     out.printf("single owner: %s%n", r.overlaps().isEmpty() ? r.instances().size() + " instances, no overlap" : r.overlaps());
     out.printf("once-only: %s%n", r.onceOnly());
@@ -214,6 +215,21 @@ public final class FailoverBench {
     }
   }
 
+  /** Each step's median over the kills that logged it: under load they say more than the totals. */
+  static Map<String, Long> medianSteps(List<Kill> kills) {
+    Map<String, List<Long>> all = new LinkedHashMap<>();
+    for (Kill k : kills) {
+      k.steps().forEach((step, ms) -> all.computeIfAbsent(step, x -> new ArrayList<>()).add(ms));
+    }
+    Map<String, Long> out = new LinkedHashMap<>();
+    all.forEach(
+        (step, ms) -> {
+          ms.sort(Long::compare);
+          out.put(step + "(" + ms.size() + ")", ms.get((ms.size() - 1) / 2));
+        });
+    return out;
+  }
+
   /** The first time after the kill each step appears in any member's log, in ms after the kill. */
   private static Map<String, Long> steps(Members members, Kill k) throws IOException {
     String v = k.victim();
@@ -226,9 +242,14 @@ public final class FailoverBench {
     List<String> nodeAlternatives = k.nodes().stream().map(n -> Pattern.quote(QUERY + "/" + n)).toList();
     String anyNode = "(?:" + String.join("|", nodeAlternatives) + ")";
     marks.put("replaced", Pattern.compile("node=" + anyNode + " placed at \\S+ \\(was " + Pattern.quote(v) + "\\)"));
+    marks.put("released", Pattern.compile(Pattern.quote(v + "/system/sharding/") + "\\S* is gone with its member"));
     Map<String, Long> out = new LinkedHashMap<>();
     for (Map.Entry<String, Pattern> e : marks.entrySet()) {
-      firstAfter(members, e.getValue(), k.killedAtMs()).ifPresent(t -> out.put(e.getKey(), t - k.killedAtMs()));
+      // A line after the first new output is a later kill's (the removal line is missing when the
+      // new incarnation took the association over first).
+      firstAfter(members, e.getValue(), k.killedAtMs())
+          .filter(t -> t - k.killedAtMs() <= k.failoverMs())
+          .ifPresent(t -> out.put(e.getKey(), t - k.killedAtMs()));
     }
     // Every node of the victim started again (the last of them): lifecycle lines carry their own millisecond.
     long started = -1;

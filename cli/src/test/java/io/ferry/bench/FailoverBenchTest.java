@@ -49,4 +49,16 @@ class FailoverBenchTest {
         new SingleOwnerCheck.Interval("failover/src-a", A + "#4", 2_000_000, Long.MAX_VALUE)), intervals);
     assertTrue(SingleOwnerCheck.overlaps(intervals).isEmpty());
   }
+
+  @Test
+  void eachStepsMedianIsOverTheKillsThatLoggedIt() {
+    List<FailoverBench.Kill> kills = List.of(
+        new FailoverBench.Kill(A, List.of("window-a"), 0, 4_000, Map.of("removed", 3_000L, "output", 4_000L), Map.of()),
+        new FailoverBench.Kill(B, List.of("window-a"), 0, 9_000, Map.of("removed", 3_500L, "released", 3_600L, "output", 9_000L), Map.of()),
+        new FailoverBench.Kill(A, List.of("window-a"), 0, 5_000, Map.of("removed", 2_000L, "output", 5_000L), Map.of()));
+    Map<String, Long> m = FailoverBench.medianSteps(kills);
+    assertEquals(3_000L, m.get("removed(3)"));
+    assertEquals(3_600L, m.get("released(1)"));
+    assertEquals(5_000L, m.get("output(3)"));
+  }
 }

@@ -56,6 +56,11 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
   private final Address self;
   private final Key<LWWMap<String, String>> key;
   private final Duration timeout;
+  private final String typeName;
+  /** Regions whose member was removed (see {@link RegionRelease}); filled by that actor. */
+  private final Set<ActorRef> terminated = RegionRelease.sharedSet();
+  /** Started on the first rebalance, which only the coordinator's member runs. */
+  private ActorRef release;
 
   private PlacedShardAllocation(ActorSystem system, String typeName, Duration timeout) {
     this.system = system;
@@ -63,6 +68,7 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
     this.self = Cluster.get(system).selfAddress();
     this.key = key(typeName);
     this.timeout = timeout;
+    this.typeName = typeName;
   }
 
   public static PlacedShardAllocation create(org.apache.pekko.actor.typed.ActorSystem<?> system, String typeName, Duration timeout) {
@@ -128,11 +134,18 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
   /**
    * Moves the shards whose location names another live region. A shard at a region whose member is
    * unreachable, down or gone stays until the coordinator releases it (after the down-removal
-   * margin); then it is allocated where its location says. Moving it earlier would hand it off
-   * from a region that cannot answer, and the coordinator would wait the whole hand-off timeout.
+   * margin, or earlier when {@link RegionRelease} proves its process gone); then it is allocated
+   * where its location says. Moving it earlier would hand it off from a region that cannot answer,
+   * and the coordinator would wait the whole hand-off timeout: bench-failover once waited 10 s so,
+   * a new incarnation being up at the removed region's address.
    */
   @Override
   public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
+    if (release == null) {
+      release = RegionRelease.start(system, typeName, terminated);
+    }
+    // Called every rebalance interval with every region the coordinator has, terminating ones too.
+    release.tell(new RegionRelease.Watch(Set.copyOf(current.keySet())), ActorRef.noSender());
     Set<String> live = liveMembers();
     CompletionStage<Set<String>> moves =
         read(Replicator.readLocal())
@@ -144,7 +157,8 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                   }
                   for (Map.Entry<ActorRef, IndexedSeq<String>> e : current.entrySet()) {
                     String at = addressOf(e.getKey());
-                    if (!live.contains(at)) {
+                    // A removed member's region, also when a new incarnation is up at its address.
+                    if (!live.contains(at) || terminated.contains(e.getKey())) {
                       continue;
                     }
                     for (String shard : CollectionConverters.asJava(e.getValue())) {

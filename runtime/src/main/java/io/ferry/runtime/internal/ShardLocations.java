@@ -9,6 +9,9 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.ddata.DistributedData;
 import org.apache.pekko.cluster.ddata.LWWMap;
 import org.apache.pekko.cluster.ddata.Key;
@@ -25,24 +28,34 @@ import org.apache.pekko.pattern.Patterns;
 public final class ShardLocations {
 
   private final ActorRef replicator;
+  private final Cluster cluster;
   private final SelfUniqueAddress self;
   private final Key<LWWMap<String, String>> key;
   private final Duration timeout;
 
   public ShardLocations(ActorSystem<?> system, String typeName, Duration timeout) {
     this.replicator = DistributedData.get(Adapter.toClassic(system)).replicator();
+    this.cluster = Cluster.get(Adapter.toClassic(system));
     this.self = DistributedData.get(Adapter.toClassic(system)).selfUniqueAddress();
     this.key = PlacedShardAllocation.key(typeName);
     this.timeout = timeout;
   }
 
-  /** Sets shard → member address for every entry; completes once every reachable member has it. */
+  /**
+   * Sets shard → member address for every entry; completes once every reachable member has it.
+   *
+   * <p>Not {@code WriteAll}: Pekko's WriteAll waits for every replica the replicator knows,
+   * unreachable and downed ones included, so the write that re-places a crashed member's nodes
+   * always ran into its timeout (3 s of every failover, bench-failover's "replaced" step) unless the
+   * member happened to be removed already. {@code WriteTo(n)} with n the reachable replicas counts
+   * the same acknowledgements a reachable member's replica gives, and none from the dead one.
+   */
   public CompletionStage<Done> set(Map<String, String> locations) {
     Replicator.Update<LWWMap<String, String>> update =
         new Replicator.Update<>(
             key,
             LWWMap.create(),
-            new Replicator.WriteAll(scala.concurrent.duration.Duration.fromNanos(timeout.toNanos())),
+            consistency(reachableReplicas(cluster.state().getMembers(), cluster.state().getUnreachable())),
             Optional.empty(),
             existing -> {
               LWWMap<String, String> m = existing;
@@ -63,5 +76,28 @@ public final class ShardLocations {
               }
               throw new IllegalStateException("shard location update failed: " + reply);
             });
+  }
+
+  private Replicator.WriteConsistency consistency(int replicas) {
+    return replicas <= 1
+        ? Replicator.writeLocal()
+        : new Replicator.WriteTo(replicas, scala.concurrent.duration.Duration.fromNanos(timeout.toNanos()));
+  }
+
+  /**
+   * How many replicas a write can be acknowledged by, this member's included: the members the
+   * replicator writes to (up, weakly up, leaving or exiting; not joining, which it does not know
+   * yet, nor down, which will not answer or is about to go) that no member finds unreachable.
+   */
+  static int reachableReplicas(Iterable<Member> members, java.util.Set<Member> unreachable) {
+    int n = 0;
+    for (Member m : members) {
+      MemberStatus s = m.status();
+      boolean replicates = s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving() || s == MemberStatus.exiting();
+      if (replicates && !unreachable.contains(m)) {
+        n++;
+      }
+    }
+    return Math.max(n, 1);
   }
 }
