@@ -44,6 +44,9 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
 
   private static final Logger log = LoggerFactory.getLogger(PlacedShardAllocation.class);
 
+  /** The end of the message of an allocation that found no live region at the shard's placed member. */
+  public static final String NO_LIVE_REGION = ", which has no live region";
+
   /** The replicated key both this strategy and the writer use (Pekko's name for external allocation). */
   public static Key<LWWMap<String, String>> key(String typeName) {
     return LWWMapKey.create("external-sharding-" + typeName);
@@ -124,8 +127,13 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
                 return CompletableFuture.completedFuture(region.get());
               }
               if (System.nanoTime() > deadline) {
+                // Expected while a member is down or leaving (its nodes wait for the registry to
+                // place them on a live member): said here as a warning; the coordinator's own
+                // ERROR for the failure names this message (NO_LIVE_REGION), which the
+                // application's logging drops (io.ferry.cli.ExpectedAllocationWait).
+                log.warn("shard {} is placed at {}, which has no live region yet; the region asks again", shardId, wanted);
                 return CompletableFuture.failedFuture(
-                    new IllegalStateException("shard " + shardId + " is placed at " + wanted + ", which has no live region"));
+                    new IllegalStateException("shard " + shardId + " is placed at " + wanted + NO_LIVE_REGION));
               }
               return awaitLiveLocation(shardId, current, deadline);
             });
