@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import io.ferry.bench.FailoverBench;
 import io.ferry.bench.JournalBench;
 import io.ferry.bench.MigrationBench;
 import io.ferry.bench.PipelineBench;
@@ -512,17 +513,33 @@ public final class Main implements Callable<Integer> {
 
   @Command(
       name = "bench-moves",
-      description = "Measures the migration pause edge<->cloud, with small and >10 MB window state, the first (cold) moves and the demo's moves.")
+      description = "Measures the migration pause edge<->cloud, with small and >10 MB window state, the first (cold) moves, the demo's moves, and failover after a kill -9 (as bench-failover).")
   static final class BenchMovesCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "MOVES_PER_DIRECTION", converter = Positive.class, description = "(default ${DEFAULT-VALUE})")
     long moves = 20;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "PARTS", description = "all, small, large or demo (default ${DEFAULT-VALUE})")
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "PARTS",
+        description = "all, small, large, demo or failover; all runs every part, failover last (default ${DEFAULT-VALUE})")
     String parts = "all";
+
+    @Option(names = "--kills", paramLabel = "N", converter = Positive.class, description = "kills of the failover part (default ${DEFAULT-VALUE})")
+    long kills = 5;
 
     @Override
     public Integer call() throws Exception {
-      MigrationBench.main(new String[] {Long.toString(moves), parts});
+      if (!List.of("all", "small", "large", "demo", "failover").contains(parts)) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "bench-moves parts are all, small, large, demo or failover, got " + parts);
+      }
+      if (!parts.equals("failover")) {
+        MigrationBench.main(new String[] {Long.toString(moves), parts});
+      }
+      if (parts.equals("all") || parts.equals("failover")) {
+        // Failover after a crash: the same program as ferry bench-failover (four member processes).
+        FailoverBench.main(new String[] {Long.toString(kills), ""});
+      }
       return 0;
     }
   }
