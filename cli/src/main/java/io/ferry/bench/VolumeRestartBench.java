@@ -236,7 +236,10 @@ final class VolumeRestartBench {
     List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
         "io.ferry.cli.Main", "node", "--config", file.toString());
-    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    // The phases are read from the members' INFO lines (the application logs io.ferry at WARN by default).
+    pb.environment().put("FERRY_LOG", "INFO");
+    Process proc = pb.start();
     return new Member(site, tier, p, hp, d, log, proc);
   }
 
