@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +45,7 @@ class MigrationFailureIT {
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), ConfigFactory.empty(), Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (PipelineHarness run = new PipelineHarness(cluster, d)) {
-        awaitOutput(run, "src-a", 4_000);
+        run.awaitOutput("src-a", 4_000);
         FerryNode target = cluster.member("edge-b");
         // The target dies just before the move; the cluster has not noticed yet, so the move is accepted.
         target.crash();
@@ -56,7 +55,7 @@ class MigrationFailureIT {
         assertEquals(MigrationReport.Outcome.ROLLED_BACK, report.outcome(), report.toString());
         assertEquals(Site.of("edge-a"), report.sites().get(new NodeId("window-a")));
         assertTrue(report.reason().contains("did not resume"), report.reason());
-        assertRunningAt(cluster, run, "window-a", "edge-a");
+        run.awaitRunningAt(cluster, "window-a", "edge-a");
 
         cluster.startMember("edge-b", "edge");
         run.awaitDone(Duration.ofSeconds(180));
@@ -73,64 +72,22 @@ class MigrationFailureIT {
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), hold, Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (PipelineHarness run = new PipelineHarness(cluster, d)) {
-        awaitOutput(run, "src-a", 4_000);
+        run.awaitOutput("src-a", 4_000);
         FerryNode manager = cluster.member("cloud"); // the oldest member hosts the singleton
         FerryNode survivor = cluster.member("edge-a");
         manager.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b"));
-        MigrationReport relocated = awaitMigration(survivor, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
+        MigrationReport relocated = PipelineHarness.awaitMigration(survivor, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
         assertEquals(MigrationReport.Outcome.RUNNING, relocated.outcome(), "the crash must land mid-move");
         manager.crash();
         cluster.startMember("cloud", "cloud");
 
-        MigrationReport ended = awaitMigration(cluster.member("edge-a"), MigrationReport::ended);
+        MigrationReport ended = PipelineHarness.awaitMigration(cluster.member("edge-a"), MigrationReport::ended);
         assertEquals(MigrationReport.Outcome.COMPLETED, ended.outcome(), ended.toString());
         assertEquals(Site.of("edge-b"), ended.sites().get(new NodeId("window-a")));
-        assertRunningAt(cluster, run, "window-a", "edge-b");
+        run.awaitRunningAt(cluster, "window-a", "edge-b");
         run.awaitDone(Duration.ofSeconds(180));
         run.assertOnceOnly(graph, archive);
       }
-    }
-  }
-
-  private static void awaitOutput(PipelineHarness run, String node, long rows) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (run.outputOf(node) < rows) {
-      assertTrue(System.nanoTime() < deadline, node + " did not produce " + rows + " rows");
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
-  }
-
-  private static MigrationReport awaitMigration(FerryNode via, java.util.function.Predicate<MigrationReport> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      try {
-        Optional<MigrationReport> r = via.ferry().migrations().toCompletableFuture().get(5, TimeUnit.SECONDS).stream().findFirst();
-        if (r.isPresent() && done.test(r.get())) {
-          return r.get();
-        }
-      } catch (Exception e) {
-        // the manager is moving to another member: ask again
-      }
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
-    throw new AssertionError("the migration did not reach the expected state");
-  }
-
-  /** The node answers from a member of {@code site} and is not paused. */
-  private static void assertRunningAt(LocalCluster cluster, PipelineHarness run, String node, String site) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      try {
-        io.ferry.api.NodeStatus s = run.status(cluster.member("edge-a"), node);
-        String memberSite = cluster.memberAt(s.address()).settings().site();
-        if (memberSite.equals(site) && s.pausedBy().isEmpty()) {
-          return;
-        }
-      } catch (Exception e) {
-        // moving or recovering: ask again
-      }
-      assertTrue(System.nanoTime() < deadline, node + " is not running at " + site);
-      TimeUnit.MILLISECONDS.sleep(100);
     }
   }
 }

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -63,7 +62,7 @@ class PreCopyMoveCrashIT {
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), ConfigFactory.empty(), Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (PipelineHarness run = new PipelineHarness(cluster, d)) {
-        awaitOutput(run, "src-a", 4_000);
+        run.awaitOutput("src-a", 4_000);
         FerryNode cloud = cluster.member("cloud");
         LogicNode.MoveReply reply = AskPattern.<LogicNode.Command, LogicNode.MoveReply>ask(
                 ClusterSharding.get(cloud.system()).entityRefFor(LogicNode.TYPE_KEY, LogicNode.entityId(d.query(), new NodeId("window-a"))),
@@ -75,7 +74,7 @@ class PreCopyMoveCrashIT {
 
         cluster.member("edge-a").crash();
         cluster.startMember("edge-a", "edge");
-        awaitRunning(cluster, run, "window-a");
+        run.awaitRunningAt(cluster, "window-a", null);
         MigrationReport report =
             cloud.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b")).toCompletableFuture().get(120, TimeUnit.SECONDS);
         assertEquals(MigrationReport.Outcome.COMPLETED, report.outcome(), report.toString());
@@ -108,81 +107,22 @@ class PreCopyMoveCrashIT {
     try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), HOLD, Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (PipelineHarness run = new PipelineHarness(cluster, d)) {
-        awaitOutput(run, "src-a", 4_000);
+        run.awaitOutput("src-a", 4_000);
         FerryNode manager = cluster.member("cloud"); // the oldest member: hosts the placement manager, never the victim here
         manager.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b"));
-        MigrationReport relocated = awaitMigration(manager, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
+        MigrationReport relocated = PipelineHarness.awaitMigration(manager, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
         assertEquals(MigrationReport.Outcome.RUNNING, relocated.outcome(), "the crash must land mid-move");
         cluster.member(victimSite).crash();
         cluster.startMember(victimSite, "edge");
 
-        MigrationReport ended = awaitMigration(manager, MigrationReport::ended);
+        MigrationReport ended = PipelineHarness.awaitMigration(manager, MigrationReport::ended);
         assertTrue(ended.outcome() == MigrationReport.Outcome.COMPLETED || ended.outcome() == MigrationReport.Outcome.ROLLED_BACK, ended.toString());
         String site = ended.sites().get(new NodeId("window-a")).name();
         System.out.println("move after the crash of " + victimSite + ": " + ended.outcome() + ", window-a at " + site + " (" + ended.reason() + ")");
-        assertRunningAt(cluster, run, "window-a", site);
+        run.awaitRunningAt(cluster, "window-a", site);
         run.awaitDone(Duration.ofSeconds(180));
         run.assertOnceOnly(graph, archive);
       }
-    }
-  }
-
-  private static void awaitOutput(PipelineHarness run, String node, long rows) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (run.outputOf(node) < rows) {
-      assertTrue(System.nanoTime() < deadline, node + " did not produce " + rows + " rows");
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
-  }
-
-  private static MigrationReport awaitMigration(FerryNode via, java.util.function.Predicate<MigrationReport> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      try {
-        Optional<MigrationReport> r = via.ferry().migrations().toCompletableFuture().get(5, TimeUnit.SECONDS).stream().findFirst();
-        if (r.isPresent() && done.test(r.get())) {
-          return r.get();
-        }
-      } catch (Exception e) {
-        // the manager is busy or moving: ask again
-      }
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
-    throw new AssertionError("the migration did not reach the expected state");
-  }
-
-  /** The node answers from some member and is not paused. */
-  private static void awaitRunning(LocalCluster cluster, PipelineHarness run, String node) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      try {
-        io.ferry.api.NodeStatus s = run.status(cluster.member("cloud"), node);
-        if (s.configured() && s.pausedBy().isEmpty()) {
-          return;
-        }
-      } catch (Exception e) {
-        // recovering: ask again
-      }
-      assertTrue(System.nanoTime() < deadline, node + " is not running again");
-      TimeUnit.MILLISECONDS.sleep(100);
-    }
-  }
-
-  /** The node answers from a member of {@code site} and is not paused. */
-  private static void assertRunningAt(LocalCluster cluster, PipelineHarness run, String node, String site) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      try {
-        io.ferry.api.NodeStatus s = run.status(cluster.member("cloud"), node);
-        String memberSite = cluster.memberAt(s.address()).settings().site();
-        if (memberSite.equals(site) && s.pausedBy().isEmpty()) {
-          return;
-        }
-      } catch (Exception e) {
-        // moving or recovering: ask again
-      }
-      assertTrue(System.nanoTime() < deadline, node + " is not running at " + site);
-      TimeUnit.MILLISECONDS.sleep(100);
     }
   }
 }
