@@ -153,8 +153,13 @@ public final class MirrorLink implements FrontendVolume.Mirror {
             unmirroredWrites++;
           }
         } else if (target == null) {
-          e.unmirroredSinceNanos = now; // waits here for the next mirror (at most the hold limit)
-          outstanding.put(e.hold.id(), e);
+          // Waits here for the next mirror (at most the hold limit), under a new id: a late
+          // answer from the mirror that is gone must not acknowledge a write no mirror holds.
+          e.unmirroredSinceNanos = now;
+          long id = nextId++;
+          Hold h = e.hold;
+          e.hold = new Hold(id, h.block(), h.version(), h.data(), h.localWrite(), h.pending());
+          outstanding.put(id, e);
         } else {
           long id = nextId++;
           Hold h = e.hold;

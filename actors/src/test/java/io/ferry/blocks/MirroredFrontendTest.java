@@ -277,6 +277,8 @@ class MirroredFrontendTest {
     link.tick(primary);
     assertFalse(waiting.isDone(), "the write the dead mirror never held is not acknowledged by the primary alone");
     assertFalse(next.isDone(), "nor is one made while there is no mirror");
+    link.held(lost.id()); // the dead mirror's answer, late, while there is no mirror
+    assertFalse(waiting.isDone(), "a late answer from the dead mirror counts for nothing while there is no mirror");
     assertEquals(2, link.status().waiting());
 
     // The dead member restarts with a stale store: the new mirror drops what it held and is filled again.
