@@ -171,17 +171,19 @@ public final class DirtyBlockLog implements AutoCloseable {
       pending.add(p);
       touched.set((int) first, (int) last + 1);
       int clear = logged.nextClearBit((int) first);
-      if (clear > last) {
-        return p; // marked on disk already: nothing to force
+      if (clear <= last) {
+        try {
+          append(first, (int) (last - first + 1));
+        } catch (IOException e) {
+          pending.remove(p);
+          broken = "the change log " + path + " cannot be written: " + e.getMessage();
+          throw new IOException(broken, e);
+        }
+        logged.set((int) first, (int) last + 1);
       }
-      try {
-        append(first, (int) (last - first + 1));
-      } catch (IOException e) {
-        pending.remove(p);
-        broken = "the change log " + path + " cannot be written: " + e.getMessage();
-        throw new IOException(broken, e);
-      }
-      logged.set((int) first, (int) last + 1);
+      // Also when every block was marked already: another writer may have appended the mark and
+      // not yet forced it, and this write's bytes must not reach the image before the mark is on
+      // disk. syncTo returns at once when the marks are forced already.
       until = appendedTotal;
     }
     try {
