@@ -115,7 +115,15 @@ public final class PreCopyHost implements AutoCloseable {
       return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()));
     }
     BlockSink target = settings.maxBytesPerSecond() > 0 ? new PacedBlockSink(sink, settings.maxBytesPerSecond()) : sink;
-    PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings.migration());
+    PreCopyMigration m;
+    try {
+      m = PreCopyMigration.startCopied(source, target, settings.migration());
+    } catch (RuntimeException e) {
+      // ended either way: a later cut-over may try again, and the sink's connections close
+      sink.close();
+      log.warn("volume={} the passes cannot start: {}", source.name(), e.toString());
+      return ended(failedStatus("the passes cannot start: " + e.getMessage()));
+    }
     synchronized (this) {
       running = m;
     }
