@@ -50,22 +50,33 @@ public final class Row {
       Object[] values = row.values;
       gen.writeStartArray(row, values.length);
       for (Object v : values) {
-        if (v == null) {
-          gen.writeNull();
-        } else if (v instanceof String s) {
-          gen.writeString(s);
-        } else if (v instanceof Long l) {
-          gen.writeNumber(l);
-        } else if (v instanceof Double d) {
-          gen.writeNumber(d);
-        } else if (v instanceof Boolean b) {
-          gen.writeBoolean(b);
-        } else {
+        if (!writeScalar(gen, v)) {
           provider.defaultSerializeValue(v, gen);
         }
       }
       gen.writeEndArray();
     }
+  }
+
+  /**
+   * Writes {@code v} if it is null or one of the values rows hold (String, Long, Double, Boolean)
+   * and returns true; false (nothing written) for anything else, which each caller handles its way.
+   */
+  public static boolean writeScalar(JsonGenerator gen, Object v) throws IOException {
+    if (v == null) {
+      gen.writeNull();
+    } else if (v instanceof String s) {
+      gen.writeString(s);
+    } else if (v instanceof Long l) {
+      gen.writeNumber(l);
+    } else if (v instanceof Double d) {
+      gen.writeNumber(d);
+    } else if (v instanceof Boolean b) {
+      gen.writeBoolean(b);
+    } else {
+      return false;
+    }
+    return true;
   }
 
   public Object get(int i) {

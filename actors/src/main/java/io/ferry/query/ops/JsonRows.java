@@ -76,17 +76,7 @@ public final class JsonRows {
     for (int i = 0; i < names.length; i++) {
       g.writeFieldName(names[i]);
       Object v = r.get(i);
-      if (v == null) {
-        g.writeNull();
-      } else if (v instanceof String s) {
-        g.writeString(s);
-      } else if (v instanceof Long l) {
-        g.writeNumber(l);
-      } else if (v instanceof Double d) {
-        g.writeNumber(d);
-      } else if (v instanceof Boolean b) {
-        g.writeBoolean(b);
-      } else {
+      if (!Row.writeScalar(g, v)) {
         throw new IllegalArgumentException("field '" + names[i] + "' holds a " + v.getClass().getSimpleName() + ", which rows never hold");
       }
     }
