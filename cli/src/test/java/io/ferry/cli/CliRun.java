@@ -8,6 +8,11 @@ import java.util.List;
 /** One {@code ferry} command run in this JVM as the launcher would run it: its exit code and what it printed. */
 record CliRun(int exit, String out, String err) {
 
+  static {
+    // logging starts (and its appender takes the runner's stdout) before the first command swaps System.out
+    org.slf4j.LoggerFactory.getILoggerFactory();
+  }
+
   static CliRun of(String... args) {
     PrintStream savedOut = System.out;
     PrintStream savedErr = System.err;
