@@ -30,6 +30,8 @@ public final class WriteBackLog implements AutoCloseable {
 
   private static final byte ACK = 1;
   private static final byte CONFIRMED = 2;
+  /** Written by {@link #compact}: the highest sequence ever acknowledged, which the dropped records held. */
+  private static final byte HIGHEST = 3;
   private static final int RECORD = 4 + 1 + 8 + 8;
 
   /** What a reopened log holds. */
@@ -42,13 +44,16 @@ public final class WriteBackLog implements AutoCloseable {
   private final Path path;
   private FileChannel channel;
   private long size;
+  /** The highest sequence this log has recorded (read back on open), so a compaction never forgets it. */
+  private long highest;
   private final ByteBuffer buffer = ByteBuffer.allocate(RECORD);
   private final CRC32C crc = new CRC32C();
 
-  private WriteBackLog(Path path, FileChannel channel, long size) {
+  private WriteBackLog(Path path, FileChannel channel, long size, long highest) {
     this.path = path;
     this.channel = channel;
     this.size = size;
+    this.highest = highest;
   }
 
   /** Opens (or creates) the log at {@code path}, dropping a torn tail; returns it with what it holds. */
@@ -73,7 +78,7 @@ public final class WriteBackLog implements AutoCloseable {
       crc.reset();
       crc.update(b.array(), 4, RECORD - 4);
       byte type = b.get(4);
-      if ((int) crc.getValue() != b.getInt(0) || (type != ACK && type != CONFIRMED)) {
+      if ((int) crc.getValue() != b.getInt(0) || (type != ACK && type != CONFIRMED && type != HIGHEST)) {
         break;
       }
       long x = b.getLong(5);
@@ -81,9 +86,11 @@ public final class WriteBackLog implements AutoCloseable {
       if (type == ACK) {
         newest.merge(x, y, Math::max);
         lastSeq = Math.max(lastSeq, y);
-      } else {
+      } else if (type == CONFIRMED) {
         lastBatch = Math.max(lastBatch, x);
         watermark = Math.max(watermark, y);
+      } else {
+        lastSeq = Math.max(lastSeq, x);
       }
       pos += RECORD;
     }
@@ -91,6 +98,10 @@ public final class WriteBackLog implements AutoCloseable {
     if (dropped > 0) {
       ch.truncate(pos);
     }
+    // A sequence is never given twice: the source refuses a version older than the one it holds, so a
+    // reused sequence would drop an acknowledged write. Confirmed writes leave the log at compaction;
+    // the watermark and the HIGHEST record keep their sequences.
+    lastSeq = Math.max(lastSeq, watermark);
     long w = watermark;
     List<BlockVersion> pending = new ArrayList<>();
     newest.forEach((block, seq) -> {
@@ -99,12 +110,13 @@ public final class WriteBackLog implements AutoCloseable {
       }
     });
     pending.sort(java.util.Comparator.comparingLong(BlockVersion::sequence));
-    return Map.entry(new WriteBackLog(path, ch, pos), new Recovered(pending, lastSeq, lastBatch, dropped));
+    return Map.entry(new WriteBackLog(path, ch, pos, lastSeq), new Recovered(pending, lastSeq, lastBatch, dropped));
   }
 
   /** Records an acknowledged write; call before acknowledging it. */
   public void acknowledged(long block, long sequence) throws IOException {
     append(ACK, block, sequence);
+    highest = Math.max(highest, sequence);
   }
 
   /** Records that the source applied {@code batch} durably. */
@@ -123,8 +135,9 @@ public final class WriteBackLog implements AutoCloseable {
   }
 
   /**
-   * Rewrites the log as {@code pending} and one confirmation (the last batch and watermark), via a
-   * forced file renamed into place, so a crash leaves the old log or the new one.
+   * Rewrites the log as {@code pending}, one confirmation (the last batch and watermark) and the
+   * highest sequence it has recorded, via a forced file renamed into place, so a crash leaves the old
+   * log or the new one.
    */
   public void compact(List<BlockVersion> pending, long lastConfirmedBatch, long watermark) throws IOException {
     Path tmp = compactPath(path);
@@ -132,6 +145,9 @@ public final class WriteBackLog implements AutoCloseable {
     try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
       if (lastConfirmedBatch > 0) {
         pos += write(out, pos, CONFIRMED, lastConfirmedBatch, watermark);
+      }
+      if (highest > 0) {
+        pos += write(out, pos, HIGHEST, highest, 0);
       }
       for (BlockVersion v : pending) {
         pos += write(out, pos, ACK, v.block(), v.sequence());

@@ -107,4 +107,28 @@ class WriteBackLogTest {
       assertArrayEquals(newest, source.appliedSequences(), seed + " run " + run + " after " + crashes + " crashes");
     }
   }
+
+  /** Seed 234403123020993238 found it: a compaction that kept no write forgot the sequences, and the next writes reused them. */
+  @Test
+  void aCompactedLogNeverGivesASequenceTwice() throws Exception {
+    Path path = dir.resolve("wb.log");
+    WriteBackLog log = WriteBackLog.open(path).getKey();
+    for (long seq = 1; seq <= 5; seq++) {
+      log.acknowledged(seq, seq);
+    }
+    log.compact(java.util.List.of(), 1, 0); // every write confirmed; the caller's watermark says nothing
+    log.close();
+    Map.Entry<WriteBackLog, WriteBackLog.Recovered> reopened = WriteBackLog.open(path);
+    assertEquals(5, reopened.getValue().lastSequence());
+    assertTrue(reopened.getValue().pending().isEmpty());
+    reopened.getKey().compact(java.util.List.of(), 1, 0); // the second compaction carries it on
+    reopened.getKey().close();
+    assertEquals(5, WriteBackLog.open(path).getValue().lastSequence());
+    // the confirmation's watermark alone also keeps it (a log written before the HIGHEST record)
+    Path old = dir.resolve("old.log");
+    WriteBackLog o = WriteBackLog.open(old).getKey();
+    o.confirmed(new Batch(3, java.util.List.of(new WriteBackAggregator.BlockVersion(7, 9)), 1, 0));
+    o.close();
+    assertEquals(9, WriteBackLog.open(old).getValue().lastSequence());
+  }
 }
