@@ -1,34 +1,20 @@
 package io.ferry.bench.flink;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.JobGraph;
-import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
-import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.runtime.util.EnvironmentInformation;
 
 /**
@@ -41,14 +27,6 @@ import org.apache.flink.runtime.util.EnvironmentInformation;
  * --rate=20000} rows/s, {@code --warmup=5s}, {@code --ferry-pause-ms=P50,P99} to print the ratio.
  */
 public final class FlinkMoveBench {
-  /** Limit on one stop-with-savepoint, request to terminated job. */
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
-  /** Limit on one restore, submission to the first record at the window. */
-  private static final Duration RESTORE_TIMEOUT = Duration.ofSeconds(120);
-  /** Limit on a job submission being acknowledged and on cancelling the last job. */
-  private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
-  /** How often a wait for the first record also checks the job has not failed. */
-  private static final Duration STATUS_POLL_INTERVAL = Duration.ofMillis(50);
   private static final long CHECKPOINT_INTERVAL_MS = 1000;
 
   private FlinkMoveBench() {}
@@ -133,35 +111,15 @@ public final class FlinkMoveBench {
     SampleJob.Shape shape = new SampleJob.Shape(11, settings.state().keys, settings.state().window, settings.ratePerSecond());
     Path dir = Files.createTempDirectory("ferry-flink-bench");
     Path savepoints = dir.resolve("savepoints");
-    Configuration config = configuration(dir);
-    MiniCluster cluster =
-        new MiniCluster(
-            new MiniClusterConfiguration.Builder()
-                .setConfiguration(config)
-                .setNumTaskManagers(1)
-                .setNumSlotsPerTaskManager(1)
-                .build());
-    cluster.start();
+    Configuration config = FlinkMiniClusters.exactlyOnce(dir, Duration.ofMillis(CHECKPOINT_INTERVAL_MS));
+    MiniCluster cluster = FlinkMiniClusters.start(config, 1);
     try {
       List<Move> moves = run(cluster, shape, config, savepoints, settings);
       report(settings, moves);
     } finally {
       cluster.close();
-      deleteTree(dir);
+      FlinkMiniClusters.deleteTree(dir);
     }
-  }
-
-  private static Configuration configuration(Path dir) {
-    Configuration config = new Configuration();
-    config.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(CHECKPOINT_INTERVAL_MS));
-    config.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-    config.set(StateBackendOptions.STATE_BACKEND, "hashmap");
-    config.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-    config.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
-    config.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, dir.resolve("savepoints").toUri().toString());
-    // A failure must end the run with its cause, not be hidden by restarts inside a measurement.
-    config.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-    return config;
   }
 
   private static List<Move> run(
@@ -171,9 +129,9 @@ public final class FlinkMoveBench {
     SampleJob.resetProbes();
     JobGraph first = SampleJob.jobGraph(shape, config);
     long submitted = System.nanoTime();
-    cluster.submitJob(first).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    FlinkMiniClusters.submit(cluster, first);
     JobID job = first.getJobID();
-    awaitFirst(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, submitted, "the first record at the window");
+    FlinkMiniClusters.awaitProbe(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, submitted, "the first record at the window");
     System.out.printf(
         Locale.ROOT,
         "flink %s: job running (keys=%d window=%s rate=%d rows/s); warm-up %s, then 1 unmeasured and %d measured moves%n",
@@ -199,74 +157,32 @@ public final class FlinkMoveBench {
     for (int i = 0; i <= settings.moves(); i++) {
       JobGraph next = SampleJob.jobGraph(shape, config);
 
-      long stopStarted = System.nanoTime();
-      String savepoint =
-          cluster
-              .stopWithSavepoint(job, savepoints.toUri().toString(), false, SavepointFormatType.CANONICAL)
-              .get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      long remaining = STOP_TIMEOUT.toNanos() - (System.nanoTime() - stopStarted);
-      JobResult stopped = cluster.requestJobResult(job).get(Math.max(remaining, 0), TimeUnit.NANOSECONDS);
-      if (!stopped.isSuccess()) {
-        throw new IllegalStateException(
-            "move " + i + ": job " + job + " did not finish cleanly after stop-with-savepoint: " + stopped.getApplicationStatus(),
-            stopped.getSerializedThrowable().orElse(null));
-      }
-      long stopEnded = System.nanoTime();
+      FlinkMiniClusters.Stopped stopped = FlinkMiniClusters.stopWithSavepoint(cluster, job, savepoints, "move " + i);
+      String savepoint = stopped.savepoint();
+      long stopEnded = stopped.endedNanos();
 
       // The old job has terminated, so whatever the probes see from here on is the restored job's.
       SampleJob.resetProbes();
-      next.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
-      cluster.submitJob(next).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      FlinkMiniClusters.restore(cluster, next, savepoint);
       job = next.getJobID();
-      long atWindow = awaitFirst(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, stopEnded, "move " + i + ": the first record at the window");
+      long atWindow = FlinkMiniClusters.awaitProbe(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, stopEnded, "move " + i + ": the first record at the window");
       long atSink =
           awaitSink
-              ? awaitFirst(cluster, job, SampleJob.FIRST_AT_SINK_NANOS, stopEnded, "move " + i + ": the first result at the sink")
+              ? FlinkMiniClusters.awaitProbe(cluster, job, SampleJob.FIRST_AT_SINK_NANOS, stopEnded, "move " + i + ": the first result at the sink")
               : -1;
 
       long savepointBytes = treeBytes(Path.of(URI.create(savepoint)));
       if (i > 0) {
-        moves.add(new Move(stopEnded - stopStarted, atWindow - stopEnded, atSink < 0 ? -1 : atSink - stopEnded, savepointBytes));
+        moves.add(new Move(stopped.nanos(), atWindow - stopEnded, atSink < 0 ? -1 : atSink - stopEnded, savepointBytes));
       }
       // The hashmap backend has read the whole savepoint into memory by the time records flow, and
       // the default restore mode (NO_CLAIM) leaves the files to us.
-      previousSavepoint.ifPresent(p -> deleteTree(Path.of(URI.create(p))));
+      previousSavepoint.ifPresent(p -> FlinkMiniClusters.deleteTree(Path.of(URI.create(p))));
       previousSavepoint = Optional.of(savepoint);
       Thread.sleep(settings.state().settle.toMillis());
     }
-    cluster.cancelJob(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    FlinkMiniClusters.cancel(cluster, job);
     return moves;
-  }
-
-  /**
-   * Waits for {@code probe} to be set and returns its value; fails with the job's cause if the job
-   * ends first, or after {@link #RESTORE_TIMEOUT} from {@code since}.
-   */
-  private static long awaitFirst(MiniCluster cluster, JobID job, AtomicLong probe, long since, String what)
-      throws Exception {
-    long deadline = since + RESTORE_TIMEOUT.toNanos();
-    long nextStatusCheck = System.nanoTime();
-    while (true) {
-      long at = probe.get();
-      if (at != 0) {
-        return at;
-      }
-      long now = System.nanoTime();
-      if (now - deadline > 0) {
-        throw new TimeoutException(what + " did not arrive within " + RESTORE_TIMEOUT + " (job " + job + ")");
-      }
-      if (now - nextStatusCheck >= 0) {
-        JobStatus status = cluster.getJobStatus(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        if (status.isTerminalState()) {
-          JobResult result = cluster.requestJobResult(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-          throw new IllegalStateException(
-              "job " + job + " ended (" + status + ") while waiting for " + what, result.getSerializedThrowable().orElse(null));
-        }
-        nextStatusCheck = now + STATUS_POLL_INTERVAL.toNanos();
-      }
-      // Polling at 0.1 ms costs one core a little; the probe itself holds the exact arrival time.
-      Thread.sleep(0, 100_000);
-    }
   }
 
   private static void report(Settings settings, List<Move> moves) {
@@ -334,13 +250,4 @@ public final class FlinkMoveBench {
     }
   }
 
-  private static void deleteTree(Path root) {
-    try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not delete " + root, e);
-    }
-  }
 }

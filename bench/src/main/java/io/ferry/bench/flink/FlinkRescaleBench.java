@@ -1,33 +1,18 @@
 package io.ferry.bench.flink;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.configuration.StateBackendOptions;
-import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.JobGraph;
-import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
-import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.runtime.util.EnvironmentInformation;
 
 /**
@@ -43,10 +28,6 @@ import org.apache.flink.runtime.util.EnvironmentInformation;
  * the ratios.
  */
 public final class FlinkRescaleBench {
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
-  private static final Duration RESTORE_TIMEOUT = Duration.ofSeconds(120);
-  private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
-  private static final Duration STATUS_POLL_INTERVAL = Duration.ofMillis(50);
   private static final Duration WARMUP = Duration.ofSeconds(3);
 
   private FlinkRescaleBench() {}
@@ -109,28 +90,15 @@ public final class FlinkRescaleBench {
     // Seed 11, 1 s tumbling windows: the query of ferry bench-rescale.
     SampleJob.Shape shape = new SampleJob.Shape(11, settings.keys(), Duration.ofSeconds(1), settings.ratePerSecond());
     Path dir = Files.createTempDirectory("ferry-flink-rescale");
-    Configuration config = new Configuration();
-    config.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(1));
-    config.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-    config.set(StateBackendOptions.STATE_BACKEND, "hashmap");
-    config.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-    config.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
-    config.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, dir.resolve("savepoints").toUri().toString());
-    // A failure must end the run with its cause, not be hidden by restarts inside a measurement.
-    config.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+    Configuration config = FlinkMiniClusters.exactlyOnce(dir, Duration.ofSeconds(1));
     // One TaskManager with a slot per window subtask at the larger parallelism (slot sharing puts
     // the source, filter, projection and sink beside them).
-    MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
-        .setConfiguration(config)
-        .setNumTaskManagers(1)
-        .setNumSlotsPerTaskManager(Math.max(settings.from(), settings.to()))
-        .build());
-    cluster.start();
+    MiniCluster cluster = FlinkMiniClusters.start(config, Math.max(settings.from(), settings.to()));
     try {
       report(settings, run(cluster, shape, config, dir.resolve("savepoints"), settings));
     } finally {
       cluster.close();
-      deleteTree(dir);
+      FlinkMiniClusters.deleteTree(dir);
     }
   }
 
@@ -139,9 +107,9 @@ public final class FlinkRescaleBench {
     SampleJob.resetProbes();
     JobGraph first = SampleJob.jobGraph(shape, config, settings.from());
     long submitted = System.nanoTime();
-    cluster.submitJob(first).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    FlinkMiniClusters.submit(cluster, first);
     JobID job = first.getJobID();
-    awaitFirstAtWindow(cluster, job, submitted, "the first record at the window");
+    FlinkMiniClusters.awaitProbe(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, submitted, "the first record at the window");
     System.out.printf(Locale.ROOT,
         "flink %s: window %d <-> %d subtasks (max parallelism %d), keys=%d, rate=%d rows/s; warm-up %s, then 1 unmeasured and %d measured rescales%n",
         EnvironmentInformation.getVersion(), settings.from(), settings.to(), SampleJob.MAX_PARALLELISM, shape.keys(), shape.ratePerSecond(),
@@ -153,62 +121,27 @@ public final class FlinkRescaleBench {
     for (int i = 0; i <= settings.rescales(); i++) {
       int next = at == settings.from() ? settings.to() : settings.from();
       JobGraph graph = SampleJob.jobGraph(shape, config, next);
-      long stopStarted = System.nanoTime();
-      String savepoint = cluster.stopWithSavepoint(job, savepoints.toUri().toString(), false, SavepointFormatType.CANONICAL)
-          .get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      long remaining = STOP_TIMEOUT.toNanos() - (System.nanoTime() - stopStarted);
-      JobResult stopped = cluster.requestJobResult(job).get(Math.max(remaining, 0), TimeUnit.NANOSECONDS);
-      if (!stopped.isSuccess()) {
-        throw new IllegalStateException("rescale " + i + ": job " + job + " did not finish cleanly after stop-with-savepoint: "
-            + stopped.getApplicationStatus(), stopped.getSerializedThrowable().orElse(null));
-      }
-      long stopEnded = System.nanoTime();
+      FlinkMiniClusters.Stopped stopped = FlinkMiniClusters.stopWithSavepoint(cluster, job, savepoints, "rescale " + i);
+      String savepoint = stopped.savepoint();
+      long stopEnded = stopped.endedNanos();
       // The old job has terminated: from here on the probe sees the restored job's records only.
       SampleJob.resetProbes();
-      graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
-      cluster.submitJob(graph).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      FlinkMiniClusters.restore(cluster, graph, savepoint);
       job = graph.getJobID();
-      long atWindow = awaitFirstAtWindow(cluster, job, stopEnded, "rescale " + i + ": the first record at the window");
-      Rescale r = new Rescale(at, next, stopEnded - stopStarted, atWindow - stopEnded);
+      long atWindow = FlinkMiniClusters.awaitProbe(cluster, job, SampleJob.FIRST_AT_WINDOW_NANOS, stopEnded, "rescale " + i + ": the first record at the window");
+      Rescale r = new Rescale(at, next, stopped.nanos(), atWindow - stopEnded);
       System.out.printf(Locale.ROOT, "%-5s rescale %d -> %d  stop %.0f ms  restore %.0f ms  total %.0f ms%n", i == 0 ? "cold" : "#" + i,
           at, next, r.stopNanos() / 1e6, r.restoreNanos() / 1e6, (r.stopNanos() + r.restoreNanos()) / 1e6);
       if (i > 0) {
         rescales.add(r);
       }
-      previousSavepoint.ifPresent(p -> deleteTree(Path.of(URI.create(p))));
+      previousSavepoint.ifPresent(p -> FlinkMiniClusters.deleteTree(Path.of(URI.create(p))));
       previousSavepoint = Optional.of(savepoint);
       at = next;
       Thread.sleep(settings.settle().toMillis());
     }
-    cluster.cancelJob(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    FlinkMiniClusters.cancel(cluster, job);
     return rescales;
-  }
-
-  /** Waits for the window's first record since the last probe reset; fails with the job's cause if it ends first. */
-  private static long awaitFirstAtWindow(MiniCluster cluster, JobID job, long since, String what) throws Exception {
-    long deadline = since + RESTORE_TIMEOUT.toNanos();
-    long nextStatusCheck = System.nanoTime();
-    while (true) {
-      long at = SampleJob.FIRST_AT_WINDOW_NANOS.get();
-      if (at != 0) {
-        return at;
-      }
-      long now = System.nanoTime();
-      if (now - deadline > 0) {
-        throw new TimeoutException(what + " did not arrive within " + RESTORE_TIMEOUT + " (job " + job + ")");
-      }
-      if (now - nextStatusCheck >= 0) {
-        JobStatus status = cluster.getJobStatus(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        if (status.isTerminalState()) {
-          JobResult result = cluster.requestJobResult(job).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-          throw new IllegalStateException("job " + job + " ended (" + status + ") while waiting for " + what,
-              result.getSerializedThrowable().orElse(null));
-        }
-        nextStatusCheck = now + STATUS_POLL_INTERVAL.toNanos();
-      }
-      // The probe holds the exact arrival time; polling at 0.1 ms only bounds how soon we see it.
-      Thread.sleep(0, 100_000);
-    }
   }
 
   private static void report(Settings settings, List<Rescale> rescales) {
@@ -232,13 +165,4 @@ public final class FlinkRescaleBench {
     return sorted[Math.max(rank, 1) - 1];
   }
 
-  private static void deleteTree(Path root) {
-    try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("could not delete " + root, e);
-    }
-  }
 }

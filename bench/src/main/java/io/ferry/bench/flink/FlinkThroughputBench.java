@@ -5,11 +5,9 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -18,16 +16,11 @@ import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.api.java.tuple.Tuple4;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.runtime.util.EnvironmentInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -91,15 +84,8 @@ public final class FlinkThroughputBench {
     }
     int cores = Runtime.getRuntime().availableProcessors();
     Path dir = Files.createTempDirectory("ferry-flink-throughput");
-    Configuration config = configuration(dir);
-    MiniCluster cluster =
-        new MiniCluster(
-            new MiniClusterConfiguration.Builder()
-                .setConfiguration(config)
-                .setNumTaskManagers(1)
-                .setNumSlotsPerTaskManager(1)
-                .build());
-    cluster.start();
+    Configuration config = FlinkMiniClusters.exactlyOnce(dir, Duration.ofMillis(CHECKPOINT_INTERVAL_MS));
+    MiniCluster cluster = FlinkMiniClusters.start(config, 1);
     try {
       System.out.printf(
           "flink %s MiniCluster: %d rows per source, 2 sources, %d cores, exactly-once checkpoints every %d ms%n",
@@ -129,7 +115,7 @@ public final class FlinkThroughputBench {
       }
     } finally {
       cluster.close();
-      deleteTree(dir);
+      FlinkMiniClusters.deleteTree(dir);
     }
   }
 
@@ -148,18 +134,6 @@ public final class FlinkThroughputBench {
     } catch (IOException e) {
       return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
-  }
-
-  private static Configuration configuration(Path dir) {
-    Configuration config = new Configuration();
-    config.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(CHECKPOINT_INTERVAL_MS));
-    config.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-    config.set(StateBackendOptions.STATE_BACKEND, "hashmap");
-    config.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-    config.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
-    // A failure must end the run with its cause, not be hidden by restarts inside a measurement.
-    config.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-    return config;
   }
 
   /** Runs the job with {@code rows} per source to its end; seconds from submission to the end. */
@@ -231,14 +205,6 @@ public final class FlinkThroughputBench {
         @Override
         public void close() {}
       };
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }
