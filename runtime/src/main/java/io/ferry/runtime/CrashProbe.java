@@ -9,6 +9,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.remote.RemoteActorRefProvider;
+import scala.Option;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -34,6 +38,12 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * an answer (a live member, or its new incarnation already listening at the same address, which
  * Pekko replaces itself), a host that is unreachable as a whole.
  *
+ * <p>The leader also sweeps the ports of the members it sees up every {@code
+ * crash-probe-interval}: a killed process's port refuses at once, while the failure detector takes
+ * its acceptable heartbeat pause (2 s on a LAN) to call the member unreachable. A refusal found by
+ * the sweep is probed again, like an unreachable member's, before the member is downed; an answer
+ * ends the suspicion.
+ *
  * <p>Downing a dead member early does not shorten Pekko's down-removal margin: its shards and
  * singletons are still taken over only after it, so a wrong probe could cost availability, never
  * a second owner of a node while the margin covers the other side's own downing.
@@ -51,16 +61,21 @@ final class CrashProbe {
 
   private record Probed(Address address, boolean refused) implements Msg {}
 
+  private enum Sweep implements Msg { TICK }
+
+  private record Swept(java.util.List<Address> refusing) implements Msg {}
+
   /** Starts the probe on {@code system} when {@code ferry.failover.crash-probe} is on. */
   static void start(ActorSystem<?> system, Config config) {
     if (!config.getBoolean("ferry.failover.crash-probe")) {
       return;
     }
     Duration timeout = config.getDuration("ferry.failover.crash-probe-timeout");
-    system.systemActorOf(create(timeout), "ferry-crash-probe", Props.empty());
+    Duration interval = config.getDuration("ferry.failover.crash-probe-interval");
+    system.systemActorOf(create(timeout, interval), "ferry-crash-probe", Props.empty());
   }
 
-  private static Behavior<Msg> create(Duration timeout) {
+  private static Behavior<Msg> create(Duration timeout, Duration interval) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       Cluster cluster = Cluster.get(ctx.getSystem());
       cluster.subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.UnreachableMember.class, e -> new Unreachable(e.member())),
@@ -74,18 +89,58 @@ final class CrashProbe {
         t.setDaemon(true);
         return t;
       });
-      return running(ctx, timers, cluster, prober, timeout, new HashSet<>());
+      if (!interval.isZero()) {
+        timers.startTimerWithFixedDelay(Sweep.TICK, Sweep.TICK, interval);
+      }
+      return running(ctx, timers, cluster, prober, timeout, new HashSet<>(), new HashSet<>(), new boolean[1]);
     }));
   }
 
+  /**
+   * @param probing members being probed: unreachable ones (from the events) and suspected ones
+   * @param suspected of those, the ones only the sweep found refusing, not (yet) unreachable
+   * @param sweeping whether a sweep is still running (at most one at a time)
+   */
   private static Behavior<Msg> running(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Cluster cluster, ExecutorService prober, Duration timeout,
-      Set<Address> probing) {
+      Set<Address> probing, Set<Address> suspected, boolean[] sweeping) {
     return Behaviors.receive(Msg.class)
         .onSignal(PostStop.class, stop -> {
           prober.shutdownNow();
           return Behaviors.same();
         })
+        .onMessage(Sweep.class, t -> {
+          if (sweeping[0] || !isLeader(cluster)) {
+            return Behaviors.same();
+          }
+          java.util.List<Address> up = new java.util.ArrayList<>();
+          for (Member m : cluster.state().getMembers()) {
+            boolean live = m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp();
+            if (live && !m.address().equals(cluster.selfMember().address()) && !probing.contains(m.address())) {
+              up.add(m.address());
+            }
+          }
+          if (up.isEmpty()) {
+            return Behaviors.same();
+          }
+          sweeping[0] = true;
+          ActorRef<Msg> self = ctx.getSelf();
+          CompletableFuture.supplyAsync(() -> up.stream().filter(a -> PortProbe.refuses(a, timeout)).toList(), prober)
+              .whenComplete((refusing, failure) -> self.tell(new Swept(refusing == null ? java.util.List.of() : refusing)));
+          return Behaviors.same();
+        })
+        .onMessage(Swept.class, sw -> {
+          sweeping[0] = false;
+          for (Address a : sw.refusing()) {
+            if (probing.add(a)) {
+              suspected.add(a);
+              ctx.getLog().info("member {} refuses connections on its port before the failure detector has called it unreachable: probing it again", a);
+              ctx.getSelf().tell(new Probe(a));
+            }
+          }
+          return Behaviors.same();
+        })
         .onMessage(Unreachable.class, u -> {
+          suspected.remove(u.member().address()); // unreachable now: probed until reachable, down or removed
           if (probing.add(u.member().address())) {
             ctx.getSelf().tell(new Probe(u.member().address()));
           }
@@ -93,12 +148,14 @@ final class CrashProbe {
         })
         .onMessage(Reachable.class, r -> {
           probing.remove(r.member().address());
+          suspected.remove(r.member().address());
           timers.cancel(r.member().address());
           return Behaviors.same();
         })
         .onMessage(Probe.class, p -> {
           if (!probing.contains(p.address()) || !stillToDown(cluster, p.address())) {
             probing.remove(p.address());
+            suspected.remove(p.address());
             return Behaviors.same();
           }
           if (!isLeader(cluster)) {
@@ -117,10 +174,19 @@ final class CrashProbe {
           }
           if (!stillToDown(cluster, p.address())) {
             probing.remove(p.address());
+            suspected.remove(p.address());
           } else if (p.refused() && isLeader(cluster)) {
-            ctx.getLog().warn("member {} is unreachable and refuses connections on its port: its process is gone; downing it", p.address());
+            ctx.getLog().warn("member {} {} and refuses connections on its port: its process is gone; downing it", p.address(),
+                suspected.contains(p.address()) ? "refused the leader's sweep" : "is unreachable");
+            Member member = member(cluster, p.address());
             cluster.manager().tell(new Down(p.address()));
+            if (member != null) {
+              quarantine(ctx.getSystem(), member);
+            }
             probing.remove(p.address());
+            suspected.remove(p.address());
+          } else if (suspected.remove(p.address())) {
+            probing.remove(p.address()); // it answered and no event calls it unreachable: not a crash
           } else {
             timers.startSingleTimer(p.address(), new Probe(p.address()), timeout);
           }
@@ -143,6 +209,29 @@ final class CrashProbe {
       }
     }
     return false;
+  }
+
+  private static Member member(Cluster cluster, Address address) {
+    for (Member m : cluster.state().getMembers()) {
+      if (m.address().equals(address)) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Quarantines the gone process's incarnation, which the cluster records as terminated: a down
+   * member is removed only once it is unreachable or terminated, and the failure detector would
+   * take its acceptable heartbeat pause to say so. Quarantine is for good, like the down that
+   * precedes it; a new incarnation at the same address has another uid and is not concerned.
+   * {@code RemoteActorRefProvider.quarantine} is Pekko's internal API (public in the bytecode).
+   */
+  private static void quarantine(ActorSystem<?> system, Member member) {
+    if (Adapter.toClassic(system) instanceof ExtendedActorSystem extended && extended.provider() instanceof RemoteActorRefProvider remote) {
+      remote.quarantine(member.address(), Option.apply((Object) member.uniqueAddress().longUid()),
+          "ferry crash probe: the member's port refuses connections, its process is gone");
+    }
   }
 
   private static boolean isLeader(Cluster cluster) {
