@@ -237,7 +237,7 @@ public final class FailoverBench {
     String q = Pattern.quote(v);
     // WARN lines, so that they are there without Pekko's INFO ones.
     marks.put("unreachable", Pattern.compile(Pattern.quote("Marking node as UNREACHABLE [Member(" + v + ",")));
-    marks.put("downed", Pattern.compile("SBR took decision \\S+ and is downing \\[[^\\]]*" + q + "|member " + q + " is unreachable and refuses"));
+    marks.put("downed", Pattern.compile("SBR took decision \\S+ and is downing \\[[^\\]]*" + q + "|member " + q + " (?:is unreachable|refused the leader's sweep) and refuses"));
     marks.put("removed", Pattern.compile("Association to \\[" + q + "\\] with UID .* Reason: Cluster member removed"));
     List<String> nodeAlternatives = k.nodes().stream().map(n -> Pattern.quote(QUERY + "/" + n)).toList();
     String anyNode = "(?:" + String.join("|", nodeAlternatives) + ")";
