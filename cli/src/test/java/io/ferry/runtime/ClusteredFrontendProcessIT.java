@@ -5,11 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.ferry.testkit.Ext4Images;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,13 +14,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,8 +42,12 @@ class ClusteredFrontendProcessIT {
 
   @TempDir Path dir;
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private final ObjectMapper json = new ObjectMapper();
+  private VolumeProcessClient volume;
+
+  @BeforeEach
+  void client() {
+    volume = new VolumeProcessClient(dir, "vol-c", SIZE, BLOCK);
+  }
 
   @Test
   void theExportSurvivesKill9OfEitherFrontendsMemberWithEveryAcknowledgedWrite() throws Exception {
@@ -77,11 +75,11 @@ class ClusteredFrontendProcessIT {
       c.awaitUp(Duration.ofSeconds(90));
 
       String start = "{\"volume\":\"vol-c\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"frontends\":2}";
-      HttpResponse<String> started = post(registry, "/volumes", start);
+      HttpResponse<String> started = volume.post(registry, "/volumes", start);
       assertEquals(201, started.statusCode(), started.body());
-      JsonNode st = await(registry, 180, "COPIED with its mirror in sync", s -> s.path("phase").asText().equals("COPIED") && inSync(s));
+      JsonNode st = volume.await(registry, 180, "COPIED with its mirror in sync", s -> s.path("phase").asText().equals("COPIED") && inSync(s));
       String url = st.path("nbdUrl").asText();
-      write(url, writes(r, 20), expected);
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
 
       // 1. kill -9 of the frontend's member, writes acknowledged just before.
       ProcessCluster.Member primary = c.at(st.path("frontendMember").asText());
@@ -89,30 +87,30 @@ class ClusteredFrontendProcessIT {
       long killed = System.nanoTime();
       c.kill(primary);
       String oldUrl = url;
-      st = await(registry, 120, "served by the mirror's member", s -> !s.path("nbdUrl").asText().isEmpty() && !s.path("nbdUrl").asText().equals(oldUrl)
+      st = volume.await(registry, 120, "served by the mirror's member", s -> !s.path("nbdUrl").asText().isEmpty() && !s.path("nbdUrl").asText().equals(oldUrl)
           && s.path("frontendMember").asText().equals(mirrorMember) && s.path("phase").asText().equals("COPIED"));
       figures.add(String.format("frontend killed -> export at the survivor's URL in status: %.1f s", (System.nanoTime() - killed) / 1e9));
       url = st.path("nbdUrl").asText();
-      compare(url, expected, "after kill -9 of the frontend's member");
+      volume.compare(url, expected, "after kill -9 of the frontend's member");
 
       // 2. A new member in a fresh data dir becomes the mirror and is filled; then the mirror's member is killed.
       ProcessCluster.Member joined = c.start("cloud", "cloud");
       long joining = System.nanoTime();
-      st = await(registry, 180, "a new mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(joined.address()));
+      st = volume.await(registry, 180, "a new mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(joined.address()));
       figures.add(String.format("new member (fresh data dir) up and mirror in sync: %.1f s", (System.nanoTime() - joining) / 1e9));
-      write(url, writes(r, 20), expected);
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
       killed = System.nanoTime();
       c.kill(joined);
       ProcessCluster.Member third = c.start("cloud", "cloud");
       long t0 = System.nanoTime();
-      write(url, writes(r, 10), expected); // not acknowledged by the primary alone: each waits until the new mirror holds it
+      VolumeProcessClient.write(url, volume.writes(r, 10), expected); // not acknowledged by the primary alone: each waits until the new mirror holds it
       figures.add(String.format("mirror killed: the next 10 writes took %.1f s (waiting for a new member to be the mirror), status then: %s",
-          (System.nanoTime() - t0) / 1e9, status(registry).map(s -> s.path("mirror")).orElse(null)));
-      assertEquals(third.address(), status(registry).orElseThrow().path("mirror").path("member").asText(), "the writes were held by the new member's mirror");
-      compare(url, expected, "after kill -9 of the second frontend's member");
+          (System.nanoTime() - t0) / 1e9, volume.status(registry).map(s -> s.path("mirror")).orElse(null)));
+      assertEquals(third.address(), volume.status(registry).orElseThrow().path("mirror").path("member").asText(), "the writes were held by the new member's mirror");
+      volume.compare(url, expected, "after kill -9 of the second frontend's member");
 
       // 3. The new mirror in sync; the primary's member dies while qemu-io writes.
-      st = await(registry, 180, "a third mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(third.address())
+      st = volume.await(registry, 180, "a third mirror in sync", s -> inSync(s) && s.path("mirror").path("member").asText().equals(third.address())
           && s.path("frontend").isObject());
       primary = c.at(st.path("frontendMember").asText());
       List<Integer> blocks = new ArrayList<>();
@@ -132,7 +130,7 @@ class ClusteredFrontendProcessIT {
       long writtenBefore = st.path("frontend").path("localWrites").asLong();
       Process writer = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       // Killed once the primary applied a dozen of them: mid-way, whatever the machine's load.
-      await(registry, 120, "a dozen writes applied", s -> s.path("frontend").path("localWrites").asLong() >= writtenBefore + 12);
+      volume.await(registry, 120, "a dozen writes applied", s -> s.path("frontend").path("localWrites").asLong() >= writtenBefore + 12);
       c.kill(primary);
       c.start("cloud", "cloud"); // the next mirror: without one the writes of step 4 would wait (hold) and fail
       String out = new String(writer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -153,11 +151,11 @@ class ClusteredFrontendProcessIT {
       }
       figures.add("kill -9 of the frontend's member during qemu-io: " + acked.size() + " of " + during.size() + " writes acknowledged before it");
       String third3 = third.address();
-      st = await(registry, 120, "served by the third member", s -> s.path("frontendMember").asText().equals(third3) && !s.path("nbdUrl").asText().isEmpty()
+      st = volume.await(registry, 120, "served by the third member", s -> s.path("frontendMember").asText().equals(third3) && !s.path("nbdUrl").asText().isEmpty()
           && s.path("phase").asText().equals("COPIED"));
       url = st.path("nbdUrl").asText();
       figures.add("second kill of the frontend's member -> export at the third member: status " + st.path("mirror"));
-      byte[] now = read(url);
+      byte[] now = volume.read(url);
       for (int b : ambiguous) {
         // Not acknowledged: either what was there or the write, never anything else.
         byte[] got = Arrays.copyOfRange(now, b * BLOCK, (b + 1) * BLOCK);
@@ -170,16 +168,16 @@ class ClusteredFrontendProcessIT {
       assertArrayEquals(expected, now, "every acknowledged write after kill -9 of the frontend's member during writes (seed " + seed + ")");
 
       // 4. The volume still converges and cuts over on the surviving frontend.
-      write(url, writes(r, 5), expected);
-      assertEquals(200, post(registry, "/volumes/vol-c/cutover", "").statusCode());
-      st = await(registry, 180, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER"));
-      compare(st.path("nbdUrl").asText(), expected, "after the cut-over");
+      VolumeProcessClient.write(url, volume.writes(r, 5), expected);
+      assertEquals(200, volume.post(registry, "/volumes/vol-c/cutover", "").statusCode());
+      st = volume.await(registry, 180, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER"));
+      volume.compare(st.path("nbdUrl").asText(), expected, "after the cut-over");
 
       // 5. Writes after the cut-over, then reverse: the source ends with every acknowledged write,
       // those made at each of the three frontends included.
-      write(st.path("nbdUrl").asText(), writes(r, 5), expected);
-      assertEquals(200, post(registry, "/volumes/vol-c/reverse", "").statusCode());
-      await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
+      VolumeProcessClient.write(st.path("nbdUrl").asText(), volume.writes(r, 5), expected);
+      assertEquals(200, volume.post(registry, "/volumes/vol-c/reverse", "").statusCode());
+      volume.await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (!Arrays.equals(Files.readAllBytes(src), expected)) {
         assertTrue(System.nanoTime() < deadline, "the source after the reverse does not hold every acknowledged write");
@@ -224,175 +222,93 @@ class ClusteredFrontendProcessIT {
       c.start("cloud", "cloud"); // a spare: the next mirror is named as soon as one dies
       c.awaitUp(Duration.ofSeconds(90));
       String start = "{\"volume\":\"vol-c\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"frontends\":2}";
-      assertEquals(201, post(registry, "/volumes", start).statusCode());
-      JsonNode st = await(registry, 180, "COPIED with its mirror in sync", s -> s.path("phase").asText().equals("COPIED") && inSync(s));
-      assertEquals(200, post(registry, "/volumes/vol-c/policy", "{\"policy\":\"write-back\"}").statusCode());
+      assertEquals(201, volume.post(registry, "/volumes", start).statusCode());
+      JsonNode st = volume.await(registry, 180, "COPIED with its mirror in sync", s -> s.path("phase").asText().equals("COPIED") && inSync(s));
+      assertEquals(200, volume.post(registry, "/volumes/vol-c/policy", "{\"policy\":\"write-back\"}").statusCode());
       String url = st.path("nbdUrl").asText();
 
       // 1. Write-back: the frontend's member dies with writes not yet shipped.
-      write(url, writes(r, 20), expected);
-      st = status(registry).orElseThrow();
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
+      st = volume.status(registry).orElseThrow();
       String mirrorMember = st.path("mirror").path("member").asText();
       figures.add("kill -9 frontend during write-back: " + st.path("changes").path("pendingBlocks").asLong() + " blocks pending, " + st.path("changes").path("shipments").asLong() + " shipments done");
       long killed = System.nanoTime();
       c.kill(c.at(st.path("frontendMember").asText()));
       c.start("cloud", "cloud");
       String oldUrl = url;
-      st = await(registry, 120, "served by the mirror's member", s -> s.path("frontendMember").asText().equals(mirrorMember)
+      st = volume.await(registry, 120, "served by the mirror's member", s -> s.path("frontendMember").asText().equals(mirrorMember)
           && !s.path("nbdUrl").asText().isEmpty() && !s.path("nbdUrl").asText().equals(oldUrl));
       figures.add(String.format("  export at the survivor's URL %.1f s after the kill", (System.nanoTime() - killed) / 1e9));
       url = st.path("nbdUrl").asText();
-      compare(url, expected, "after kill -9 of the frontend's member during write-back");
-      awaitSource(src, expected, 120, "write-back after kill -9 of the frontend's member");
+      volume.compare(url, expected, "after kill -9 of the frontend's member during write-back");
+      VolumeProcessClient.awaitSource(src, expected, 120, "write-back after kill -9 of the frontend's member");
       figures.add(String.format("  source holds every acknowledged write %.1f s after the kill; promoted frontend shipped %d blocks",
-          (System.nanoTime() - killed) / 1e9, status(registry).orElseThrow().path("changes").path("shippedBlocks").asLong()));
+          (System.nanoTime() - killed) / 1e9, volume.status(registry).orElseThrow().path("changes").path("shippedBlocks").asLong()));
 
       // 2. Write-back: the mirror's member dies; the writes right after wait for the next mirror.
-      st = await(registry, 180, "a new mirror in sync", ClusteredFrontendProcessIT::inSync);
-      write(url, writes(r, 20), expected);
-      st = status(registry).orElseThrow();
+      st = volume.await(registry, 180, "a new mirror in sync", ClusteredFrontendProcessIT::inSync);
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
+      st = volume.status(registry).orElseThrow();
       String deadMirror = st.path("mirror").path("member").asText();
       figures.add("kill -9 mirror during write-back: " + st.path("changes").path("pendingBlocks").asLong() + " blocks pending");
       c.kill(c.at(deadMirror));
       c.start("cloud", "cloud");
       long t0 = System.nanoTime();
-      write(url, writes(r, 10), expected);
-      st = status(registry).orElseThrow();
+      VolumeProcessClient.write(url, volume.writes(r, 10), expected);
+      st = volume.status(registry).orElseThrow();
       figures.add(String.format("  the next 10 writes took %.1f s (held until a new mirror held them): mirror %s", (System.nanoTime() - t0) / 1e9, st.path("mirror")));
       assertTrue(!st.path("mirror").path("member").asText().equals(deadMirror) && st.path("mirror").path("failedWrites").asLong() == 0, st.path("mirror").toString());
-      compare(url, expected, "after kill -9 of the mirror's member during write-back");
-      awaitSource(src, expected, 120, "write-back after kill -9 of the mirror's member");
+      volume.compare(url, expected, "after kill -9 of the mirror's member during write-back");
+      VolumeProcessClient.awaitSource(src, expected, 120, "write-back after kill -9 of the mirror's member");
 
       // 3. Write-back: the source's member dies with writes not yet shipped.
-      write(url, writes(r, 20), expected);
-      figures.add("kill -9 source during write-back: " + status(registry).orElseThrow().path("changes").path("pendingBlocks").asLong() + " blocks pending");
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
+      figures.add("kill -9 source during write-back: " + volume.status(registry).orElseThrow().path("changes").path("pendingBlocks").asLong() + " blocks pending");
       killed = System.nanoTime();
       c.kill(source);
       source = c.start("edge-a", "edge");
-      awaitSource(src, expected, 180, "write-back after kill -9 of the source's member");
+      VolumeProcessClient.awaitSource(src, expected, 180, "write-back after kill -9 of the source's member");
       figures.add(String.format("  source (new member) holds every acknowledged write %.1f s after the kill", (System.nanoTime() - killed) / 1e9));
-      compare(url, expected, "after kill -9 of the source's member during write-back");
+      volume.compare(url, expected, "after kill -9 of the source's member during write-back");
 
       // 4. The cut-over: the source's member dies under the first pass, then the mirror's, then the frontend's.
-      st = await(registry, 180, "the mirror in sync before the cut-over", ClusteredFrontendProcessIT::inSync);
-      write(url, writes(r, 20), expected);
-      assertEquals(200, post(registry, "/volumes/vol-c/cutover", "").statusCode());
+      st = volume.await(registry, 180, "the mirror in sync before the cut-over", ClusteredFrontendProcessIT::inSync);
+      VolumeProcessClient.write(url, volume.writes(r, 20), expected);
+      assertEquals(200, volume.post(registry, "/volumes/vol-c/cutover", "").statusCode());
       c.kill(source);
-      st = status(registry).orElseThrow();
+      st = volume.status(registry).orElseThrow();
       figures.add("cut-over asked, kill -9 source: phase " + st.path("phase").asText() + ", " + st.path("changes").path("pendingBlocks").asLong() + " blocks pending");
       String firstMirror = st.path("mirror").path("member").asText();
       c.kill(c.at(firstMirror));
       c.start("cloud", "cloud");
-      st = await(registry, 180, "a new mirror in sync during the cut-over", s -> inSync(s) && !s.path("mirror").path("member").asText().equals(firstMirror));
+      st = volume.await(registry, 180, "a new mirror in sync during the cut-over", s -> inSync(s) && !s.path("mirror").path("member").asText().equals(firstMirror));
       figures.add("  kill -9 mirror during the cut-over: phase " + st.path("phase").asText() + ", new mirror in sync");
       String survivor = st.path("mirror").path("member").asText();
       String before = st.path("nbdUrl").asText();
       c.kill(c.at(st.path("frontendMember").asText()));
       c.start("cloud", "cloud");
-      st = await(registry, 120, "served by the mirror's member during the cut-over", s -> s.path("frontendMember").asText().equals(survivor)
+      st = volume.await(registry, 120, "served by the mirror's member during the cut-over", s -> s.path("frontendMember").asText().equals(survivor)
           && !s.path("nbdUrl").asText().isEmpty() && !s.path("nbdUrl").asText().equals(before));
       figures.add("  kill -9 frontend during the cut-over: phase " + st.path("phase").asText() + " at the survivor");
       killed = System.nanoTime();
       c.start("edge-a", "edge");
-      st = await(registry, 240, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
+      st = volume.await(registry, 240, "CUT_OVER", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
       figures.add(String.format("  CUT_OVER %.1f s after the new source member started", (System.nanoTime() - killed) / 1e9));
       url = st.path("nbdUrl").asText();
-      compare(url, expected, "after the cut-over through three kills");
+      volume.compare(url, expected, "after the cut-over through three kills");
 
       // 5. Writes after the cut-over, then reverse: the source holds every acknowledged write.
-      write(url, writes(r, 5), expected);
-      assertEquals(200, post(registry, "/volumes/vol-c/reverse", "").statusCode());
-      st = await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
-      awaitSource(src, expected, 60, "the source after the reverse");
+      VolumeProcessClient.write(url, volume.writes(r, 5), expected);
+      assertEquals(200, volume.post(registry, "/volumes/vol-c/reverse", "").statusCode());
+      st = volume.await(registry, 180, "REVERSED", s -> s.path("phase").asText().equals("REVERSED"));
+      VolumeProcessClient.awaitSource(src, expected, 60, "the source after the reverse");
       figures.add(String.format("whole run %.0f s", (System.nanoTime() - began) / 1e9));
       figures.forEach(f -> System.out.println("ClusteredFrontendProcessIT crash list: " + f));
       System.out.println("ClusteredFrontendProcessIT crash list: final status " + st);
     }
   }
 
-  private static void awaitSource(Path src, byte[] expected, int seconds, String what) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!Arrays.equals(Files.readAllBytes(src), expected)) {
-      assertTrue(System.nanoTime() < deadline, what + ": the source does not hold every acknowledged write within " + seconds + " s");
-      TimeUnit.MILLISECONDS.sleep(250);
-    }
-  }
-
   private static boolean inSync(JsonNode s) {
     return s.path("mirror").path("state").asText().equals("in-sync") && !s.path("nbdUrl").asText().isEmpty();
-  }
-
-  private void compare(String url, byte[] expected, String what) throws Exception {
-    Path file = dir.resolve("expected.img");
-    Files.write(file, expected);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    Ext4Images.Result r = Ext4Images.exec(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", file.toString(), url), 300);
-    // The export closes while the frontend attaches to a new source member: a client reconnects.
-    while (r.output().contains("Requested export not available") && System.nanoTime() < deadline) {
-      TimeUnit.MILLISECONDS.sleep(500);
-      r = Ext4Images.exec(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", file.toString(), url), 300);
-    }
-    assertTrue(r.output().contains("Images are identical"), what + ": " + r.output());
-  }
-
-  private byte[] read(String url) throws Exception {
-    Path file = dir.resolve("read.img");
-    Files.deleteIfExists(file);
-    Ext4Images.run(List.of("qemu-img", "convert", "-f", "raw", "-O", "raw", url, file.toString()));
-    return Files.readAllBytes(file);
-  }
-
-  private record Write(long offset, int length, int pattern) {}
-
-  private static List<Write> writes(Random r, int n) {
-    List<Write> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      int length = r.nextBoolean() ? BLOCK : 512 * (1 + r.nextInt(300));
-      long offset = Math.min(SIZE - length, r.nextBoolean() ? (long) r.nextInt(SIZE / BLOCK) * BLOCK : 512L * r.nextInt((SIZE - length) / 512));
-      out.add(new Write(offset, length, 1 + r.nextInt(254)));
-    }
-    return out;
-  }
-
-  private static void write(String url, List<Write> writes, byte[] expected) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
-    for (Write w : writes) {
-      cmd.add("-c");
-      cmd.add("write -P 0x" + Integer.toHexString(w.pattern()) + " " + w.offset() + " " + w.length());
-    }
-    cmd.add(url);
-    String out = Ext4Images.run(cmd);
-    for (Write w : writes) {
-      assertTrue(out.contains("wrote " + w.length() + "/" + w.length() + " bytes at offset " + w.offset()), "acknowledged: " + w + "\n" + out);
-      Arrays.fill(expected, (int) w.offset(), (int) w.offset() + w.length(), (byte) w.pattern());
-    }
-  }
-
-  private JsonNode await(ProcessCluster.Member m, int seconds, String what, Predicate<JsonNode> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    Optional<JsonNode> st = Optional.empty();
-    while (System.nanoTime() < deadline) {
-      st = status(m);
-      if (st.isPresent() && done.test(st.get())) {
-        return st.get();
-      }
-      TimeUnit.MILLISECONDS.sleep(250);
-    }
-    throw new AssertionError("vol-c not " + what + " within " + seconds + " s: " + st);
-  }
-
-  private Optional<JsonNode> status(ProcessCluster.Member m) {
-    try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(m.url() + "/volumes/vol-c")).timeout(Duration.ofSeconds(15)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 ? Optional.of(json.readTree(r.body())) : Optional.empty();
-    } catch (Exception e) {
-      return Optional.empty();
-    }
-  }
-
-  private HttpResponse<String> post(ProcessCluster.Member m, String path, String body) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }
