@@ -122,7 +122,7 @@ class LinkEmulatorIT {
         // The best of up to three floods: one flood starved of CPU by other builds (load 50 on 2
         // cores carried 2.8 MB/s once) says nothing about the window; no flood can exceed the link.
         double sized = 0;
-        for (int attempt = 0; attempt < 3 && sized <= 1.2 * smallCeiling; attempt++) {
+        for (int attempt = 0; attempt < 3 && !pastTheDefaultWindow(sized, small, smallCeiling); attempt++) {
             sized = Math.max(sized, measure(TransportSettings.forLink(dir.resolve("a" + attempt), BANDWIDTH, RTT, BLOCK),
                 TransportSettings.forLink(dir.resolve("b" + attempt), BANDWIDTH, RTT, BLOCK)));
         }
@@ -133,9 +133,20 @@ class LinkEmulatorIT {
         // and a window carries at most itself per round trip (the emulator never shortens one).
         assertTrue(sized < 1.1 * shapedBytesPerSecond, "BDP-sized window got " + sized + " B/s, more than the link's " + shapedBytesPerSecond);
         assertTrue(small <= 1.05 * smallCeiling, "default window got " + small + " B/s, more than a window per round trip " + smallCeiling);
-        // What the BDP-sized window is for: past the default window's ceiling. Not "close to the link
-        // rate": on a loaded 2-core machine the flood itself may get too little CPU for that.
-        assertTrue(sized > 1.2 * smallCeiling, "BDP-sized window got " + sized + " B/s, not past the default window's ceiling " + smallCeiling);
+        // What the BDP-sized window is for: past the default window. Not "close to the link rate": on
+        // a loaded 2-core machine the flood itself may get too little CPU for that.
+        assertTrue(pastTheDefaultWindow(sized, small, smallCeiling), "BDP-sized window got " + sized + " B/s, not past the default window's ceiling "
+            + smallCeiling + " nor half again what the default window carried in this run (" + small + ")");
+    }
+
+    /**
+     * Past the default window's ceiling, or, on a machine loaded enough that no flood nears the link
+     * (a CI run beside other builds: 3.6 MB/s against the default's 1.8), half again what the default
+     * window carried in the same run. A BDP-sized window that were no larger than the default would
+     * carry the same.
+     */
+    private static boolean pastTheDefaultWindow(double sized, double small, double smallCeiling) {
+        return sized > 1.2 * smallCeiling || sized > 1.5 * small;
     }
 
     /** Floods BACKGROUND through a clean 50 Mbit/s, 40 ms link and returns frame bytes per second after warm-up. */
