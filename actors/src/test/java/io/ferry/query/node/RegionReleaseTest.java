@@ -46,6 +46,17 @@ class RegionReleaseTest {
   }
 
   @Test
+  void aRefusalIsToldByTheExceptionsTypeNotItsText() {
+    assertTrue(PortProbe.refusal(new java.net.ConnectException("Verbindungsaufbau abgelehnt")), "a localised refusal");
+    assertTrue(PortProbe.refusal(new java.net.ConnectException()), "a refusal without a message");
+    assertTrue(PortProbe.refusal(new java.net.PortUnreachableException("ICMP Port Unreachable")));
+    assertFalse(PortProbe.refusal(new java.net.ConnectException("Connection timed out")), "the kernel's connect timeout: a live member may be cut off");
+    assertFalse(PortProbe.refusal(new java.net.SocketTimeoutException("Connect timed out")));
+    assertFalse(PortProbe.refusal(new java.net.NoRouteToHostException("No route to host")));
+    assertFalse(PortProbe.refusal(new java.io.IOException("Connection refused")), "not a connect failure, whatever its text");
+  }
+
+  @Test
   void theMarginIsPekkosAsTheResolverAppliesIt() {
     assertEquals(Duration.ofSeconds(2), RegionRelease.margin(ConfigFactory.parseString("pekko.cluster.down-removal-margin = 2s")));
     assertEquals(
