@@ -364,15 +364,23 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
   public void close() {
     cutOver("the source export of " + name + " is closed");
     writers.shutdown();
+    boolean interrupted = false;
     try {
       writers.awaitTermination(5, TimeUnit.SECONDS);
-      if (changeLog != null) {
-        changeLog.close();
-      }
+    } catch (InterruptedException e) {
+      interrupted = true; // the files close anyway, as after the wait's timeout
+    }
+    // Closed before the interrupt is set again: an interrupted thread's force or close of a file
+    // channel throws ClosedByInterruptException.
+    if (changeLog != null) {
+      changeLog.close();
+    }
+    try {
       file.close();
     } catch (IOException e) {
       // closing a file we only wrote through forced writes: nothing to recover
-    } catch (InterruptedException e) {
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
     }
   }
