@@ -83,6 +83,12 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
     }
     this.blockSize = blockSize;
     this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
+    try {
+      DirtyBlockLog.requireSupported(blockCount, blockSize); // the change set's limit too
+    } catch (IllegalArgumentException e) {
+      file.close();
+      throw new IllegalArgumentException("source " + image + ": " + e.getMessage(), e);
+    }
     this.dirty = new DirtyBlocks(blockCount);
     try {
       this.changeLog = changeLog == null ? null : DirtyBlockLog.open(changeLog, blockSize, dirty, restart);

@@ -1,18 +1,22 @@
 package io.ferry.blocks.precopy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The source export's own life: what it leaves open when it closes. */
+/** The source export's own life: what it refuses at open, what it leaves open when it closes. */
 class PreCopySourceTest {
 
   private static final int BLOCK = 4096;
@@ -66,6 +70,23 @@ class PreCopySourceTest {
       sink.release.countDown();
       write.handle((ok, failure) -> null).get(30, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void aVolumeOfMoreBlocksThanTheChangeLogCanMarkIsRefusedAtOpenAndLeavesNothingOpen() throws Exception {
+    Path img = dir.resolve("huge.img");
+    long size = (DirtyBlockLog.MAX_BLOCKS + 1) * 512; // 1 TiB, sparse: no byte is written
+    try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+      f.setLength(size);
+    } catch (IOException e) {
+      Assumptions.abort("this file system cannot hold a sparse file of " + size + " bytes: " + e.getMessage());
+    }
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> PreCopySource.logged("v", img, 512, 1, dir.resolve("huge.dirty"), false));
+    assertTrue(e.getMessage().contains("larger than the change log supports"), e.getMessage());
+    assertTrue(e.getMessage().contains("use blocks of at least 1024 bytes"), e.getMessage());
+    assertEquals(0, openDescriptors(img), "the image is closed");
+    assertFalse(Files.exists(dir.resolve("huge.dirty")), "no change log was begun");
   }
 
   /** This process's open descriptors of {@code file} (Linux: /proc/self/fd). */
