@@ -22,8 +22,8 @@ import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSelection;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.ExtendedActorSystem;
-import org.apache.pekko.actor.Identify;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.Identify;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.Props;
 import org.apache.pekko.actor.Terminated;
@@ -203,6 +203,7 @@ final class RegionRelease extends AbstractActor {
     return "/system/" + guardian + "/" + URLEncoder.encode(typeName, StandardCharsets.UTF_8) + "Coordinator/singleton/coordinator";
   }
 
+  /** Starts the actor for the coordinator at {@code coordinatorPath}, probing with {@code prober}. */
   static Handle start(ActorSystem system, String coordinatorPath, Set<ActorRef> terminated, Probe prober) {
     Config c = system.settings().config();
     boolean probe = c.hasPath("ferry.failover.crash-probe") && c.getBoolean("ferry.failover.crash-probe");
