@@ -45,6 +45,30 @@ public final class DirtyBlockLog implements AutoCloseable {
   static final int RECORD_BYTES = 16;
 
   /**
+   * The most blocks a log can mark: block numbers index a {@link BitSet} (as in {@link
+   * DirtyBlocks}), so they must fit an {@code int}. At 4 KiB blocks that is a volume of 8 TiB.
+   */
+  public static final long MAX_BLOCKS = Integer.MAX_VALUE;
+
+  /** Refuses a volume of more blocks than a log can mark, naming what would fit. */
+  static void requireSupported(long blockCount, int blockSize) {
+    if (blockCount > MAX_BLOCKS) {
+      throw new IllegalArgumentException(
+          "a volume of " + blockCount + " blocks of " + blockSize + " bytes is larger than the change log supports ("
+              + MAX_BLOCKS + " blocks at most): use blocks of at least " + Math.max(blockSize, minBlockSize(blockCount * (long) blockSize)) + " bytes");
+    }
+  }
+
+  /** The smallest power-of-two block size that keeps {@code sizeBytes} within {@link #MAX_BLOCKS}. */
+  private static long minBlockSize(long sizeBytes) {
+    long size = 512;
+    while ((sizeBytes + size - 1) / size > MAX_BLOCKS) {
+      size <<= 1;
+    }
+    return size;
+  }
+
+  /**
    * What the log held when the source member started again.
    *
    * @param readable the marks are known; if not, every block is marked (a full recopy) and {@code reason} says why
@@ -114,8 +138,9 @@ public final class DirtyBlockLog implements AutoCloseable {
    * as exactly those marks.
    */
   public static DirtyBlockLog open(Path path, int blockSize, DirtyBlocks dirty, boolean restart) throws IOException {
-    Files.deleteIfExists(rewritePath(path)); // a rewrite that crashed before its rename
     long blockCount = dirty.blockCount();
+    requireSupported(blockCount, blockSize);
+    Files.deleteIfExists(rewritePath(path)); // a rewrite that crashed before its rename
     BitSet marks = new BitSet();
     Recovery recovery;
     if (!restart) {
@@ -359,6 +384,7 @@ public final class DirtyBlockLog implements AutoCloseable {
    * geometry, records up to the end, or up to a torn tail no valid record follows.
    */
   static Recovery read(Path path, int blockSize, long blockCount, BitSet into) {
+    requireSupported(blockCount, blockSize);
     byte[] bytes;
     try {
       if (!Files.exists(path)) {

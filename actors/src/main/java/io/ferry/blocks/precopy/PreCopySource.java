@@ -83,6 +83,12 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
     }
     this.blockSize = blockSize;
     this.blockCount = (sizeBytes + blockSize - 1) / blockSize;
+    try {
+      DirtyBlockLog.requireSupported(blockCount, blockSize); // the change set's limit too
+    } catch (IllegalArgumentException e) {
+      file.close();
+      throw new IllegalArgumentException("source " + image + ": " + e.getMessage(), e);
+    }
     this.dirty = new DirtyBlocks(blockCount);
     try {
       this.changeLog = changeLog == null ? null : DirtyBlockLog.open(changeLog, blockSize, dirty, restart);
@@ -364,15 +370,23 @@ public final class PreCopySource implements NbdExport, AutoCloseable {
   public void close() {
     cutOver("the source export of " + name + " is closed");
     writers.shutdown();
+    boolean interrupted = false;
     try {
       writers.awaitTermination(5, TimeUnit.SECONDS);
-      if (changeLog != null) {
-        changeLog.close();
-      }
+    } catch (InterruptedException e) {
+      interrupted = true; // the files close anyway, as after the wait's timeout
+    }
+    // Closed before the interrupt is set again: an interrupted thread's force or close of a file
+    // channel throws ClosedByInterruptException.
+    if (changeLog != null) {
+      changeLog.close();
+    }
+    try {
       file.close();
     } catch (IOException e) {
       // closing a file we only wrote through forced writes: nothing to recover
-    } catch (InterruptedException e) {
+    }
+    if (interrupted) {
       Thread.currentThread().interrupt();
     }
   }

@@ -62,8 +62,11 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
   private final String typeName;
   /** Regions whose member was removed (see {@link RegionRelease}); filled by that actor. */
   private final Set<ActorRef> terminated = RegionRelease.sharedSet();
-  /** Started on the first rebalance, which only the coordinator's member runs. */
-  private ActorRef release;
+  /**
+   * Started on a rebalance, which only the coordinator's member runs; it stops with that
+   * coordinator, and the next rebalance here (the coordinator back) starts another.
+   */
+  private RegionRelease.Handle release;
 
   private PlacedShardAllocation(ActorSystem system, String typeName, Duration timeout) {
     this.system = system;
@@ -149,11 +152,11 @@ public final class PlacedShardAllocation extends ShardCoordinator.AbstractShardA
    */
   @Override
   public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
-    if (release == null) {
+    if (release == null || !release.running()) {
       release = RegionRelease.start(system, typeName, terminated);
     }
     // Called every rebalance interval with every region the coordinator has, terminating ones too.
-    release.tell(new RegionRelease.Watch(Set.copyOf(current.keySet())), ActorRef.noSender());
+    release.ref().tell(new RegionRelease.Watch(Set.copyOf(current.keySet())), ActorRef.noSender());
     Set<String> live = liveMembers();
     CompletionStage<Set<String>> moves =
         read(Replicator.readLocal())

@@ -2,6 +2,8 @@ package io.ferry.query.node;
 
 import com.typesafe.config.Config;
 import java.lang.reflect.Constructor;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -12,13 +14,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.AbstractActor;
+import org.apache.pekko.actor.ActorIdentity;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSelection;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.Identify;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.Props;
 import org.apache.pekko.actor.Terminated;
@@ -50,6 +55,10 @@ import org.slf4j.LoggerFactory;
  * With a proof it tells the coordinator the region stopped ({@code RegionStopped}, what a region
  * sends when it shuts down), which releases the shards at once; without one the coordinator's
  * margin applies as before. Only regions the coordinator already counts as terminated are released.
+ *
+ * <p>It lives as long as the coordinator it serves (it watches it), so a coordinator that moves to
+ * another member and back leaves no actor behind; the strategy starts a new one on its next
+ * rebalance.
  *
  * <p>{@code RegionStopped} is Pekko's internal coordinator protocol (1.7.0, pinned): {@code
  * RegionReleaseTest} fails if a new version renames it, {@code bench-failover}'s "started" step
@@ -87,6 +96,46 @@ final class RegionRelease extends AbstractActor {
 
   private record Probed(ActorRef region, boolean refused) implements Msg {}
 
+  /** The probe of a terminated region's address (a seam for a test's probe that throws). */
+  @FunctionalInterface
+  interface Probe {
+    boolean refuses(Address address, Duration timeout);
+  }
+
+  /**
+   * A started actor: {@link #running} turns false once it stopped (with its coordinator), then
+   * the strategy starts another.
+   */
+  record Handle(ActorRef ref, AtomicBoolean stopped) {
+    boolean running() {
+      return !stopped.get();
+    }
+  }
+
+  /** Causes of probe failures logged already (a probe that throws would otherwise log every 100 ms). */
+  static final class ProbeFailures {
+    /** Distinct causes logged at most: a probe that keeps failing differently stays quiet after. */
+    static final int MAX_CAUSES = 16;
+
+    private final Set<String> logged = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Runs the probe; a probe that throws counts as "not refused" (no proof: the margin applies)
+     * and its cause is logged once (WARN), by exception type.
+     */
+    boolean refuses(Probe probe, Address at, Duration timeout) {
+      try {
+        return probe.refuses(at, timeout);
+      } catch (RuntimeException e) {
+        String cause = e.getClass().getName();
+        if (logged.size() < MAX_CAUSES && logged.add(cause)) {
+          log.warn("the crash probe of {} failed ({}); its region's shards wait for the down-removal margin (logged once per cause)", at, e.toString(), e);
+        }
+        return false;
+      }
+    }
+  }
+
   /** Whether a terminated region's process is proven gone, and why; empty while not proven. */
   static Optional<String> proof(boolean memberAtAddressAgain, boolean portRefused) {
     if (memberAtAddressAgain) {
@@ -106,6 +155,11 @@ final class RegionRelease extends AbstractActor {
   private final Set<ActorRef> terminated;
 
   private final ActorSelection coordinator;
+  /** The coordinator once identified (watched: this actor stops with it). */
+  private ActorRef coordinatorRef;
+  private final AtomicBoolean stopped;
+  private final Probe prober;
+  private final ProbeFailures failures = new ProbeFailures();
   private final boolean probe;
   private final Duration probeTimeout;
   private final Duration margin;
@@ -113,7 +167,7 @@ final class RegionRelease extends AbstractActor {
   /** Terminated regions still looked at, and until when (nanos). */
   private final Map<ActorRef, Long> pending = new HashMap<>();
 
-  private final ExecutorService prober =
+  private final ExecutorService probing =
       Executors.newSingleThreadExecutor(
           r -> {
             Thread t = new Thread(r, "ferry-region-release");
@@ -121,25 +175,49 @@ final class RegionRelease extends AbstractActor {
             return t;
           });
 
-  private RegionRelease(String typeName, Set<ActorRef> terminated, boolean probe, Duration probeTimeout, Duration margin) {
+  private RegionRelease(
+      String coordinatorPath, Set<ActorRef> terminated, AtomicBoolean stopped, Probe prober, boolean probe, Duration probeTimeout, Duration margin) {
     this.terminated = terminated;
-    this.coordinator = getContext().getSystem().actorSelection("/system/sharding/" + typeName + "Coordinator/singleton/coordinator");
+    this.coordinator = getContext().getSystem().actorSelection(coordinatorPath);
+    this.stopped = stopped;
+    this.prober = prober;
     this.probe = probe;
     this.probeTimeout = probeTimeout;
     this.margin = margin;
   }
 
-  /** Starts the actor for the coordinator of {@code typeName}; {@code terminated} is filled by it. */
-  static ActorRef start(ActorSystem system, String typeName, Set<ActorRef> terminated) {
+  /**
+   * Starts the actor for the coordinator of {@code typeName} (call it from the coordinator, which
+   * it then watches); {@code terminated} is filled by it.
+   */
+  static Handle start(ActorSystem system, String typeName, Set<ActorRef> terminated) {
+    return start(system, coordinatorPath(system.settings().config(), typeName), terminated, PortProbe::refuses);
+  }
+
+  /**
+   * The coordinator's path as Pekko's sharding guardian names it: the type name URL-encoded (a
+   * name with a space or a slash is no valid path element raw).
+   */
+  static String coordinatorPath(Config c, String typeName) {
+    String guardian = c.hasPath("pekko.cluster.sharding.guardian-name") ? c.getString("pekko.cluster.sharding.guardian-name") : "sharding";
+    return "/system/" + guardian + "/" + URLEncoder.encode(typeName, StandardCharsets.UTF_8) + "Coordinator/singleton/coordinator";
+  }
+
+  /** Starts the actor for the coordinator at {@code coordinatorPath}, probing with {@code prober}. */
+  static Handle start(ActorSystem system, String coordinatorPath, Set<ActorRef> terminated, Probe prober) {
     Config c = system.settings().config();
     boolean probe = c.hasPath("ferry.failover.crash-probe") && c.getBoolean("ferry.failover.crash-probe");
     Duration probeTimeout = c.hasPath("ferry.failover.crash-probe-timeout") ? c.getDuration("ferry.failover.crash-probe-timeout") : Duration.ofMillis(500);
-    // A system actor: a typed system's user guardian takes no top-level actors from outside. One
-    // per strategy, and a coordinator that moves back here may build a new strategy: numbered.
-    return ((ExtendedActorSystem) system)
-        .systemActorOf(
-            Props.create(RegionRelease.class, () -> new RegionRelease(typeName, terminated, probe, probeTimeout, margin(c))),
-            "ferry-region-release-" + typeName + "-" + STARTED.incrementAndGet());
+    AtomicBoolean stopped = new AtomicBoolean();
+    Duration margin = margin(c);
+    // A system actor: a typed system's user guardian takes no top-level actors from outside.
+    // Numbered: a coordinator back here starts a new one while the old may still be stopping.
+    ActorRef ref =
+        ((ExtendedActorSystem) system)
+            .systemActorOf(
+                Props.create(RegionRelease.class, () -> new RegionRelease(coordinatorPath, terminated, stopped, prober, probe, probeTimeout, margin)),
+                "ferry-region-release-" + STARTED.incrementAndGet());
+    return new Handle(ref, stopped);
   }
 
   /** Pekko's down-removal margin as the split-brain resolver applies it: its own stable-after when off. */
@@ -161,14 +239,26 @@ final class RegionRelease extends AbstractActor {
   }
 
   @Override
+  public void preStart() {
+    coordinator.tell(new Identify("coordinator"), getSelf());
+  }
+
+  @Override
+  public void preRestart(Throwable reason, Optional<Object> message) {
+    probing.shutdownNow(); // not stopped: the new instance serves the same coordinator
+  }
+
+  @Override
   public void postStop() {
-    prober.shutdownNow();
+    stopped.set(true);
+    probing.shutdownNow();
   }
 
   @Override
   public Receive createReceive() {
     return receiveBuilder()
         .match(Watch.class, this::onWatch)
+        .match(ActorIdentity.class, this::onCoordinator)
         .match(Terminated.class, this::onTerminated)
         .match(Check.class, c -> check(c.region()))
         .match(Probed.class, this::onProbed)
@@ -191,7 +281,21 @@ final class RegionRelease extends AbstractActor {
     terminated.retainAll(w.regions());
   }
 
+  /** Watches the coordinator it was started by; one already gone (moved away meanwhile) ends it now. */
+  private void onCoordinator(ActorIdentity id) {
+    if (id.getActorRef().isPresent()) {
+      coordinatorRef = id.getActorRef().get();
+      getContext().watch(coordinatorRef);
+    } else {
+      getContext().stop(getSelf());
+    }
+  }
+
   private void onTerminated(Terminated t) {
+    if (t.actor().equals(coordinatorRef)) {
+      getContext().stop(getSelf()); // the coordinator stopped or moved away: the next one here starts its own
+      return;
+    }
     ActorRef r = t.actor();
     watched.remove(r);
     if (!t.addressTerminated()) {
@@ -223,7 +327,7 @@ final class RegionRelease extends AbstractActor {
       return;
     }
     ActorRef self = getSelf();
-    CompletableFuture.supplyAsync(() -> PortProbe.refuses(at, probeTimeout), prober)
+    CompletableFuture.supplyAsync(() -> failures.refuses(prober, at, probeTimeout), probing)
         .whenComplete((refused, failure) -> self.tell(new Probed(region, refused != null && refused), ActorRef.noSender()));
   }
 

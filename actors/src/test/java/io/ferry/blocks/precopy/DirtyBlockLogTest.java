@@ -228,6 +228,15 @@ class DirtyBlockLogTest {
     assertThrows(java.io.IOException.class, () -> again.beginWrite(0, 0), "a closed log refuses: the write must not be acknowledged untracked");
   }
 
+  @Test
+  void aVolumeOfMoreBlocksThanTheLogCanMarkIsRefusedWithWhatWouldFit() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> DirtyBlockLog.read(dir.resolve("any.log"), 4096, DirtyBlockLog.MAX_BLOCKS + 1, new BitSet()));
+    assertTrue(e.getMessage().contains("larger than the change log supports"), e.getMessage());
+    assertTrue(e.getMessage().contains("use blocks of at least 8192 bytes"), e.getMessage());
+    DirtyBlockLog.requireSupported(DirtyBlockLog.MAX_BLOCKS, 4096); // the largest that fits
+  }
+
   private void assertFullRecopy(Path log, int blockSize, String why) throws Exception {
     DirtyBlocks d = new DirtyBlocks(BLOCKS);
     DirtyBlockLog opened = DirtyBlockLog.open(log, blockSize, d, true);

@@ -42,7 +42,8 @@ public final class ShardLocations {
   }
 
   /**
-   * Sets shard → member address for every entry; completes once every reachable member has it.
+   * Sets shard → member address for every entry; completes once every reachable member that is
+   * up (or leaving) has it, the coordinator's included; a weakly-up one gets it by gossip.
    *
    * <p>Not {@code WriteAll}: Pekko's WriteAll waits for every replica the replicator knows,
    * unreachable and downed ones included, so the write that re-places a crashed member's nodes
@@ -86,14 +87,19 @@ public final class ShardLocations {
 
   /**
    * How many replicas a write can be acknowledged by, this member's included: the members the
-   * replicator writes to (up, weakly up, leaving or exiting; not joining, which it does not know
-   * yet, nor down, which will not answer or is about to go) that no member finds unreachable.
+   * replicator writes to that no member finds unreachable. Pekko's replicator writes to the members
+   * it saw up, until they are removed (so also leaving and exiting ones); not to joining or weakly-up
+   * ones (it gossips to those later). Down ones will not answer or are about to go.
+   *
+   * <p>A weakly-up member counted here once made n one more than the replicator could reach: a
+   * member that joins while another is unreachable and not yet downed is weakly up, and the write
+   * then needed the unreachable one's acknowledgement too and waited out its whole timeout.
    */
   static int reachableReplicas(Iterable<Member> members, java.util.Set<Member> unreachable) {
     int n = 0;
     for (Member m : members) {
       MemberStatus s = m.status();
-      boolean replicates = s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving() || s == MemberStatus.exiting();
+      boolean replicates = s == MemberStatus.up() || s == MemberStatus.leaving() || s == MemberStatus.exiting();
       if (replicates && !unreachable.contains(m)) {
         n++;
       }

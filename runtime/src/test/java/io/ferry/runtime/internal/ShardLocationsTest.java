@@ -42,7 +42,23 @@ class ShardLocationsTest {
     Member joining = member(2, 2, MemberStatus.joining());
     Member leaving = member(3, 3, MemberStatus.leaving());
     Member weaklyUp = member(4, 4, MemberStatus.weaklyUp());
-    assertEquals(3, ShardLocations.reachableReplicas(List.of(self, joining, leaving, weaklyUp), Set.of()));
+    Member exiting = member(5, 5, MemberStatus.exiting());
+    assertEquals(3, ShardLocations.reachableReplicas(List.of(self, joining, leaving, weaklyUp, exiting), Set.of()));
+  }
+
+  /**
+   * A member joins while a crashed one is unreachable and not yet downed (no crash probe on a WAN):
+   * it is weakly up, and the replicator does not write to it but still counts the crashed one. Had
+   * the weakly-up member been counted, the write would have needed the crashed member's
+   * acknowledgement (n - 1 = 2 of its 2 other replicas) and waited out its timeout.
+   */
+  @Test
+  void aMemberJoiningDuringACrashIsNotWaitedForEither() {
+    Member self = member(1, 1, MemberStatus.up());
+    Member edgeA = member(2, 2, MemberStatus.up());
+    Member crashed = member(3, 3, MemberStatus.up());
+    Member replacement = member(4, 4, MemberStatus.weaklyUp());
+    assertEquals(2, ShardLocations.reachableReplicas(List.of(self, edgeA, crashed, replacement), Set.of(crashed)));
   }
 
   @Test
