@@ -81,6 +81,21 @@ public final class PreCopyConvergence {
   }
 
   /**
+   * The final pass found more than the threshold once the writes were held: writes landed between
+   * the decision (the previous pass's end) and the hold. It runs as an ordinary pass instead, so a
+   * pause never ships more than the threshold, and the next decision is made from what it leaves.
+   * Not in write-blocking mode, where the change set only drains and the final pass always cuts over.
+   */
+  public RunPass holdDeclined(long changedBlocks) {
+    if (running == null || !running.holdWrites() || running.writeBlocking() || changedBlocks <= settings.thresholdBlocks()) {
+      throw new IllegalStateException("only a final pre-copy pass over more than " + settings.thresholdBlocks() + " blocks declines its hold; running "
+          + running + " over " + changedBlocks);
+    }
+    running = new RunPass(running.pass(), false, false);
+    return running;
+  }
+
+  /**
    * Pass {@code pass} shipped {@code shippedBlocks} in {@code nanos}; {@code changedBlocks} were
    * written meanwhile (the next change set).
    */

@@ -165,7 +165,8 @@ public final class PreCopyMigration implements AutoCloseable {
         step = convergence.copied(source.dirty().count(), copyNanos);
       }
       setPhase(Phase.CONVERGING);
-      while (step instanceof PreCopyConvergence.RunPass p) {
+      while (step instanceof PreCopyConvergence.RunPass next) {
+        PreCopyConvergence.RunPass p = next;
         long start = System.nanoTime();
         if (p.writeBlocking() && !source.writeBlocking()) {
           log.info("volume={} write-blocking from pass {}: {}", source.name(), p.pass(), convergence.modeReason());
@@ -175,6 +176,14 @@ public final class PreCopyMigration implements AutoCloseable {
           source.holdWrites(settings.holdTimeout().toNanos());
         }
         long[] changeSet = source.dirty().snapshot();
+        if (p.holdWrites() && !p.writeBlocking() && changeSet.length > settings.convergence().thresholdBlocks()) {
+          source.releaseWrites();
+          synchronized (convergence) {
+            p = convergence.holdDeclined(changeSet.length);
+          }
+          log.info("volume={} pass {}: {} blocks changed before the writes were held (threshold {}): an ordinary pass instead of the cut-over",
+              source.name(), p.pass(), changeSet.length, settings.convergence().thresholdBlocks());
+        }
         copy(changeSet, false);
         if (p.holdWrites()) {
           target.flush();

@@ -34,6 +34,30 @@ class PreCopyConvergenceTest {
   }
 
   @Test
+  void aFinalPassThatFindsMoreThanTheThresholdOnceWritesAreHeldRunsAsAnOrdinaryPass() {
+    PreCopyConvergence c = convergence();
+    c.copied(800, 1);
+    assertEquals(new RunPass(2, false, true), c.passDone(1, 800, 40, 1)); // 40 <= 64 at the decision
+    // 90 changed by the time the writes were held: this pass does not pause the workload
+    assertThrows(IllegalStateException.class, () -> c.holdDeclined(64), "within the threshold the pass holds");
+    assertEquals(new RunPass(2, false, false), c.holdDeclined(90));
+    assertThrows(IllegalStateException.class, () -> c.holdDeclined(90), "declined once");
+    assertEquals(new RunPass(3, false, true), c.passDone(2, 90, 20, 1));
+    assertTrue(c.passDone(3, 20, 0, 1) instanceof CutOver);
+    assertFalse(c.passes().get(2).holdWrites());
+    assertEquals(90, c.passes().get(2).changedBlocks());
+  }
+
+  @Test
+  void aWriteBlockingFinalPassNeverDeclinesItsHold() {
+    PreCopyConvergence c = convergence();
+    c.copied(500, 1);
+    c.passDone(1, 500, 520, 1);
+    assertEquals(new RunPass(3, true, true), c.passDone(2, 520, 0, 1));
+    assertThrows(IllegalStateException.class, () -> c.holdDeclined(100));
+  }
+
+  @Test
   void aSmallChangeSetAfterTheFullCopyIsAlreadyTheFinalPass() {
     PreCopyConvergence c = convergence();
     assertEquals(new RunPass(1, false, true), c.copied(10, 1));
