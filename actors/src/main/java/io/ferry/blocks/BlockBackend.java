@@ -229,6 +229,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onCommand(RecordPreCopy.class, (s, c) -> Effect().persist(c.opened()).thenRun(x -> exportPreCopy()))
         .onCommand(FrontendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} frontend gone; waiting for it to attach again", volume);
+          if (preCopy != null && preCopy.converging() && frontend != null && frontend.equals(preCopyAsker)) {
+            // What the passes shipped into its sink may not reach the frontend that comes next: they
+            // stop, and run again into that one's sink (the request stands).
+            ctx.getLog().info("volume={} pre-copy: the frontend whose sink the passes write into is gone: stopping them", volume);
+            preCopy.abandonPasses();
+          }
           frontend = null;
           return Effect().none();
         })
@@ -343,16 +349,24 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   }
 
   private Effect<Event, State> startPasses(State state, PreCopyCutOver c) {
-    ActorRef<Command> self = ctx.getSelf();
-    if (!preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome)))) {
+    if (!launchPasses(c)) {
       return Effect().none();
     }
-    preCopyAsker = c.replyTo();
-    ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
     if (state.preCopy().phase() == PreCopyLife.Phase.TRACKING) {
       return Effect().persist(new PreCopyCutOverAsked(System.currentTimeMillis()));
     }
     return Effect().none();
+  }
+
+  /** Starts the passes into {@code c}'s sink; false if they run already. */
+  private boolean launchPasses(PreCopyCutOver c) {
+    ActorRef<Command> self = ctx.getSelf();
+    if (preCopy == null || !preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome)))) {
+      return false;
+    }
+    preCopyAsker = c.replyTo();
+    ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
+    return true;
   }
 
   private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
@@ -361,8 +375,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     PreCopyCutOver next = preCopyNext;
     preCopyNext = null;
     if (!e.outcome().cutOver() && next != null && preCopy != null && !state.stopped()) {
-      ctx.getLog().info("volume={} pre-copy passes into the earlier frontend's sink stopped ({}); again into {}:{}/{}", volume, st.error(), next.sinkHost(), next.sinkPort(), next.sinkExport());
-      return startPasses(state, next);
+      String why = "the passes into the sink of a frontend that went away were stopped (" + st.error() + "): the cut-over request stands, the passes run again into the new frontend's sink";
+      ctx.getLog().info("volume={} {}: {}:{}/{}", volume, why, next.sinkHost(), next.sinkPort(), next.sinkExport());
+      preCopyAsker = null;
+      return Effect().persist(new PreCopyPassesBrokeOff(System.currentTimeMillis(), why)).thenRun(x -> launchPasses(next));
     }
     // The newest frontend that asked is the one to tell (an earlier one's member may be gone).
     ActorRef<BlockFrontend.Command> tell = next != null ? next.replyTo() : preCopyAsker;

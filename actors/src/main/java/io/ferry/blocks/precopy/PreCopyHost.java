@@ -159,7 +159,7 @@ public final class PreCopyHost implements AutoCloseable {
     m.close();
     sink.close();
     boolean cutOver = st.phase() == PreCopyMigration.Phase.CUT_OVER;
-    return ended(st, !cutOver && !abandoned() && !reachable(host, port, export));
+    return ended(st, !cutOver && (abandoned() || !reachable(host, port, export)));
   }
 
   /** Whether the target's sink takes a connection now (it does not once its frontend went away). */
@@ -183,8 +183,8 @@ public final class PreCopyHost implements AutoCloseable {
 
   /**
    * Stops the running passes (their sink belongs to a frontend that went away) within {@link
-   * #ABANDON_CHECK}: they end as failed, unless they cut over first; their callback reports it
-   * either way. Nothing if none run.
+   * #ABANDON_CHECK}: they end as failed with the sink lost, unless they cut over first; their
+   * callback reports it either way. Nothing if none run.
    */
   public synchronized void abandonPasses() {
     abandoned = busy;
