@@ -300,9 +300,8 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
             ctx.getSelf().tell(preCopyDue);
             preCopyDue = null;
           }
-          EffectBuilder<VolumeMigration.Event, VolumeMigration.Phase> effect = run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null);
-          askPreCopyPasses(s); // a standing request waits for every block
-          return effect;
+          // A standing request waits for every block (and for COPIED, which this may record).
+          return run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null).thenRun(this::askPreCopyPasses);
         })
         .onCommand(BackendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} backend gone; waiting for its replacement", volume);
