@@ -388,22 +388,32 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     if (ended instanceof PreCopyLife.CutOverDone) {
       ctx.getLog().info("volume={} pre-copy cut over after {} passes, pause {} ms{}", volume, passes, pauseMillis,
           st.modeReason().isEmpty() ? "" : " (write-blocking: " + st.modeReason() + ")");
+      BlockFrontend.PreCopyPassesEnded done = new BlockFrontend.PreCopyPassesEnded(true, false, "", passes, pauseMillis);
       return Effect().persist(new PreCopyCutOverDone(System.currentTimeMillis(), passes, pauseMillis))
-          .thenRun(x -> tellEnded(tell, new BlockFrontend.PreCopyPassesEnded(true, false, "", passes, pauseMillis)));
+          .thenRun(x -> tellEnded(tell, done, done));
     }
     if (ended instanceof PreCopyLife.PassesBrokeOff b) {
       ctx.getLog().warn("volume={} pre-copy passes broke off, the source stays the primary and the cut-over request stands: {}", volume, b.reason());
       return Effect().persist(new PreCopyPassesBrokeOff(b.atMillis(), b.reason()))
-          .thenRun(x -> tellEnded(tell, new BlockFrontend.PreCopyPassesEnded(false, true, b.reason(), passes, -1)));
+          .thenRun(x -> tellEnded(tell, new BlockFrontend.PreCopyPassesEnded(false, true, b.reason(), passes, -1), new BlockFrontend.PreCopyCutOverStands(b.reason(), false)));
     }
     ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
+    BlockFrontend.PreCopyPassesEnded failed = new BlockFrontend.PreCopyPassesEnded(false, false, st.error(), passes, -1);
     return Effect().persist(new PreCopyPassesFailed(System.currentTimeMillis(), st.error()))
-        .thenRun(x -> tellEnded(tell, new BlockFrontend.PreCopyPassesEnded(false, false, st.error(), passes, -1)));
+        .thenRun(x -> tellEnded(tell, failed, failed));
   }
 
-  private void tellEnded(ActorRef<BlockFrontend.Command> to, BlockFrontend.PreCopyPassesEnded ended) {
-    if (to != null) {
-      control.tell(to, ended);
+  /**
+   * Tells the frontend that asked for the passes how they ended and, when another frontend attached
+   * since (the asker restarted or moved), that one too ({@code toAttached}): it must not wait for an
+   * answer meant for its predecessor (it finishes a cut-over, or asks for passes of its own).
+   */
+  private void tellEnded(ActorRef<BlockFrontend.Command> asker, BlockFrontend.PreCopyPassesEnded ended, BlockFrontend.Command toAttached) {
+    if (asker != null) {
+      control.tell(asker, ended);
+    }
+    if (frontend != null && !frontend.equals(asker)) {
+      control.tell(frontend, toAttached);
     }
   }
 
@@ -418,6 +428,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       }
       frontend = a.frontend();
       ctx.watchWith(frontend, new FrontendGone());
+    }
+    if (preCopy != null && preCopy.converging() && preCopyAsker != null && !a.frontend().equals(preCopyAsker)) {
+      // A new incarnation of the (single) frontend: the running passes write into its predecessor's sink.
+      ctx.getLog().info("volume={} pre-copy: a new frontend attached while the passes write into its predecessor's sink: stopping them", volume);
+      preCopy.abandonPasses();
     }
     ActorRef<BlockFrontend.Command> to = a.frontend();
     engine.attach(
@@ -444,7 +459,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     } else if (state.spec() != null && state.spec().preCopy() && PreCopyLife.cutOverStands(state.preCopy())) {
       // The user's request is journaled here: a frontend that restarted (or moved) since has
       // forgotten it; it asks for the passes into its own sink once it holds every block.
-      control.tell(to, new BlockFrontend.PreCopyCutOverStands(state.preCopy().lastError()));
+      control.tell(to, new BlockFrontend.PreCopyCutOverStands(state.preCopy().lastError(), preCopy != null && preCopy.converging()));
     }
     return Effect().none();
   }

@@ -142,10 +142,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
 
   /**
    * The source journaled the user's cut-over request of a pre-copy volume and it stands (told on
-   * every attach): this frontend asks for the passes into its sink once it holds every block.
-   * {@code lastError}: why earlier passes broke off ("" if none did).
+   * every attach, and when passes into an earlier frontend's sink broke off): this frontend asks for
+   * the passes into its sink once it holds every block. {@code lastError}: why earlier passes broke
+   * off ("" if none did); {@code passesRunning}: passes into an earlier frontend's sink still run
+   * (they may cut over any moment: no abort until they ended).
    */
-  public record PreCopyCutOverStands(String lastError) implements Command {}
+  public record PreCopyCutOverStands(String lastError, boolean passesRunning) implements Command {}
 
   private record ShipTick() implements Command {}
 
@@ -330,6 +332,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
                 volume, c.lastError().isEmpty() ? "" : " (" + c.lastError() + ")");
           }
           preCopyWanted = preCopyVolume;
+          preCopyAsked = preCopyVolume && c.passesRunning();
           askPreCopyPasses(s);
           return Effect().none();
         })

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * target) and kill -9 of the source's and of the target's member while qemu-io writes at the
  * source's export: (1) the source's member while the workload runs before the cut-over, (2) the
  * target's member during the passes (the request stands at the source), (3) then the source's
- * member too, before the passes into the restarted target end: the cut-over completes. After each kill the
+ * member too, and both restart: the cut-over completes. After each kill the
  * source image holds every acknowledged write (a write not acknowledged holds its old bytes or its
  * new ones, never others), a restarted source reads its change set from its log (no full recopy),
  * and after the cut-over {@code qemu-img compare} finds the target's export equal to the source.
@@ -114,25 +114,24 @@ class PreCopyProcessIT {
       String backend3 = st.path("backendMember").asText();
       c.kill(target);
       figures.add("2. target killed during the passes; passes done by then: " + st.path("preCopy").path("passes"));
+      st = await(registry, 120, "the passes broken off, the request standing at the source",
+          s -> s.path("preCopy").path("phase").asText().equals("CONVERGING") && s.path("preCopy").path("error").asText().contains("request stands"));
+      figures.add("2. with the target down: '" + st.path("preCopy").path("error").asText() + "'");
+      w2.finish(expected, Files.readAllBytes(src));
+      figures.add("2. writes during the passes and the target's crash: " + w2.acked + " of " + w2.blocks.size() + " acknowledged");
+      assertArrayEquals(expected, Files.readAllBytes(src), "the source image after the target's crash (seed " + seed + ")");
+
+      // 3. kill -9 of the source's member too: both ends restart, the request lives only in the
+      // source's journal; the restarted source tells the restarted frontend, which asks for the
+      // passes into its sink, and the volume cuts over.
+      c.kill(source);
+      killed = System.nanoTime();
       target = c.restart(target, "cloud");
       String newTarget = target.address();
-      st = await(registry, 240, "the restarted target's frontend, the request standing at the source",
-          s -> s.path("frontendMember").asText().equals(newTarget) && s.path("preCopy").path("phase").asText().equals("CONVERGING")
-              && s.path("preCopy").path("error").asText().contains("request stands"));
-      figures.add("2. after the target's restart: '" + st.path("preCopy").path("error").asText() + "'");
       assertTrue(!oldFrontend.equals(newTarget));
-
-      // 3. kill -9 of the source's member too, before the passes into the restarted target end: both
-      // ends restarted, the request lives only in the source's journal; the restarted source tells
-      // the restarted frontend, runs the passes again and cuts over.
-      c.kill(source);
-      w2.finish(expected, Files.readAllBytes(src));
-      figures.add("3. source killed with the request standing; writes since the cut-over request: " + w2.acked + " of " + w2.blocks.size() + " acknowledged");
-      assertArrayEquals(expected, Files.readAllBytes(src), "the source image after kill -9 of both ends during the cut-over (seed " + seed + ")");
-      killed = System.nanoTime();
       source = c.start("edge-a", "edge");
       st = await(registry, 300, "CUT_OVER after the source's restart", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
-      figures.add(String.format("3. cut over %.1f s after the kill", (System.nanoTime() - killed) / 1e9));
+      figures.add(String.format("3. cut over %.1f s after the source's kill (both ends restarted)", (System.nanoTime() - killed) / 1e9));
       JsonNode last = await(registry, 60, "the restarted source's passes", s -> s.path("preCopy").path("passes").size() >= 2);
       figures.add("3. the restarted source's passes: " + last.path("preCopy").path("passes") + ", recopy '" + last.path("preCopy").path("recopy").asText() + "'");
       assertEquals("", last.path("preCopy").path("recopy").asText(), "no full recopy: " + last.path("preCopy"));
