@@ -225,8 +225,10 @@ public final class PreCopyLife {
   public static View view(State s, Recovery recovery, PreCopyMigration.Status running) {
     // A recopy is news only until the cut-over.
     String recopy = recovery.fullRecopy() && s.phase() != Phase.CUT_OVER ? recovery.reason() : "";
+    // Failed passes after which the request stands (they broke off): the journal's word, which says so.
+    boolean standing = cutOverStands(s) && running != null && running.phase() == PreCopyMigration.Phase.FAILED && !s.lastError().isEmpty();
     // The journal's phase, but the passes' own word once they cut over or failed (the journal follows).
-    String phase = s.phase() == Phase.CUT_OVER || running == null
+    String phase = standing || s.phase() == Phase.CUT_OVER || running == null
         || (running.phase() != PreCopyMigration.Phase.CUT_OVER && running.phase() != PreCopyMigration.Phase.FAILED) ? s.phase().name() : running.phase().name();
     if (running == null) {
       return new View(phase, PreCopyConvergence.Mode.PRE_COPY.name(), "", List.of(), 0, s.pauseMillis(), 0, 0, 0,
@@ -236,7 +238,7 @@ public final class PreCopyLife {
         .map(p -> new PassView(p.pass(), p.changedBlocks(), p.nanos() / 1_000_000, p.writeBlocking(), p.holdWrites()))
         .toList();
     long pause = running.pauseNanos() >= 0 ? running.pauseNanos() / 1_000_000 : s.pauseMillis();
-    String error = running.error().isEmpty() ? s.lastError() : running.error();
+    String error = standing || running.error().isEmpty() ? s.lastError() : running.error();
     return new View(phase, running.mode().name(), running.modeReason(), passes, running.changedBlocksNow(), pause,
         running.writesAcknowledged(), running.writesMirrored(), running.writesRefused(), recopy, error);
   }

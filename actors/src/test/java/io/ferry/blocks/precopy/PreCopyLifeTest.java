@@ -81,6 +81,15 @@ class PreCopyLifeTest {
     PreCopyLife.View v = PreCopyLife.view(brokeOff, PreCopyLife.recover(brokeOff), null);
     assertEquals("CONVERGING", v.phase());
     assertTrue(v.error().contains("request stands"), "the status says what happened and what comes: " + v);
+    // With the failed passes' figures at hand (the source member did not restart), the same.
+    PreCopyMigration.Status failedPasses = new PreCopyMigration.Status(PreCopyMigration.Phase.FAILED, PreCopyConvergence.Mode.PRE_COPY, "", List.of(), 40, -1, 0, 0, 40, 0, 0,
+        "the sink broke off");
+    PreCopyLife.View withFigures = PreCopyLife.view(brokeOff, PreCopyLife.recover(brokeOff), failedPasses);
+    assertEquals("CONVERGING", withFigures.phase(), withFigures.toString());
+    assertTrue(withFigures.error().contains("request stands"), withFigures.toString());
+    // Failed passes that end the request show FAILED and their error.
+    PreCopyLife.State failed = converging.apply(PreCopyLife.passesEnded(3, false, false, "the sink broke off", 1, -1));
+    assertEquals("FAILED", PreCopyLife.view(failed, PreCopyLife.recover(failed), failedPasses).phase());
     // The source member restarts too: its journal still holds the request, and its recovery says so.
     PreCopyLife.State recovered = PreCopyLife.State.of(List.of(new PreCopyLife.Opened(1, false), new PreCopyLife.CutOverRequested(2), e, new PreCopyLife.Opened(4, false)));
     assertTrue(PreCopyLife.cutOverStands(recovered));
