@@ -338,7 +338,7 @@ class PreCopyHostedIT {
    * acknowledged write at the target; the status says the passes broke off and the request stood.
    * The passes are paced (256 KiB/s over 40 changed blocks of 64 KiB: about 10 s, twice, the first
    * long enough for the move under load); a graceful leave needs no failure detector, so this runs
-   * in the default build (23-30 s at load 15-18).
+   * in the default build (21-23 s at load 6-18).
    */
   @Test
   void aFrontendThatMovesDuringThePassesStillCutsOverWithEveryAcknowledgedWrite(Seed seed) throws Exception {
