@@ -324,14 +324,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       ctx.getLog().warn("volume={} pre-copy cut-over asked, but the source's export is not open ({})", volume, error);
       return Effect().none();
     }
-    switch (PreCopyLife.ask(state.preCopy(), preCopy != null && preCopy.converging(), c.replyTo().equals(preCopyAsker))) {
+    return switch (PreCopyLife.ask(state.preCopy(), preCopy != null && preCopy.converging(), c.replyTo().equals(preCopyAsker))) {
       case ALREADY_CUT_OVER -> {
         control.tell(c.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, false, "already cut over", state.preCopy().passes(), state.preCopy().pauseMillis()));
-        return Effect().none();
+        yield Effect().none();
       }
-      case REPEAT -> {
-        return Effect().none();
-      }
+      case REPEAT -> Effect().none();
       case REDIRECT -> {
         // The running passes write into a sink its frontend no longer serves: what they ship is not
         // this frontend's. Stopped; their end starts them again into this one's sink.
@@ -339,13 +337,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
             volume, preCopyAsker, c.sinkHost(), c.sinkPort(), c.sinkExport());
         preCopyNext = c;
         preCopy.abandonPasses();
-        return Effect().none();
+        yield Effect().none();
       }
-      case START -> {
-        return startPasses(state, c);
-      }
-    }
-    throw new IllegalStateException("unreachable");
+      case START -> startPasses(state, c);
+    };
   }
 
   private Effect<Event, State> startPasses(State state, PreCopyCutOver c) {
