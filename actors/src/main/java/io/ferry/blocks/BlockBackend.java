@@ -95,7 +95,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private record RecordPreCopy(PreCopyOpened opened) implements Command {}
 
   /** The passes ended (on the host's thread). */
-  private record PreCopyEnded(PreCopyHost.Outcome outcome, ActorRef<BlockFrontend.Command> replyTo) implements Command {}
+  private record PreCopyEnded(PreCopyHost.Outcome outcome) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -111,6 +111,9 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   public record PreCopyCutOverAsked(long atMillis) implements Event {}
 
   public record PreCopyPassesFailed(long atMillis, String reason) implements Event {}
+
+  /** The passes broke off with the target's sink gone: the cut-over request stands ({@link PreCopyLife.PassesBrokeOff}). */
+  public record PreCopyPassesBrokeOff(long atMillis, String reason) implements Event {}
 
   public record PreCopyCutOverDone(long atMillis, int passes, long pauseMillis) implements Event {}
 
@@ -149,6 +152,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private PreCopyMigration.Status preCopyLast;
   /** What the last (re)start did with the change set: read from the change log, or a full recopy and why. */
   private PreCopyLife.Recovery preCopyRecovery;
+  /** The frontend whose sink the running passes write into, told how they end. */
+  private ActorRef<BlockFrontend.Command> preCopyAsker;
+  /** A later frontend's request while passes ran into an earlier one's sink: run them again into its sink. */
+  private PreCopyCutOver preCopyNext;
 
   private BlockBackend(ActorContext<Command> ctx, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -203,6 +210,10 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
             return Effect().none();
           }
           ctx.getLog().info("volume={} released: the source {} is closed and can be detached", volume, s.spec() == null ? "?" : s.spec().sourcePath());
+          if (keepsServingSource(s) && PreCopyLife.cutOverStands(s.preCopy()) && (preCopy == null || !preCopy.converging())) {
+            // Aborted while the request stood with no passes running: it ends with the migration.
+            return Effect().persist(java.util.List.of(new PreCopyPassesFailed(System.currentTimeMillis(), "aborted: the cut-over request ended with the migration"), new Released()));
+          }
           return Effect().persist(new Released());
         })
         .onCommand(PauseBackground.class, (s, c) -> {
@@ -218,6 +229,12 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onCommand(RecordPreCopy.class, (s, c) -> Effect().persist(c.opened()).thenRun(x -> exportPreCopy()))
         .onCommand(FrontendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} frontend gone; waiting for it to attach again", volume);
+          if (preCopy != null && preCopy.converging() && frontend != null && frontend.equals(preCopyAsker)) {
+            // What the passes shipped into its sink may not reach the frontend that comes next: they
+            // stop, and run again into that one's sink (the request stands).
+            ctx.getLog().info("volume={} pre-copy: the frontend whose sink the passes write into is gone: stopping them", volume);
+            preCopy.abandonPasses();
+          }
           frontend = null;
           return Effect().none();
         })
@@ -303,38 +320,96 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     if (state.spec() == null || !state.spec().preCopy() || state.stopped()) {
       return Effect().none();
     }
-    if (state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
-      control.tell(c.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, "already cut over", state.preCopy().passes(), state.preCopy().pauseMillis()));
-      return Effect().none();
-    }
-    if (preCopy == null) {
+    if (state.preCopy().phase() != PreCopyLife.Phase.CUT_OVER && preCopy == null) {
       ctx.getLog().warn("volume={} pre-copy cut-over asked, but the source's export is not open ({})", volume, error);
       return Effect().none();
     }
-    ActorRef<Command> self = ctx.getSelf();
-    if (preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome, c.replyTo())))) {
-      ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
-      if (state.preCopy().phase() == PreCopyLife.Phase.TRACKING) {
-        return Effect().persist(new PreCopyCutOverAsked(System.currentTimeMillis()));
+    return switch (PreCopyLife.ask(state.preCopy(), preCopy != null && preCopy.converging(), c.replyTo().equals(preCopyAsker))) {
+      case ALREADY_CUT_OVER -> {
+        control.tell(c.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, false, "already cut over", state.preCopy().passes(), state.preCopy().pauseMillis()));
+        yield Effect().none();
       }
+      case REPEAT -> Effect().none();
+      case REDIRECT -> {
+        // The running passes write into a sink its frontend no longer serves: what they ship is not
+        // this frontend's. Stopped; their end starts them again into this one's sink.
+        ctx.getLog().info("volume={} pre-copy: a new frontend asks for the passes while they run into {}'s sink: stopping them, then into {}:{}/{}",
+            volume, preCopyAsker, c.sinkHost(), c.sinkPort(), c.sinkExport());
+        preCopyNext = c;
+        preCopy.abandonPasses();
+        yield Effect().none();
+      }
+      case START -> startPasses(state, c);
+    };
+  }
+
+  private Effect<Event, State> startPasses(State state, PreCopyCutOver c) {
+    if (!launchPasses(c)) {
+      return Effect().none();
+    }
+    if (state.preCopy().phase() == PreCopyLife.Phase.TRACKING) {
+      return Effect().persist(new PreCopyCutOverAsked(System.currentTimeMillis()));
     }
     return Effect().none();
+  }
+
+  /** Starts the passes into {@code c}'s sink; false if they run already. */
+  private boolean launchPasses(PreCopyCutOver c) {
+    ActorRef<Command> self = ctx.getSelf();
+    if (preCopy == null || !preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome)))) {
+      return false;
+    }
+    preCopyAsker = c.replyTo();
+    ctx.getLog().info("volume={} pre-copy cut-over: passes into {}:{}/{}", volume, c.sinkHost(), c.sinkPort(), c.sinkExport());
+    return true;
   }
 
   private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
     PreCopyMigration.Status st = e.outcome().status();
     preCopyLast = st;
-    if (!e.outcome().cutOver()) {
-      ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
-      control.tell(e.replyTo(), new BlockFrontend.PreCopyPassesEnded(false, st.error(), st.passes().size(), -1));
-      return Effect().persist(new PreCopyPassesFailed(System.currentTimeMillis(), st.error()));
+    PreCopyCutOver next = preCopyNext;
+    preCopyNext = null;
+    if (!e.outcome().cutOver() && next != null && preCopy != null && !state.stopped()) {
+      String why = "the passes into the sink of a frontend that went away were stopped (" + st.error() + "): the cut-over request stands, the passes run again into the new frontend's sink";
+      ctx.getLog().info("volume={} {}: {}:{}/{}", volume, why, next.sinkHost(), next.sinkPort(), next.sinkExport());
+      preCopyAsker = null;
+      return Effect().persist(new PreCopyPassesBrokeOff(System.currentTimeMillis(), why)).thenRun(x -> launchPasses(next));
     }
-    long pauseMillis = st.pauseNanos() / 1_000_000;
-    int passes = st.passes().size() - 1; // pass 0 is the background copy's
-    ctx.getLog().info("volume={} pre-copy cut over after {} passes, pause {} ms{}", volume, passes, pauseMillis,
-        st.modeReason().isEmpty() ? "" : " (write-blocking: " + st.modeReason() + ")");
-    return Effect().persist(new PreCopyCutOverDone(System.currentTimeMillis(), passes, pauseMillis))
-        .thenRun(x -> control.tell(e.replyTo(), new BlockFrontend.PreCopyPassesEnded(true, "", passes, pauseMillis)));
+    // The newest frontend that asked is the one to tell (an earlier one's member may be gone).
+    ActorRef<BlockFrontend.Command> tell = next != null ? next.replyTo() : preCopyAsker;
+    int passes = e.outcome().cutOver() ? st.passes().size() - 1 : st.passes().size(); // pass 0 is the background copy's
+    long pauseMillis = e.outcome().cutOver() ? st.pauseNanos() / 1_000_000 : -1;
+    PreCopyLife.Event ended = PreCopyLife.passesEnded(System.currentTimeMillis(), e.outcome().cutOver(), e.outcome().sinkLost(), st.error(), passes, pauseMillis);
+    if (ended instanceof PreCopyLife.CutOverDone) {
+      ctx.getLog().info("volume={} pre-copy cut over after {} passes, pause {} ms{}", volume, passes, pauseMillis,
+          st.modeReason().isEmpty() ? "" : " (write-blocking: " + st.modeReason() + ")");
+      BlockFrontend.PreCopyPassesEnded done = new BlockFrontend.PreCopyPassesEnded(true, false, "", passes, pauseMillis);
+      return Effect().persist(new PreCopyCutOverDone(System.currentTimeMillis(), passes, pauseMillis))
+          .thenRun(x -> tellEnded(tell, done, done));
+    }
+    if (ended instanceof PreCopyLife.PassesBrokeOff b) {
+      ctx.getLog().warn("volume={} pre-copy passes broke off, the source stays the primary and the cut-over request stands: {}", volume, b.reason());
+      return Effect().persist(new PreCopyPassesBrokeOff(b.atMillis(), b.reason()))
+          .thenRun(x -> tellEnded(tell, new BlockFrontend.PreCopyPassesEnded(false, true, b.reason(), passes, -1), new BlockFrontend.PreCopyCutOverStands(b.reason(), false)));
+    }
+    ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary: {}", volume, st.error());
+    BlockFrontend.PreCopyPassesEnded failed = new BlockFrontend.PreCopyPassesEnded(false, false, st.error(), passes, -1);
+    return Effect().persist(new PreCopyPassesFailed(System.currentTimeMillis(), st.error()))
+        .thenRun(x -> tellEnded(tell, failed, failed));
+  }
+
+  /**
+   * Tells the frontend that asked for the passes how they ended and, when another frontend attached
+   * since (the asker restarted or moved), that one too ({@code toAttached}): it must not wait for an
+   * answer meant for its predecessor (it finishes a cut-over, or asks for passes of its own).
+   */
+  private void tellEnded(ActorRef<BlockFrontend.Command> asker, BlockFrontend.PreCopyPassesEnded ended, BlockFrontend.Command toAttached) {
+    if (asker != null) {
+      control.tell(asker, ended);
+    }
+    if (frontend != null && !frontend.equals(asker)) {
+      control.tell(frontend, toAttached);
+    }
   }
 
   private Effect<Event, State> onAttach(State state, Attach a) {
@@ -348,6 +423,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
       }
       frontend = a.frontend();
       ctx.watchWith(frontend, new FrontendGone());
+    }
+    if (preCopy != null && preCopy.converging() && preCopyAsker != null && !a.frontend().equals(preCopyAsker)) {
+      // A new incarnation of the (single) frontend: the running passes write into its predecessor's sink.
+      ctx.getLog().info("volume={} pre-copy: a new frontend attached while the passes write into its predecessor's sink: stopping them", volume);
+      preCopy.abandonPasses();
     }
     ActorRef<BlockFrontend.Command> to = a.frontend();
     engine.attach(
@@ -370,7 +450,11 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
     if (state.spec() != null && state.spec().preCopy() && state.preCopy().phase() == PreCopyLife.Phase.CUT_OVER) {
       // The passes' answer may have died with the frontend's member: a frontend that attaches after
       // the source cut over learns it here and finishes the cut-over (the source refuses writes).
-      control.tell(to, new BlockFrontend.PreCopyPassesEnded(true, "cut over before this frontend attached", state.preCopy().passes(), state.preCopy().pauseMillis()));
+      control.tell(to, new BlockFrontend.PreCopyPassesEnded(true, false, "cut over before this frontend attached", state.preCopy().passes(), state.preCopy().pauseMillis()));
+    } else if (state.spec() != null && state.spec().preCopy() && PreCopyLife.cutOverStands(state.preCopy())) {
+      // The user's request is journaled here: a frontend that restarted (or moved) since has
+      // forgotten it; it asks for the passes into its own sink once it holds every block.
+      control.tell(to, new BlockFrontend.PreCopyCutOverStands(state.preCopy().lastError(), preCopy != null && preCopy.converging()));
     }
     return Effect().none();
   }
@@ -478,6 +562,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
         .onEvent(PreCopyOpened.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.Opened(e.atMillis(), e.recopyAll()))))
         .onEvent(PreCopyCutOverAsked.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverRequested(e.atMillis()))))
         .onEvent(PreCopyPassesFailed.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.PassesFailed(e.atMillis(), e.reason()))))
+        .onEvent(PreCopyPassesBrokeOff.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.PassesBrokeOff(e.atMillis(), e.reason()))))
         .onEvent(PreCopyCutOverDone.class, (s, e) -> new State(s.spec(), s.stopped(), s.released(), s.preCopy().apply(new PreCopyLife.CutOverDone(e.atMillis(), e.passes(), e.pauseMillis()))))
         .build();
   }

@@ -135,9 +135,19 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   /**
    * A pre-copy volume's passes at the source ended: cut over ({@code cutOver}: the source refuses
    * writes, this target holds every acknowledged one) or failed ({@code reason}; the source stays
-   * the primary).
+   * the primary; {@code standing}: the request stands, the target's sink was gone, so the passes run
+   * again when a frontend attaches, or at once when the user cuts over again).
    */
-  public record PreCopyPassesEnded(boolean cutOver, String reason, int passes, long pauseMillis) implements Command {}
+  public record PreCopyPassesEnded(boolean cutOver, boolean standing, String reason, int passes, long pauseMillis) implements Command {}
+
+  /**
+   * The source journaled the user's cut-over request of a pre-copy volume and it stands (told on
+   * every attach, and when passes into an earlier frontend's sink broke off): this frontend asks for
+   * the passes into its sink once it holds every block. {@code lastError}: why earlier passes broke
+   * off ("" if none did); {@code passesRunning}: passes into an earlier frontend's sink still run
+   * (they may cut over any moment: no abort until they ended).
+   */
+  public record PreCopyCutOverStands(String lastError, boolean passesRunning) implements Command {}
 
   private record ShipTick() implements Command {}
 
@@ -215,8 +225,12 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
   private boolean preCopyVolume;
   /** The phase the last decision was taken in. */
   private VolumeMigration.Phase lastPhase = new VolumeMigration.New();
-  /** The user's cut-over went to the backend and its passes have not ended. */
+  /** The user's cut-over request stands (asked here, or the source said so on attach): ask once every block is here. */
+  private boolean preCopyWanted;
+  /** The request went to the backend and its passes have not ended: no abort now. */
   private boolean preCopyAsked;
+  /** The source cut over while this store still lacked blocks: finish once every block is here (the source serves them until released). */
+  private PreCopyPassesEnded preCopyDue;
 
   private BlockFrontend(ActorContext<Command> ctx, TimerScheduler<Command> timers, VolumeId volume) {
     super(PersistenceId.ofUniqueId(persistenceId(volume)));
@@ -283,7 +297,14 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
           }
           return run(s, process.decide(s, new VolumeMigration.Tick(System.nanoTime(), core.blocksPresent(), stalled, newAttachId())), null);
         })
-        .onCommand(CopyDone.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null))
+        .onCommand(CopyDone.class, (s, c) -> {
+          if (preCopyDue != null) {
+            ctx.getSelf().tell(preCopyDue);
+            preCopyDue = null;
+          }
+          // A standing request waits for every block (and for COPIED, which this may record).
+          return run(s, process.decide(s, new VolumeMigration.EveryBlockPresent()), null).thenRun(this::askPreCopyPasses);
+        })
         .onCommand(BackendGone.class, (s, c) -> {
           ctx.getLog().info("volume={} backend gone; waiting for its replacement", volume);
           backend = null;
@@ -305,6 +326,16 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         .onCommand(ShipTick.class, this::onShipTick)
         .onCommand(ChangesApplied.class, this::onChangesApplied)
         .onCommand(PreCopyPassesEnded.class, this::onPreCopyPassesEnded)
+        .onCommand(PreCopyCutOverStands.class, (s, c) -> {
+          if (preCopyVolume && !preCopyWanted) {
+            ctx.getLog().info("volume={} pre-copy: the source holds a standing cut-over request{}; the passes run into this frontend's sink once it holds every block",
+                volume, c.lastError().isEmpty() ? "" : " (" + c.lastError() + ")");
+          }
+          preCopyWanted = preCopyVolume;
+          preCopyAsked = preCopyVolume && c.passesRunning();
+          askPreCopyPasses(s);
+          return Effect().none();
+        })
         .onCommand(Stop.class, (s, c) -> run(s, process.decide(s, new VolumeMigration.StopRequested()), c.replyTo()).thenStop())
         .build();
   }
@@ -317,7 +348,7 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
       }
       backend = c.backend();
       ctx.watchWith(backend, new BackendGone());
-      askPreCopyPasses(); // a restarted source member runs the passes again (its change set read from its log)
+      askPreCopyPasses(s); // a restarted source member runs the passes again (its change set read from its log)
     }
     return run(s, d, null);
   }
@@ -647,10 +678,10 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
         return Effect().none();
       }
       boolean repeat = preCopyAsked;
-      preCopyAsked = true;
-      askPreCopyPasses();
+      preCopyWanted = true;
+      askPreCopyPasses(s);
       ctx.getLog().info("volume={} pre-copy cut-over requested: the source runs its passes into this target", volume);
-      c.replyTo().tell(new ControlReply(true, "CONVERGING", repeat ? "already converging" : ""));
+      c.replyTo().tell(new ControlReply(true, "CONVERGING", repeat ? "already converging" : preCopyAsked ? "" : "the passes start once every block is at this target"));
       return Effect().none();
     }
     VolumeMigration.Input input;
@@ -676,9 +707,14 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
     return run(s, d, null).thenRun(after -> c.replyTo().tell(new ControlReply(true, after.label(), d.ignored())));
   }
 
-  /** Asks the backend for the pre-copy passes into this frontend's sink export (again after a backend change). */
-  private void askPreCopyPasses() {
-    if (backend != null && preCopyAsked) {
+  /**
+   * Asks the backend for the pre-copy passes into this frontend's sink export while the request
+   * stands (again after a backend change), once this store holds every block: the passes ship only
+   * what changed, so a frontend recovered on another member must have the rest first.
+   */
+  private void askPreCopyPasses(VolumeMigration.Phase s) {
+    if (backend != null && preCopyWanted && s instanceof VolumeMigration.Copied && core != null && core.completed()) {
+      preCopyAsked = true;
       control.tell(backend, new BlockBackend.PreCopyCutOver(resources.nbdHost(), resources.nbdPort(), BlockResources.preCopySinkName(volume), ctx.getSelf()));
     }
   }
@@ -690,11 +726,20 @@ public final class BlockFrontend extends EventSourcedBehavior<BlockFrontend.Comm
    */
   private Effect<VolumeMigration.Event, VolumeMigration.Phase> onPreCopyPassesEnded(VolumeMigration.Phase s, PreCopyPassesEnded e) {
     preCopyAsked = false;
+    preCopyWanted = false;
     if (!preCopyVolume || !(s instanceof VolumeMigration.Copied)) {
       return Effect().none(); // cut over already (a repeat), or not a pre-copy volume
     }
     if (!e.cutOver()) {
-      ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary (cut over again to retry): {}", volume, e.reason());
+      ctx.getLog().warn("volume={} pre-copy passes failed, the source stays the primary ({}): {}", volume,
+          e.standing() ? "the request stands: they run again when this target re-attaches, or cut over again now" : "cut over again to retry", e.reason());
+      return Effect().none();
+    }
+    if (core == null || !core.completed()) {
+      // Recovered here after the source cut over: the source (refusing writes) still serves the
+      // blocks this store lacks, until the cut-over below releases it.
+      ctx.getLog().info("volume={} pre-copy: the source cut over; finishing here once every block is present", volume);
+      preCopyDue = e;
       return Effect().none();
     }
     // The passes' writes are durable here already: the final pass flushed this export (NBD FLUSH

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A pre-copy volume with every member its own JVM (edge-b the registry, edge-a the source, cloud the
  * target) and kill -9 of the source's and of the target's member while qemu-io writes at the
  * source's export: (1) the source's member while the workload runs before the cut-over, (2) the
- * target's member during the passes, (3) the source's member during the passes. After each kill the
+ * target's member during the passes (the request stands at the source), (3) then the source's
+ * member too, and both restart: the cut-over completes. After each kill the
  * source image holds every acknowledged write (a write not acknowledged holds its old bytes or its
  * new ones, never others), a restarted source reads its change set from its log (no full recopy),
  * and after the cut-over {@code qemu-img compare} finds the target's export equal to the source.
@@ -102,44 +103,40 @@ class PreCopyProcessIT {
           (System.nanoTime() - killed) / 1e9, pc.path("changedBlocksNow").asLong(), SIZE / BLOCK));
       url = st.path("nbdUrl").asText();
 
-      // 2. kill -9 of the target's member during the passes, qemu-io writing at the source.
+      // 2. kill -9 of the target's member during the passes, qemu-io writing at the source: the
+      // passes break off, the source stays the primary, and the request stands in its journal.
       rewriteAll(url, 0x31, expected);
       Writer w2 = Writer.start(url, r, 40, 100);
       assertEquals(200, post(registry, "/volumes/vol-p/cutover", "").statusCode());
       st = await(registry, 120, "passes running", s -> s.path("preCopy").path("phase").asText().equals("CONVERGING"));
       assertEquals("CONVERGING", st.path("preCopy").path("phase").asText());
       String oldFrontend = st.path("frontendMember").asText();
+      String backend3 = st.path("backendMember").asText();
       c.kill(target);
       figures.add("2. target killed during the passes; passes done by then: " + st.path("preCopy").path("passes"));
-      target = c.restart(target, "cloud");
-      String newTarget = target.address();
-      st = await(registry, 240, "COPIED again with the restarted target, the source still the primary",
-          s -> s.path("phase").asText().equals("COPIED") && s.path("frontendMember").asText().equals(newTarget) && List.of("TRACKING", "FAILED").contains(s.path("preCopy").path("phase").asText()));
-      figures.add("2. after the target's restart: passes failed with '" + st.path("preCopy").path("error").asText() + "', the source the primary");
+      st = await(registry, 120, "the passes broken off, the request standing at the source",
+          s -> s.path("preCopy").path("phase").asText().equals("CONVERGING") && s.path("preCopy").path("error").asText().contains("request stands"));
+      figures.add("2. with the target down: '" + st.path("preCopy").path("error").asText() + "'");
       w2.finish(expected, Files.readAllBytes(src));
       figures.add("2. writes during the passes and the target's crash: " + w2.acked + " of " + w2.blocks.size() + " acknowledged");
       assertArrayEquals(expected, Files.readAllBytes(src), "the source image after the target's crash (seed " + seed + ")");
-      assertTrue(!oldFrontend.equals(newTarget));
 
-      // 3. kill -9 of the source's member during the passes: the restarted source resumes them and cuts over.
-      rewriteAll(url, 0x52, expected);
-      Writer w3 = Writer.start(url, r, 40, 100);
-      assertEquals(200, post(registry, "/volumes/vol-p/cutover", "").statusCode());
-      st = await(registry, 120, "passes running again", s -> s.path("preCopy").path("phase").asText().equals("CONVERGING"));
-      String backend3 = st.path("backendMember").asText();
+      // 3. kill -9 of the source's member too: both ends restart, the request lives only in the
+      // source's journal; the restarted source tells the restarted frontend, which asks for the
+      // passes into its sink, and the volume cuts over.
       c.kill(source);
-      figures.add("3. source killed during the passes; passes done by then: " + st.path("preCopy").path("passes"));
-      w3.finish(expected, Files.readAllBytes(src));
-      assertArrayEquals(expected, Files.readAllBytes(src), "the source image after kill -9 during the passes (seed " + seed + ")");
-      figures.add("3. writes during the passes: " + w3.acked + " of " + w3.blocks.size() + " acknowledged");
       killed = System.nanoTime();
+      target = c.restart(target, "cloud");
+      String newTarget = target.address();
+      assertTrue(!oldFrontend.equals(newTarget));
       source = c.start("edge-a", "edge");
       st = await(registry, 300, "CUT_OVER after the source's restart", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
-      figures.add(String.format("3. cut over %.1f s after the kill", (System.nanoTime() - killed) / 1e9));
+      figures.add(String.format("3. cut over %.1f s after the source's kill (both ends restarted)", (System.nanoTime() - killed) / 1e9));
       JsonNode last = await(registry, 60, "the restarted source's passes", s -> s.path("preCopy").path("passes").size() >= 2);
       figures.add("3. the restarted source's passes: " + last.path("preCopy").path("passes") + ", recopy '" + last.path("preCopy").path("recopy").asText() + "'");
       assertEquals("", last.path("preCopy").path("recopy").asText(), "no full recopy: " + last.path("preCopy"));
       assertTrue(!last.path("backendMember").asText().equals(backend3), "the passes were finished by the restarted source: " + last);
+      assertEquals(newTarget, last.path("frontendMember").asText(), "into the restarted target: " + last);
 
       compare(st.path("nbdUrl").asText(), expected, "the target after the cut-over");
       assertArrayEquals(expected, Files.readAllBytes(src), "the source after the cut-over");

@@ -330,6 +330,77 @@ class PreCopyHostedIT {
     }
   }
 
+  /**
+   * The target's frontend moves while the source's passes run (its member leaves the cluster, and
+   * the frontend starts again on the target site's other member, with an empty store): the user's
+   * cut-over request stands at the source, the new frontend is told so when it attaches, fetches
+   * every block, asks for the passes into its own sink, and the cut-over completes with every
+   * acknowledged write at the target; the status says the passes broke off and the request stood.
+   * The passes are paced (256 KiB/s over 40 changed blocks of 64 KiB: about 10 s, twice, the first
+   * long enough for the move under load); a graceful leave needs no failure detector, so this runs
+   * in the default build (21-23 s at load 6-18).
+   */
+  @Test
+  void aFrontendThatMovesDuringThePassesStillCutsOverWithEveryAcknowledgedWrite(Seed seed) throws Exception {
+    Random r = seed.random();
+    byte[] initial = new byte[(int) SIZE];
+    r.nextBytes(initial);
+    Path src = dir.resolve("vol-m.img");
+    Files.write(src, initial);
+    byte[] expected = initial.clone();
+    Map<String, String> sites = new LinkedHashMap<>();
+    sites.put("edge-b", "edge"); // holds the registry; the test talks to it, it never leaves
+    sites.put("edge-a", "edge");
+    sites.put("cloud", "cloud");
+    try (LocalCluster c = LocalCluster.start(dir.resolve("data"), sites,
+        ConfigFactory.parseString("ferry.blocks.pre-copy { threshold-blocks = 4, max-bytes-per-second = 262144 }"), Duration.ofSeconds(60))) {
+      c.startMember("cloud", "cloud"); // where the frontend goes when its member leaves
+      Ferry ferry = c.member("edge-b").ferry();
+      String http = c.member("edge-b").httpUrl().orElseThrow();
+      assertEquals(201, post(http, "/volumes",
+          "{\"volume\":\"vol-m\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"preCopy\":true}").statusCode());
+      VolumeStatus copied = await(ferry, "vol-m", "COPIED at the source", st -> st.phase() == VolumePhase.COPIED && st.preCopy().map(p -> !p.sourceNbdUrl().isEmpty()).orElse(false), 120);
+      String url = copied.nbdUrl();
+      // 40 whole blocks changed since the copy: pass 1 takes about 10 s at 256 KiB/s.
+      List<Integer> blocks = new ArrayList<>();
+      for (int b = 0; b < SIZE / BLOCK; b++) {
+        blocks.add(b);
+      }
+      java.util.Collections.shuffle(blocks, r);
+      List<Write> changed = new ArrayList<>();
+      for (int b : blocks.subList(0, 40)) {
+        changed.add(new Write((long) b * BLOCK, BLOCK, 1 + r.nextInt(254)));
+      }
+      assertEquals(40, write(url, changed, expected));
+
+      HttpResponse<String> cut = post(http, "/volumes/vol-m/cutover", "");
+      assertEquals(200, cut.statusCode(), cut.body());
+      // (A pass shows in the status once it ended: pass 1 runs while the phase is CONVERGING with at most pass 0.)
+      VolumeStatus converging = await(ferry, "vol-m", "converging", st -> st.preCopy().map(p -> p.phase().equals("CONVERGING")).orElse(false), 60);
+      assertTrue(converging.preCopy().get().passes().size() <= 1, "pass 1 is under way: " + converging.preCopy().get());
+      String moved = converging.frontendMember();
+      System.out.println("pre-copy, frontend moved during the passes: passes so far " + converging.preCopy().get().passes() + "; the frontend's member " + moved + " leaves");
+      c.memberAt(moved).close();
+      // The source is still the primary: the workload goes on writing there meanwhile.
+      assertEquals(10, write(url, writes(r, 10), expected), "the source serves while the target's frontend moves");
+
+      VolumeStatus over = await(ferry, "vol-m", "CUT_OVER on the target site's other member",
+          st -> st.phase() == VolumePhase.CUT_OVER && !st.frontendMember().equals(moved) && !st.nbdUrl().isEmpty(), 180);
+      VolumeStatus.PreCopy pc = await(ferry, "vol-m", "the source's figures", st -> st.preCopy().map(p -> p.pauseMillis() >= 0).orElse(false), 30).preCopy().get();
+      System.out.println("pre-copy, frontend moved during the passes: cut over at " + over.frontendMember() + "; status " + pc);
+      assertEquals("CUT_OVER", pc.phase());
+      assertTrue(pc.error().contains("the cut-over request stands"), "the status says the passes broke off and the request stood: " + pc);
+      assertTrue(over.targetIsPrimary(), over.toString());
+      Path expectedFile = dir.resolve("expected-m.img");
+      Files.write(expectedFile, expected);
+      String compare = Ext4Images.run(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", expectedFile.toString(), over.nbdUrl()));
+      assertTrue(compare.contains("Images are identical"), "the target after its frontend moved during the passes: " + compare);
+      assertTrue(Arrays.equals(expected, Files.readAllBytes(src)), "the source holds every acknowledged write too");
+      Ext4Images.Result late = Ext4Images.exec(List.of("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 512", url), 60);
+      assertFalse(late.output().contains("wrote 512/512"), "the source after the cut-over: " + late.output());
+    }
+  }
+
   /** Distinct blocks {@code writes} touched. */
   private static long changedBlocks(List<Write> writes) {
     return writes.stream().flatMapToLong(w -> java.util.stream.LongStream.rangeClosed(w.offset() / BLOCK, (w.offset() + w.length() - 1) / BLOCK)).distinct().count();

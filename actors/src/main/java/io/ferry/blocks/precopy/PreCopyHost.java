@@ -44,8 +44,18 @@ public final class PreCopyHost implements AutoCloseable {
     }
   }
 
-  /** How the passes ended: cut over (the target is the primary) or not, with the figures. */
-  public record Outcome(boolean cutOver, PreCopyMigration.Status status) {}
+  /**
+   * How the passes ended: cut over (the target is the primary) or not, with the figures; {@code
+   * sinkLost}: they did not, and the target's sink could not be reached afterwards either (its
+   * frontend went away), so a frontend that comes back may have them run again.
+   */
+  public record Outcome(boolean cutOver, boolean sinkLost, PreCopyMigration.Status status) {}
+
+  /** How long the check that the target's sink is still there may take, after passes failed. */
+  private static final Duration SINK_CHECK = Duration.ofSeconds(5);
+
+  /** How often running passes look whether they were abandoned. */
+  private static final Duration ABANDON_CHECK = Duration.ofMillis(100);
 
   private final PreCopySource source;
   private final Settings settings;
@@ -53,6 +63,8 @@ public final class PreCopyHost implements AutoCloseable {
   private boolean busy;
   private PreCopyMigration running;
   private PreCopyMigration.Status last;
+  /** The running passes are to stop: their sink belongs to a frontend that went away. */
+  private boolean abandoned;
 
   private PreCopyHost(PreCopySource source, Settings settings) {
     this.source = source;
@@ -100,6 +112,7 @@ public final class PreCopyHost implements AutoCloseable {
       return false;
     }
     busy = true;
+    abandoned = false;
     Thread t = new Thread(() -> done.accept(runPasses(host, port, export)), "ferry-precopy-cutover-" + source.name());
     t.setDaemon(true);
     t.start();
@@ -112,7 +125,7 @@ public final class PreCopyHost implements AutoCloseable {
       sink = new NbdBlockSink(host, port, export, settings.connections(), Duration.ofSeconds(30));
     } catch (IOException | RuntimeException e) {
       log.warn("volume={} the target's sink {}:{}/{} cannot be reached: {}", source.name(), host, port, export, e.toString());
-      return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()));
+      return ended(failedStatus("the target's sink " + host + ":" + port + "/" + export + " cannot be reached: " + e.getMessage()), true);
     }
     BlockSink target = settings.maxBytesPerSecond() > 0 ? new PacedBlockSink(sink, settings.maxBytesPerSecond()) : sink;
     PreCopyMigration m;
@@ -122,14 +135,20 @@ public final class PreCopyHost implements AutoCloseable {
       // ended either way: a later cut-over may try again, and the sink's connections close
       sink.close();
       log.warn("volume={} the passes cannot start: {}", source.name(), e.toString());
-      return ended(failedStatus("the passes cannot start: " + e.getMessage()));
+      return ended(failedStatus("the passes cannot start: " + e.getMessage()), false);
     }
     synchronized (this) {
       running = m;
     }
     m.requestCutOver();
     try {
-      if (!m.awaitEnd(settings.passesTimeout())) {
+      // In slices, so passes abandoned meanwhile stop here, on their own thread.
+      long deadline = System.nanoTime() + settings.passesTimeout().toNanos();
+      boolean ended = false;
+      while (!ended && !abandoned() && System.nanoTime() < deadline) {
+        ended = m.awaitEnd(ABANDON_CHECK);
+      }
+      if (!ended) {
         m.close(); // its failure path releases held writes; the marks of runs under way are restored
       }
     } catch (InterruptedException e) {
@@ -139,16 +158,40 @@ public final class PreCopyHost implements AutoCloseable {
     PreCopyMigration.Status st = m.status();
     m.close();
     sink.close();
-    return ended(st);
+    boolean cutOver = st.phase() == PreCopyMigration.Phase.CUT_OVER;
+    return ended(st, !cutOver && (abandoned() || !reachable(host, port, export)));
   }
 
-  private Outcome ended(PreCopyMigration.Status st) {
+  /** Whether the target's sink takes a connection now (it does not once its frontend went away). */
+  private boolean reachable(String host, int port, String export) {
+    try (NbdBlockSink probe = new NbdBlockSink(host, port, export, 1, SINK_CHECK)) {
+      return true;
+    } catch (IOException | RuntimeException e) {
+      log.info("volume={} the target's sink {}:{}/{} is gone after the passes failed: {}", source.name(), host, port, export, e.toString());
+      return false;
+    }
+  }
+
+  private Outcome ended(PreCopyMigration.Status st, boolean sinkLost) {
     synchronized (this) {
       busy = false;
       running = null;
       last = st;
     }
-    return new Outcome(st.phase() == PreCopyMigration.Phase.CUT_OVER, st);
+    return new Outcome(st.phase() == PreCopyMigration.Phase.CUT_OVER, sinkLost, st);
+  }
+
+  /**
+   * Stops the running passes (their sink belongs to a frontend that went away) within {@link
+   * #ABANDON_CHECK}: they end as failed with the sink lost, unless they cut over first; their
+   * callback reports it either way. Nothing if none run.
+   */
+  public synchronized void abandonPasses() {
+    abandoned = busy;
+  }
+
+  private synchronized boolean abandoned() {
+    return abandoned;
   }
 
   private PreCopyMigration.Status failedStatus(String why) {

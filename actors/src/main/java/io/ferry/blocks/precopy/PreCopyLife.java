@@ -13,8 +13,12 @@ import java.util.List;
  *
  * <p>Phases: {@code TRACKING} (the workload runs at the source through Ferry's export there, its
  * writes marked; the background copy fills the target), {@code CONVERGING} (the user asked for the
- * cut-over: passes run), {@code CUT_OVER} (the target is the primary: the source's export refuses
- * writes and never opens again; the target's export serves the workload).
+ * cut-over: passes run, or run again once the target's frontend asks, for the request stands until
+ * the passes cut over or fail with the target still there), {@code CUT_OVER} (the target is the
+ * primary: the source's export refuses writes and never opens again; the target's export serves the
+ * workload). The request is journaled here, at the source, because either end may restart while
+ * the passes run: a frontend that attaches while it stands is told so ({@link #cutOverStands}) and
+ * asks for the passes into its own sink.
  */
 public final class PreCopyLife {
   private PreCopyLife() {}
@@ -34,8 +38,15 @@ public final class PreCopyLife {
   /** The user asked for the cut-over (the background copy had every block at the target). */
   public record CutOverRequested(long atMillis) implements Event {}
 
-  /** The passes broke off (the target could not be written): the source stays the primary. */
+  /** The passes failed with the target still reachable: the source stays the primary, the request ends (the user may ask again). */
   public record PassesFailed(long atMillis, String reason) implements Event {}
+
+  /**
+   * The passes broke off because the target's sink went away (its frontend restarted or moved):
+   * the source stays the primary and the request stands; the passes run again into the sink of
+   * the frontend that attaches next.
+   */
+  public record PassesBrokeOff(long atMillis, String reason) implements Event {}
 
   /** The final pass reached the target with writes held: the target is the primary. */
   public record CutOverDone(long atMillis, int passes, long pauseMillis) implements Event {}
@@ -63,6 +74,12 @@ public final class PreCopyLife {
         }
         return new State(Phase.TRACKING, opens, f.reason(), pauseMillis, passes);
       }
+      if (e instanceof PassesBrokeOff b) {
+        if (phase != Phase.CONVERGING) {
+          throw new IllegalStateException("passes break off only while converging: " + this);
+        }
+        return new State(Phase.CONVERGING, opens, b.reason(), pauseMillis, passes);
+      }
       CutOverDone d = (CutOverDone) e;
       return new State(Phase.CUT_OVER, opens, lastError, d.pauseMillis(), d.passes());
     }
@@ -82,32 +99,81 @@ public final class PreCopyLife {
    * @param openExport serve the workload at the source (false once cut over: it must move on to the target)
    * @param restart the source member served the export before: its change set is read from the change log
    * @param fullRecopy mark every block changed: the change log could not be read ({@link #afterChangeLog})
-   * @param resumePasses the user's cut-over request stands: run the passes again at once
    * @param reason why, for the log and the status
    */
-  public record Recovery(boolean openExport, boolean restart, boolean fullRecopy, boolean resumePasses, String reason) {
+  public record Recovery(boolean openExport, boolean restart, boolean fullRecopy, String reason) {
 
     /** This recovery once the change log was read ({@code log}): a full recopy only if it could not be. */
     public Recovery afterChangeLog(DirtyBlockLog.Recovery log) {
       if (!restart) {
         return this;
       }
-      String resume = resumePasses ? "; the cut-over request stands, passes start again" : "";
       if (log.readable()) {
-        return new Recovery(openExport, true, false, resumePasses, reason + ": " + log.reason() + resume);
+        return new Recovery(openExport, true, false, reason + ": " + log.reason());
       }
-      return new Recovery(openExport, true, true, resumePasses, reason + ": " + log.reason() + ", so the next pass recopies every block" + resume);
+      return new Recovery(openExport, true, true, reason + ": " + log.reason() + ", so the next pass recopies every block");
     }
   }
 
   public static Recovery recover(State s) {
     if (s.phase() == Phase.CUT_OVER) {
-      return new Recovery(false, false, false, false, "cut over: the target is the primary, the source's export stays closed");
+      return new Recovery(false, false, false, "cut over: the target is the primary, the source's export stays closed");
     }
     if (s.opens() == 0) {
-      return new Recovery(true, false, false, false, "first start: writes are tracked from now, before the background copy reads any block");
+      return new Recovery(true, false, false, "first start: writes are tracked from now, before the background copy reads any block");
     }
-    return new Recovery(true, true, false, s.phase() == Phase.CONVERGING, "the source member restarted (open " + (s.opens() + 1) + ")");
+    String resume = cutOverStands(s) ? " with the cut-over request standing: the passes start again once the target's frontend attaches" : "";
+    return new Recovery(true, true, false, "the source member restarted (open " + (s.opens() + 1) + ")" + resume);
+  }
+
+  /**
+   * Whether the user's cut-over request stands: an attaching frontend is told, and asks for the
+   * passes into its sink (again, after a restart of either end).
+   */
+  public static boolean cutOverStands(State s) {
+    return s.phase() == Phase.CONVERGING;
+  }
+
+  /** What the source does with a frontend's request for the passes. */
+  public enum Ask {
+    /** Cut over already: tell the frontend, which finishes its side. */
+    ALREADY_CUT_OVER,
+    /** Start the passes into this frontend's sink. */
+    START,
+    /** The passes run into this frontend's sink already: a repeat. */
+    REPEAT,
+    /**
+     * The passes run into the sink of an earlier frontend (it restarted or moved): stop them, and
+     * start them again into this one's sink once they ended; the target holds what it acknowledged
+     * through its own sink only.
+     */
+    REDIRECT
+  }
+
+  /** {@code running}: passes run now; {@code sameAsker}: into the sink of the frontend asking. */
+  public static Ask ask(State s, boolean running, boolean sameAsker) {
+    if (s.phase() == Phase.CUT_OVER) {
+      return Ask.ALREADY_CUT_OVER;
+    }
+    if (!running) {
+      return Ask.START;
+    }
+    return sameAsker ? Ask.REPEAT : Ask.REDIRECT;
+  }
+
+  /**
+   * What the journal records when passes end: the cut-over; else, if the target's sink cannot be
+   * reached any more ({@code sinkLost}: its frontend went away), a break-off, the request
+   * standing; else a failure that ends the request (it would fail the same way again at once).
+   */
+  public static Event passesEnded(long atMillis, boolean cutOver, boolean sinkLost, String error, int passes, long pauseMillis) {
+    if (cutOver) {
+      return new CutOverDone(atMillis, passes, pauseMillis);
+    }
+    if (sinkLost) {
+      return new PassesBrokeOff(atMillis, error + "; the target's sink is gone: the cut-over request stands, the passes start again once the target's frontend asks");
+    }
+    return new PassesFailed(atMillis, error);
   }
 
   /**
@@ -159,8 +225,10 @@ public final class PreCopyLife {
   public static View view(State s, Recovery recovery, PreCopyMigration.Status running) {
     // A recopy is news only until the cut-over.
     String recopy = recovery.fullRecopy() && s.phase() != Phase.CUT_OVER ? recovery.reason() : "";
+    // Failed passes after which the request stands (they broke off): the journal's word, which says so.
+    boolean standing = cutOverStands(s) && running != null && running.phase() == PreCopyMigration.Phase.FAILED && !s.lastError().isEmpty();
     // The journal's phase, but the passes' own word once they cut over or failed (the journal follows).
-    String phase = s.phase() == Phase.CUT_OVER || running == null
+    String phase = standing || s.phase() == Phase.CUT_OVER || running == null
         || (running.phase() != PreCopyMigration.Phase.CUT_OVER && running.phase() != PreCopyMigration.Phase.FAILED) ? s.phase().name() : running.phase().name();
     if (running == null) {
       return new View(phase, PreCopyConvergence.Mode.PRE_COPY.name(), "", List.of(), 0, s.pauseMillis(), 0, 0, 0,
@@ -170,7 +238,7 @@ public final class PreCopyLife {
         .map(p -> new PassView(p.pass(), p.changedBlocks(), p.nanos() / 1_000_000, p.writeBlocking(), p.holdWrites()))
         .toList();
     long pause = running.pauseNanos() >= 0 ? running.pauseNanos() / 1_000_000 : s.pauseMillis();
-    String error = running.error().isEmpty() ? s.lastError() : running.error();
+    String error = standing || running.error().isEmpty() ? s.lastError() : running.error();
     return new View(phase, running.mode().name(), running.modeReason(), passes, running.changedBlocksNow(), pause,
         running.writesAcknowledged(), running.writesMirrored(), running.writesRefused(), recopy, error);
   }
