@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ferry.testkit.Ext4Images;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,13 +16,12 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,8 +45,12 @@ class PreCopyProcessIT {
 
   @TempDir Path dir;
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private final ObjectMapper json = new ObjectMapper();
+  private VolumeProcessClient volume;
+
+  @BeforeEach
+  void client() {
+    volume = new VolumeProcessClient(dir, "vol-p", SIZE, BLOCK);
+  }
 
   @Test
   void kill9OfTheSourceOrTargetMemberLosesNoAcknowledgedWriteAndRecopiesOnlyTheChangeSet() throws Exception {
@@ -78,15 +77,15 @@ class PreCopyProcessIT {
       ProcessCluster.Member target = c.start("cloud", "cloud");
       c.awaitUp(Duration.ofSeconds(120));
       String start = "{\"volume\":\"vol-p\",\"sourceSite\":\"edge-a\",\"sourcePath\":\"" + src + "\",\"targetSite\":\"cloud\",\"blockSize\":" + BLOCK + ",\"preCopy\":true}";
-      HttpResponse<String> started = post(registry, "/volumes", start);
+      HttpResponse<String> started = volume.post(registry, "/volumes", start);
       assertEquals(201, started.statusCode(), started.body());
-      JsonNode st = await(registry, 240, "COPIED, exported at the source", s -> s.path("phase").asText().equals("COPIED") && !s.path("preCopy").path("sourceNbdUrl").asText().isEmpty());
+      JsonNode st = volume.await(registry, 240, "COPIED, exported at the source", s -> s.path("phase").asText().equals("COPIED") && !s.path("preCopy").path("sourceNbdUrl").asText().isEmpty());
       String url = st.path("nbdUrl").asText();
 
       // 1. kill -9 of the source's member while qemu-io writes, before the cut-over.
       Writer w1 = Writer.start(url, r, 60, 50);
       long ackBase = st.path("preCopy").path("writesAcknowledged").asLong();
-      await(registry, 120, "a dozen writes acknowledged at the source", s -> s.path("preCopy").path("writesAcknowledged").asLong() >= ackBase + 12);
+      volume.await(registry, 120, "a dozen writes acknowledged at the source", s -> s.path("preCopy").path("writesAcknowledged").asLong() >= ackBase + 12);
       String oldBackend = st.path("backendMember").asText();
       c.kill(source);
       w1.finish(expected, Files.readAllBytes(src));
@@ -94,7 +93,7 @@ class PreCopyProcessIT {
       assertArrayEquals(expected, Files.readAllBytes(src), "the source image after kill -9 of its member holds every acknowledged write (seed " + seed + ")");
       long killed = System.nanoTime();
       source = c.start("edge-a", "edge");
-      st = await(registry, 180, "exported again at the restarted source",
+      st = volume.await(registry, 180, "exported again at the restarted source",
           s -> !s.path("backendMember").asText().equals(oldBackend) && !s.path("backendMember").asText().isEmpty() && !s.path("preCopy").path("sourceNbdUrl").asText().isEmpty());
       JsonNode pc = st.path("preCopy");
       assertEquals("", pc.path("recopy").asText(), "the change set came from its log: " + pc);
@@ -107,14 +106,14 @@ class PreCopyProcessIT {
       // passes break off, the source stays the primary, and the request stands in its journal.
       rewriteAll(url, 0x31, expected);
       Writer w2 = Writer.start(url, r, 40, 100);
-      assertEquals(200, post(registry, "/volumes/vol-p/cutover", "").statusCode());
-      st = await(registry, 120, "passes running", s -> s.path("preCopy").path("phase").asText().equals("CONVERGING"));
+      assertEquals(200, volume.post(registry, "/volumes/vol-p/cutover", "").statusCode());
+      st = volume.await(registry, 120, "passes running", s -> s.path("preCopy").path("phase").asText().equals("CONVERGING"));
       assertEquals("CONVERGING", st.path("preCopy").path("phase").asText());
       String oldFrontend = st.path("frontendMember").asText();
       String backend3 = st.path("backendMember").asText();
       c.kill(target);
       figures.add("2. target killed during the passes; passes done by then: " + st.path("preCopy").path("passes"));
-      st = await(registry, 120, "the passes broken off, the request standing at the source",
+      st = volume.await(registry, 120, "the passes broken off, the request standing at the source",
           s -> s.path("preCopy").path("phase").asText().equals("CONVERGING") && s.path("preCopy").path("error").asText().contains("request stands"));
       figures.add("2. with the target down: '" + st.path("preCopy").path("error").asText() + "'");
       w2.finish(expected, Files.readAllBytes(src));
@@ -130,15 +129,15 @@ class PreCopyProcessIT {
       String newTarget = target.address();
       assertTrue(!oldFrontend.equals(newTarget));
       source = c.start("edge-a", "edge");
-      st = await(registry, 300, "CUT_OVER after the source's restart", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
+      st = volume.await(registry, 300, "CUT_OVER after the source's restart", s -> s.path("phase").asText().equals("CUT_OVER") && !s.path("nbdUrl").asText().isEmpty());
       figures.add(String.format("3. cut over %.1f s after the source's kill (both ends restarted)", (System.nanoTime() - killed) / 1e9));
-      JsonNode last = await(registry, 60, "the restarted source's passes", s -> s.path("preCopy").path("passes").size() >= 2);
+      JsonNode last = volume.await(registry, 60, "the restarted source's passes", s -> s.path("preCopy").path("passes").size() >= 2);
       figures.add("3. the restarted source's passes: " + last.path("preCopy").path("passes") + ", recopy '" + last.path("preCopy").path("recopy").asText() + "'");
       assertEquals("", last.path("preCopy").path("recopy").asText(), "no full recopy: " + last.path("preCopy"));
       assertTrue(!last.path("backendMember").asText().equals(backend3), "the passes were finished by the restarted source: " + last);
       assertEquals(newTarget, last.path("frontendMember").asText(), "into the restarted target: " + last);
 
-      compare(st.path("nbdUrl").asText(), expected, "the target after the cut-over");
+      volume.compare(st.path("nbdUrl").asText(), expected, "the target after the cut-over");
       assertArrayEquals(expected, Files.readAllBytes(src), "the source after the cut-over");
       figures.forEach(f -> System.out.println("PreCopyProcessIT: " + f));
     }
@@ -220,40 +219,5 @@ class PreCopyProcessIT {
         System.arraycopy(got, 0, expected, b * BLOCK, BLOCK);
       }
     }
-  }
-
-  private void compare(String url, byte[] expected, String what) throws Exception {
-    Path file = dir.resolve("expected.img");
-    Files.write(file, expected);
-    Ext4Images.Result r = Ext4Images.exec(List.of("qemu-img", "compare", "-f", "raw", "-F", "raw", file.toString(), url), 300);
-    assertTrue(r.output().contains("Images are identical"), what + ": " + r.output());
-  }
-
-  private JsonNode await(ProcessCluster.Member m, int seconds, String what, Predicate<JsonNode> done) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    Optional<JsonNode> st = Optional.empty();
-    while (System.nanoTime() < deadline) {
-      st = status(m);
-      if (st.isPresent() && done.test(st.get())) {
-        return st.get();
-      }
-      TimeUnit.MILLISECONDS.sleep(100);
-    }
-    throw new AssertionError("vol-p not " + what + " within " + seconds + " s: " + st);
-  }
-
-  private Optional<JsonNode> status(ProcessCluster.Member m) {
-    try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(m.url() + "/volumes/vol-p")).timeout(Duration.ofSeconds(15)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 ? Optional.of(json.readTree(r.body())) : Optional.empty();
-    } catch (Exception e) {
-      return Optional.empty();
-    }
-  }
-
-  private HttpResponse<String> post(ProcessCluster.Member m, String path, String body) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(m.url() + path)).timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }
