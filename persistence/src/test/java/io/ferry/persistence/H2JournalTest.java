@@ -1,5 +1,6 @@
 package io.ferry.persistence;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,6 +31,66 @@ class H2JournalTest {
       assertEquals(3, rs.getInt(1));
     }
     assertTrue(url.contains("AUTO_SERVER=TRUE"));
+  }
+
+  /** Payloads live in the row (no LOB store), and a 100 KB one reads back as written. */
+  @Test
+  void payloadsAreKeptInTheRow(@TempDir Path dir) throws Exception {
+    String url = H2Journal.defaultUrl(dir);
+    H2Journal.ensureDirectory(url);
+    H2Journal.ensureSchema(url);
+    byte[] payload = new byte[100_000];
+    new java.util.Random(7).nextBytes(payload);
+    try (Connection c = DriverManager.getConnection(url, "ferry", "")) {
+      assertEquals("BINARY VARYING", columnType(c, "event_journal", "event_payload"));
+      assertEquals("BINARY VARYING", columnType(c, "event_journal", "meta_payload"));
+      assertEquals("BINARY VARYING", columnType(c, "snapshot", "snapshot_payload"));
+      try (PreparedStatement insert =
+          c.prepareStatement(
+              "INSERT INTO \"event_journal\" (\"persistence_id\", \"sequence_number\", \"writer\", \"write_timestamp\","
+                  + " \"adapter_manifest\", \"event_payload\", \"event_ser_id\", \"event_ser_manifest\") VALUES ('p', 1, 'w', 0, '', ?, 1, 'm')")) {
+        insert.setBytes(1, payload);
+        insert.executeUpdate();
+      }
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT \"event_payload\" FROM \"event_journal\"")) {
+        assertTrue(rs.next());
+        assertArrayEquals(payload, rs.getBytes(1));
+      }
+    }
+  }
+
+  /** A database created before payloads moved into the row keeps its BLOB columns and its events. */
+  @Test
+  void aDatabaseWithBlobPayloadsIsLeftAsItIs(@TempDir Path dir) throws Exception {
+    String url = H2Journal.defaultUrl(dir);
+    H2Journal.ensureDirectory(url);
+    try (Connection c = DriverManager.getConnection(url, "ferry", "")) {
+      c.createStatement().execute(
+          "CREATE TABLE \"event_journal\" (\"ordering\" BIGINT UNIQUE NOT NULL AUTO_INCREMENT, \"persistence_id\" VARCHAR(255) NOT NULL,"
+              + " \"sequence_number\" BIGINT NOT NULL, \"event_payload\" BLOB NOT NULL, PRIMARY KEY(\"persistence_id\",\"sequence_number\"))");
+      c.createStatement().execute("INSERT INTO \"event_journal\" (\"persistence_id\", \"sequence_number\", \"event_payload\") VALUES ('p', 1, X'0102')");
+    }
+    H2Journal.ensureSchema(url);
+    try (Connection c = DriverManager.getConnection(url, "ferry", "")) {
+      assertEquals("BINARY LARGE OBJECT", columnType(c, "event_journal", "event_payload"));
+      assertEquals("BINARY VARYING", columnType(c, "snapshot", "snapshot_payload"));
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT \"event_payload\" FROM \"event_journal\"")) {
+        assertTrue(rs.next());
+        assertArrayEquals(new byte[] {1, 2}, rs.getBytes(1));
+      }
+    }
+  }
+
+  private static String columnType(Connection c, String table, String column) throws SQLException {
+    try (PreparedStatement q =
+        c.prepareStatement("SELECT DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = ? AND COLUMN_NAME = ?")) {
+      q.setString(1, table);
+      q.setString(2, column);
+      try (ResultSet rs = q.executeQuery()) {
+        assertTrue(rs.next(), table + "." + column + " is missing");
+        return rs.getString(1);
+      }
+    }
   }
 
   /**
