@@ -2,6 +2,7 @@ package io.ferry.persistence;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -141,8 +142,17 @@ class H2JournalTest {
 
   @Test
   void configSelectsTheJdbcPlugins(@TempDir Path dir) {
-    var config = H2Journal.config(H2Journal.defaultUrl(dir), 4);
+    var config = H2Journal.config(H2Journal.defaultUrl(dir), 4, 2);
     assertEquals("jdbc-journal", config.getString("pekko.persistence.journal.plugin"));
     assertEquals(4, config.getInt("pekko-persistence-jdbc.shared-databases.slick.db.maxConnections"));
+    assertEquals(2, config.getInt("jdbc-journal.parallelism"));
+  }
+
+  @Test
+  void writeParallelismIsBoundedByTheConnections(@TempDir Path dir) {
+    String url = H2Journal.defaultUrl(dir);
+    assertThrows(IllegalArgumentException.class, () -> H2Journal.config(url, 4, 0));
+    assertThrows(IllegalArgumentException.class, () -> H2Journal.config(url, 4, 5));
+    assertEquals(4, H2Journal.config(url, 4, 4).getInt("jdbc-journal.parallelism"));
   }
 }
