@@ -225,7 +225,8 @@ public final class FerryNode implements AutoCloseable {
     String url = H2Journal.url(config, member.dataDir());
     H2Journal.ensureDirectory(url);
     H2Journal.ensureSchema(url);
-    return c.withFallback(H2Journal.config(url, config.getInt("ferry.persistence.h2.max-connections")));
+    return c.withFallback(
+        H2Journal.config(url, config.getInt("ferry.persistence.h2.max-connections"), config.getInt("ferry.persistence.h2.write-parallelism")));
   }
 
   public MemberSettings settings() {

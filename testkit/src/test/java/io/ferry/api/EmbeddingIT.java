@@ -50,7 +50,7 @@ class EmbeddingIT {
                     + "pekko.remote.artery.canonical.hostname = 127.0.0.1\n"
                     + "pekko.cluster.roles = [worker, edge, site-edge-x]\n"
                     + "ferry.member.data-dir = \"" + dir.resolve("member") + "\"\n")
-            .withFallback(H2Journal.config(url, 4))
+            .withFallback(H2Journal.config(url, 4, 2))
             .withFallback(ConfigFactory.load());
     system = ActorSystem.create(Behaviors.empty(), "user-app", config);
     Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
