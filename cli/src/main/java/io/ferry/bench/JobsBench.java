@@ -139,18 +139,11 @@ public final class JobsBench implements Callable<Integer> {
           held.size(), relocatedAt == 0 ? "never" : String.format("%.2f s", (relocatedAt - killedAt) / 1e9), leaseMs);
       System.out.printf("retries spent        %d  (%d expiries, %d reassignments to another pool)%n", s.retries(), s.expiries(), s.reassignments());
     } finally {
-      deleteTree(dir);
+      BenchFiles.deleteTree(dir);
     }
     return 0;
   }
 
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (var paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 
   /** The bench kind: waits {@code taskMs} on the member's scheduler, then fails a seeded share of attempts. */
   private static final class Sleeper implements TaskRunner {

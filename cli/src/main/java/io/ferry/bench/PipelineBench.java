@@ -52,6 +52,15 @@ public final class PipelineBench {
     int[] memberCounts = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1, 3};
     int cores = Runtime.getRuntime().availableProcessors();
     Path base = Files.createTempDirectory("ferry-bench");
+    try {
+      run(base, records, latencySeconds, memberCounts, cores);
+    } finally {
+      // Each run leaves 0.5-0.9 GB of journals; a disk filled up with them once.
+      BenchFiles.deleteTree(base);
+    }
+  }
+
+  private static void run(Path base, long records, int latencySeconds, int[] memberCounts, int cores) throws Exception {
     System.out.printf("ferry pipeline benchmark: %d rows per source, 2 sources, %d cores, H2 journal in %s%n", records, cores, base);
     System.out.println("every batch is one journal event at each node (source, filter, window, sink)");
     // One unmeasured run first, so the figures are of compiled code rather than of the JIT warming up.
