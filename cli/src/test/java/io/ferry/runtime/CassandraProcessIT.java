@@ -55,7 +55,10 @@ class CassandraProcessIT {
             "ferry.persistence.journal = cassandra",
             "ferry.persistence.cassandra.contact-points = [\"" + cassandra.contactPoint() + "\"]",
             "ferry.persistence.cassandra.journal-keyspace = " + keyspace,
-            "ferry.persistence.cassandra.snapshot-keyspace = " + keyspace + "_snapshot");
+            "ferry.persistence.cassandra.snapshot-keyspace = " + keyspace + "_snapshot",
+            // The first deploy writes the registry's first events into a keyspace just created:
+            // a CI run beside benchmarks (load 30) took longer than the default 10 s to answer.
+            "ferry.api.ask-timeout = 45s");
     ProcessCluster c = new ProcessCluster(dir, conf);
     c.start("cloud", "cloud");
     c.start("cloud", "cloud");

@@ -98,6 +98,11 @@ public final class LocalCluster implements AutoCloseable {
     if (!overrides.hasPath("ferry.http.port")) {
       m.put("ferry.http.port", isSeed ? seedHttpPort : 0); // every member of this JVM binds its own endpoint
     }
+    if (!overrides.hasPath("ferry.placement.measured-load") && !extra.hasPath("ferry.placement.measured-load")) {
+      // Members sharing a JVM: its process CPU would count every member's work (and, on a busy
+      // machine, nothing of theirs) at every site, and move the planner's nodes by the host's load.
+      m.put("ferry.placement.measured-load", "nodes");
+    }
     FerryNode node = FerryNode.start(ConfigFactory.parseMap(m).withFallback(extra).withFallback(overrides));
     synchronized (members) {
       members.add(node);
