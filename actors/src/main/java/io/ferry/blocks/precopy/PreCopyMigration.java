@@ -144,6 +144,13 @@ public final class PreCopyMigration implements AutoCloseable {
     }
   }
 
+  /**
+   * The change set of the pass under way until the target has flushed it: its marks were cleared
+   * when it was read, so passes that end without that flush put them back (the target may have
+   * lost what it acknowledged, or its sink may be gone with what it held).
+   */
+  private volatile long[] unflushed = new long[0];
+
   private void run() {
     try {
       long t0 = System.nanoTime();
@@ -184,10 +191,12 @@ public final class PreCopyMigration implements AutoCloseable {
           log.info("volume={} pass {}: {} blocks changed before the writes were held (threshold {}): an ordinary pass instead of the cut-over",
               source.name(), p.pass(), changeSet.length, settings.convergence().thresholdBlocks());
         }
+        unflushed = changeSet;
         copy(changeSet, false);
         if (p.holdWrites()) {
           target.flush();
           source.cutOver("volume " + source.name() + " cut over: the target is the primary, go on writing there");
+          unflushed = new long[0];
           synchronized (this) {
             pauseNanos = System.nanoTime() - start;
           }
@@ -197,6 +206,7 @@ public final class PreCopyMigration implements AutoCloseable {
           // the pause) covers only its own blocks; then the shipped blocks leave the change log.
           DirtyBlockLog.Cut cut = source.beforeTargetFlush();
           target.flush();
+          unflushed = new long[0];
           source.targetFlushed(cut);
         }
         long nanos = System.nanoTime() - start;
@@ -219,6 +229,10 @@ public final class PreCopyMigration implements AutoCloseable {
 
   private void fail(String why) {
     log.error("volume={} pre-copy failed, the source stays the primary: {}", source.name(), why);
+    for (long block : unflushed) {
+      source.dirty().restore(block, block);
+    }
+    unflushed = new long[0];
     synchronized (this) {
       phase = Phase.FAILED;
       error = why;

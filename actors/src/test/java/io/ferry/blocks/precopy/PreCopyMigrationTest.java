@@ -41,6 +41,8 @@ class PreCopyMigrationTest {
     final byte[] bytes;
     volatile Runnable onWrite = () -> {};
     volatile boolean broken;
+    /** Writes are taken, the flush that would make them durable fails (the target's member died before it). */
+    volatile boolean flushFails;
     final AtomicInteger writes = new AtomicInteger();
 
     MemorySink(int size) {
@@ -60,7 +62,11 @@ class PreCopyMigrationTest {
     }
 
     @Override
-    public void flush() {}
+    public void flush() throws IOException {
+      if (flushFails) {
+        throw new IOException("target gone before its flush");
+      }
+    }
 
     @Override
     public void close() {}
@@ -246,6 +252,29 @@ class PreCopyMigrationTest {
       assertArrayEquals(Files.readAllBytes(img), target.snapshot(), "the target after the retried cut-over vs the source");
       assertEquals(2, retry.status().blocksSent(), "only the change set crossed");
       retry.close();
+    }
+  }
+
+  /** The review of stop 26 found it: blocks a pass had sent were unmarked for good when the target's flush never came. */
+  @Test
+  void aPassWhoseTargetNeverFlushedKeepsItsBlocksInTheChangeSet(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(0, 10));
+      for (int b : new int[] {3, 11, 12}) {
+        source.write((long) b * BLOCK, new byte[] {7}).toCompletableFuture().get();
+      }
+      target.flushFails = true;
+      m.requestCutOver();
+      assertTrue(m.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.FAILED, m.phase());
+      assertEquals(2, target.writes.get(), "the pass sent its blocks (two runs: 3, and 11-12); only the flush failed");
+      assertTrue(source.dirty().isDirty(3) && source.dirty().isDirty(11) && source.dirty().isDirty(12), "sent, never flushed: still marked");
+      assertEquals(3, source.dirty().count());
+      m.close();
     }
   }
 
