@@ -339,7 +339,7 @@ public final class DirtyBlockLog implements AutoCloseable {
       out.force(false);
     }
     Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    forceDirectory(path.toAbsolutePath().getParent());
+    io.ferry.blocks.FileDurability.forceDirectory(path.toAbsolutePath().getParent()); // the rename itself must survive a power loss
     if (channel != null) {
       channel.close();
     }
@@ -349,11 +349,6 @@ public final class DirtyBlockLog implements AutoCloseable {
     syncedTotal = appendedTotal; // everything appended before is in the forced file (caller holds syncLock)
   }
 
-  private static void forceDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true); // the rename itself must survive a power loss
-    }
-  }
 
   static ByteBuffer header(int blockSize, long blockCount, long salt) {
     ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES);

@@ -155,6 +155,8 @@ public final class WriteBackLog implements AutoCloseable {
       out.force(false);
     }
     Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    // Else a power loss may bring the old log back while later acknowledgements went to the new one.
+    io.ferry.blocks.FileDurability.forceDirectory(path.toAbsolutePath().getParent());
     channel.close();
     channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     size = pos;
