@@ -3,7 +3,9 @@ package io.ferry.runtime;
 import com.typesafe.config.Config;
 import io.ferry.query.node.PortProbe;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -63,11 +65,18 @@ final class CrashProbe {
 
   private enum Sweep implements Msg { TICK }
 
-  private record Swept(java.util.List<Address> refusing) implements Msg {}
+  private record Swept(java.util.List<Member> refusing) implements Msg {}
 
   /** Starts the probe on {@code system} when {@code ferry.failover.crash-probe} is on. */
   static void start(ActorSystem<?> system, Config config) {
     if (!config.getBoolean("ferry.failover.crash-probe")) {
+      return;
+    }
+    String transport = system.settings().config().getString("pekko.remote.artery.transport");
+    if (!transport.equals("tcp") && !transport.equals("tls-tcp")) {
+      // Over Aeron UDP no member listens on a TCP port: every probe would be refused.
+      org.slf4j.LoggerFactory.getLogger(CrashProbe.class).warn(
+          "crash probe off: it dials Artery's TCP port, and this member's transport is {} (pekko.remote.artery.transport)", transport);
       return;
     }
     Duration timeout = config.getDuration("ferry.failover.crash-probe-timeout");
@@ -92,17 +101,18 @@ final class CrashProbe {
       if (!interval.isZero()) {
         timers.startTimerWithFixedDelay(Sweep.TICK, Sweep.TICK, interval);
       }
-      return running(ctx, timers, cluster, prober, timeout, new HashSet<>(), new HashSet<>(), new boolean[1]);
+      return running(ctx, timers, cluster, prober, timeout, new HashMap<>(), new HashSet<>(), new boolean[1]);
     }));
   }
 
   /**
-   * @param probing members being probed: unreachable ones (from the events) and suspected ones
+   * @param probing members being probed, with the uid of the incarnation probed: unreachable ones
+   *     (from the events) and suspected ones; a new incarnation at the address is never downed for the old
    * @param suspected of those, the ones only the sweep found refusing, not (yet) unreachable
    * @param sweeping whether a sweep is still running (at most one at a time)
    */
   private static Behavior<Msg> running(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Cluster cluster, ExecutorService prober, Duration timeout,
-      Set<Address> probing, Set<Address> suspected, boolean[] sweeping) {
+      Map<Address, Long> probing, Set<Address> suspected, boolean[] sweeping) {
     return Behaviors.receive(Msg.class)
         .onSignal(PostStop.class, stop -> {
           prober.shutdownNow();
@@ -112,11 +122,11 @@ final class CrashProbe {
           if (sweeping[0] || !isLeader(cluster)) {
             return Behaviors.same();
           }
-          java.util.List<Address> up = new java.util.ArrayList<>();
+          java.util.List<Member> up = new java.util.ArrayList<>();
           for (Member m : cluster.state().getMembers()) {
             boolean live = m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp();
-            if (live && !m.address().equals(cluster.selfMember().address()) && !probing.contains(m.address())) {
-              up.add(m.address());
+            if (live && !m.address().equals(cluster.selfMember().address()) && !probing.containsKey(m.address())) {
+              up.add(m);
             }
           }
           if (up.isEmpty()) {
@@ -124,14 +134,15 @@ final class CrashProbe {
           }
           sweeping[0] = true;
           ActorRef<Msg> self = ctx.getSelf();
-          CompletableFuture.supplyAsync(() -> up.stream().filter(a -> PortProbe.refuses(a, timeout)).toList(), prober)
+          CompletableFuture.supplyAsync(() -> up.stream().filter(m -> PortProbe.refuses(m.address(), timeout)).toList(), prober)
               .whenComplete((refusing, failure) -> self.tell(new Swept(refusing == null ? java.util.List.of() : refusing)));
           return Behaviors.same();
         })
         .onMessage(Swept.class, sw -> {
           sweeping[0] = false;
-          for (Address a : sw.refusing()) {
-            if (probing.add(a)) {
+          for (Member m : sw.refusing()) {
+            Address a = m.address();
+            if (probing.putIfAbsent(a, m.uniqueAddress().longUid()) == null) {
               suspected.add(a);
               ctx.getLog().info("member {} refuses connections on its port before the failure detector has called it unreachable: probing it again", a);
               ctx.getSelf().tell(new Probe(a));
@@ -141,7 +152,7 @@ final class CrashProbe {
         })
         .onMessage(Unreachable.class, u -> {
           suspected.remove(u.member().address()); // unreachable now: probed until reachable, down or removed
-          if (probing.add(u.member().address())) {
+          if (probing.put(u.member().address(), u.member().uniqueAddress().longUid()) == null) {
             ctx.getSelf().tell(new Probe(u.member().address()));
           }
           return Behaviors.same();
@@ -153,7 +164,7 @@ final class CrashProbe {
           return Behaviors.same();
         })
         .onMessage(Probe.class, p -> {
-          if (!probing.contains(p.address()) || !stillToDown(cluster, p.address())) {
+          if (!probing.containsKey(p.address()) || !stillToDown(cluster, p.address())) {
             probing.remove(p.address());
             suspected.remove(p.address());
             return Behaviors.same();
@@ -169,8 +180,14 @@ final class CrashProbe {
           return Behaviors.same();
         })
         .onMessage(Probed.class, p -> {
-          if (!probing.contains(p.address())) {
+          if (!probing.containsKey(p.address())) {
             return Behaviors.same(); // reachable again meanwhile
+          }
+          Member now = member(cluster, p.address());
+          if (now == null || now.uniqueAddress().longUid() != probing.get(p.address())) {
+            probing.remove(p.address()); // removed, or another incarnation at the address now: not the one probed
+            suspected.remove(p.address());
+            return Behaviors.same();
           }
           if (!stillToDown(cluster, p.address())) {
             probing.remove(p.address());
@@ -178,11 +195,8 @@ final class CrashProbe {
           } else if (p.refused() && isLeader(cluster)) {
             ctx.getLog().warn("member {} {} and refuses connections on its port: its process is gone; downing it", p.address(),
                 suspected.contains(p.address()) ? "refused the leader's sweep" : "is unreachable");
-            Member member = member(cluster, p.address());
             cluster.manager().tell(new Down(p.address()));
-            if (member != null) {
-              quarantine(ctx.getSystem(), member);
-            }
+            quarantine(ctx.getSystem(), now);
             probing.remove(p.address());
             suspected.remove(p.address());
           } else if (suspected.remove(p.address())) {
