@@ -151,6 +151,9 @@ public final class PreCopyMigration implements AutoCloseable {
    */
   private volatile long[] unflushed = new long[0];
 
+  /** Set by {@link #close}; from then on the passes never cut over (guarded by this). */
+  private boolean closed;
+
   private void run() {
     try {
       long t0 = System.nanoTime();
@@ -195,7 +198,14 @@ public final class PreCopyMigration implements AutoCloseable {
         copy(changeSet, false);
         if (p.holdWrites()) {
           target.flush();
-          source.cutOver("volume " + source.name() + " cut over: the target is the primary, go on writing there");
+          synchronized (this) {
+            // Stopped passes may still be running (close waits a bounded time): they must not cut
+            // over into a sink whose frontend a new one replaced.
+            if (closed) {
+              throw new IOException("the passes were stopped before their cut-over");
+            }
+            source.cutOver("volume " + source.name() + " cut over: the target is the primary, go on writing there");
+          }
           unflushed = new long[0];
           synchronized (this) {
             pauseNanos = System.nanoTime() - start;
@@ -357,8 +367,12 @@ public final class PreCopyMigration implements AutoCloseable {
     }
   }
 
+  /** Stops the passes: after this they never cut over; a cut-over that came first stands. */
   @Override
   public void close() {
+    synchronized (this) {
+      closed = true;
+    }
     runner.interrupt();
     senders.shutdownNow();
     try {

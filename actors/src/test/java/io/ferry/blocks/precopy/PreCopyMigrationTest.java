@@ -43,6 +43,8 @@ class PreCopyMigrationTest {
     volatile boolean broken;
     /** Writes are taken, the flush that would make them durable fails (the target's member died before it). */
     volatile boolean flushFails;
+    /** When set, a flush waits for it, interrupts or not (an NBD flush stuck on its socket). */
+    volatile java.util.concurrent.CountDownLatch flushGate;
     final AtomicInteger writes = new AtomicInteger();
 
     MemorySink(int size) {
@@ -65,6 +67,19 @@ class PreCopyMigrationTest {
     public void flush() throws IOException {
       if (flushFails) {
         throw new IOException("target gone before its flush");
+      }
+      java.util.concurrent.CountDownLatch gate = flushGate;
+      boolean interrupted = false;
+      while (gate != null) {
+        try {
+          gate.await();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
 
@@ -275,6 +290,38 @@ class PreCopyMigrationTest {
       assertTrue(source.dirty().isDirty(3) && source.dirty().isDirty(11) && source.dirty().isDirty(12), "sent, never flushed: still marked");
       assertEquals(3, source.dirty().count());
       m.close();
+    }
+  }
+
+  /** The review of stop 26 found it: passes stopped inside their final flush went on to cut over. */
+  @Test
+  void passesStoppedDuringTheirFinalFlushNeverCutOver(Seed seed) throws Exception {
+    Random r = seed.random();
+    Path img = image(r);
+    try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
+      MemorySink target = new MemorySink(BLOCK * BLOCKS);
+      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(1000, 10));
+      source.write(4 * BLOCK, new byte[] {9}).toCompletableFuture().get();
+      java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+      target.flushGate = gate;
+      m.requestCutOver(); // one block changed, under the threshold: the final pass, its flush held
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (target.writes.get() == 0) {
+        assertTrue(System.nanoTime() < deadline, "the final pass never wrote");
+        Thread.sleep(5);
+      }
+      Thread closer = new Thread(m::close);
+      closer.start();
+      while (closer.getState() != Thread.State.TIMED_WAITING && closer.isAlive()) {
+        Thread.sleep(1); // close has marked the passes stopped and waits for them
+      }
+      gate.countDown();
+      closer.join();
+      assertTrue(m.awaitEnd(Duration.ofSeconds(30)));
+      assertEquals(PreCopyMigration.Phase.FAILED, m.phase(), m.status().toString());
+      source.write(5 * BLOCK, new byte[] {1}).toCompletableFuture().get(); // still the primary: writes go on here
+      assertTrue(source.dirty().isDirty(4), "the unflushed block is marked again");
     }
   }
 
