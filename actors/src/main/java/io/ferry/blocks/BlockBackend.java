@@ -95,7 +95,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   private record RecordPreCopy(PreCopyOpened opened) implements Command {}
 
   /** The passes ended (on the host's thread). */
-  private record PreCopyEnded(PreCopyHost.Outcome outcome) implements Command {}
+  /** From the passes' thread to this actor only (it carries their host): never serialized. */
+  private record PreCopyEnded(PreCopyHost host, PreCopyHost.Outcome outcome) implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -356,7 +357,8 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   /** Starts the passes into {@code c}'s sink; false if they run already. */
   private boolean launchPasses(PreCopyCutOver c) {
     ActorRef<Command> self = ctx.getSelf();
-    if (preCopy == null || !preCopy.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(outcome)))) {
+    PreCopyHost host = preCopy;
+    if (host == null || !host.cutOver(c.sinkHost(), c.sinkPort(), c.sinkExport(), outcome -> self.tell(new PreCopyEnded(host, outcome)))) {
       return false;
     }
     preCopyAsker = c.replyTo();
@@ -365,6 +367,7 @@ public final class BlockBackend extends EventSourcedBehavior<BlockBackend.Comman
   }
 
   private Effect<Event, State> onPreCopyEnded(State state, PreCopyEnded e) {
+    e.host().endHandled();
     PreCopyMigration.Status st = e.outcome().status();
     preCopyLast = st;
     PreCopyCutOver next = preCopyNext;

@@ -174,11 +174,19 @@ public final class PreCopyHost implements AutoCloseable {
 
   private Outcome ended(PreCopyMigration.Status st, boolean sinkLost) {
     synchronized (this) {
-      busy = false;
       running = null;
       last = st;
     }
     return new Outcome(st.phase() == PreCopyMigration.Phase.CUT_OVER, sinkLost, st);
+  }
+
+  /**
+   * The caller has taken the outcome {@code done} got: from now on a request starts new passes.
+   * Until then the passes count as running, so a request that comes between their end and the
+   * handling of their outcome is a repeat, and a late outcome is never taken for newer passes'.
+   */
+  public synchronized void endHandled() {
+    busy = false;
   }
 
   /**

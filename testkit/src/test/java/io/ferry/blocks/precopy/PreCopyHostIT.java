@@ -43,7 +43,11 @@ class PreCopyHostIT {
   private static PreCopyHost.Outcome cutOver(PreCopyHost host, int port, String export) throws Exception {
     CompletableFuture<PreCopyHost.Outcome> done = new CompletableFuture<>();
     assertTrue(host.cutOver("127.0.0.1", port, export, done::complete));
-    return done.get(60, TimeUnit.SECONDS);
+    PreCopyHost.Outcome o = done.get(60, TimeUnit.SECONDS);
+    assertTrue(host.converging(), "passes count as running until their outcome is taken");
+    assertFalse(host.cutOver("127.0.0.1", port, export, x -> {}), "a request before the outcome is taken is a repeat");
+    host.endHandled(); // taken, as BlockBackend does when it handles the outcome
+    return o;
   }
 
   /**
