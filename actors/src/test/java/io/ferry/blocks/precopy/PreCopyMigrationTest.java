@@ -103,6 +103,13 @@ class PreCopyMigrationTest {
     return p;
   }
 
+  /** A target another copy already filled with the image (the hosted background copy): pre-copy starts COPIED. */
+  private static MemorySink copiedTarget(Path img) throws IOException {
+    MemorySink target = new MemorySink(BLOCK * BLOCKS);
+    System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+    return target;
+  }
+
   private static PreCopyMigration.Settings settings(long threshold, int maxPasses) {
     return new PreCopyMigration.Settings(new PreCopyConvergence.Settings(threshold, maxPasses), 4, 3, Duration.ofSeconds(30), true);
   }
@@ -243,9 +250,7 @@ class PreCopyMigrationTest {
     Random r = seed.random();
     Path img = image(r);
     try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
-      MemorySink target = new MemorySink(BLOCK * BLOCKS);
-      // Another copy filled the target (the hosted background copy): it starts COPIED.
-      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      MemorySink target = copiedTarget(img);
       PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(1000, 10));
       assertEquals(PreCopyMigration.Phase.COPIED, m.phase());
       source.write(5 * BLOCK, new byte[] {1, 2, 3}).toCompletableFuture().get();
@@ -276,8 +281,7 @@ class PreCopyMigrationTest {
     Random r = seed.random();
     Path img = image(r);
     try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
-      MemorySink target = new MemorySink(BLOCK * BLOCKS);
-      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      MemorySink target = copiedTarget(img);
       PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(0, 10));
       for (int b : new int[] {3, 11, 12}) {
         source.write((long) b * BLOCK, new byte[] {7}).toCompletableFuture().get();
@@ -299,8 +303,7 @@ class PreCopyMigrationTest {
     Random r = seed.random();
     Path img = image(r);
     try (PreCopySource source = new PreCopySource("vol", img, BLOCK, 2)) {
-      MemorySink target = new MemorySink(BLOCK * BLOCKS);
-      System.arraycopy(Files.readAllBytes(img), 0, target.bytes, 0, BLOCK * BLOCKS);
+      MemorySink target = copiedTarget(img);
       PreCopyMigration m = PreCopyMigration.startCopied(source, target, settings(1000, 10));
       source.write(4 * BLOCK, new byte[] {9}).toCompletableFuture().get();
       java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
