@@ -217,12 +217,8 @@ final class CrashProbe {
    * later: 2 of 5 bench-failover kills at load 5, every kill at load 50).
    */
   private static boolean stillToDown(Cluster cluster, Address address) {
-    for (Member m : cluster.state().getMembers()) {
-      if (m.address().equals(address)) {
-        return m.status() != MemberStatus.down() && m.status() != MemberStatus.removed();
-      }
-    }
-    return false;
+    Member m = member(cluster, address);
+    return m != null && m.status() != MemberStatus.down() && m.status() != MemberStatus.removed();
   }
 
   private static Member member(Cluster cluster, Address address) {
