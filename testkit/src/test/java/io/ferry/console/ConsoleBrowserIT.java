@@ -48,6 +48,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -169,9 +170,10 @@ class ConsoleBrowserIT {
         assertFalse(driver.findElements(By.cssSelector("#plots svg[role=img][aria-label]")).isEmpty());
         assertFalse(driver.findElements(By.cssSelector("#plots details table")).isEmpty());
         // A keyboard user opens a plot's table; the next redraw keeps it open and keeps the focus on it.
-        js.executeScript("document.querySelector('#plots summary').focus();");
-        String focusedKey = (String) js.executeScript("return document.activeElement.dataset.key;");
-        driver.switchTo().activeElement().sendKeys(Keys.ENTER);
+        // Focus and key press go to whatever element has the focus, as a keyboard's would: the page
+        // redraws every second, and an element reference taken before a redraw is stale after it.
+        String focusedKey = (String) js.executeScript("document.querySelector('#plots summary').focus(); return document.activeElement.dataset.key;");
+        new Actions(driver).sendKeys(Keys.ENTER).perform();
         String drawnAt = driver.findElement(By.id("served-by")).getText();
         wait.until(d -> !d.findElement(By.id("served-by")).getText().equals(drawnAt));
         assertEquals(focusedKey, js.executeScript("return document.activeElement.dataset.key;"), "the focus survives a redraw");
