@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,16 +43,22 @@ class MigrationFailureIT {
   void targetMemberCrashesDuringTheMoveAndTheNodeRollsBackToTheSource() throws Exception {
     Path archive = dir.resolve("archive.jsonl");
     QueryGraph graph = SampleQuery.graph("target-crash", 40_000, 4_000, archive);
-    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), ConfigFactory.empty(), Duration.ofSeconds(60))) {
+    // The move holds between relocating the node and restoring it at the target, so the crash lands
+    // inside the move. Crashing the target before asking for the move raced the crash probe, which
+    // downs a killed member within ~250 ms: the move was then refused (no live member at the site).
+    Config hold = ConfigFactory.parseString("ferry.migration.hold-before-restore = 5s");
+    try (LocalCluster cluster = LocalCluster.start(dir.resolve("data"), sites(), hold, Duration.ofSeconds(60))) {
       Deployment d = cluster.any().ferry().deploy(graph, SampleQuery.placement(true)).toCompletableFuture().get(30, TimeUnit.SECONDS);
       try (PipelineHarness run = new PipelineHarness(cluster, d)) {
         run.awaitOutput("src-a", 4_000);
-        FerryNode target = cluster.member("edge-b");
-        // The target dies just before the move; the cluster has not noticed yet, so the move is accepted.
-        target.crash();
-        MigrationReport report =
-            cluster.member("cloud").ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b"))
-                .toCompletableFuture().get(120, TimeUnit.SECONDS);
+        FerryNode manager = cluster.member("cloud");
+        CompletableFuture<MigrationReport> move =
+            manager.ferry().migrate(MigrationInstruction.of(d.query().value(), List.of("window-a"), "edge-b")).toCompletableFuture();
+        MigrationReport relocated = PipelineHarness.awaitMigration(manager, r -> r.steps().stream().anyMatch(s -> s.name() == MigrationReport.StepName.RELOCATE));
+        assertEquals(MigrationReport.Outcome.RUNNING, relocated.outcome(), "the crash must land mid-move");
+        cluster.member("edge-b").crash();
+
+        MigrationReport report = move.get(120, TimeUnit.SECONDS);
         assertEquals(MigrationReport.Outcome.ROLLED_BACK, report.outcome(), report.toString());
         assertEquals(Site.of("edge-a"), report.sites().get(new NodeId("window-a")));
         assertTrue(report.reason().contains("did not resume"), report.reason());
