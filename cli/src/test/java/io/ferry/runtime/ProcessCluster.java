@@ -43,6 +43,12 @@ final class ProcessCluster implements AutoCloseable {
   private final List<String> seeds = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final ObjectMapper json = new ObjectMapper();
+  /**
+   * Kills the member processes still running when the test JVM exits: a member process outlives
+   * the JVM that started it, and one left behind by a test that failed before closing its cluster
+   * went on loading the machine for every later test (a CI run found seven).
+   */
+  private final Thread reaper = new Thread(() -> all().forEach(m -> m.process().destroyForcibly()), "process-cluster-reaper");
 
   ProcessCluster(Path dir, String extraConfig) {
     this(dir, extraConfig, Map.of());
@@ -53,6 +59,7 @@ final class ProcessCluster implements AutoCloseable {
     this.dir = dir;
     this.extraConfig = extraConfig;
     this.env = Map.copyOf(env);
+    Runtime.getRuntime().addShutdownHook(reaper);
   }
 
   /** Starts a member process at {@code site}; the first two started become the seed nodes. */
@@ -112,14 +119,14 @@ final class ProcessCluster implements AutoCloseable {
     for (Member m : live()) {
       while (true) {
         if (!m.process().isAlive()) {
-          throw new IllegalStateException("member " + m.site() + " exited; its log:\n" + CassandraServer.tail(m.log()));
+          throw stopAll(new IllegalStateException("member " + m.site() + " exited; its log:\n" + CassandraServer.tail(m.log())));
         }
         Optional<JsonNode> h = get(m, "/health");
         if (h.isPresent() && h.get().path("status").asText().equals("Up")) {
           break;
         }
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("member " + m.site() + " did not come up; its log:\n" + CassandraServer.tail(m.log()));
+          throw stopAll(new IllegalStateException("member " + m.site() + " did not come up; its log:\n" + CassandraServer.tail(m.log())));
         }
         TimeUnit.MILLISECONDS.sleep(200);
       }
@@ -204,8 +211,22 @@ final class ProcessCluster implements AutoCloseable {
   }
 
   /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */
+  /**
+   * Kills every member and returns {@code failure}: a cluster that never came up is not returned
+   * to its caller, so no try-with-resources will close it.
+   */
+  private IllegalStateException stopAll(IllegalStateException failure) {
+    all().forEach(m -> m.process().destroyForcibly());
+    return failure;
+  }
+
   @Override
   public void close() throws InterruptedException {
+    try {
+      Runtime.getRuntime().removeShutdownHook(reaper);
+    } catch (IllegalStateException exiting) {
+      // the JVM is exiting: the reaper runs anyway
+    }
     for (Member m : live()) {
       m.process().destroy();
     }

@@ -32,13 +32,37 @@ public final class CassandraServer {
     return "127.0.0.1:" + port;
   }
 
+  /**
+   * Stops the server when the test JVM exits without having stopped it (killed, or its forked
+   * tests timed out): the server is a process of its own and would run on after the JVM.
+   */
+  private final Thread reaper = new Thread(this::stopQuietly, "cassandra-reaper");
+
   /** Starts the server and waits until it answers CQL (up to 5 minutes). */
   public void start() throws Exception {
+    try {
+      Runtime.getRuntime().addShutdownHook(reaper);
+    } catch (IllegalArgumentException alreadyRegistered) {
+      // started before and not stopped since
+    }
     run("start", 300);
   }
 
   public void stop() throws Exception {
+    try {
+      Runtime.getRuntime().removeShutdownHook(reaper);
+    } catch (IllegalStateException | IllegalArgumentException notRegisteredOrExiting) {
+      // never started, already stopped, or the JVM is exiting and the reaper stops it
+    }
     run("stop", 120);
+  }
+
+  private void stopQuietly() {
+    try {
+      run("stop", 60);
+    } catch (Exception e) {
+      System.err.println("stopping the Cassandra server under " + dir + " at exit failed: " + e.getMessage());
+    }
   }
 
   private void run(String command, long timeoutSeconds) throws Exception {
