@@ -210,7 +210,6 @@ final class ProcessCluster implements AutoCloseable {
     });
   }
 
-  /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */
   /**
    * Kills every member and returns {@code failure}: a cluster that never came up is not returned
    * to its caller, so no try-with-resources will close it.
@@ -220,6 +219,7 @@ final class ProcessCluster implements AutoCloseable {
     return failure;
   }
 
+  /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */
   @Override
   public void close() throws InterruptedException {
     try {

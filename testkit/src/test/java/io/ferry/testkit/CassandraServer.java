@@ -19,6 +19,11 @@ public final class CassandraServer {
   private final Path script;
   private final Path dir;
   private final int port;
+  /**
+   * Stops the server when the test JVM exits without having stopped it (killed, or its forked
+   * tests timed out): the server is a process of its own and would run on after the JVM.
+   */
+  private final Thread reaper = new Thread(this::stopQuietly, "cassandra-reaper");
 
   /** A server with its files under {@code dir}, serving CQL on {@code port} (and {@code port + 1} for storage). */
   public CassandraServer(Path dir, int port) {
@@ -31,12 +36,6 @@ public final class CassandraServer {
   public String contactPoint() {
     return "127.0.0.1:" + port;
   }
-
-  /**
-   * Stops the server when the test JVM exits without having stopped it (killed, or its forked
-   * tests timed out): the server is a process of its own and would run on after the JVM.
-   */
-  private final Thread reaper = new Thread(this::stopQuietly, "cassandra-reaper");
 
   /** Starts the server and waits until it answers CQL (up to 5 minutes). */
   public void start() throws Exception {
