@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -93,28 +94,43 @@ public final class CassandraServer {
     return p;
   }
 
-  /** A free port whose next port is free too (CQL and storage). */
+  /**
+   * A free port whose next port is free too (CQL and storage), below the range the system hands out
+   * as local ports of outgoing connections. A server stopped and started again on its ports (the
+   * journal-outage IT) must find them free: a port from that range could meanwhile be the local end
+   * of some connection (a driver reconnecting to the stopped server), and Cassandra then refused to
+   * start ("127.0.0.1:43346 is in use by another process").
+   */
   public static int freePortPair() throws IOException {
-    return freePortPair(() -> {
-      try (ServerSocket s = new ServerSocket(0)) {
-        return s.getLocalPort();
-      }
-    });
+    int high = ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range")) - 2;
+    int low = Math.max(1024, high - 16_384);
+    return freePortPair(() -> ThreadLocalRandom.current().nextInt(low, high));
   }
 
-  /** The next free port the system hands out. */
+  /** The first port the system picks for outgoing connections; 32768 (Linux's default) if it does not say. */
+  static int ephemeralLow(Path range) {
+    try {
+      String[] bounds = Files.readString(range).trim().split("\\s+");
+      int low = Integer.parseInt(bounds[0]);
+      return low > 1026 ? low : 32768;
+    } catch (IOException | RuntimeException unknown) {
+      return 32768;
+    }
+  }
+
+  /** A port to try. */
   interface PortSource {
     int next() throws IOException;
   }
 
-  /** The first port from {@code ports} whose next port is free too; 50 tries. */
+  /** The first port from {@code ports} that is free and whose next port is free too; 50 tries. */
   static int freePortPair(PortSource ports) throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
       int port = ports.next();
       if (port >= 65535) {
         continue; // the last port has no next one
       }
-      try (ServerSocket s = new ServerSocket(port + 1)) {
+      try (ServerSocket s = new ServerSocket(port); ServerSocket next = new ServerSocket(port + 1)) {
         return port;
       } catch (IOException taken) {
         // try another pair

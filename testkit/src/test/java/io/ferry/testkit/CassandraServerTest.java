@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The port-pair search the Cassandra ITs start from; none of these tests starts Cassandra. */
 class CassandraServerTest {
@@ -29,15 +32,26 @@ class CassandraServerTest {
   }
 
   @Test
+  void theOutgoingRangeIsReadFromItsFileAndDefaultsToLinuxsOwn(@TempDir Path dir) throws IOException {
+    Path range = dir.resolve("ip_local_port_range");
+    Files.writeString(range, "40000\t60999\n");
+    assertEquals(40000, CassandraServer.ephemeralLow(range));
+    Files.writeString(range, "garbage");
+    assertEquals(32768, CassandraServer.ephemeralLow(range));
+    assertEquals(32768, CassandraServer.ephemeralLow(dir.resolve("missing")));
+  }
+
+  @Test
   void aSourceOfOnlyTheLastPortRunsOutWithAnIoException() {
     IOException e = assertThrows(IOException.class, () -> CassandraServer.freePortPair(() -> 65535));
     assertTrue(e.getMessage().contains("no two free adjacent ports"), e.getMessage());
   }
 
   @Test
-  void aRealPairHasBothPortsFree() throws IOException {
+  void aRealPairHasBothPortsFreeAndBelowTheOutgoingConnectionsPorts() throws IOException {
     int port = CassandraServer.freePortPair();
-    assertTrue(port > 0 && port < 65535, "port " + port);
+    int ephemeralLow = CassandraServer.ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+    assertTrue(port >= 1024 && port + 1 < ephemeralLow, "port " + port + ", outgoing connections from " + ephemeralLow);
     try (ServerSocket a = new ServerSocket(port); ServerSocket b = new ServerSocket(port + 1)) {
       assertEquals(port + 1, b.getLocalPort());
     }
