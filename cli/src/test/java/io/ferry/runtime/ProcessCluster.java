@@ -48,7 +48,7 @@ final class ProcessCluster implements AutoCloseable {
    * the JVM that started it, and one left behind by a test that failed before closing its cluster
    * went on loading the machine for every later test (a CI run found seven).
    */
-  private final Thread reaper = new Thread(() -> all().forEach(m -> m.process().destroyForcibly()), "process-cluster-reaper");
+  private final Thread reaper = new Thread(this::killAll, "process-cluster-reaper");
 
   ProcessCluster(Path dir, String extraConfig) {
     this(dir, extraConfig, Map.of());
@@ -215,8 +215,13 @@ final class ProcessCluster implements AutoCloseable {
    * to its caller, so no try-with-resources will close it.
    */
   private IllegalStateException stopAll(IllegalStateException failure) {
-    all().forEach(m -> m.process().destroyForcibly());
+    killAll();
     return failure;
+  }
+
+  /** SIGKILL every member started, at once: no graceful leave. */
+  private void killAll() {
+    all().forEach(m -> m.process().destroyForcibly());
   }
 
   /** SIGTERM every member (coordinated shutdown: a graceful leave), then SIGKILL what remains. */

@@ -51,8 +51,8 @@ public final class CassandraServer {
   public void stop() throws Exception {
     try {
       Runtime.getRuntime().removeShutdownHook(reaper);
-    } catch (IllegalStateException | IllegalArgumentException notRegisteredOrExiting) {
-      // never started, already stopped, or the JVM is exiting and the reaper stops it
+    } catch (IllegalStateException exiting) {
+      // the JVM is exiting: the reaper stops it (a hook never added is simply not removed)
     }
     run("stop", 120);
   }
@@ -102,10 +102,13 @@ public final class CassandraServer {
    * start ("127.0.0.1:43346 is in use by another process").
    */
   public static int freePortPair() throws IOException {
-    int high = ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range")) - 2;
+    int high = ephemeralLow(EPHEMERAL_RANGE) - 2;
     int low = Math.max(1024, high - 16_384);
     return freePortPair(() -> ThreadLocalRandom.current().nextInt(low, high));
   }
+
+  /** Linux's range of local ports for outgoing connections: "low high". */
+  static final Path EPHEMERAL_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
 
   /** The first port the system picks for outgoing connections; 32768 (Linux's default) if it does not say. */
   static int ephemeralLow(Path range) {

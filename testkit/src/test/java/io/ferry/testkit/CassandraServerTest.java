@@ -50,7 +50,7 @@ class CassandraServerTest {
   @Test
   void aRealPairHasBothPortsFreeAndBelowTheOutgoingConnectionsPorts() throws IOException {
     int port = CassandraServer.freePortPair();
-    int ephemeralLow = CassandraServer.ephemeralLow(Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+    int ephemeralLow = CassandraServer.ephemeralLow(CassandraServer.EPHEMERAL_RANGE);
     assertTrue(port >= 1024 && port + 1 < ephemeralLow, "port " + port + ", outgoing connections from " + ephemeralLow);
     try (ServerSocket a = new ServerSocket(port); ServerSocket b = new ServerSocket(port + 1)) {
       assertEquals(port + 1, b.getLocalPort());
